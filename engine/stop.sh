@@ -59,7 +59,7 @@ if command -v iptables >/dev/null; then
   # Docker's own chains. Jumps to them from the built-in chains go first, then
   # the chains themselves are flushed and deleted.
   for table in filter nat; do
-    iptables -t "$table" -S 2>/dev/null | grep -E -- '-j DOCKER(-[A-Z-]+)?( |$)' |
+    iptables -t "$table" -S 2>/dev/null | grep -E -- '-j DOCKER[A-Z0-9-]*( |$)' |
       grep -E '^-A (FORWARD|INPUT|OUTPUT|PREROUTING|POSTROUTING) ' |
       sed 's/^-A /-D /' | while read -r rule; do
       # shellcheck disable=SC2086 # the rule is a list of iptables words
