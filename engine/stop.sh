@@ -65,14 +65,13 @@ if command -v iptables >/dev/null; then
       # shellcheck disable=SC2086 # the rule is a list of iptables words
       iptables -t "$table" $rule 2>/dev/null || true
     done
-    # MASQUERADE rules for Docker subnets in POSTROUTING.
-    if [[ $table == nat ]]; then
-      iptables -t nat -S POSTROUTING 2>/dev/null | grep -E -- '-o (docker0|br-[0-9a-f]{12})|! -o (docker0|br-[0-9a-f]{12})' |
-        sed 's/^-A /-D /' | while read -r rule; do
-        # shellcheck disable=SC2086
-        iptables -t nat $rule 2>/dev/null || true
-      done
-    fi
+    # Rules in the built-in chains that name a Docker bridge (FORWARD accepts,
+    # POSTROUTING masquerades).
+    iptables -t "$table" -S 2>/dev/null | grep -E '^-A [A-Z]+ ' | grep -E -- '-[io] (docker0|br-[0-9a-f]{12})( |$)' |
+      sed 's/^-A /-D /' | while read -r rule; do
+      # shellcheck disable=SC2086 # the rule is a list of iptables words
+      iptables -t "$table" $rule 2>/dev/null || true
+    done
     iptables -t "$table" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^DOCKER/ {print $2}' | while read -r chain; do
       iptables -t "$table" -F "$chain" 2>/dev/null || true
     done
