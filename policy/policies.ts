@@ -415,12 +415,12 @@ const resourceLimits: ResourceValidationPolicy = {
         const missing: string[] = [];
         const memory = asNumber(c.props.memory);
         if (memory === undefined || memory <= 0) {
-            missing.push("a memory limit (`memory` in MiB)");
+            missing.push("memory limit (`memory`, in MiB)");
         }
         const cpus = asNumber(c.props.cpus);
         const cpuQuota = asNumber(c.props.cpuQuota);
         if (!((cpus !== undefined && cpus > 0) || (cpuQuota !== undefined && cpuQuota > 0))) {
-            missing.push("a CPU limit (`cpus` or `cpuQuota`)");
+            missing.push("CPU limit (`cpus` or `cpuQuota`)");
         }
         if (missing.length > 0) {
             report(

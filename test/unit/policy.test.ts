@@ -1,0 +1,537 @@
+/**
+ * The homeiq-security policy pack, run offline through evaluatePolicies: the same
+ * ResourceValidationPolicy objects the PolicyPack in policy/index.ts serves to the Pulumi engine.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import {
+    CONTAINER_TYPE,
+    POLICY_NAMES,
+    PLACEHOLDER_CREDENTIALS,
+    VOLUME_TYPE,
+    evaluatePolicies,
+    evaluatePoliciesDetailed,
+    policies,
+} from "../../policy/policies";
+import type { PackConfig, PolicyName, ResourceInput, Violation } from "../../policy/policies";
+import { POLICY_EXCEPTIONS } from "../../policy/exceptions";
+
+const POLICY_DIR = path.join(__dirname, "..", "..", "policy");
+
+function readPackConfig(stack: "dev" | "prod"): PackConfig {
+    return JSON.parse(fs.readFileSync(path.join(POLICY_DIR, "config", `${stack}.json`), "utf8")) as PackConfig;
+}
+
+type Inputs = Record<string, unknown>;
+
+/** A container as the program registers it in prod: every policy of the pack passes. */
+function hardenedInputs(service = "websocket-ingestion"): Inputs {
+    return {
+        name: `prod-${service}`,
+        image: `homeiq/${service}@sha256:${"0".repeat(64)}`,
+        user: "1001:1001",
+        securityOpts: ["no-new-privileges=true"],
+        capabilities: { drops: ["ALL"] },
+        privileged: false,
+        memory: 256,
+        memoryReservation: 128,
+        cpus: "0.5",
+        readOnly: true,
+        healthcheck: {
+            tests: ["CMD", "curl", "-f", "http://localhost:8001/health"],
+            interval: "30s",
+            timeout: "10s",
+            retries: 3,
+            startPeriod: "30s",
+            startInterval: "1s",
+        },
+        logDriver: "json-file",
+        logOpts: { "max-size": "10m", "max-file": "3" },
+        restart: "unless-stopped",
+        ports: [{ internal: 8001, external: 8001, ip: "127.0.0.1", protocol: "tcp" }],
+        volumes: [{ volumeName: "prod-homeiq-logs", containerPath: "/var/log/ha-ingestor" }],
+        labels: [
+            { label: "com.homeiq.service", value: service },
+            { label: "com.homeiq.stack", value: "prod" },
+        ],
+        envs: ["HOME_ASSISTANT_URL=http://homeassistant.local:8123", "HOME_ASSISTANT_TOKEN=[secret]", "INFLUXDB_TOKEN=[secret]", "LOG_LEVEL=INFO"],
+    };
+}
+
+function container(inputs: Inputs, name = String(inputs.name ?? "container")): ResourceInput {
+    return { type: CONTAINER_TYPE, name, inputs };
+}
+
+function dataVolume(options: ResourceInput["options"] = { protect: false, retainOnDelete: true }): ResourceInput {
+    return {
+        type: VOLUME_TYPE,
+        name: "influxdb-data",
+        inputs: { name: "prod-influxdb-data", labels: [{ label: "com.homeiq.data", value: "true" }] },
+        options,
+    };
+}
+
+/** `inputs` with one top-level key replaced (or removed when `value` is undefined). */
+function withInput(inputs: Inputs, key: string, value: unknown): Inputs {
+    const copy: Inputs = { ...inputs };
+    if (value === undefined) {
+        delete copy[key];
+    } else {
+        copy[key] = value;
+    }
+    return copy;
+}
+
+function policiesOf(violations: Violation[]): PolicyName[] {
+    return [...new Set(violations.map((v) => v.policy))];
+}
+
+describe("the hardened container spec", () => {
+    it("passes every policy, with the prod and the dev pack config", () => {
+        const resources = [container(hardenedInputs()), dataVolume()];
+        expect(evaluatePolicies(resources, readPackConfig("prod"))).toEqual([]);
+        expect(evaluatePolicies(resources, readPackConfig("dev"))).toEqual([]);
+        expect(evaluatePolicies(resources, {})).toEqual([]);
+    });
+});
+
+describe("one broken spec per policy is caught by exactly that policy", () => {
+    const good = hardenedInputs();
+    const cases: Array<{ policy: PolicyName; change: string; resource: ResourceInput; message: RegExp[] }> = [
+        {
+            policy: "container-non-root-user",
+            change: "user 0:0",
+            resource: container(withInput(good, "user", "0:0")),
+            message: [/runs as root \(user "0:0"\)/, /non-root user/, /catalog entry/, /policy\/exceptions\.ts/],
+        },
+        {
+            policy: "container-no-new-privileges",
+            change: "no securityOpts",
+            resource: container(withInput(good, "securityOpts", [])),
+            message: [/does not set no-new-privileges/, /hardening profile/, /no-new-privileges=true/],
+        },
+        {
+            policy: "container-capabilities-restricted",
+            change: "adds SYS_ADMIN",
+            resource: container(withInput(good, "capabilities", { drops: ["ALL"], adds: ["SYS_ADMIN"] })),
+            message: [/adds capabilities that are not allowed for it: SYS_ADMIN \(allowed: none\)/, /policy\/exceptions\.ts/, /allowedCapabilities/],
+        },
+        {
+            policy: "container-not-privileged",
+            change: "privileged true",
+            resource: container(withInput(good, "privileged", true)),
+            message: [/is privileged/, /remove privileged/],
+        },
+        {
+            policy: "container-resource-limits",
+            change: "no cpus",
+            resource: container(withInput(good, "cpus", undefined)),
+            message: [/has no CPU limit \(`cpus` or `cpuQuota`\)/, /resource-limits profile/],
+        },
+        {
+            policy: "container-healthcheck",
+            change: "no healthcheck",
+            resource: container(withInput(good, "healthcheck", undefined)),
+            message: [/has no health check/, /command that exists in its image/],
+        },
+        {
+            policy: "container-log-rotation",
+            change: "logOpts without max-file",
+            resource: container(withInput(good, "logOpts", { "max-size": "10m" })),
+            message: [/does not rotate its logs: logOpts has no max-file/, /log rotation/],
+        },
+        {
+            policy: "container-restart-policy",
+            change: "restart no",
+            resource: container(withInput(good, "restart", "no")),
+            message: [/has restart "no"/, /unless-stopped/],
+        },
+        {
+            policy: "container-no-public-ports",
+            change: "port on 0.0.0.0",
+            resource: container(withInput(good, "ports", [{ internal: 8001, external: 8001, ip: "0.0.0.0", protocol: "tcp" }])),
+            message: [/publishes container port 8001 on host port 8001 on all interfaces \(ip "0\.0\.0\.0"\)/, /bind it to 127\.0\.0\.1/, /allowedPublicPorts/],
+        },
+        {
+            policy: "container-docker-host-paths",
+            change: "mounts the Docker socket read-only without an exception",
+            resource: container(
+                withInput(good, "volumes", [
+                    { volumeName: "prod-homeiq-logs", containerPath: "/var/log/ha-ingestor" },
+                    { hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true },
+                ]),
+            ),
+            message: [/mounts the Docker host path \/var\/run\/docker\.sock/, /only admin-api and log-aggregator may do/, /remove the mount/],
+        },
+        {
+            policy: "container-no-placeholder-credentials",
+            change: "INFLUXDB_TOKEN=ha-ingestor-token",
+            resource: container(
+                withInput(good, "envs", ["HOME_ASSISTANT_TOKEN=[secret]", "INFLUXDB_TOKEN=ha-ingestor-token", "LOG_LEVEL=INFO"]),
+            ),
+            message: [/sets INFLUXDB_TOKEN to the placeholder credential "ha-ingestor-token"/, /pulumi config set --secret/],
+        },
+        {
+            policy: "data-volume-retained",
+            change: "retainOnDelete false",
+            resource: dataVolume({ protect: false, retainOnDelete: false }),
+            message: [/data volume "prod-influxdb-data"/, /neither retainOnDelete nor protect is set/, /volume protection/],
+        },
+    ];
+
+    it("covers every policy of the pack", () => {
+        expect(cases.map((c) => c.policy).sort()).toEqual([...POLICY_NAMES].sort());
+    });
+
+    it.each(cases)("$policy: $change", ({ policy, resource, message }) => {
+        const violations = evaluatePolicies([resource], readPackConfig("prod"));
+        expect(policiesOf(violations)).toEqual([policy]);
+        expect(violations).toHaveLength(1);
+        const [v] = violations;
+        expect(v?.enforcementLevel).toBe("mandatory");
+        expect(v?.resourceName).toBe(resource.name);
+        if (resource.type === CONTAINER_TYPE) {
+            // Names the container (its `name` input) and its service label.
+            expect(v?.message).toContain('container "prod-websocket-ingestion" (com.homeiq.service=websocket-ingestion)');
+        }
+        for (const m of message) {
+            expect(v?.message).toMatch(m);
+        }
+        expect(v?.message).toMatch(/Fix: /);
+    });
+});
+
+describe("container-non-root-user", () => {
+    it.each(["root", "0", "0:0", "root:root", "0:1001", "", "  "])("rejects user %j", (user) => {
+        expect(policiesOf(evaluatePolicies([container(withInput(hardenedInputs(), "user", user))]))).toEqual(["container-non-root-user"]);
+    });
+
+    it("rejects a container with no user at all (the image default applies)", () => {
+        const [v] = evaluatePolicies([container(withInput(hardenedInputs("data-api"), "user", undefined))]);
+        expect(v?.message).toMatch(/container "prod-data-api" \(com\.homeiq\.service=data-api\) has no `user`/);
+    });
+
+    it.each(["1001", "1001:1001", "appuser", "10:0"])("accepts user %j", (user) => {
+        expect(evaluatePolicies([container(withInput(hardenedInputs(), "user", user))])).toEqual([]);
+    });
+});
+
+describe("container-no-new-privileges", () => {
+    it.each(["no-new-privileges=true", "no-new-privileges:true", "no-new-privileges", "NO-NEW-PRIVILEGES:TRUE"])("accepts %j", (opt) => {
+        expect(evaluatePolicies([container(withInput(hardenedInputs(), "securityOpts", ["seccomp=unconfined", opt]))])).toEqual([]);
+    });
+
+    it.each(["no-new-privileges=false", "no-new-privileges:false"])("rejects %j", (opt) => {
+        expect(policiesOf(evaluatePolicies([container(withInput(hardenedInputs(), "securityOpts", [opt]))]))).toEqual([
+            "container-no-new-privileges",
+        ]);
+    });
+});
+
+describe("container-capabilities-restricted", () => {
+    it("requires ALL among the dropped capabilities", () => {
+        const violations = evaluatePolicies([container(withInput(hardenedInputs(), "capabilities", { drops: ["NET_RAW"] }))]);
+        expect(violations).toHaveLength(1);
+        expect(violations[0]?.message).toMatch(/does not drop all capabilities \(capabilities\.drops: \["NET_RAW"\]\)/);
+    });
+
+    it("accepts a capability listed in the pack config, with or without the CAP_ prefix", () => {
+        const spec = withInput(hardenedInputs(), "capabilities", { drops: ["ALL"], adds: ["CAP_NET_BIND_SERVICE"] });
+        const config: PackConfig = { "container-capabilities-restricted": { allowedCapabilities: ["NET_BIND_SERVICE"] } };
+        expect(evaluatePolicies([container(spec)], config)).toEqual([]);
+        expect(policiesOf(evaluatePolicies([container(spec)]))).toEqual(["container-capabilities-restricted"]);
+    });
+});
+
+describe("container-resource-limits", () => {
+    it("accepts cpuQuota in place of cpus", () => {
+        expect(evaluatePolicies([container(withInput(withInput(hardenedInputs(), "cpus", undefined), "cpuQuota", 50000))])).toEqual([]);
+    });
+
+    it("names both missing limits in one message", () => {
+        const spec = withInput(withInput(hardenedInputs(), "cpus", undefined), "memory", 0);
+        const violations = evaluatePolicies([container(spec)]);
+        expect(violations).toHaveLength(1);
+        expect(violations[0]?.message).toMatch(/has no memory limit \(`memory`, in MiB\) and no CPU limit \(`cpus` or `cpuQuota`\)\. Fix: /);
+    });
+});
+
+describe("container-healthcheck", () => {
+    it("rejects a health check disabled with NONE", () => {
+        const violations = evaluatePolicies([container(withInput(hardenedInputs(), "healthcheck", { tests: ["NONE"] }))]);
+        expect(violations.map((v) => v.message)).toEqual([expect.stringMatching(/has no health check \(its test is NONE\)/)]);
+    });
+});
+
+describe("container-log-rotation", () => {
+    it.each([
+        ["logDriver syslog", withInput(hardenedInputs(), "logDriver", "syslog"), /logDriver is "syslog"/],
+        ["no logDriver", withInput(hardenedInputs(), "logDriver", undefined), /logDriver is not set/],
+        ["no logOpts", withInput(hardenedInputs(), "logOpts", undefined), /logOpts has no max-size; logOpts has no max-file/],
+    ])("rejects %s", (_label, spec, message) => {
+        const violations = evaluatePolicies([container(spec)]);
+        expect(policiesOf(violations)).toEqual(["container-log-rotation"]);
+        expect(violations[0]?.message).toMatch(message);
+    });
+
+    it("accepts the local driver", () => {
+        expect(evaluatePolicies([container(withInput(hardenedInputs(), "logDriver", "local"))])).toEqual([]);
+    });
+});
+
+describe("container-restart-policy", () => {
+    it.each(["unless-stopped", "always", "on-failure"])("accepts %j", (restart) => {
+        expect(evaluatePolicies([container(withInput(hardenedInputs(), "restart", restart))])).toEqual([]);
+    });
+
+    it("rejects an unset restart policy", () => {
+        const [v] = evaluatePolicies([container(withInput(hardenedInputs(), "restart", undefined))]);
+        expect(v?.message).toMatch(/has restart unset \(Docker's default is no\)/);
+    });
+});
+
+describe("container-no-public-ports", () => {
+    const dashboard = (ip: string | undefined): Inputs =>
+        withInput(hardenedInputs("health-dashboard"), "ports", [{ internal: 80, external: 3000, ...(ip === undefined ? {} : { ip }), protocol: "tcp" }]);
+
+    it.each([undefined, "", "0.0.0.0", "::"])("rejects ip %j unless the port is allowed", (ip) => {
+        const violations = evaluatePolicies([container(dashboard(ip))], {}).filter((v) => v.policy === "container-no-public-ports");
+        expect(violations).toHaveLength(1);
+        expect(violations[0]?.message).toMatch(/publishes container port 80 on host port 3000 on all interfaces/);
+        const allowed: PackConfig = { "container-no-public-ports": { allowedPublicPorts: [3000] } };
+        expect(evaluatePolicies([container(dashboard(ip))], allowed).filter((v) => v.policy === "container-no-public-ports")).toEqual([]);
+    });
+
+    it("accepts a port bound to one address", () => {
+        expect(evaluatePolicies([container(dashboard("192.168.1.10"))]).filter((v) => v.policy === "container-no-public-ports")).toEqual([]);
+    });
+
+    it("rejects publishAllPorts", () => {
+        const violations = evaluatePolicies([container(withInput(hardenedInputs(), "publishAllPorts", true))]);
+        expect(violations.map((v) => v.message)).toEqual([expect.stringMatching(/sets publishAllPorts/)]);
+    });
+
+    it("rejects a port with no external port (Docker picks one on all interfaces)", () => {
+        const violations = evaluatePolicies([container(withInput(hardenedInputs(), "ports", [{ internal: 8001 }]))]);
+        expect(violations.map((v) => v.message)).toEqual([expect.stringMatching(/on a random host port on all interfaces \(ip unset\)/)]);
+    });
+});
+
+describe("container-docker-host-paths", () => {
+    const socketRo = { hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true };
+    const containersRo = { hostPath: "/var/lib/docker/containers", containerPath: "/var/lib/docker/containers", readOnly: true };
+    const spec = (service: string, volumes: unknown[]): Inputs => withInput(hardenedInputs(service), "volumes", volumes);
+    const run = (inputs: Inputs, config: PackConfig = {}) =>
+        evaluatePolicies([container(inputs)], config).filter((v) => v.policy === "container-docker-host-paths");
+
+    it("lets admin-api mount the socket read-only, and log-aggregator the containers' logs read-only", () => {
+        expect(run(spec("admin-api", [socketRo]))).toEqual([]);
+        expect(run(spec("log-aggregator", [containersRo]))).toEqual([]);
+    });
+
+    it("rejects the socket mounted read-write, even into admin-api", () => {
+        const violations = run(spec("admin-api", [{ ...socketRo, readOnly: false }]));
+        expect(violations.map((v) => v.message)).toEqual([
+            expect.stringMatching(/container "prod-admin-api" \(com\.homeiq\.service=admin-api\) mounts the Docker host path \/var\/run\/docker\.sock .* read-write\. Fix: mount it read-only/),
+        ]);
+    });
+
+    it("limits each exception to its own path", () => {
+        expect(run(spec("admin-api", [containersRo]))).toHaveLength(1);
+        expect(run(spec("log-aggregator", [socketRo]))).toHaveLength(1);
+    });
+
+    it("sees a parent directory of the socket, and the mounts[] form", () => {
+        expect(run(spec("admin-api", [{ hostPath: "/var/run", containerPath: "/host/run", readOnly: true }]))).toHaveLength(1);
+        const viaMounts = withInput(hardenedInputs("data-api"), "mounts", [{ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock" }]);
+        const violations = run(viaMounts);
+        expect(violations.map((v) => v.message)).toEqual([
+            expect.stringMatching(/container "prod-data-api" .* via mounts\), which only admin-api and log-aggregator may do/),
+            expect.stringMatching(/via mounts\) read-write/),
+        ]);
+    });
+
+    it("allows a service listed in the pack config's dockerSocketServices, read-only only", () => {
+        const config: PackConfig = { "container-docker-host-paths": { dockerSocketServices: ["data-api"] } };
+        expect(run(spec("data-api", [socketRo]), config)).toEqual([]);
+        expect(run(spec("data-api", [{ ...socketRo, readOnly: false }]), config)).toHaveLength(1);
+    });
+
+    it("ignores ordinary bind mounts and named volumes", () => {
+        expect(run(spec("admin-api", [{ hostPath: "/srv/homeiq/infrastructure", containerPath: "/app/infrastructure", readOnly: true }]))).toEqual([]);
+    });
+});
+
+describe("container-no-placeholder-credentials", () => {
+    const placeholders = [...PLACEHOLDER_CREDENTIALS, "your_influxdb_token_here", "YOUR_HA_TOKEN_HERE", "ChangeMe"];
+
+    it.each(placeholders)("rejects a variable set to %j", (value) => {
+        const violations = evaluatePolicies([container(withInput(hardenedInputs(), "envs", [`SOME_SECRET=${value}`]))]);
+        expect(policiesOf(violations)).toEqual(["container-no-placeholder-credentials"]);
+        expect(violations[0]?.message).toMatch(/sets SOME_SECRET to the placeholder credential/);
+    });
+
+    it.each(["[secret]", "admin", "admin1234", "my-ha-ingestor-token-2", "INFO", ""])("accepts %j", (value) => {
+        expect(evaluatePolicies([container(withInput(hardenedInputs(), "envs", [`SOME_SECRET=${value}`]))])).toEqual([]);
+    });
+
+    it("reports every placeholder, one message each", () => {
+        const envs = ["DOCKER_INFLUXDB_INIT_PASSWORD=admin123", "JWT_SECRET_KEY=super-secret-jwt-key", "ADMIN_PASSWORD=adminpass"];
+        const violations = evaluatePolicies([container(withInput(hardenedInputs("admin-api"), "envs", envs))]);
+        expect(violations.map((v) => v.message.match(/sets (\w+) to/)?.[1])).toEqual(["DOCKER_INFLUXDB_INIT_PASSWORD", "JWT_SECRET_KEY", "ADMIN_PASSWORD"]);
+    });
+});
+
+describe("data-volume-retained", () => {
+    it("accepts protect in place of retainOnDelete", () => {
+        expect(evaluatePolicies([dataVolume({ protect: true, retainOnDelete: false })])).toEqual([]);
+    });
+
+    it("treats a missing retainOnDelete in a known options object as false", () => {
+        expect(policiesOf(evaluatePolicies([dataVolume({ protect: false })]))).toEqual(["data-volume-retained"]);
+    });
+
+    it("reports not-applicable, not a pass or a violation, when retainOnDelete cannot be seen (as under the engine)", () => {
+        const { violations, notApplicable } = evaluatePoliciesDetailed([{ ...dataVolume(), options: undefined }]);
+        expect(violations).toEqual([]);
+        expect(notApplicable.filter((n) => n.policy === "data-volume-retained")).toEqual([
+            expect.objectContaining({ resourceName: "influxdb-data", reason: expect.stringMatching(/retainOnDelete cannot be seen by a policy pack/) }),
+        ]);
+    });
+
+    it("ignores volumes without the data label", () => {
+        const scratch: ResourceInput = { type: VOLUME_TYPE, name: "scratch", inputs: { name: "prod-scratch" }, options: { protect: false, retainOnDelete: false } };
+        expect(evaluatePolicies([scratch])).toEqual([]);
+    });
+});
+
+describe("exceptions", () => {
+    const nginxSpec = (service: string): Inputs =>
+        withInput(
+            withInput(hardenedInputs(service), "user", undefined),
+            "capabilities",
+            { drops: ["ALL"], adds: ["CHOWN", "SETUID", "SETGID", "NET_BIND_SERVICE"] },
+        );
+    const influxSpec = (service: string): Inputs =>
+        withInput(
+            withInput(hardenedInputs(service), "user", undefined),
+            "capabilities",
+            { drops: ["ALL"], adds: ["CHOWN", "SETUID", "SETGID", "DAC_OVERRIDE", "FOWNER"] },
+        );
+
+    it("lets health-dashboard start nginx as root with its four capabilities; the same spec fails for sports-data", () => {
+        expect(evaluatePolicies([container(nginxSpec("health-dashboard"))])).toEqual([]);
+        const violations = evaluatePolicies([container(nginxSpec("sports-data"))]);
+        expect(policiesOf(violations).sort()).toEqual(["container-capabilities-restricted", "container-non-root-user"]);
+        expect(violations.find((v) => v.policy === "container-capabilities-restricted")?.message).toMatch(
+            /container "prod-sports-data" \(com\.homeiq\.service=sports-data\) adds capabilities that are not allowed for it: CHOWN, SETUID, SETGID, NET_BIND_SERVICE/,
+        );
+    });
+
+    it("lets influxdb run as its image's user with its five capabilities; the same spec fails for data-api", () => {
+        expect(evaluatePolicies([container(influxSpec("influxdb"))])).toEqual([]);
+        expect(policiesOf(evaluatePolicies([container(influxSpec("data-api"))])).sort()).toEqual([
+            "container-capabilities-restricted",
+            "container-non-root-user",
+        ]);
+    });
+
+    it("does not let an excepted service add a capability outside its own entry", () => {
+        const spec = withInput(nginxSpec("health-dashboard"), "capabilities", { drops: ["ALL"], adds: ["NET_BIND_SERVICE", "SYS_PTRACE"] });
+        const violations = evaluatePolicies([container(spec)]);
+        expect(violations.map((v) => v.message)).toEqual([
+            expect.stringMatching(/adds capabilities that are not allowed for it: SYS_PTRACE \(allowed: CHOWN, NET_BIND_SERVICE, SETGID, SETUID\)/),
+        ]);
+    });
+
+    it("gives no exception to a container without the service label", () => {
+        const spec = nginxSpec("health-dashboard");
+        spec.labels = [];
+        const violations = evaluatePolicies([container(spec)]);
+        expect(violations.find((v) => v.policy === "container-non-root-user")?.message).toMatch(/\(no com\.homeiq\.service label\)/);
+    });
+
+    it("each name an existing policy, carry a reason and appear once", () => {
+        const keys = POLICY_EXCEPTIONS.map((e) => `${e.policy}/${e.service}`);
+        expect(new Set(keys).size).toBe(keys.length);
+        for (const e of POLICY_EXCEPTIONS) {
+            expect(POLICY_NAMES).toContain(e.policy);
+            expect(e.reason.length).toBeGreaterThan(40);
+        }
+        expect(keys.sort()).toEqual([
+            "container-capabilities-restricted/health-dashboard",
+            "container-capabilities-restricted/influxdb",
+            "container-docker-host-paths/admin-api",
+            "container-docker-host-paths/log-aggregator",
+            "container-non-root-user/health-dashboard",
+            "container-non-root-user/influxdb",
+        ]);
+    });
+});
+
+describe("enforcement levels and pack config", () => {
+    const rootContainer = container(withInput(hardenedInputs(), "user", undefined));
+
+    it("is mandatory by default and in prod", () => {
+        expect(evaluatePolicies([rootContainer]).map((v) => v.enforcementLevel)).toEqual(["mandatory"]);
+        expect(evaluatePolicies([rootContainer], readPackConfig("prod")).map((v) => v.enforcementLevel)).toEqual(["mandatory"]);
+    });
+
+    it("dev downgrades the prod-only hardening to advisory and keeps the rest mandatory", () => {
+        const dev = readPackConfig("dev");
+        expect(evaluatePolicies([rootContainer], dev).map((v) => v.enforcementLevel)).toEqual(["advisory"]);
+        const placeholder = container(withInput(hardenedInputs(), "envs", ["ADMIN_PASSWORD=adminpass"]));
+        expect(evaluatePolicies([placeholder], dev).map((v) => v.enforcementLevel)).toEqual(["mandatory"]);
+    });
+
+    it("skips a disabled policy, and `all` sets the level of the others", () => {
+        expect(evaluatePolicies([rootContainer], { "container-non-root-user": "disabled" })).toEqual([]);
+        expect(evaluatePolicies([rootContainer], { all: "advisory" }).map((v) => v.enforcementLevel)).toEqual(["advisory"]);
+        expect(
+            evaluatePolicies([rootContainer], { all: "advisory", "container-non-root-user": { enforcementLevel: "mandatory" } }).map(
+                (v) => v.enforcementLevel,
+            ),
+        ).toEqual(["mandatory"]);
+    });
+
+    it("rejects an unknown policy, an unknown setting and a wrongly typed setting, listing each", () => {
+        const bad: PackConfig = {
+            "container-no-root": "advisory",
+            "container-no-public-ports": { allowedPublicPort: [3000] },
+            "container-capabilities-restricted": { allowedCapabilities: "NET_ADMIN" },
+        };
+        expect(() => evaluatePolicies([], bad)).toThrow(
+            /"container-no-root" is not a policy of homeiq-security[\s\S]*container-no-public-ports\.allowedPublicPort is not a setting of container-no-public-ports \(settings: allowedPublicPorts\)[\s\S]*container-capabilities-restricted\.allowedCapabilities must be an array of strings/,
+        );
+    });
+
+    it("ships dev and prod configs that the pack accepts", () => {
+        expect(() => evaluatePolicies([], readPackConfig("dev"))).not.toThrow();
+        expect(() => evaluatePolicies([], readPackConfig("prod"))).not.toThrow();
+    });
+});
+
+describe("the pack's policies", () => {
+    it("are the twelve named policies, each with a description, and settings only where declared", () => {
+        expect(policies.map((p) => p.name)).toEqual([...POLICY_NAMES]);
+        for (const p of policies) {
+            expect(p.description.length).toBeGreaterThan(20);
+            expect(p.validateResource).toBeDefined();
+            expect(p.configSchema?.properties.enforcementLevel).toBeUndefined();
+        }
+        expect(
+            Object.fromEntries(policies.filter((p) => p.configSchema).map((p) => [p.name, Object.keys(p.configSchema?.properties ?? {})])),
+        ).toEqual({
+            "container-capabilities-restricted": ["allowedCapabilities"],
+            "container-no-public-ports": ["allowedPublicPorts"],
+            "container-docker-host-paths": ["dockerSocketServices"],
+        });
+    });
+
+    it("say not-applicable for resources they do not check", () => {
+        const network: ResourceInput = { type: "docker:index/network:Network", name: "net", inputs: { name: "prod-homeiq" } };
+        const { violations, notApplicable } = evaluatePoliciesDetailed([network]);
+        expect(violations).toEqual([]);
+        expect(notApplicable).toHaveLength(POLICY_NAMES.length);
+    });
+});
