@@ -2,8 +2,15 @@
  * The homeiq-security policy pack, run offline through evaluatePolicies: the same
  * ResourceValidationPolicy objects the PolicyPack in policy/index.ts serves to the Pulumi engine.
  */
+import { spawn } from "child_process";
+import type { ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import * as grpc from "@grpc/grpc-js";
+import * as analyzerRpc from "@pulumi/pulumi/proto/analyzer_grpc_pb";
+import * as analyzerProto from "@pulumi/pulumi/proto/analyzer_pb";
+import { Empty } from "google-protobuf/google/protobuf/empty_pb";
+import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import {
     CONTAINER_TYPE,
     POLICY_NAMES,
@@ -533,5 +540,132 @@ describe("the pack's policies", () => {
         const { violations, notApplicable } = evaluatePoliciesDetailed([network]);
         expect(violations).toEqual([]);
         expect(notApplicable).toHaveLength(POLICY_NAMES.length);
+    });
+});
+
+/**
+ * The pack as the Pulumi CLI runs it: policy/index.ts constructs the PolicyPack, which serves the
+ * analyzer over gRPC and prints its port; the CLI then calls configure and analyze. Here the test
+ * plays the CLI, so the same policy objects are exercised through @pulumi/policy's own server
+ * (its deserialization of secrets and unknowns, its getConfig, its enforcement levels).
+ */
+describe("the PolicyPack served by policy/index.ts", () => {
+    let child: ChildProcess | undefined;
+    let client: analyzerRpc.AnalyzerClient;
+    const SECRET_SIG = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270" };
+    const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+    beforeAll(async () => {
+        const proc = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "index.ts"], {
+            cwd: POLICY_DIR,
+            env: { ...process.env, TS_NODE_PROJECT: path.join(POLICY_DIR, "tsconfig.json") },
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+        child = proc;
+        const port = await new Promise<number>((resolve, reject) => {
+            let out = "";
+            let err = "";
+            const timer = setTimeout(() => reject(new Error(`the pack printed no port within 20 s; stderr: ${err}`)), 20_000);
+            proc.stdout?.on("data", (d: Buffer) => {
+                out += d.toString();
+                const m = /^(\d+)\s*$/m.exec(out);
+                if (m) {
+                    clearTimeout(timer);
+                    resolve(Number(m[1]));
+                }
+            });
+            proc.stderr?.on("data", (d: Buffer) => (err += d.toString()));
+            proc.on("exit", (code) => {
+                clearTimeout(timer);
+                reject(new Error(`the pack exited with ${String(code)}; stderr: ${err}`));
+            });
+        });
+        client = new analyzerRpc.AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    }, 30_000);
+
+    afterAll(() => {
+        client?.close();
+        if (child?.pid !== undefined && child.exitCode === null) {
+            child.kill("SIGTERM");
+        }
+    });
+
+    function call<Req, Res>(fn: (req: Req, cb: (e: grpc.ServiceError | null, r: Res) => void) => unknown, req: Req): Promise<Res> {
+        return new Promise((resolve, reject) => fn.call(client, req, (e, r) => (e ? reject(e) : resolve(r))));
+    }
+
+    async function configure(config: Record<string, { level: analyzerProto.EnforcementLevel; props?: object }>): Promise<void> {
+        const req = new analyzerProto.ConfigureAnalyzerRequest();
+        for (const [name, { level, props }] of Object.entries(config)) {
+            const pc = new analyzerProto.PolicyConfig();
+            pc.setEnforcementlevel(level);
+            pc.setProperties(Struct.fromJavaScript((props ?? {}) as Record<string, never>));
+            req.getPolicyconfigMap().set(name, pc);
+        }
+        await call(client.configure, req);
+    }
+
+    async function analyze(type: string, name: string, props: object, protect = false) {
+        const req = new analyzerProto.AnalyzeRequest();
+        req.setType(type);
+        req.setName(name);
+        req.setUrn(`urn:pulumi:prod::homeiq::${type}::${name}`);
+        req.setProperties(Struct.fromJavaScript(props as Record<string, never>));
+        const opts = new analyzerProto.AnalyzerResourceOptions();
+        opts.setProtect(protect);
+        req.setOptions(opts);
+        const res = await call<analyzerProto.AnalyzeRequest, analyzerProto.AnalyzeResponse>(client.analyze, req);
+        return res.getDiagnosticsList().map((d) => ({
+            policy: d.getPolicyname(),
+            level: d.getEnforcementlevel() === analyzerProto.EnforcementLevel.MANDATORY ? "mandatory" : "advisory",
+            message: d.getMessage(),
+        }));
+    }
+
+    it("announces the twelve policies, mandatory by default, with their config schemas", async () => {
+        const info = await call<Empty, analyzerProto.AnalyzerInfo>(client.getAnalyzerInfo, new Empty());
+        expect(info.getName()).toBe("homeiq-security");
+        expect(info.getPoliciesList().map((p) => p.getName())).toEqual([...POLICY_NAMES]);
+        expect(new Set(info.getPoliciesList().map((p) => p.getEnforcementlevel()))).toEqual(new Set([analyzerProto.EnforcementLevel.MANDATORY]));
+        const ports = info.getPoliciesList().find((p) => p.getName() === "container-no-public-ports");
+        expect(Object.keys(ports?.getConfigschema()?.getProperties()?.toJavaScript() ?? {})).toEqual(["allowedPublicPorts"]);
+    });
+
+    it("passes the hardened container and catches each fault with the same messages as evaluatePolicies", async () => {
+        await configure({});
+        expect(await analyze(CONTAINER_TYPE, "websocket-ingestion", hardenedInputs())).toEqual([]);
+        const broken = withInput(withInput(hardenedInputs(), "user", "root"), "ports", [{ internal: 8001, external: 8001, ip: "0.0.0.0" }]);
+        const served = await analyze(CONTAINER_TYPE, "websocket-ingestion", broken);
+        const offline = evaluatePolicies([container(broken, "websocket-ingestion")]);
+        // The server prefixes each message with the policy's description.
+        const description = (name: string) => policies.find((p) => p.name === name)?.description ?? "";
+        expect(served).toEqual(
+            offline.map((v) => ({ policy: v.policy, level: v.enforcementLevel, message: `${description(v.policy)}\n${v.message}` })),
+        );
+        expect(served.map((d) => d.policy)).toEqual(["container-non-root-user", "container-no-public-ports"]);
+    });
+
+    it("applies the pack config it is given: settings and downgraded levels", async () => {
+        await configure({
+            "container-non-root-user": { level: analyzerProto.EnforcementLevel.ADVISORY },
+            "container-no-public-ports": { level: analyzerProto.EnforcementLevel.MANDATORY, props: { allowedPublicPorts: [8001] } },
+        });
+        const broken = withInput(withInput(hardenedInputs(), "user", "root"), "ports", [{ internal: 8001, external: 8001, ip: "0.0.0.0" }]);
+        expect((await analyze(CONTAINER_TYPE, "websocket-ingestion", broken)).map((d) => [d.policy, d.level])).toEqual([
+            ["container-non-root-user", "advisory"],
+        ]);
+        await configure({});
+    });
+
+    it("sees through secrets and skips values unknown during preview", async () => {
+        const envs = ["LOG_LEVEL=INFO", UNKNOWN, { ...SECRET_SIG, value: "ADMIN_PASSWORD=adminpass" }];
+        const served = await analyze(CONTAINER_TYPE, "admin-api", withInput(hardenedInputs("admin-api"), "envs", envs));
+        expect(served.map((d) => d.message)).toEqual([expect.stringMatching(/sets ADMIN_PASSWORD to the placeholder credential "adminpass"/)]);
+    });
+
+    it("sees protect on a data volume, and cannot see retainOnDelete (reports nothing rather than guessing)", async () => {
+        const volume = { name: "prod-influxdb-data", labels: [{ label: "com.homeiq.data", value: "true" }] };
+        expect(await analyze(VOLUME_TYPE, "influxdb-data", volume, true)).toEqual([]);
+        expect(await analyze(VOLUME_TYPE, "influxdb-data", volume, false)).toEqual([]);
     });
 });
