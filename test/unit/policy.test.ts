@@ -16,6 +16,7 @@ import {
     POLICY_NAMES,
     PLACEHOLDER_CREDENTIALS,
     VOLUME_TYPE,
+    enforcementLevelFor,
     evaluatePolicies,
     evaluatePoliciesDetailed,
     policies,
@@ -484,8 +485,11 @@ describe("enforcement levels and pack config", () => {
         expect(evaluatePolicies([rootContainer], readPackConfig("prod")).map((v) => v.enforcementLevel)).toEqual(["mandatory"]);
     });
 
-    it("dev downgrades the prod-only hardening to advisory and keeps the rest mandatory", () => {
+    it("dev downgrades exactly the hardening the dev profile leaves out (non-root, capabilities) to advisory", () => {
         const dev = readPackConfig("dev");
+        const advisory = policies.filter((p) => enforcementLevelFor(p, dev) === "advisory").map((p) => p.name);
+        expect(advisory).toEqual(["container-non-root-user", "container-capabilities-restricted"]);
+        expect(policies.every((p) => enforcementLevelFor(p, readPackConfig("prod")) === "mandatory")).toBe(true);
         expect(evaluatePolicies([rootContainer], dev).map((v) => v.enforcementLevel)).toEqual(["advisory"]);
         const placeholder = container(withInput(hardenedInputs(), "envs", ["ADMIN_PASSWORD=adminpass"]));
         expect(evaluatePolicies([placeholder], dev).map((v) => v.enforcementLevel)).toEqual(["mandatory"]);
