@@ -1,0 +1,486 @@
+/**
+ * The HomeIQ service catalog: every container of the application, modelled once.
+ *
+ * Facts come from ../shared/homeiq-services.md (§1 identity, ports, health checks,
+ * dependencies, volumes; §2 environment; §3 Dockerfiles; §7 nginx upstreams). Where
+ * this catalog deliberately departs from the old compose files, a comment says why.
+ * Nothing here depends on the stack: per-stack differences live in stacks/*.ts.
+ */
+
+export const SERVICE_KEYS = [
+    "influxdb",
+    "websocket-ingestion",
+    "enrichment-pipeline",
+    "admin-api",
+    "data-api",
+    "data-retention",
+    "carbon-intensity",
+    "electricity-pricing",
+    "air-quality",
+    "calendar",
+    "smart-meter",
+    "sports-data",
+    "health-dashboard",
+    "log-aggregator",
+] as const;
+
+export type ServiceKey = (typeof SERVICE_KEYS)[number];
+
+/** Named volumes of the platform. `data` volumes hold state that must survive rebuilds and destroys. */
+export const VOLUME_KEYS = [
+    "influxdb-data",
+    "influxdb-config",
+    "sqlite-data",
+    "sports-data",
+    "data-retention-backups",
+    "logs",
+] as const;
+
+export type VolumeKey = (typeof VOLUME_KEYS)[number];
+
+export interface VolumeDefinition {
+    readonly key: VolumeKey;
+    readonly description: string;
+    /** Holds user data: protected from deletion where the profile says so, and backed up. */
+    readonly holdsData: boolean;
+}
+
+export const VOLUME_CATALOG: Readonly<Record<VolumeKey, VolumeDefinition>> = {
+    "influxdb-data": { key: "influxdb-data", holdsData: true, description: "InfluxDB time-series data (/var/lib/influxdb2)" },
+    "influxdb-config": { key: "influxdb-config", holdsData: true, description: "InfluxDB config and admin token (/etc/influxdb2)" },
+    "sqlite-data": { key: "sqlite-data", holdsData: true, description: "data-api SQLite metadata.db (/app/data)" },
+    // New: sports-data's webhooks.db lived in the container layer and was lost on every recreate.
+    "sports-data": { key: "sports-data", holdsData: true, description: "sports-data SQLite webhooks.db (/app/data)" },
+    "data-retention-backups": {
+        key: "data-retention-backups",
+        holdsData: true,
+        description: "data-retention's own JSON exports (/backups)",
+    },
+    logs: { key: "logs", holdsData: false, description: "Shared log folder read by log-aggregator (/var/log/ha-ingestor)" },
+};
+
+/** Where a service's image comes from when images are built from a HomeIQ checkout. */
+export type ImageSource =
+    | { readonly kind: "stock"; readonly reference: string }
+    | { readonly kind: "built"; readonly context: string; readonly dockerfile: string };
+
+export interface VolumeMount {
+    readonly volume: VolumeKey;
+    readonly containerPath: string;
+}
+
+/** A read-only bind mount of a host path. Only the services that need the host's Docker data get one. */
+export interface HostMount {
+    readonly hostPath: string;
+    readonly containerPath: string;
+    readonly reason: string;
+}
+
+export interface CapabilityAddition {
+    readonly capability: string;
+    readonly reason: string;
+}
+
+/**
+ * How a service runs when the profile asks for hardening. Secure by default: a service that
+ * cannot be non-root or read-only says why.
+ */
+export interface ServiceSecurity {
+    /** uid:gid to run as under `runAsNonRoot`, or null with `rootReason` when it must start as root. */
+    readonly nonRootUser: string | null;
+    readonly rootReason?: string;
+    /**
+     * The image keeps its Python packages under /root/.local and has no USER (data-api,
+     * sports-data): a thin derived image (images/non-root-python) opens those packages to the
+     * non-root user and pre-creates the data folder it owns.
+     */
+    readonly needsNonRootAdapter: boolean;
+    readonly readOnlyRootFilesystem: boolean;
+    readonly writableReason?: string;
+    /** Paths mounted as tmpfs when the root filesystem is read-only. */
+    readonly tmpfsPaths: readonly string[];
+    /** Capabilities added back after dropping ALL, each with its reason. */
+    readonly capabilityAdditions: readonly CapabilityAddition[];
+}
+
+export interface HealthCheckDefinition {
+    /** Docker `tests` form: ["CMD", ...] using a command that exists in the image. */
+    readonly test: readonly string[];
+    readonly startPeriodSeconds: number;
+    /** HTTP path on the published port that answers 200 when healthy (used for outputs and validation). */
+    readonly httpPath: string;
+}
+
+/** The environment a service receives is computed from these groups (see components/serviceEnvironment.ts). */
+export type EnvironmentGroup =
+    | "influxdb-server"
+    | "influxdb-client"
+    | "home-assistant"
+    | "weather"
+    | "admin-auth"
+    | "data-api-auth"
+    | "cors"
+    | "carbon-intensity"
+    | "electricity-pricing"
+    | "air-quality"
+    | "calendar"
+    | "smart-meter"
+    | "sports";
+
+export interface ServiceDefinition {
+    readonly key: ServiceKey;
+    readonly description: string;
+    /** The old compose container_name: kept as a network alias because the dashboard's nginx resolves these names. */
+    readonly legacyName: string;
+    readonly image: ImageSource;
+    readonly containerPort: number;
+    /** Host port of the old main compose file; a stack adds its offset or overrides it. */
+    readonly defaultHostPort: number;
+    readonly healthCheck: HealthCheckDefinition;
+    /** Services that must be healthy before this one starts. */
+    readonly dependsOn: readonly ServiceKey[];
+    readonly volumes: readonly VolumeMount[];
+    readonly hostMounts: readonly HostMount[];
+    readonly environmentGroups: readonly EnvironmentGroup[];
+    /** Fixed, non-secret variables of this service. */
+    readonly fixedEnvironment: Readonly<Record<string, string>>;
+    readonly security: ServiceSecurity;
+    /** Holds state a backup must capture (its container is replaced only after a backup). */
+    readonly stateful: boolean;
+}
+
+const curlCheck = (port: number, path = "/health"): readonly string[] => [
+    "CMD",
+    "curl",
+    "-fsS",
+    "-o",
+    "/dev/null",
+    `http://localhost:${port}${path}`,
+];
+
+// data-api and sports-data ship python but no curl (homeiq-services.md §3).
+const pythonCheck = (port: number, path = "/health"): readonly string[] => [
+    "CMD",
+    "python",
+    "-c",
+    `import urllib.request; urllib.request.urlopen('http://localhost:${port}${path}', timeout=5)`,
+];
+
+const built = (dockerfile: string, context = "."): ImageSource => ({ kind: "built", context, dockerfile });
+
+const APPUSER = "1001:1001";
+const PYTHON_TMPFS = ["/tmp"] as const;
+const LOG_SETTINGS = { LOG_FILE_PATH: "/app/logs", LOG_FORMAT: "json" } as const;
+
+/** A Python service built on the appuser (uid 1001) images that writes only to /tmp and its volumes. */
+const appUserSecurity: ServiceSecurity = {
+    nonRootUser: APPUSER,
+    needsNonRootAdapter: false,
+    readOnlyRootFilesystem: true,
+    tmpfsPaths: PYTHON_TMPFS,
+    capabilityAdditions: [],
+};
+
+const influxClient = (
+    key: ServiceKey,
+    legacyName: string,
+    dockerfile: string,
+    port: number,
+    extra: Partial<ServiceDefinition> = {},
+): ServiceDefinition => ({
+    key,
+    description: "",
+    legacyName,
+    image: built(dockerfile),
+    containerPort: port,
+    defaultHostPort: port,
+    healthCheck: { test: curlCheck(port), startPeriodSeconds: 30, httpPath: "/health" },
+    dependsOn: ["influxdb"],
+    volumes: [],
+    hostMounts: [],
+    environmentGroups: ["influxdb-client"],
+    fixedEnvironment: { SERVICE_PORT: String(port) },
+    security: appUserSecurity,
+    stateful: false,
+    ...extra,
+});
+
+export const SERVICE_CATALOG: Readonly<Record<ServiceKey, ServiceDefinition>> = {
+    influxdb: {
+        key: "influxdb",
+        description: "InfluxDB 2.7: the home's event history",
+        legacyName: "ha-ingestor-influxdb",
+        image: { kind: "stock", reference: "influxdb:2.7" },
+        containerPort: 8086,
+        defaultHostPort: 8086,
+        healthCheck: { test: curlCheck(8086), startPeriodSeconds: 40, httpPath: "/health" },
+        dependsOn: [],
+        volumes: [
+            { volume: "influxdb-data", containerPath: "/var/lib/influxdb2" },
+            { volume: "influxdb-config", containerPath: "/etc/influxdb2" },
+        ],
+        hostMounts: [],
+        environmentGroups: ["influxdb-server"],
+        fixedEnvironment: { DOCKER_INFLUXDB_INIT_MODE: "setup" },
+        security: {
+            // The official image's influxdb user is uid/gid 1000 and its entrypoint runs unchanged as that user.
+            nonRootUser: "1000:1000",
+            needsNonRootAdapter: false,
+            readOnlyRootFilesystem: false,
+            writableReason:
+                "the official entrypoint's first-run setup writes outside its two volumes; prod compose also ran it writable, " +
+                "and no InfluxDB 2 image can be exercised on the build machines to prove otherwise",
+            tmpfsPaths: ["/tmp"],
+            capabilityAdditions: [],
+        },
+        stateful: true,
+    },
+    "websocket-ingestion": {
+        key: "websocket-ingestion",
+        description: "Home Assistant WebSocket client feeding enrichment and InfluxDB",
+        legacyName: "ha-ingestor-websocket",
+        image: built("services/websocket-ingestion/Dockerfile"),
+        containerPort: 8001,
+        defaultHostPort: 8001,
+        healthCheck: { test: curlCheck(8001), startPeriodSeconds: 30, httpPath: "/health" },
+        // It writes to InfluxDB itself (its settings once came from an untracked file), so it waits for it too.
+        dependsOn: ["influxdb", "enrichment-pipeline"],
+        volumes: [],
+        hostMounts: [],
+        environmentGroups: ["influxdb-client", "home-assistant", "weather"],
+        fixedEnvironment: {
+            ENRICHMENT_SERVICE_URL: "http://enrichment-pipeline:8002",
+            WEBSOCKET_INGESTION_PORT: "8001",
+            ENABLE_HOME_ASSISTANT: "true",
+            ...LOG_SETTINGS,
+            LOG_OUTPUT: "both",
+            WEBSOCKET_MAX_RETRIES: "-1",
+            WEBSOCKET_MAX_RETRY_DELAY: "300",
+        },
+        // LOG_OUTPUT=both writes files to /app/logs: a tmpfs owned by appuser keeps the root filesystem read-only.
+        security: { ...appUserSecurity, tmpfsPaths: ["/tmp", "/app/logs"] },
+        stateful: false,
+    },
+    "enrichment-pipeline": {
+        key: "enrichment-pipeline",
+        description: "Enriches Home Assistant events (weather) and writes them to InfluxDB",
+        legacyName: "ha-ingestor-enrichment",
+        image: built("services/enrichment-pipeline/Dockerfile"),
+        containerPort: 8002,
+        defaultHostPort: 8002,
+        healthCheck: { test: curlCheck(8002), startPeriodSeconds: 30, httpPath: "/health" },
+        dependsOn: ["influxdb"],
+        volumes: [],
+        hostMounts: [],
+        environmentGroups: ["influxdb-client", "weather"],
+        fixedEnvironment: { ...LOG_SETTINGS },
+        security: appUserSecurity,
+        stateful: false,
+    },
+    "admin-api": {
+        key: "admin-api",
+        description: "Admin API (container port 8004, published as 8003 as before)",
+        legacyName: "ha-ingestor-admin",
+        image: built("services/admin-api/Dockerfile"),
+        containerPort: 8004,
+        defaultHostPort: 8003,
+        healthCheck: { test: curlCheck(8004), startPeriodSeconds: 30, httpPath: "/health" },
+        // data-api added as the review asked; the rest as in main compose.
+        dependsOn: ["influxdb", "websocket-ingestion", "enrichment-pipeline", "data-api"],
+        volumes: [],
+        // The ./infrastructure (rw) and ./docker-compose.yml binds of the old file are dropped: there are no env
+        // files or compose file to edit once Pulumi owns the deployment.
+        hostMounts: [
+            {
+                hostPath: "/var/run/docker.sock",
+                containerPath: "/var/run/docker.sock",
+                reason: "admin-api reports container status through the Docker SDK (read-only mount; grant the socket's group with dockerSocketGroupId)",
+            },
+        ],
+        environmentGroups: ["influxdb-client", "home-assistant", "weather", "admin-auth", "cors"],
+        fixedEnvironment: {
+            ...LOG_SETTINGS,
+            API_HOST: "0.0.0.0",
+            API_PORT: "8004",
+            DOCKER_HOST: "unix:///var/run/docker.sock",
+            JWT_ALGORITHM: "HS256",
+            ACCESS_TOKEN_EXPIRE_MINUTES: "30",
+            WEBSOCKET_INGESTION_URL: "http://websocket-ingestion:8001",
+            ENRICHMENT_PIPELINE_URL: "http://enrichment-pipeline:8002",
+            CORS_METHODS: "GET,POST,PUT,DELETE",
+            CORS_HEADERS: "Authorization,Content-Type",
+        },
+        security: appUserSecurity,
+        stateful: false,
+    },
+    "data-api": {
+        key: "data-api",
+        description: "Data API over InfluxDB and the SQLite metadata database",
+        legacyName: "ha-ingestor-data-api",
+        image: built("services/data-api/Dockerfile"),
+        containerPort: 8006,
+        defaultHostPort: 8006,
+        healthCheck: { test: pythonCheck(8006), startPeriodSeconds: 40, httpPath: "/health" },
+        dependsOn: ["influxdb"],
+        volumes: [{ volume: "sqlite-data", containerPath: "/app/data" }],
+        hostMounts: [],
+        environmentGroups: ["influxdb-client", "data-api-auth", "cors"],
+        fixedEnvironment: {
+            DATA_API_HOST: "0.0.0.0",
+            DATA_API_PORT: "8006",
+            DATABASE_URL: "sqlite+aiosqlite:///./data/metadata.db",
+            SQLITE_TIMEOUT: "30",
+            SQLITE_CACHE_SIZE: "-64000",
+        },
+        security: { ...appUserSecurity, needsNonRootAdapter: true },
+        stateful: true,
+    },
+    "data-retention": {
+        key: "data-retention",
+        description: "Retention, downsampling and (JSON) export jobs",
+        legacyName: "ha-ingestor-data-retention",
+        image: built("services/data-retention/Dockerfile"),
+        containerPort: 8080,
+        defaultHostPort: 8080,
+        healthCheck: { test: curlCheck(8080), startPeriodSeconds: 30, httpPath: "/health" },
+        dependsOn: ["influxdb"],
+        volumes: [{ volume: "data-retention-backups", containerPath: "/backups" }],
+        hostMounts: [],
+        environmentGroups: ["influxdb-client"],
+        fixedEnvironment: {
+            ...LOG_SETTINGS,
+            CLEANUP_INTERVAL_HOURS: "24",
+            MONITORING_INTERVAL_MINUTES: "5",
+            COMPRESSION_INTERVAL_HOURS: "24",
+            BACKUP_INTERVAL_HOURS: "24",
+            BACKUP_DIR: "/backups",
+        },
+        security: appUserSecurity,
+        stateful: false,
+    },
+    "carbon-intensity": influxClient(
+        "carbon-intensity",
+        "ha-ingestor-carbon-intensity",
+        "services/carbon-intensity-service/Dockerfile",
+        8010,
+        { description: "Grid carbon intensity (WattTime)", environmentGroups: ["influxdb-client", "carbon-intensity"] },
+    ),
+    "electricity-pricing": influxClient(
+        "electricity-pricing",
+        "ha-ingestor-electricity-pricing",
+        "services/electricity-pricing-service/Dockerfile",
+        8011,
+        { description: "Electricity prices", environmentGroups: ["influxdb-client", "electricity-pricing"] },
+    ),
+    "air-quality": influxClient("air-quality", "ha-ingestor-air-quality", "services/air-quality-service/Dockerfile", 8012, {
+        description: "Air quality (AirNow)",
+        environmentGroups: ["influxdb-client", "air-quality"],
+    }),
+    calendar: influxClient("calendar", "ha-ingestor-calendar", "services/calendar-service/Dockerfile", 8013, {
+        description: "Google Calendar occupancy signals",
+        environmentGroups: ["influxdb-client", "calendar"],
+    }),
+    "smart-meter": influxClient("smart-meter", "ha-ingestor-smart-meter", "services/smart-meter-service/Dockerfile", 8014, {
+        description: "Smart meter readings",
+        environmentGroups: ["influxdb-client", "smart-meter"],
+    }),
+    "sports-data": {
+        key: "sports-data",
+        description: "Sports scores and webhooks (SQLite webhooks.db)",
+        legacyName: "ha-ingestor-sports-data",
+        image: built("Dockerfile", "services/sports-data"),
+        containerPort: 8005,
+        defaultHostPort: 8005,
+        healthCheck: { test: pythonCheck(8005), startPeriodSeconds: 30, httpPath: "/health" },
+        dependsOn: [],
+        volumes: [{ volume: "sports-data", containerPath: "/app/data" }],
+        hostMounts: [],
+        environmentGroups: ["sports"],
+        fixedEnvironment: { PORT: "8005" },
+        security: { ...appUserSecurity, needsNonRootAdapter: true },
+        stateful: true,
+    },
+    "health-dashboard": {
+        key: "health-dashboard",
+        description: "The dashboard: nginx serving the SPA and proxying to admin-api, data-api and sports-data",
+        legacyName: "ha-ingestor-dashboard",
+        image: built("Dockerfile", "services/health-dashboard"),
+        containerPort: 80,
+        defaultHostPort: 3000,
+        // nginx answers /health itself (homeiq-services.md §7).
+        healthCheck: { test: curlCheck(80, "/health"), startPeriodSeconds: 30, httpPath: "/" },
+        // nginx resolves all three upstreams when it starts, so all three must be up first.
+        dependsOn: ["admin-api", "data-api", "sports-data"],
+        volumes: [],
+        hostMounts: [],
+        // The old VITE_* runtime variables are dropped: the bundle is built before they could apply (§2).
+        environmentGroups: [],
+        fixedEnvironment: {},
+        security: {
+            nonRootUser: null,
+            rootReason:
+                "the image's nginx master must start as root to bind port 80 and switch its workers to the nginx user; " +
+                "running unprivileged needs an nginx-unprivileged base image in HomeIQ's Dockerfile",
+            needsNonRootAdapter: false,
+            readOnlyRootFilesystem: true,
+            tmpfsPaths: ["/tmp", "/var/cache/nginx", "/var/run"],
+            capabilityAdditions: [
+                { capability: "CHOWN", reason: "nginx chowns its cache folders at start" },
+                { capability: "SETUID", reason: "the master switches workers to the nginx user" },
+                { capability: "SETGID", reason: "the master switches workers to the nginx group" },
+                { capability: "NET_BIND_SERVICE", reason: "it listens on port 80" },
+            ],
+        },
+        stateful: false,
+    },
+    "log-aggregator": {
+        key: "log-aggregator",
+        description: "Collects container logs",
+        legacyName: "ha-ingestor-log-aggregator",
+        image: built("services/log-aggregator/Dockerfile"),
+        containerPort: 8015,
+        defaultHostPort: 8015,
+        healthCheck: { test: curlCheck(8015), startPeriodSeconds: 30, httpPath: "/health" },
+        dependsOn: [],
+        volumes: [{ volume: "logs", containerPath: "/var/log/ha-ingestor" }],
+        hostMounts: [
+            {
+                hostPath: "/var/lib/docker/containers",
+                containerPath: "/var/lib/docker/containers",
+                reason: "log-aggregator reads the engine's json-file logs (read-only)",
+            },
+        ],
+        environmentGroups: [],
+        fixedEnvironment: { ...LOG_SETTINGS, PORT: "8015" },
+        security: appUserSecurity,
+        stateful: false,
+    },
+};
+
+/** Every service definition, in catalog order. */
+export const ALL_SERVICES: readonly ServiceDefinition[] = SERVICE_KEYS.map((k) => SERVICE_CATALOG[k]);
+
+export function isServiceKey(value: string): value is ServiceKey {
+    return (SERVICE_KEYS as readonly string[]).includes(value);
+}
+
+/** Services in an order where every service comes after all of its dependencies. Throws on a cycle. */
+export function startOrder(services: readonly ServiceDefinition[] = ALL_SERVICES): ServiceKey[] {
+    const byKey = new Map(services.map((s) => [s.key, s]));
+    const order: ServiceKey[] = [];
+    const state = new Map<ServiceKey, "visiting" | "done">();
+    const visit = (key: ServiceKey, path: ServiceKey[]): void => {
+        if (state.get(key) === "done") return;
+        if (state.get(key) === "visiting") {
+            throw new Error(`dependency cycle: ${[...path, key].join(" -> ")}`);
+        }
+        state.set(key, "visiting");
+        for (const dep of byKey.get(key)?.dependsOn ?? []) {
+            if (byKey.has(dep)) visit(dep, [...path, key]);
+        }
+        state.set(key, "done");
+        order.push(key);
+    };
+    for (const s of services) visit(s.key, []);
+    return order;
+}

@@ -1,0 +1,148 @@
+/**
+ * One HomeIQ service: its container, with health check, limits, logging, exposure and hardening
+ * read from the catalog and the resolved profile. No stack-name branches: every difference comes
+ * in through `config`.
+ */
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import type { ServiceDefinition, VolumeKey } from "../catalog/services";
+import type { ResolvedService, StackConfig } from "../config/schema";
+import {
+    containerName,
+    dockerLabels,
+    LABEL_REBUILD_GENERATION,
+    LABEL_SERVICE,
+    LABEL_STACK,
+} from "./naming";
+
+/** Health-check timing: a 30 s steady interval, but a 1 s start interval (Docker Engine >= 25) so a healthy start is seen at once. */
+export const HEALTH_CHECK_TIMING = { interval: "30s", timeout: "10s", retries: 3, startInterval: "1s" } as const;
+
+export interface HomeIQServiceArgs {
+    readonly service: ServiceDefinition;
+    readonly settings: ResolvedService;
+    readonly config: StackConfig;
+    readonly stack: string;
+    readonly image: pulumi.Input<string>;
+    readonly environment: pulumi.Input<string>[];
+    /** Whether any environment entry is a secret: the container's `envs` output is then kept secret too. */
+    readonly hasSecretEnvironment: boolean;
+    readonly networkName: pulumi.Input<string>;
+    readonly volumeNames: Readonly<Partial<Record<VolumeKey, pulumi.Input<string>>>>;
+    /** Containers (and backup or restore steps) that must be healthy or done before this one starts. */
+    readonly startAfter: pulumi.Input<pulumi.Resource>[];
+    readonly provider: docker.Provider;
+}
+
+/** The container settings that hardening decides, as plain data (also used by tests and docs). */
+export interface ContainerHardening {
+    readonly user?: string;
+    readonly readOnly: boolean;
+    readonly tmpfs?: Record<string, string>;
+    readonly securityOpts: string[];
+    readonly capabilities?: { drops: string[]; adds: string[] };
+}
+
+export function containerHardening(service: ServiceDefinition, config: StackConfig): ContainerHardening {
+    const h = config.profile.hardening;
+    const s = service.security;
+    const user = h.runAsNonRoot && s.nonRootUser !== null ? s.nonRootUser : undefined;
+    const readOnly = h.readOnlyRootFilesystem && s.readOnlyRootFilesystem;
+    let tmpfs: Record<string, string> | undefined;
+    if (readOnly) {
+        const [uid, gid] = user ? user.split(":") : [undefined, undefined];
+        const owner = uid ? `,uid=${uid},gid=${gid}` : "";
+        tmpfs = Object.fromEntries(s.tmpfsPaths.map((p) => [p, `rw,noexec,nosuid,size=64m${owner}`]));
+    }
+    return {
+        user,
+        readOnly,
+        tmpfs,
+        securityOpts: h.noNewPrivileges ? ["no-new-privileges=true"] : [],
+        capabilities: h.dropAllCapabilities
+            ? { drops: ["ALL"], adds: s.capabilityAdditions.map((c) => c.capability) }
+            : undefined,
+    };
+}
+
+export class HomeIQService extends pulumi.ComponentResource {
+    readonly container: docker.Container;
+    readonly containerName: string;
+
+    constructor(name: string, args: HomeIQServiceArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("homeiq:index:HomeIQService", name, {}, opts);
+        const { service, settings, config, stack } = args;
+        const hardening = containerHardening(service, config);
+        this.containerName = containerName(stack, service.key);
+
+        const volumes: docker.types.input.ContainerVolume[] = [
+            ...service.volumes.map((m) => {
+                const volumeName = args.volumeNames[m.volume];
+                if (volumeName === undefined) throw new pulumi.ResourceError(`volume ${m.volume} was not created`, this);
+                return { volumeName, containerPath: m.containerPath, readOnly: false };
+            }),
+            ...service.hostMounts.map((m) => ({ hostPath: m.hostPath, containerPath: m.containerPath, readOnly: true })),
+        ];
+
+        this.container = new docker.Container(
+            name,
+            {
+                name: this.containerName,
+                image: args.image,
+                labels: dockerLabels({
+                    [LABEL_SERVICE]: service.key,
+                    [LABEL_STACK]: stack,
+                    [LABEL_REBUILD_GENERATION]: String(config.rebuildGeneration),
+                }),
+                envs: args.environment,
+                restart: config.profile.restartPolicy,
+                memory: settings.resources.memoryMiB,
+                memoryReservation: settings.resources.memoryReservationMiB,
+                cpus: String(settings.resources.cpus),
+                healthcheck: {
+                    tests: [...service.healthCheck.test],
+                    ...HEALTH_CHECK_TIMING,
+                    startPeriod: `${service.healthCheck.startPeriodSeconds}s`,
+                },
+                // Health-gated start: `pulumi up` waits until this container is healthy before starting dependents.
+                wait: true,
+                waitTimeout: config.healthWaitTimeoutSeconds,
+                ports: [
+                    {
+                        internal: service.containerPort,
+                        external: settings.hostPort,
+                        ip: settings.bindAddress,
+                        protocol: "tcp",
+                    },
+                ],
+                networksAdvanced: [{ name: args.networkName, aliases: [service.key, service.legacyName] }],
+                volumes,
+                logDriver: "json-file",
+                logOpts: {
+                    "max-size": `${config.profile.logRotation.maxSizeMiB}m`,
+                    "max-file": String(config.profile.logRotation.maxFiles),
+                },
+                user: hardening.user,
+                readOnly: hardening.readOnly,
+                tmpfs: hardening.tmpfs,
+                securityOpts: hardening.securityOpts,
+                capabilities: hardening.capabilities,
+                groupAdds:
+                    service.hostMounts.some((m) => m.hostPath === "/var/run/docker.sock") && config.dockerSocketGroupId !== undefined
+                        ? [String(config.dockerSocketGroupId)]
+                        : undefined,
+                // A clean stop for databases (the old deploy script allowed 30 s).
+                destroyGraceSeconds: 30,
+            },
+            {
+                parent: this,
+                provider: args.provider,
+                dependsOn: args.startAfter,
+                // Names are fixed per stack, so the old container must go before its replacement starts.
+                deleteBeforeReplace: true,
+                additionalSecretOutputs: args.hasSecretEnvironment ? ["envs"] : [],
+            },
+        );
+        this.registerOutputs({ containerName: this.containerName });
+    }
+}

@@ -1,0 +1,21 @@
+/**
+ * Docker names and labels. Every real Docker name starts with the stack, so dev and prod can
+ * share one Docker host without colliding.
+ */
+import type { ServiceKey, VolumeKey } from "../catalog/services";
+
+export const LABEL_SERVICE = "com.homeiq.service";
+export const LABEL_STACK = "com.homeiq.stack";
+export const LABEL_VOLUME = "com.homeiq.volume";
+export const LABEL_DATA = "com.homeiq.data";
+export const LABEL_REBUILD_GENERATION = "com.homeiq.rebuild-generation";
+
+export const containerName = (stack: string, service: ServiceKey): string => `${stack}-${service}`;
+export const volumeName = (stack: string, volume: VolumeKey): string => `${stack}-${volume}`;
+export const networkName = (stack: string): string => `${stack}-homeiq`;
+export const builtImageName = (stack: string, service: ServiceKey): string => `homeiq-${stack}-${service}:local`;
+
+/** The docker provider takes labels as a list of {label, value}. */
+export function dockerLabels(labels: Readonly<Record<string, string>>): Array<{ label: string; value: string }> {
+    return Object.entries(labels).map(([label, value]) => ({ label, value }));
+}

@@ -1,0 +1,69 @@
+/**
+ * A stack profile: everything in which dev and prod are allowed to differ, as data.
+ * Components never ask which stack they are in; they read the resolved profile.
+ * The profile a stack uses is chosen by the `homeiq:profile` config key.
+ */
+import { z } from "zod";
+import { SERVICE_KEYS } from "../catalog/services";
+
+export const LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR"] as const;
+export const RESTART_POLICIES = ["unless-stopped", "always", "on-failure"] as const;
+
+export const ServiceResourcesSchema = z
+    .object({
+        /** Hard memory limit, MiB (the docker provider's `memory`). */
+        memoryMiB: z.number().int().min(16),
+        /** Soft reservation, MiB; must not exceed the limit. */
+        memoryReservationMiB: z.number().int().min(0),
+        /** CPU limit in cores, e.g. 0.5. */
+        cpus: z.number().positive().max(64),
+    })
+    .strict();
+
+export type ServiceResources = z.infer<typeof ServiceResourcesSchema>;
+
+export const HardeningSchema = z
+    .object({
+        /** `no-new-privileges=true` on every container. */
+        noNewPrivileges: z.boolean(),
+        /** Drop ALL capabilities, then add back only the catalog's justified additions. */
+        dropAllCapabilities: z.boolean(),
+        /** Read-only root filesystem (plus tmpfs) for every service the catalog marks capable. */
+        readOnlyRootFilesystem: z.boolean(),
+        /** Run every service the catalog can run as non-root under its non-root user. */
+        runAsNonRoot: z.boolean(),
+    })
+    .strict();
+
+export const ProfileSchema = z
+    .object({
+        description: z.string().min(1),
+        logLevel: z.enum(LOG_LEVELS),
+        logRotation: z.object({ maxSizeMiB: z.number().int().positive(), maxFiles: z.number().int().positive() }).strict(),
+        restartPolicy: z.enum(RESTART_POLICIES),
+        /** Added to each service's default host port, so two stacks can share one Docker host. */
+        hostPortOffset: z.number().int().min(0).max(50000),
+        /** Host address every published port binds to, except the dashboard's. */
+        publishBindAddress: z.string().min(1),
+        /** Default bind address of the dashboard; `homeiq:dashboardBindAddress` overrides it. */
+        dashboardBindAddress: z.string().min(1),
+        hardening: HardeningSchema,
+        /** ENABLE_AUTH for admin-api and data-api. */
+        enableAuth: z.boolean(),
+        cors: z
+            .object({
+                /** Default allowed origins; `homeiq:corsOrigins` overrides them. */
+                origins: z.array(z.string()).min(1),
+                /** Whether `*` is acceptable in this profile. */
+                allowWildcard: z.boolean(),
+            })
+            .strict(),
+        /** Keep data volumes in Docker when Pulumi deletes them (`retainOnDelete`). */
+        retainDataVolumes: z.boolean(),
+        resources: z.object(Object.fromEntries(SERVICE_KEYS.map((k) => [k, ServiceResourcesSchema])) as {
+            [K in (typeof SERVICE_KEYS)[number]]: typeof ServiceResourcesSchema;
+        }).strict(),
+    })
+    .strict();
+
+export type StackProfile = z.infer<typeof ProfileSchema>;
