@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# Restores a HomeIQ stack from one backup folder written by backup.sh.
+#
+# Order (nothing is changed until step 2 has passed completely):
+#   1. refuse a folder whose name ends in .partial (a backup still being written
+#      or abandoned);
+#   2. verify manifest.sha256 -> manifest.json -> every listed file's size and
+#      sha256; any missing or changed file is named and the script exits 5
+#      without touching a container or a volume; then check the preconditions
+#      (engine answers, influx container running, helper image present);
+#   3. InfluxDB: copy the influx backup into the running influx container and run
+#      `influx restore --full` (token from the environment, never in argv);
+#   4. each SQLite file into its volume through a one-off helper container:
+#      written to a temporary name in the volume, checksum re-checked, PRAGMA
+#      integrity_check (if the helper has python3), stale -wal/-shm/-journal
+#      removed, renamed over the database, chowned to the service's uid:gid.
+#      The services that use these volumes must not be running.
+#
+# Contract (HOMEIQ_* environment variables, exit codes): README.md here.
+# Never add `set -x` here: HOMEIQ_INFLUX_TOKEN is a secret.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LOG_TAG=homeiq-restore
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
+
+refuse() { die "$EXIT_REFUSED" "refusing to restore from ${DIR:-?}: $*; nothing was changed"; }
+
+# --- environment -----------------------------------------------------------------
+require_var HOMEIQ_RESTORE_DIR "$RE_ABS_PATH" "the absolute path of one backup folder, without spaces or colons"
+DIR=${HOMEIQ_RESTORE_DIR%/}
+path_has_dotdot "$DIR" && die "$EXIT_USAGE" "HOMEIQ_RESTORE_DIR must not contain '..'"
+STACK=${HOMEIQ_STACK:-}
+[[ -z $STACK || $STACK =~ $RE_STACK ]] || die "$EXIT_USAGE" "HOMEIQ_STACK is not a valid stack name"
+INFLUX_CONTAINER=${HOMEIQ_INFLUX_CONTAINER:-}
+[[ -z $INFLUX_CONTAINER || $INFLUX_CONTAINER =~ $RE_DOCKER_NAME ]] ||
+  die "$EXIT_USAGE" "HOMEIQ_INFLUX_CONTAINER is not a valid container name"
+INFLUX_TMP=${HOMEIQ_INFLUX_TMPDIR:-/tmp}
+if [[ ! $INFLUX_TMP =~ $RE_ABS_PATH ]] || path_has_dotdot "$INFLUX_TMP"; then
+  die "$EXIT_USAGE" "HOMEIQ_INFLUX_TMPDIR must be an absolute path without spaces, colons or '..'"
+fi
+HELPER=${HOMEIQ_RESTORE_HELPER_IMAGE:-}
+
+# HOMEIQ_SQLITE_RESTORES: "service=volume:relative/path/in/volume.db[:uid:gid] ..."
+R_SERVICES=() R_VOLUMES=() R_RELS=() R_OWNERS=()
+for entry in ${HOMEIQ_SQLITE_RESTORES:-}; do
+  if [[ ! $entry =~ ^([a-z0-9][a-z0-9-]*)=([A-Za-z0-9][A-Za-z0-9_.-]*):([A-Za-z0-9_.+-][A-Za-z0-9_./+-]*)(:([0-9]+:[0-9]+))?$ ]]; then
+    die "$EXIT_USAGE" "HOMEIQ_SQLITE_RESTORES entry '$entry' is not service=volume:relative/path.db[:uid:gid]"
+  fi
+  path_has_dotdot "${BASH_REMATCH[3]}" && die "$EXIT_USAGE" "HOMEIQ_SQLITE_RESTORES entry '$entry': '..' in path"
+  for s in "${R_SERVICES[@]}"; do
+    [[ $s != "${BASH_REMATCH[1]}" ]] || die "$EXIT_USAGE" "HOMEIQ_SQLITE_RESTORES names service '$s' twice"
+  done
+  R_SERVICES+=("${BASH_REMATCH[1]}") R_VOLUMES+=("${BASH_REMATCH[2]}") R_RELS+=("${BASH_REMATCH[3]}")
+  R_OWNERS+=("${BASH_REMATCH[5]:-0:0}")
+done
+if ((${#R_SERVICES[@]})) && [[ -z $HELPER ]]; then
+  die "$EXIT_USAGE" "HOMEIQ_RESTORE_HELPER_IMAGE is required when HOMEIQ_SQLITE_RESTORES is set (an image with sh, cat, sha256sum, mv, chown; python3 adds an integrity check)"
+fi
+
+# --- 1. the folder ------------------------------------------------------------------
+[[ $DIR != *.partial ]] || refuse "it is a .partial folder (a backup that never completed)"
+[[ -d $DIR ]] || refuse "no such folder"
+log "verifying backup $DIR"
+
+# --- 2. verification ------------------------------------------------------------------
+[[ -f $DIR/manifest.json ]] || refuse "manifest.json is missing"
+[[ -f $DIR/manifest.sha256 ]] || refuse "manifest.sha256 is missing"
+want=$(sed -n 's/^\([0-9a-f]\{64\}\)  manifest\.json$/\1/p' "$DIR/manifest.sha256")
+[[ -n $want ]] || refuse "manifest.sha256 is malformed"
+[[ $(sha256sum "$DIR/manifest.json" | cut -d' ' -f1) == "$want" ]] ||
+  refuse "manifest.json does not match manifest.sha256 (changed or corrupt)"
+grep -q '^  "format": "homeiq-backup/1",$' "$DIR/manifest.json" ||
+  refuse "manifest.json is not a homeiq-backup/1 manifest"
+m_stack=$(sed -n 's/^  "stack": "\([^"]*\)",$/\1/p' "$DIR/manifest.json")
+m_created=$(sed -n 's/^  "createdAt": "\([^"]*\)",$/\1/p' "$DIR/manifest.json")
+if [[ -n $STACK && $m_stack != "$STACK" && ${HOMEIQ_RESTORE_ALLOW_OTHER_STACK:-0} != 1 ]]; then
+  refuse "it is a backup of stack '$m_stack', not '$STACK' (set HOMEIQ_RESTORE_ALLOW_OTHER_STACK=1 to allow)"
+fi
+
+re_file='^    \{"path": "([A-Za-z0-9_.+-][A-Za-z0-9_./+-]*)", "size": ([0-9]+), "sha256": "([0-9a-f]{64})"\},?$'
+F_PATHS=() F_SIZES=() F_SHAS=()
+while IFS= read -r line; do
+  if [[ $line =~ $re_file ]]; then
+    path_has_dotdot "${BASH_REMATCH[1]}" && refuse "manifest.json lists a path with '..': ${BASH_REMATCH[1]}"
+    F_PATHS+=("${BASH_REMATCH[1]}") F_SIZES+=("${BASH_REMATCH[2]}") F_SHAS+=("${BASH_REMATCH[3]}")
+  fi
+done <"$DIR/manifest.json"
+((${#F_PATHS[@]})) || refuse "manifest.json lists no files"
+
+bytes_total=0
+for i in "${!F_PATHS[@]}"; do
+  f=${F_PATHS[i]}
+  [[ -f $DIR/$f ]] || refuse "file $f listed in manifest.json is missing"
+  size=$(stat -c %s "$DIR/$f")
+  [[ $size == "${F_SIZES[i]}" ]] || refuse "file $f has $size bytes, manifest.json says ${F_SIZES[i]}"
+  [[ $(sha256sum "$DIR/$f" | cut -d' ' -f1) == "${F_SHAS[i]}" ]] ||
+    refuse "file $f does not match its sha256 in manifest.json (changed or corrupt)"
+  bytes_total=$((bytes_total + size))
+done
+log "verified manifest and ${#F_PATHS[@]} files ($(human_mb "$bytes_total")) of stack '$m_stack' taken $m_created"
+
+# What the backup holds.
+influx_files=0
+declare -A SQL_FILE=()
+for f in "${F_PATHS[@]}"; do
+  case $f in
+    influxdb/*) influx_files=$((influx_files + 1)) ;;
+    sqlite/*/*)
+      svc=${f#sqlite/}
+      svc=${svc%%/*}
+      [[ -z ${SQL_FILE[$svc]:-} ]] || refuse "manifest.json lists two SQLite files for service $svc"
+      SQL_FILE[$svc]=$f
+      ;;
+  esac
+done
+
+# Preconditions, still before any change.
+need_docker
+do_influx=0
+if [[ -n $INFLUX_CONTAINER ]]; then
+  if ((influx_files == 0)); then
+    log "influxdb: the backup holds no InfluxDB data (not deployed when it was taken); leaving InfluxDB as it is"
+  else
+    [[ $(container_state "$INFLUX_CONTAINER") == running ]] ||
+      die "$EXIT_DOCKER" "influxdb container $INFLUX_CONTAINER is not running; 'influx restore' needs the server up; nothing was changed"
+    require_var HOMEIQ_INFLUX_TOKEN "" "the InfluxDB operator token (secret)"
+    do_influx=1
+  fi
+elif ((influx_files)); then
+  warn "the backup holds InfluxDB data but HOMEIQ_INFLUX_CONTAINER is not set; InfluxDB is not restored"
+fi
+if ((${#R_SERVICES[@]})); then
+  docker image inspect "$HELPER" >/dev/null 2>&1 ||
+    die "$EXIT_DOCKER" "helper image $HELPER is not present on the Docker host; nothing was changed"
+fi
+for svc in "${!SQL_FILE[@]}"; do
+  found=0
+  for s in "${R_SERVICES[@]}"; do [[ $s == "$svc" ]] && found=1; done
+  ((found)) || warn "the backup holds ${SQL_FILE[$svc]} but HOMEIQ_SQLITE_RESTORES has no target for '$svc'; not restored"
+done
+
+# From here on data is changed; failures exit EXIT_RESTORE and say what was done.
+done_steps=()
+fail_restore() {
+  die "$EXIT_RESTORE" "$* -- restore INCOMPLETE; already restored: ${done_steps[*]:-nothing}"
+}
+
+# --- 3. InfluxDB ------------------------------------------------------------------------
+influx_tmp=
+cleanup() {
+  if [[ -n $influx_tmp ]]; then
+    docker exec "$INFLUX_CONTAINER" rm -rf "$influx_tmp" >/dev/null 2>&1 || true
+  fi
+}
+trap cleanup EXIT
+if ((do_influx)); then
+  influx_tmp=$INFLUX_TMP/homeiq-restore-$$
+  log "influxdb: copying the backup into $INFLUX_CONTAINER:$influx_tmp"
+  docker exec "$INFLUX_CONTAINER" mkdir -p "$influx_tmp" || fail_restore "influxdb: cannot create $influx_tmp in $INFLUX_CONTAINER"
+  tar -C "$DIR/influxdb" -cf - . | docker exec -i "$INFLUX_CONTAINER" tar -C "$influx_tmp" -xf - ||
+    fail_restore "influxdb: copying the backup into $INFLUX_CONTAINER failed"
+  log "influxdb: influx restore --full (token passed by environment)"
+  t0=$(now_ns)
+  if ! INFLUX_TOKEN=$HOMEIQ_INFLUX_TOKEN docker exec -e INFLUX_TOKEN "$INFLUX_CONTAINER" \
+    influx restore --full "$influx_tmp" 2>&1 | sed -u 's/^/  influx: /'; then
+    fail_restore "influxdb: 'influx restore --full' failed in $INFLUX_CONTAINER (see the lines above)"
+  fi
+  docker exec "$INFLUX_CONTAINER" rm -rf "$influx_tmp" >/dev/null 2>&1 || warn "could not remove $influx_tmp in $INFLUX_CONTAINER"
+  influx_tmp=
+  log "influxdb: restored in $((($(now_ns) - t0) / 1000000)) ms"
+  done_steps+=(influxdb)
+fi
+
+# --- 4. SQLite -------------------------------------------------------------------------------
+# Runs as root in the helper container, the volume at /target; the database
+# arrives on stdin. Arguments: relative path, expected sha256, uid:gid.
+# shellcheck disable=SC2016 # expanded by the helper's sh, not here
+HELPER_SCRIPT='set -eu
+rel=$1 want=$2 owner=$3
+dst=/target/$rel
+tmp=$dst.homeiq-restore-tmp
+mkdir -p "$(dirname "$dst")"
+rm -f "$tmp"
+cat >"$tmp"
+got=$(sha256sum "$tmp" | cut -d" " -f1)
+if [ "$got" != "$want" ]; then rm -f "$tmp"; echo "checksum of the copy in the volume is wrong" >&2; exit 7; fi
+if command -v python3 >/dev/null 2>&1; then
+  python3 -c "import sqlite3, sys
+c = sqlite3.connect(\"file:\" + sys.argv[1] + \"?mode=ro&immutable=1\", uri=True)
+r = c.execute(\"PRAGMA integrity_check\").fetchone()[0]
+print(\"  integrity_check: \" + r)
+sys.exit(0 if r == \"ok\" else 8)" "$tmp" || { rm -f "$tmp"; echo "integrity_check failed" >&2; exit 8; }
+else
+  echo "  (no python3 in the helper image: integrity_check skipped)"
+fi
+rm -f "$dst-wal" "$dst-shm" "$dst-journal"
+mv -f "$tmp" "$dst"
+chown "$owner" "$dst"
+chown "$owner" "$(dirname "$dst")"
+'
+for i in "${!R_SERVICES[@]}"; do
+  svc=${R_SERVICES[i]} vol=${R_VOLUMES[i]} rel=${R_RELS[i]} owner=${R_OWNERS[i]}
+  f=${SQL_FILE[$svc]:-}
+  if [[ -z $f ]]; then
+    log "sqlite $svc: the backup holds no database for it (not deployed when taken); leaving volume $vol as it is"
+    continue
+  fi
+  sha=
+  for j in "${!F_PATHS[@]}"; do [[ ${F_PATHS[j]} == "$f" ]] && sha=${F_SHAS[j]}; done
+  size=$(stat -c %s "$DIR/$f")
+  log "sqlite $svc: restoring $f ($(human_mb "$size")) into volume $vol at $rel (owner $owner)"
+  t0=$(now_ns)
+  if ! docker run --rm -i --network none --user 0:0 -v "$vol:/target" --entrypoint sh "$HELPER" \
+    -c "$HELPER_SCRIPT" restore "$rel" "$sha" "$owner" <"$DIR/$f"; then
+    fail_restore "sqlite $svc: writing $rel into volume $vol failed (the database there is unchanged)"
+  fi
+  ns=$(($(now_ns) - t0))
+  log "sqlite $svc: restored in $((ns / 1000000)) ms ($(rate "$size" "$ns"))"
+  done_steps+=("sqlite:$svc")
+done
+
+log "restore complete from $DIR: ${done_steps[*]:-nothing to restore}"
