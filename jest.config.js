@@ -14,5 +14,16 @@ module.exports = {
       transform: { "^.+\\.ts$": tsJest },
       testMatch: ["<rootDir>/test/unit/**/*.test.ts"],
     },
+    {
+      displayName: "engine",
+      testEnvironment: "node",
+      transform: { "^.+\\.ts$": tsJest },
+      testMatch: ["<rootDir>/test/engine/**/*.test.ts"],
+      // Installs and starts a real Docker engine and builds the stand-in images;
+      // throws (fails the run) if the engine cannot start. Never skips.
+      globalSetup: "<rootDir>/test/engine/globalSetup.ts",
+      // Generous: first run installs docker.io and debootstraps the python image.
+      testTimeout: 300000,
+    },
   ],
 };
