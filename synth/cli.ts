@@ -13,7 +13,8 @@ async function run(): Promise<number> {
     }
     try {
         const started = process.hrtime.bigint();
-        const result = await synthesize(stack);
+        // HOMEIQ_PROJECT_DIR lets tests point the synth at a copy of the project with other stack files.
+        const result = await synthesize(stack, { projectDir: process.env.HOMEIQ_PROJECT_DIR || undefined });
         for (const p of result.placeholders) {
             process.stderr.write(`synth: ${p.key}: ${p.reason}; a placeholder secret stands in for it\n`);
         }

@@ -52,6 +52,8 @@ export interface SynthOptions {
     readonly configOverrides?: Readonly<Record<string, string | undefined>>;
     /** Extra keys to mark secret (for overrides that carry secrets). */
     readonly secretOverrides?: readonly string[];
+    /** Called with the monitor before the program runs (tests use it to count registrations). */
+    readonly onMonitor?: (monitor: RecordingMonitor) => void;
 }
 
 /** Replaces Pulumi's wire sentinels: secrets by "[secret]", unknowns by "[unknown]", references by their URN. */
@@ -148,6 +150,7 @@ export async function synthesize(stack: string, options: SynthOptions = {}): Pro
         call: () => ({}),
     });
     useMonitor(monitor, files.project, stack);
+    options.onMonitor?.(monitor);
     pulumi.runtime.setAllConfig(config, [...secretKeys]);
 
     // Loaded here, not at the top, so the program's modules see this run's runtime settings.
