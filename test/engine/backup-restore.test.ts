@@ -1,0 +1,194 @@
+/**
+ * backup.sh -> lose everything -> restore.sh, and restore.sh refusing damaged
+ * backups, on a real Docker engine with the environment the program gives the
+ * scripts. InfluxDB is the locally built STAND-IN (homeiq-standin/influxdb:test).
+ */
+import * as fs from "fs";
+import * as path from "path";
+import {
+  backupDirOf, backupEnv, createStack, docker, influxChecksum, listFiles, pythonOnVolume, Resources, restoreEnv,
+  runScript, SERVICE_UID, sqliteDigestOnVolume, Stack, startInflux, startService, volumeChecksum, writeInflux,
+} from "./helpers";
+
+const TOKEN = "homeiq-test-token-restore-4b1d";
+
+describe("backup then restore onto recreated containers and volumes", () => {
+  const res = new Resources();
+  afterAll(() => res.cleanup());
+
+  it("restores SQLite (row counts and per-table checksums) and InfluxDB data identical to what was backed up", () => {
+    const s = createStack(res, "roundtrip", TOKEN);
+    const before = {
+      dataApi: sqliteDigestOnVolume(s.dataApi.volume, s.dataApi.db),
+      sportsData: sqliteDigestOnVolume(s.sportsData.volume, s.sportsData.db),
+      influx: influxChecksum(s),
+    };
+    expect(before.dataApi.tables["events"]?.rows).toBe(3000);
+    expect(before.sportsData.tables["events"]?.rows).toBe(500);
+
+    const root = res.tmpDir("roundtrip-root");
+    const b = runScript("backup.sh", backupEnv(s, root));
+    expect(b.code).toBe(0);
+    const dir = backupDirOf(b);
+    expect(path.dirname(dir)).toBe(path.join(root, s.stack));
+    expect(dir).toMatch(/\/\d{8}T\d{6}Z$/);
+    const files = listFiles(dir);
+    expect(files).toEqual(expect.arrayContaining([
+      "config.json", "manifest.json", "manifest.sha256", "sqlite/data-api/metadata.db", "sqlite/sports-data/webhooks.db",
+    ]));
+    expect(files.some((f) => f.startsWith("influxdb/"))).toBe(true);
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8"));
+    expect(manifest).toMatchObject({ format: "homeiq-backup/1", stack: s.stack, reason: "test", images: { influxdb: "homeiq-standin/influxdb:test" } });
+    expect(manifest.sqlite.map((e: { service: string; status: string }) => [e.service, e.status])).toEqual([
+      ["data-api", "backed-up"], ["sports-data", "backed-up"],
+    ]);
+
+    // Lose everything: containers and volumes.
+    docker(["rm", "-f", "-v", s.influx.container, s.dataApi.container, s.sportsData.container]);
+    docker(["volume", "rm", s.influx.volume, s.dataApi.volume, s.sportsData.volume]);
+
+    // Recreate as a fresh deploy would: empty volumes, a freshly set-up InfluxDB,
+    // data services NOT started yet.
+    for (const v of [s.influx.volume, s.dataApi.volume, s.sportsData.volume]) docker(["volume", "create", v]);
+    startInflux(s);
+    expect(influxChecksum(s)).not.toBe(before.influx);
+
+    const r = runScript("restore.sh", restoreEnv(s, dir));
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`restore complete from ${dir}: influxdb sqlite:data-api sqlite:sports-data`);
+
+    expect(influxChecksum(s)).toBe(before.influx);
+    expect(sqliteDigestOnVolume(s.dataApi.volume, s.dataApi.db)).toEqual(before.dataApi);
+    expect(sqliteDigestOnVolume(s.sportsData.volume, s.sportsData.db)).toEqual(before.sportsData);
+
+    // Owned by the service user, and the non-root service can write to it.
+    const owners = pythonOnVolume(s.dataApi.volume, "import os; print('%d:%d' % (os.stat('/d/metadata.db').st_uid, os.stat('/d/metadata.db').st_gid))");
+    expect(owners.trim()).toBe(SERVICE_UID);
+    startService(s.dataApi.container, s.dataApi.volume);
+    docker(["exec", "-i", s.dataApi.container, "python3", "-"], {
+      input: "import sqlite3\nc = sqlite3.connect('/app/data/metadata.db')\nwith c: c.execute(\"INSERT INTO devices (name) VALUES ('after-restore')\")\n",
+    });
+    expect(sqliteDigestOnVolume(s.dataApi.volume, s.dataApi.db).tables["devices"]?.rows).toBe(201);
+  }, 300_000);
+});
+
+describe("restore refuses a damaged backup and changes nothing", () => {
+  const res = new Resources();
+  let s: Stack;
+  let good: string;
+  let root: string;
+  afterAll(() => res.cleanup());
+
+  beforeAll(() => {
+    s = createStack(res, "refuse", TOKEN);
+    root = res.tmpDir("refuse-root");
+    const b = runScript("backup.sh", backupEnv(s, root));
+    expect(b.code).toBe(0);
+    good = backupDirOf(b);
+    // Change the data after the backup, so a restore that ran would be visible.
+    docker(["exec", "-i", s.dataApi.container, "python3", "-"], {
+      input: "import sqlite3\nc = sqlite3.connect('/app/data/metadata.db')\nwith c: c.execute('DELETE FROM events WHERE id % 2 = 0')\nc.execute('PRAGMA wal_checkpoint(TRUNCATE)')\n",
+    });
+    writeInflux(s, "ha_event,entity=sensor.after value=1 1800000000000000000\n");
+    docker(["stop", s.dataApi.container, s.sportsData.container]);
+  }, 300_000);
+
+  /** Copies the good backup to a sibling folder and damages it. */
+  function damagedCopy(name: string, damage: (dir: string) => void): string {
+    const dir = path.join(root, s.stack, name);
+    fs.cpSync(good, dir, { recursive: true });
+    damage(dir);
+    return dir;
+  }
+
+  function state(): Record<string, string> {
+    return {
+      influx: influxChecksum(s),
+      dataApi: volumeChecksum(s.dataApi.volume),
+      sportsData: volumeChecksum(s.sportsData.volume),
+      influxVolume: volumeChecksum(s.influx.volume),
+    };
+  }
+
+  const cases: Array<[string, (dir: string) => void, RegExp]> = [
+    [
+      "one changed byte in a SQLite file",
+      (dir) => {
+        const f = path.join(dir, "sqlite/data-api/metadata.db");
+        const buf = fs.readFileSync(f);
+        const i = Math.floor(buf.length / 2);
+        buf[i] = (buf[i] ?? 0) ^ 0x01;
+        fs.writeFileSync(f, buf);
+      },
+      /file sqlite\/data-api\/metadata\.db does not match its sha256 in manifest\.json/,
+    ],
+    [
+      "one changed byte in an InfluxDB backup file",
+      (dir) => {
+        const f = path.join(dir, "influxdb", fs.readdirSync(path.join(dir, "influxdb")).find((n) => n.endsWith(".engine.tar"))!);
+        const buf = fs.readFileSync(f);
+        buf[100] = (buf[100] ?? 0) ^ 0x20;
+        fs.writeFileSync(f, buf);
+      },
+      /file influxdb\/\d{8}T\d{6}Z\.engine\.tar does not match its sha256/,
+    ],
+    [
+      "a missing SQLite file",
+      (dir) => fs.rmSync(path.join(dir, "sqlite/sports-data/webhooks.db")),
+      /file sqlite\/sports-data\/webhooks\.db listed in manifest\.json is missing/,
+    ],
+    [
+      "a missing InfluxDB file",
+      (dir) => fs.rmSync(path.join(dir, "influxdb", fs.readdirSync(path.join(dir, "influxdb")).find((n) => n.endsWith(".bolt"))!)),
+      /file influxdb\/\d{8}T\d{6}Z\.bolt listed in manifest\.json is missing/,
+    ],
+    ["a missing manifest", (dir) => fs.rmSync(path.join(dir, "manifest.json")), /manifest\.json is missing/],
+    [
+      "a changed byte in the manifest",
+      (dir) => {
+        const f = path.join(dir, "manifest.json");
+        fs.writeFileSync(f, fs.readFileSync(f, "utf8").replace('"reason": "test"', '"reason": "tesT"'));
+      },
+      /manifest\.json does not match manifest\.sha256/,
+    ],
+  ];
+
+  it.each(cases)("refuses %s, naming the file, and leaves the volumes and InfluxDB untouched", (name, damage, message) => {
+    const dir = damagedCopy(name.replace(/\W+/g, "-"), damage);
+    const before = state();
+    const r = runScript("restore.sh", restoreEnv(s, dir));
+    expect(r.code).toBe(5);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).toContain("nothing was changed");
+    expect(r.stdout).not.toMatch(/influx restore|restoring sqlite/);
+    expect(state()).toEqual(before);
+  }, 120_000);
+
+  it("refuses a .partial folder", () => {
+    const dir = damagedCopy("20200101T000000Z.partial", () => undefined);
+    const before = state();
+    const r = runScript("restore.sh", restoreEnv(s, dir));
+    expect(r.code).toBe(5);
+    expect(r.stderr).toMatch(/it is a \.partial folder/);
+    expect(state()).toEqual(before);
+  }, 120_000);
+
+  it("refuses a backup of another stack unless explicitly allowed", () => {
+    const before = state();
+    const r = runScript("restore.sh", restoreEnv(s, good, { HOMEIQ_STACK: "prod" }));
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain(`it is a backup of stack '${s.stack}', not 'prod'`);
+    expect(state()).toEqual(before);
+  }, 120_000);
+
+  it("the undamaged backup restores (the refusals above are not a broken restore)", () => {
+    const deletedHalf = sqliteDigestOnVolume(s.dataApi.volume, s.dataApi.db);
+    expect(deletedHalf.tables["events"]?.rows).toBe(1500);
+    const influxBefore = influxChecksum(s);
+    const r = runScript("restore.sh", restoreEnv(s, good));
+    expect(r.code).toBe(0);
+    expect(sqliteDigestOnVolume(s.dataApi.volume, s.dataApi.db).tables["events"]?.rows).toBe(3000);
+    expect(influxChecksum(s)).not.toBe(influxBefore);
+  }, 120_000);
+});

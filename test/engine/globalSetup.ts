@@ -1,0 +1,28 @@
+/**
+ * Jest globalSetup of the `engine` project: installs Debian's docker.io, starts a
+ * real Docker engine (or reuses one that answers) and builds the stand-in images.
+ * If any step fails the whole engine suite FAILS with the reason: it never skips.
+ */
+import { spawnSync } from "child_process";
+import * as path from "path";
+
+const ENGINE = path.resolve(__dirname, "..", "..", "engine");
+
+function step(script: string, timeoutMs: number): void {
+  const started = Date.now();
+  const r = spawnSync("bash", [path.join(ENGINE, script)], { encoding: "utf8", timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
+  const out = `${r.stdout ?? ""}${r.stderr ?? ""}`.trimEnd();
+  if (r.error || r.status !== 0) {
+    throw new Error(
+      `engine tests cannot run: engine/${script} failed (${r.error ? r.error.message : `exit ${r.status}`}).\n` +
+        `The engine suite needs a real Docker engine (see engine/ and /work/shared/docker-engine-notes.md); it does not skip.\n${out.slice(-4000)}`,
+    );
+  }
+  process.stdout.write(`\n[engine setup] engine/${script} ok in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+}
+
+export default function globalSetup(): void {
+  step("install.sh", 10 * 60_000);
+  step("start.sh", 2 * 60_000);
+  step("build-standins.sh", 15 * 60_000);
+}

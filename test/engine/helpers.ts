@@ -1,0 +1,354 @@
+/**
+ * Helpers for the real-engine tests: spawn docker and the backup scripts, make
+ * uniquely named containers and volumes (all prefixed `homeiq-test-`), and read
+ * SQLite / InfluxDB-stand-in content digests through containers, so nothing on
+ * the host needs python or sqlite.
+ */
+import { spawnSync, SpawnSyncReturns } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+export const SCRIPTS = path.join(REPO_ROOT, "scripts", "backup");
+
+export const IMAGES = {
+  busybox: "homeiq-standin/busybox:test",
+  python: "homeiq-standin/python:test",
+  /** A STAND-IN for influxdb:2.7 (see engine/standins/influxdb/influx); not InfluxDB. */
+  influxStandin: "homeiq-standin/influxdb:test",
+} as const;
+
+export interface RunResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface RunOptions {
+  /** Extra environment, merged over process.env. */
+  readonly env?: Record<string, string>;
+  /** Bytes or text written to stdin. */
+  readonly input?: string | Buffer;
+  /** Do not throw on a non-zero exit. */
+  readonly allowFail?: boolean;
+  readonly timeoutMs?: number;
+}
+
+function toResult(cmd: string, args: readonly string[], r: SpawnSyncReturns<Buffer>, allowFail: boolean): RunResult {
+  if (r.error) {
+    throw new Error(`${cmd} ${args.join(" ")}: ${r.error.message}`);
+  }
+  const res = { code: r.status ?? 128, stdout: r.stdout.toString("utf8"), stderr: r.stderr.toString("utf8") };
+  if (!allowFail && res.code !== 0) {
+    throw new Error(`${cmd} ${args.slice(0, 6).join(" ")} exited ${res.code}\nstdout:\n${res.stdout.slice(-3000)}\nstderr:\n${res.stderr.slice(-3000)}`);
+  }
+  return res;
+}
+
+export function run(cmd: string, args: readonly string[], opts: RunOptions = {}): RunResult {
+  const r = spawnSync(cmd, args, {
+    env: { ...process.env, ...(opts.env ?? {}) },
+    input: opts.input,
+    maxBuffer: 1024 * 1024 * 1024,
+    timeout: opts.timeoutMs ?? 600_000,
+  });
+  return toResult(cmd, args, r, opts.allowFail ?? false);
+}
+
+/** Like run() but stdout is kept as bytes (for binary streams). */
+export function runBinary(cmd: string, args: readonly string[], opts: RunOptions = {}): Buffer {
+  const r = spawnSync(cmd, args, {
+    env: { ...process.env, ...(opts.env ?? {}) },
+    input: opts.input,
+    maxBuffer: 2 * 1024 * 1024 * 1024,
+    timeout: opts.timeoutMs ?? 600_000,
+  });
+  toResult(cmd, args, r, false);
+  return r.stdout;
+}
+
+export function docker(args: readonly string[], opts: RunOptions = {}): RunResult {
+  return run("docker", args, opts);
+}
+
+/**
+ * Runs one of scripts/backup/*.sh with exactly the HOMEIQ_* environment given
+ * (HOMEIQ_* variables inherited from the test process are removed first), as a
+ * Pulumi Command resource would.
+ */
+export function runScript(script: "backup.sh" | "restore.sh" | "chown-volume.sh", env: Record<string, string>): RunResult {
+  const base: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !k.startsWith("HOMEIQ_")) base[k] = v;
+  }
+  const r = spawnSync("bash", [path.join(SCRIPTS, script)], {
+    env: { ...base, ...env },
+    maxBuffer: 256 * 1024 * 1024,
+    timeout: 900_000,
+  });
+  return toResult(script, [], r, true);
+}
+
+/** The folder backup.sh reported on its last `HOMEIQ_BACKUP_DIR=` line ("" when it backed up nothing). */
+export function backupDirOf(r: RunResult): string {
+  const m = /^HOMEIQ_BACKUP_DIR=(.*)$/m.exec(r.stdout.trimEnd().split("\n").slice(-1)[0] ?? "");
+  if (!m) throw new Error(`backup.sh printed no HOMEIQ_BACKUP_DIR line\n${r.stdout}\n${r.stderr}`);
+  return m[1] ?? "";
+}
+
+let counter = 0;
+/** A fresh name `homeiq-test-<tag>-<pid>-<n>`. */
+export function uniqueName(tag: string): string {
+  counter += 1;
+  return `homeiq-test-${tag}-${process.pid}-${counter}`;
+}
+
+/** Tracks what a test created and removes it (containers with their anonymous volumes, named volumes, folders). */
+export class Resources {
+  private readonly containers: string[] = [];
+  private readonly volumes: string[] = [];
+  private readonly dirs: string[] = [];
+
+  container(name: string): string {
+    this.containers.push(name);
+    return name;
+  }
+
+  volume(name: string): string {
+    this.volumes.push(name);
+    docker(["volume", "create", name]);
+    return name;
+  }
+
+  tmpDir(tag: string): string {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), `homeiq-test-${tag}-`));
+    this.dirs.push(d);
+    return d;
+  }
+
+  cleanup(): void {
+    if (this.containers.length) docker(["rm", "-f", "-v", ...this.containers], { allowFail: true });
+    if (this.volumes.length) docker(["volume", "rm", "-f", ...this.volumes], { allowFail: true });
+    for (const d of this.dirs) fs.rmSync(d, { recursive: true, force: true });
+    this.containers.length = 0;
+    this.volumes.length = 0;
+    this.dirs.length = 0;
+  }
+}
+
+/** Runs python code (from stdin) in the python stand-in with the volume mounted at /d. */
+export function pythonOnVolume(volume: string, code: string, args: readonly string[] = [], user = "0:0"): string {
+  return docker(["run", "--rm", "-i", "--network", "none", "--user", user, "-v", `${volume}:/d`, IMAGES.python, "python3", "-", ...args], {
+    input: code,
+  }).stdout;
+}
+
+export interface TableDigest {
+  readonly rows: number;
+  readonly sha256: string;
+}
+export interface DbDigest {
+  readonly integrity: string;
+  readonly journalMode: string;
+  readonly tables: Record<string, TableDigest>;
+}
+
+/** Row count and a sha256 over every row (ordered by rowid) per table, plus PRAGMA integrity_check. */
+export const DIGEST_PY = `
+import hashlib, json, sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+out = {"integrity": c.execute("PRAGMA integrity_check").fetchone()[0],
+       "journalMode": c.execute("PRAGMA journal_mode").fetchone()[0], "tables": {}}
+for (t,) in c.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name").fetchall():
+    h = hashlib.sha256(); n = 0
+    for row in c.execute('SELECT * FROM "%s" ORDER BY rowid' % t.replace('"', '""')):
+        h.update(repr(row).encode()); n += 1
+    out["tables"][t] = {"rows": n, "sha256": h.hexdigest()}
+print(json.dumps(out))
+`;
+
+export function sqliteDigestOnVolume(volume: string, relPath: string): DbDigest {
+  return JSON.parse(pythonOnVolume(volume, DIGEST_PY, [`/d/${relPath}`])) as DbDigest;
+}
+
+/** Digest of a database file given as bytes (analysed in a throwaway container). */
+export function sqliteDigestOfBytes(db: Buffer, wal?: Buffer): DbDigest | { error: string } {
+  const code = `
+import base64, json, os, sqlite3, sys, traceback
+data = sys.stdin.buffer.read()
+n = int(sys.argv[1])
+open("/tmp/x.db", "wb").write(data[:n])
+if len(data) > n:
+    open("/tmp/x.db-wal", "wb").write(data[n:])
+try:
+${DIGEST_PY.replace("sys.argv[1]", '"/tmp/x.db"')
+  .trim()
+  .split("\n")
+  .map((l) => "    " + l)
+  .join("\n")}
+except Exception as e:
+    print(json.dumps({"error": "%s: %s" % (type(e).__name__, e)}))
+`;
+  const input = wal ? Buffer.concat([db, wal]) : db;
+  const r = docker(["run", "--rm", "-i", "--network", "none", IMAGES.python, "python3", "-c", code, String(db.length)], { input });
+  return JSON.parse(r.stdout.trim().split("\n").slice(-1)[0] ?? "{}") as DbDigest | { error: string };
+}
+
+/** sha256 of every file (path, mode, owner, content) in a volume: changes if anything in it changes. */
+export function volumeChecksum(volume: string): string {
+  return docker([
+    "run", "--rm", "--network", "none", "-v", `${volume}:/v:ro`, IMAGES.busybox, "sh", "-c",
+    "cd /v && find . -print | sort | while read -r f; do stat -c '%n %a %u:%g %s' \"$f\"; [ -f \"$f\" ] && sha256sum \"$f\"; done | sha256sum",
+  ]).stdout.trim();
+}
+
+export function sha256File(file: string): string {
+  return crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+}
+
+/** All files under a folder, relative paths, sorted. */
+export function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out.push(path.relative(dir, p));
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+export function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+// --- a small HomeIQ-like stack on the real engine ------------------------------------------
+
+export const SERVICE_UID = "1001:1001";
+
+export interface Stack {
+  readonly stack: string;
+  readonly token: string;
+  readonly influx: { readonly container: string; readonly volume: string };
+  readonly dataApi: { readonly container: string; readonly volume: string; readonly db: string };
+  readonly sportsData: { readonly container: string; readonly volume: string; readonly db: string };
+}
+
+/** Names only; nothing created. */
+export function stackNames(res: Resources, tag: string, token: string): Stack {
+  const stack = uniqueName(tag);
+  return {
+    stack,
+    token,
+    influx: { container: res.container(`${stack}-influxdb`), volume: `${stack}-influxdb-data` },
+    dataApi: { container: res.container(`${stack}-data-api`), volume: `${stack}-sqlite-data`, db: "metadata.db" },
+    sportsData: { container: res.container(`${stack}-sports-data`), volume: `${stack}-sports-data`, db: "webhooks.db" },
+  };
+}
+
+export function startInflux(s: Stack): void {
+  docker([
+    "run", "-d", "--name", s.influx.container, "--network", "none",
+    "-v", `${s.influx.volume}:/var/lib/influxdb2`,
+    "-e", "DOCKER_INFLUXDB_INIT_MODE=setup", "-e", "DOCKER_INFLUXDB_INIT_ORG=homeiq",
+    "-e", "DOCKER_INFLUXDB_INIT_BUCKET=home_assistant_events", "-e", "DOCKER_INFLUXDB_INIT_ADMIN_TOKEN",
+    IMAGES.influxStandin,
+  ], { env: { DOCKER_INFLUXDB_INIT_ADMIN_TOKEN: s.token } });
+  for (let i = 0; i < 100; i++) {
+    if (docker(["exec", s.influx.container, "influx", "ping"], { allowFail: true }).code === 0) return;
+    sleep(100);
+  }
+  throw new Error(`influx stand-in ${s.influx.container} did not come up`);
+}
+
+export function writeInflux(s: Stack, lines: string): void {
+  docker(["exec", "-i", "-e", "INFLUX_TOKEN", s.influx.container, "influx", "write", "-b", "home_assistant_events"], {
+    input: lines,
+    env: { INFLUX_TOKEN: s.token },
+  });
+}
+
+export function influxChecksum(s: Stack): string {
+  return docker(["exec", s.influx.container, "influx", "standin-checksum"]).stdout.trim();
+}
+
+/** A data service container (python stand-in, non-root) that keeps running with its volume at /app/data. */
+export function startService(container: string, volume: string, extraArgs: readonly string[] = [], cmd: readonly string[] = ["sleep", "infinity"]): void {
+  docker(["run", "-d", "--init", "--name", container, "--network", "none", "--user", SERVICE_UID, "-v", `${volume}:/app/data`, ...extraArgs, IMAGES.python, ...cmd]);
+}
+
+/** Makes a SQLite database in a (stopped-service) volume, as the service user. */
+export function seedSqlite(volume: string, db: string, journalMode: "wal" | "delete", rows: number): void {
+  pythonOnVolume(
+    volume,
+    `
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("PRAGMA journal_mode=${journalMode}")
+c.execute("CREATE TABLE devices (id INTEGER PRIMARY KEY, name TEXT NOT NULL, attrs TEXT)")
+c.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, device_id INTEGER, ts REAL, payload BLOB)")
+with c:
+    c.executemany("INSERT INTO devices (name, attrs) VALUES (?, ?)", [("device-%d" % i, '{"room": %d}' % (i % 13)) for i in range(200)])
+    c.executemany("INSERT INTO events (device_id, ts, payload) VALUES (?, ?, randomblob(64))", [(i % 200, 1700000000 + i) for i in range(${rows})])
+c.close()
+`,
+    [`/d/${db}`],
+    SERVICE_UID,
+  );
+}
+
+/**
+ * A two-service, one-InfluxDB stack with data: volumes handed to uid 1001 with
+ * chown-volume.sh (as the program does before non-root services start), SQLite
+ * databases (data-api in WAL mode, sports-data in rollback-journal mode), and
+ * points in the InfluxDB stand-in. Containers are left running.
+ */
+export function createStack(res: Resources, tag: string, token: string): Stack {
+  const s = stackNames(res, tag, token);
+  for (const v of [s.influx.volume, s.dataApi.volume, s.sportsData.volume]) res.volume(v);
+  const chown = runScript("chown-volume.sh", {
+    HOMEIQ_CHOWN_VOLUMES: `${s.dataApi.volume}=${SERVICE_UID} ${s.sportsData.volume}=${SERVICE_UID}`,
+    HOMEIQ_HELPER_IMAGE: IMAGES.busybox,
+  });
+  if (chown.code !== 0) throw new Error(`chown-volume.sh failed: ${chown.stderr}`);
+  seedSqlite(s.dataApi.volume, s.dataApi.db, "wal", 3000);
+  seedSqlite(s.sportsData.volume, s.sportsData.db, "delete", 500);
+  startInflux(s);
+  writeInflux(s, Array.from({ length: 2000 }, (_, i) => `ha_event,entity=sensor.t${i % 17} value=${i} ${1700000000000000000 + i}`).join("\n") + "\n");
+  startService(s.dataApi.container, s.dataApi.volume);
+  startService(s.sportsData.container, s.sportsData.volume);
+  return s;
+}
+
+/** The environment the program gives backup.sh for this stack. */
+export function backupEnv(s: Stack, root: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    HOMEIQ_STACK: s.stack,
+    HOMEIQ_BACKUP_ROOT: root,
+    HOMEIQ_BACKUP_KEEP: "5",
+    HOMEIQ_BACKUP_REASON: "test",
+    HOMEIQ_INFLUX_CONTAINER: s.influx.container,
+    HOMEIQ_INFLUX_TOKEN: s.token,
+    HOMEIQ_SQLITE_DBS: `data-api=${s.dataApi.container}:/app/data/${s.dataApi.db} sports-data=${s.sportsData.container}:/app/data/${s.sportsData.db}`,
+    HOMEIQ_STACK_CONFIG_JSON: JSON.stringify({ stack: s.stack, influx: { org: "homeiq", bucket: "home_assistant_events" } }),
+    HOMEIQ_IMAGES_JSON: JSON.stringify({ influxdb: IMAGES.influxStandin, "data-api": IMAGES.python, "sports-data": IMAGES.python }),
+    ...extra,
+  };
+}
+
+/** The environment the program gives restore.sh for this stack. */
+export function restoreEnv(s: Stack, dir: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    HOMEIQ_RESTORE_DIR: dir,
+    HOMEIQ_STACK: s.stack,
+    HOMEIQ_INFLUX_CONTAINER: s.influx.container,
+    HOMEIQ_INFLUX_TOKEN: s.token,
+    HOMEIQ_SQLITE_RESTORES: `data-api=${s.dataApi.volume}:${s.dataApi.db}:${SERVICE_UID} sports-data=${s.sportsData.volume}:${s.sportsData.db}:${SERVICE_UID}`,
+    HOMEIQ_RESTORE_HELPER_IMAGE: IMAGES.python,
+    ...extra,
+  };
+}
