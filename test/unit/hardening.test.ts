@@ -1,0 +1,112 @@
+/** prod's hardening holds on every container, with the catalog's documented exceptions only. */
+import { SERVICE_CATALOG, SERVICE_KEYS, VOLUME_CATALOG } from "../../catalog/services";
+import { containersByService, envOf, labelOf, ofType, synthStack, VOLUME } from "./helpers";
+
+const ROOT_SERVICES = SERVICE_KEYS.filter((k) => SERVICE_CATALOG[k].security.nonRootUser === null);
+const WRITABLE_ROOT = SERVICE_KEYS.filter((k) => !SERVICE_CATALOG[k].security.readOnlyRootFilesystem);
+
+describe("prod", () => {
+    it("sets no-new-privileges on every container", async () => {
+        for (const [service, c] of containersByService(await synthStack("prod"))) {
+            expect({ service, opts: c.inputs.securityOpts }).toEqual({ service, opts: ["no-new-privileges=true"] });
+        }
+    });
+
+    it("drops every capability and adds back only the catalog's justified ones", async () => {
+        for (const [service, c] of containersByService(await synthStack("prod"))) {
+            const expected = SERVICE_CATALOG[service as keyof typeof SERVICE_CATALOG].security.capabilityAdditions.map((a) => a.capability);
+            expect({ service, caps: c.inputs.capabilities }).toEqual({ service, caps: { drops: ["ALL"], adds: expected } });
+        }
+    });
+
+    it("runs every service as non-root, data-api and sports-data included; only documented exceptions run as root", async () => {
+        expect(ROOT_SERVICES).toEqual(["health-dashboard"]);
+        expect(SERVICE_CATALOG["health-dashboard"].security.rootReason).toMatch(/nginx/);
+        for (const [service, c] of containersByService(await synthStack("prod"))) {
+            if (ROOT_SERVICES.includes(service as never)) {
+                expect(c.inputs.user).toBeUndefined();
+            } else {
+                expect({ service, user: c.inputs.user }).toEqual({ service, user: expect.stringMatching(/^[1-9]\d*:[1-9]\d*$/) });
+            }
+        }
+    });
+
+    it("runs data-api and sports-data from the non-root adapter image", async () => {
+        const byService = containersByService(await synthStack("prod"));
+        expect(byService.get("data-api")?.inputs.image).toMatch(/^homeiq-prod-data-api-non-root@sha256:/);
+        expect(byService.get("sports-data")?.inputs.image).toMatch(/^homeiq-prod-sports-data-non-root@sha256:/);
+    });
+
+    it("makes root filesystems read-only with tmpfs, except documented writable ones", async () => {
+        expect(WRITABLE_ROOT).toEqual(["influxdb"]);
+        expect(SERVICE_CATALOG.influxdb.security.writableReason).toBeTruthy();
+        for (const [service, c] of containersByService(await synthStack("prod"))) {
+            const writable = WRITABLE_ROOT.includes(service as never);
+            expect({ service, readOnly: c.inputs.readOnly }).toEqual({ service, readOnly: !writable });
+            if (!writable) expect(Object.keys(c.inputs.tmpfs as object)).toContain("/tmp");
+        }
+    });
+
+    it("publishes every port on 127.0.0.1 except the dashboard, whose bind address is config", async () => {
+        for (const [service, c] of containersByService(await synthStack("prod"))) {
+            const [port] = c.inputs.ports as Array<{ ip: string }>;
+            expect({ service, ip: port.ip }).toEqual({ service, ip: service === "health-dashboard" ? "0.0.0.0" : "127.0.0.1" });
+        }
+    });
+
+    it("turns auth on and lists explicit CORS origins", async () => {
+        const byService = containersByService(await synthStack("prod"));
+        for (const service of ["admin-api", "data-api"]) {
+            const env = envOf(byService.get(service)!);
+            expect(env.get("ENABLE_AUTH")).toBe("true");
+            expect(env.get("CORS_ORIGINS")).toBe("http://homeiq.local:3000,http://localhost:3000");
+        }
+    });
+
+    it("keeps data volumes in Docker on destroy (retainOnDelete), and only those", async () => {
+        const volumes = ofType(await synthStack("prod"), VOLUME);
+        for (const v of volumes) {
+            const key = labelOf(v, "com.homeiq.volume") as keyof typeof VOLUME_CATALOG;
+            expect({ key, retain: v.options.retainOnDelete }).toEqual({ key, retain: VOLUME_CATALOG[key].holdsData });
+        }
+        expect(volumes.filter((v) => v.options.retainOnDelete)).toHaveLength(5);
+    });
+});
+
+describe("every stack", () => {
+    it.each(["dev", "prod"])("%s: limits memory and CPU, rotates logs, restarts, and replaces containers delete-first", async (stack) => {
+        for (const [service, c] of containersByService(await synthStack(stack))) {
+            expect({ service, memory: Number(c.inputs.memory) > Number(c.inputs.memoryReservation) }).toEqual({ service, memory: true });
+            expect(Number(c.inputs.cpus)).toBeGreaterThan(0);
+            expect(c.inputs.logDriver).toBe("json-file");
+            expect(c.inputs.logOpts).toEqual({ "max-size": "10m", "max-file": "3" });
+            expect(c.inputs.restart).toBe("unless-stopped");
+            expect(c.options.deleteBeforeReplace).toBe(true);
+        }
+    });
+
+    it("mounts host Docker paths read-only, and only into admin-api and log-aggregator", async () => {
+        for (const [service, c] of containersByService(await synthStack("prod"))) {
+            const hostMounts = (c.inputs.volumes as Array<{ hostPath?: string; readOnly: boolean }>).filter((v) => v.hostPath);
+            if (service === "admin-api" || service === "log-aggregator") {
+                expect(hostMounts).toHaveLength(1);
+                expect(hostMounts[0].readOnly).toBe(true);
+            } else {
+                expect({ service, hostMounts }).toEqual({ service, hostMounts: [] });
+            }
+        }
+    });
+});
+
+describe("dev differs from prod only through its profile", () => {
+    it("runs images as built, with debug logs, no auth, and ports offset by 10000", async () => {
+        const byService = containersByService(await synthStack("dev"));
+        const dataApi = byService.get("data-api")!;
+        expect(dataApi.inputs.user).toBeUndefined();
+        expect(dataApi.inputs.readOnly).toBe(false);
+        expect(dataApi.inputs.securityOpts).toEqual(["no-new-privileges=true"]);
+        expect(envOf(dataApi).get("LOG_LEVEL")).toBe("DEBUG");
+        expect(envOf(dataApi).get("ENABLE_AUTH")).toBe("false");
+        expect((dataApi.inputs.ports as Array<{ external: number }>)[0].external).toBe(18006);
+    });
+});
