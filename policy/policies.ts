@@ -76,6 +76,10 @@ const PLACEHOLDER_PATTERN = /^your_[a-z0-9_]*_here$/i;
 export const ACCEPTED_RESTART_POLICIES: readonly string[] = ["unless-stopped", "always", "on-failure"];
 /** Log drivers whose rotation is controlled by `max-size` and `max-file`. */
 export const ROTATING_LOG_DRIVERS: readonly string[] = ["json-file", "local"];
+/** Where the program keeps each fix (named in the messages). */
+const CATALOG = "catalog/services.ts";
+const PROFILE = "the stack profile (stacks/<profile>.ts, chosen by homeiq:profile)";
+
 /** Host paths whose bind mount hands a container the Docker daemon or other containers' files. */
 export const DOCKER_HOST_PATHS: readonly string[] = ["/var/run/docker.sock", "/run/docker.sock", "/var/lib/docker"];
 
@@ -333,8 +337,8 @@ const nonRootUser: ResourceValidationPolicy = {
         }
         const what = user === undefined || user.trim() === "" ? "has no `user`, so it runs as its image's default user (root for data-api, sports-data and nginx)" : `runs as root (user "${user}")`;
         report(
-            `${describeContainer(c)} ${what}. Fix: give ${serviceRef(c)} a non-root user (e.g. "1001:1001", the appuser of ` +
-                `the HomeIQ images) in its catalog entry (catalog/), which sets the container's \`user\`; if its image ` +
+            `${describeContainer(c)} ${what}. Fix: give ${serviceRef(c)} a non-root security.nonRootUser (e.g. "1001:1001", the ` +
+                `appuser of the HomeIQ images) in its catalog entry (${CATALOG}) and turn on hardening.runAsNonRoot in ${PROFILE}; if its image ` +
                 `cannot run unprivileged, add { policy: "container-non-root-user", service, reason } to policy/exceptions.ts.`,
         );
     }),
@@ -350,9 +354,8 @@ const noNewPrivileges: ResourceValidationPolicy = {
             return;
         }
         report(
-            `${describeContainer(c)} does not set no-new-privileges (securityOpts: ${JSON.stringify(opts)}). Fix: turn ` +
-                `no-new-privileges on in the stack's hardening profile (Pulumi.<stack>.yaml) so the container gets ` +
-                `securityOpts ["no-new-privileges=true"].`,
+            `${describeContainer(c)} does not set no-new-privileges (securityOpts: ${JSON.stringify(opts)}). Fix: set ` +
+                `hardening.noNewPrivileges: true in ${PROFILE}, which gives the container securityOpts ["no-new-privileges=true"].`,
         );
     }),
 };
@@ -370,8 +373,8 @@ const capabilitiesRestricted: ResourceValidationPolicy = {
         if (!drops.includes("ALL")) {
             report(
                 `${describeContainer(c)} does not drop all capabilities (capabilities.drops: ${JSON.stringify(drops)}). ` +
-                    `Fix: drop ALL in the stack's hardening profile (Pulumi.<stack>.yaml), so the container gets ` +
-                    `capabilities.drops ["ALL"], and add back only what ${serviceRef(c)} needs.`,
+                    `Fix: set hardening.dropAllCapabilities: true in ${PROFILE}, which gives the container ` +
+                    `capabilities.drops ["ALL"] plus the catalog's capabilityAdditions for ${serviceRef(c)}.`,
             );
         }
         const config = args.getConfig<CapabilitiesConfig>();
@@ -384,7 +387,7 @@ const capabilitiesRestricted: ResourceValidationPolicy = {
             const allowedText = allowed.size > 0 ? [...allowed].sort().join(", ") : "none";
             report(
                 `${describeContainer(c)} adds capabilities that are not allowed for it: ${denied.join(", ")} ` +
-                    `(allowed: ${allowedText}). Fix: remove them from ${serviceRef(c)}'s catalog entry (catalog/), or, if ` +
+                    `(allowed: ${allowedText}). Fix: remove them from security.capabilityAdditions of ${serviceRef(c)} in ${CATALOG}, or, if ` +
                     `the service cannot work without them, add a { policy: "container-capabilities-restricted", service, ` +
                     `capabilities, reason } entry to policy/exceptions.ts (or list them under allowedCapabilities in ` +
                     `policy/config/<stack>.json).`,
@@ -400,8 +403,9 @@ const notPrivileged: ResourceValidationPolicy = {
     validateResource: forContainers((c, _args, report) => {
         if (c.props.privileged === true) {
             report(
-                `${describeContainer(c)} is privileged. Fix: remove privileged from ${serviceRef(c)}'s catalog entry ` +
-                    `(catalog/); if it needs one specific capability, add that instead (see container-capabilities-restricted).`,
+                `${describeContainer(c)} is privileged. Fix: remove privileged from the container of ${serviceRef(c)} ` +
+                    `(${CATALOG}, components/homeiqService.ts); if it needs one specific capability, add that instead ` +
+                    `(see container-capabilities-restricted).`,
             );
         }
     }),
@@ -424,8 +428,8 @@ const resourceLimits: ResourceValidationPolicy = {
         }
         if (missing.length > 0) {
             report(
-                `${describeContainer(c)} has no ${missing.join(" and no ")}. Fix: set the memory and CPU limits of ` +
-                    `${serviceRef(c)} in the stack's resource-limits profile (Pulumi.<stack>.yaml).`,
+                `${describeContainer(c)} has no ${missing.join(" and no ")}. Fix: set resources.${c.service ?? "<service>"} ` +
+                    `(memoryMiB, cpus) in ${PROFILE}, or override it with homeiq:resourceOverrides ("service:cpus=N").`,
             );
         }
     }),
@@ -442,7 +446,7 @@ const healthcheck: ResourceValidationPolicy = {
         }
         report(
             `${describeContainer(c)} has no health check${tests[0] === "NONE" ? " (its test is NONE)" : ""}. Fix: give ` +
-                `${serviceRef(c)} a health check in its catalog entry (catalog/), using a command that exists in its ` +
+                `${serviceRef(c)} a healthCheck in its catalog entry (${CATALOG}), using a command that exists in its ` +
                 `image (data-api and sports-data have python but no curl).`,
         );
     }),
@@ -467,8 +471,8 @@ const logRotation: ResourceValidationPolicy = {
         }
         if (problems.length > 0) {
             report(
-                `${describeContainer(c)} does not rotate its logs: ${problems.join("; ")}. Fix: set the stack's log ` +
-                    `rotation (driver json-file or local, max-size and max-file) in Pulumi.<stack>.yaml.`,
+                `${describeContainer(c)} does not rotate its logs: ${problems.join("; ")}. Fix: set logRotation ` +
+                    `(maxSizeMiB, maxFiles) in ${PROFILE}; the container gets logDriver json-file with max-size and max-file.`,
             );
         }
     }),
@@ -485,8 +489,7 @@ const restartPolicy: ResourceValidationPolicy = {
         }
         report(
             `${describeContainer(c)} has restart ${restart === undefined ? "unset (Docker's default is no)" : `"${restart}"`}. ` +
-                `Fix: set restart to "unless-stopped" (or always / on-failure) for ${serviceRef(c)}; the program's ` +
-                `container component sets it for every service.`,
+                `Fix: set restartPolicy to "unless-stopped" (or always / on-failure) in ${PROFILE}.`,
         );
     }),
 };
@@ -502,7 +505,7 @@ const noPublicPorts: ResourceValidationPolicy = {
         if (c.props.publishAllPorts === true) {
             report(
                 `${describeContainer(c)} sets publishAllPorts, which publishes every exposed port on every interface. ` +
-                    `Fix: remove publishAllPorts and publish each port on 127.0.0.1 through the stack's exposure config.`,
+                    `Fix: remove publishAllPorts and publish each port on publishBindAddress (127.0.0.1) from ${PROFILE}.`,
             );
         }
         for (const p of asArray(c.props.ports)) {
@@ -522,8 +525,8 @@ const noPublicPorts: ResourceValidationPolicy = {
             const hostPort = external === undefined ? "a random host port" : `host port ${external}`;
             report(
                 `${describeContainer(c)} publishes container port ${internal ?? "?"} on ${hostPort} on all interfaces ` +
-                    `(ip ${ip === "" ? "unset" : `"${ip}"`}). Fix: bind it to 127.0.0.1 in the stack's exposure config ` +
-                    `(Pulumi.<stack>.yaml), or, if it must be reachable from the network, add ${external ?? "its host port"} ` +
+                    `(ip ${ip === "" ? "unset" : `"${ip}"`}). Fix: bind it to 127.0.0.1 (publishBindAddress in ${PROFILE}; ` +
+                    `homeiq:dashboardBindAddress for the dashboard), or, if it must be reachable from the network, add ${external ?? "its host port"} ` +
                     `to allowedPublicPorts under container-no-public-ports in policy/config/<stack>.json.`,
             );
         }
@@ -551,14 +554,15 @@ const dockerHostPaths: ResourceValidationPolicy = {
                 report(
                     `${describeContainer(c)} mounts the Docker host path ${m.hostPath} (at ${m.containerPath}, via ${m.via}), ` +
                         `which only ${[...new Set([...who, ...configured])].join(" and ")} may do, each only the path named in ` +
-                        `its exception. Fix: remove the mount from ${serviceRef(c)}'s catalog entry (catalog/), or add a ` +
+                        `its exception. Fix: remove it from hostMounts of ${serviceRef(c)} in ${CATALOG}, or add a ` +
                         `{ policy: "container-docker-host-paths", service, hostPaths, reason } entry to policy/exceptions.ts.`,
                 );
             }
             if (!m.readOnly) {
                 report(
                     `${describeContainer(c)} mounts the Docker host path ${m.hostPath} (at ${m.containerPath}, via ${m.via}) ` +
-                        `read-write. Fix: mount it read-only (readOnly: true) in ${serviceRef(c)}'s catalog entry (catalog/).`,
+                        `read-write. Fix: mount it read-only (readOnly: true; the catalog's hostMounts are ` +
+                        `read-only binds, see components/homeiqService.ts).`,
                 );
             }
         }
@@ -594,8 +598,8 @@ const noPlaceholderCredentials: ResourceValidationPolicy = {
             if (placeholder !== undefined) {
                 report(
                     `${describeContainer(c)} sets ${key} to the placeholder credential "${placeholder}". Fix: set a real ` +
-                        `value as a secret (\`pulumi config set --secret <key>\` for the config key that feeds ${key}) or let ` +
-                        `the program generate it with @pulumi/random; never fall back to the old defaults.`,
+                        `value as a secret (\`pulumi config set --secret homeiq:<key>\` for the key that feeds ${key}) or leave it unset so ` +
+                        `the program generates it with @pulumi/random; never fall back to the old defaults.`,
                 );
             }
         }
@@ -641,8 +645,8 @@ const dataVolumeRetained: ResourceValidationPolicy = {
         }
         report(
             `data volume "${volumeName}" (${DATA_LABEL}=true) would be deleted by \`pulumi destroy\` or a replacement: ` +
-                `neither retainOnDelete nor protect is set. Fix: turn on the stack's volume protection ` +
-                `(retainOnDelete for data volumes, in Pulumi.<stack>.yaml), or set protect on the volume.`,
+                `neither retainOnDelete nor protect is set. Fix: set retainDataVolumes: true in ${PROFILE} ` +
+                `(retainOnDelete on every data volume), or set protect on the volume.`,
         );
     },
 };

@@ -21,8 +21,10 @@ import {
     evaluatePoliciesDetailed,
     policies,
 } from "../../policy/policies";
-import type { PackConfig, PolicyName, ResourceInput, Violation } from "../../policy/policies";
+import type { Evaluation, PackConfig, PolicyName, ResourceInput, Violation } from "../../policy/policies";
 import { POLICY_EXCEPTIONS } from "../../policy/exceptions";
+import { synthesize } from "../../synth/synthesize";
+import type { SynthResult } from "../../synth/synthesize";
 
 const POLICY_DIR = path.join(__dirname, "..", "..", "policy");
 
@@ -110,13 +112,13 @@ describe("one broken spec per policy is caught by exactly that policy", () => {
             policy: "container-non-root-user",
             change: "user 0:0",
             resource: container(withInput(good, "user", "0:0")),
-            message: [/runs as root \(user "0:0"\)/, /non-root user/, /catalog entry/, /policy\/exceptions\.ts/],
+            message: [/runs as root \(user "0:0"\)/, /security\.nonRootUser/, /catalog\/services\.ts/, /hardening\.runAsNonRoot/, /policy\/exceptions\.ts/],
         },
         {
             policy: "container-no-new-privileges",
             change: "no securityOpts",
             resource: container(withInput(good, "securityOpts", [])),
-            message: [/does not set no-new-privileges/, /hardening profile/, /no-new-privileges=true/],
+            message: [/does not set no-new-privileges/, /hardening\.noNewPrivileges: true in the stack profile \(stacks\/<profile>\.ts/, /no-new-privileges=true/],
         },
         {
             policy: "container-capabilities-restricted",
@@ -134,7 +136,7 @@ describe("one broken spec per policy is caught by exactly that policy", () => {
             policy: "container-resource-limits",
             change: "no cpus",
             resource: container(withInput(good, "cpus", undefined)),
-            message: [/has no CPU limit \(`cpus` or `cpuQuota`\)/, /resource-limits profile/],
+            message: [/has no CPU limit \(`cpus` or `cpuQuota`\)/, /resources\.websocket-ingestion \(memoryMiB, cpus\) in the stack profile/, /homeiq:resourceOverrides/],
         },
         {
             policy: "container-healthcheck",
@@ -146,19 +148,19 @@ describe("one broken spec per policy is caught by exactly that policy", () => {
             policy: "container-log-rotation",
             change: "logOpts without max-file",
             resource: container(withInput(good, "logOpts", { "max-size": "10m" })),
-            message: [/does not rotate its logs: logOpts has no max-file/, /log rotation/],
+            message: [/does not rotate its logs: logOpts has no max-file/, /logRotation \(maxSizeMiB, maxFiles\)/],
         },
         {
             policy: "container-restart-policy",
             change: "restart no",
             resource: container(withInput(good, "restart", "no")),
-            message: [/has restart "no"/, /unless-stopped/],
+            message: [/has restart "no"/, /restartPolicy to "unless-stopped"/],
         },
         {
             policy: "container-no-public-ports",
             change: "port on 0.0.0.0",
             resource: container(withInput(good, "ports", [{ internal: 8001, external: 8001, ip: "0.0.0.0", protocol: "tcp" }])),
-            message: [/publishes container port 8001 on host port 8001 on all interfaces \(ip "0\.0\.0\.0"\)/, /bind it to 127\.0\.0\.1/, /allowedPublicPorts/],
+            message: [/publishes container port 8001 on host port 8001 on all interfaces \(ip "0\.0\.0\.0"\)/, /bind it to 127\.0\.0\.1 \(publishBindAddress/, /allowedPublicPorts/],
         },
         {
             policy: "container-docker-host-paths",
@@ -169,7 +171,7 @@ describe("one broken spec per policy is caught by exactly that policy", () => {
                     { hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true },
                 ]),
             ),
-            message: [/mounts the Docker host path \/var\/run\/docker\.sock/, /only admin-api and log-aggregator may do/, /remove the mount/],
+            message: [/mounts the Docker host path \/var\/run\/docker\.sock/, /only admin-api and log-aggregator may do/, /remove it from hostMounts/],
         },
         {
             policy: "container-no-placeholder-credentials",
@@ -177,13 +179,13 @@ describe("one broken spec per policy is caught by exactly that policy", () => {
             resource: container(
                 withInput(good, "envs", ["HOME_ASSISTANT_TOKEN=[secret]", "INFLUXDB_TOKEN=ha-ingestor-token", "LOG_LEVEL=INFO"]),
             ),
-            message: [/sets INFLUXDB_TOKEN to the placeholder credential "ha-ingestor-token"/, /pulumi config set --secret/],
+            message: [/sets INFLUXDB_TOKEN to the placeholder credential "ha-ingestor-token"/, /pulumi config set --secret homeiq:/],
         },
         {
             policy: "data-volume-retained",
             change: "retainOnDelete false",
             resource: dataVolume({ protect: false, retainOnDelete: false }),
-            message: [/data volume "prod-influxdb-data"/, /neither retainOnDelete nor protect is set/, /volume protection/],
+            message: [/data volume "prod-influxdb-data"/, /neither retainOnDelete nor protect is set/, /retainDataVolumes: true/],
         },
     ];
 
@@ -671,5 +673,50 @@ describe("the PolicyPack served by policy/index.ts", () => {
         const volume = { name: "prod-influxdb-data", labels: [{ label: "com.homeiq.data", value: "true" }] };
         expect(await analyze(VOLUME_TYPE, "influxdb-data", volume, true)).toEqual([]);
         expect(await analyze(VOLUME_TYPE, "influxdb-data", volume, false)).toEqual([]);
+    });
+});
+
+/**
+ * The program itself, through the offline synth: each stack's resources (inputs and the options the
+ * engine would not show a policy, retainOnDelete included) against that stack's pack config.
+ */
+describe.each(["prod", "dev"] as const)("the %s stack the program synthesizes", (stack) => {
+    let result: SynthResult;
+    let evaluation: Evaluation;
+    const DEV_ADVISORY: PolicyName[] = ["container-non-root-user", "container-capabilities-restricted"];
+
+    beforeAll(async () => {
+        result = await synthesize(stack);
+        const resources: ResourceInput[] = result.resources.map((r) => ({
+            type: r.type,
+            name: r.name,
+            urn: r.urn,
+            inputs: r.inputs,
+            options: { protect: r.options.protect, retainOnDelete: r.options.retainOnDelete },
+        }));
+        evaluation = evaluatePoliciesDetailed(resources, readPackConfig(stack));
+    }, 120_000);
+
+    it("gives the pack all 14 containers and its data volumes to check", () => {
+        expect(result.resources.filter((r) => r.type === CONTAINER_TYPE)).toHaveLength(14);
+        const dataVolumes = result.resources.filter(
+            (r) => r.type === VOLUME_TYPE && (r.inputs.labels as Array<{ label: string; value: string }>).some((l) => l.label === "com.homeiq.data" && l.value === "true"),
+        );
+        expect(dataVolumes.length).toBeGreaterThan(0);
+        // Every data volume was really checked (not skipped as "retainOnDelete not visible").
+        expect(evaluation.notApplicable.filter((n) => n.policy === "data-volume-retained" && /cannot be seen/.test(n.reason))).toEqual([]);
+    });
+
+    it("has no mandatory violation", () => {
+        expect(evaluation.violations.filter((v) => v.enforcementLevel === "mandatory")).toEqual([]);
+    });
+
+    it(stack === "prod" ? "has no advisory either" : "has only the documented advisories (non-root and capabilities, which the dev profile leaves out)", () => {
+        const advisories = evaluation.violations.filter((v) => v.enforcementLevel === "advisory");
+        if (stack === "prod") {
+            expect(advisories).toEqual([]);
+        } else {
+            expect([...new Set(advisories.map((v) => v.policy))].sort()).toEqual([...DEV_ADVISORY].sort());
+        }
     });
 });
