@@ -173,29 +173,6 @@ export function sqliteDigestOnVolume(volume: string, relPath: string): DbDigest 
   return JSON.parse(pythonOnVolume(volume, DIGEST_PY, [`/d/${relPath}`])) as DbDigest;
 }
 
-/** Digest of a database file given as bytes (analysed in a throwaway container). */
-export function sqliteDigestOfBytes(db: Buffer, wal?: Buffer): DbDigest | { error: string } {
-  const code = `
-import base64, json, os, sqlite3, sys, traceback
-data = sys.stdin.buffer.read()
-n = int(sys.argv[1])
-open("/tmp/x.db", "wb").write(data[:n])
-if len(data) > n:
-    open("/tmp/x.db-wal", "wb").write(data[n:])
-try:
-${DIGEST_PY.replace("sys.argv[1]", '"/tmp/x.db"')
-  .trim()
-  .split("\n")
-  .map((l) => "    " + l)
-  .join("\n")}
-except Exception as e:
-    print(json.dumps({"error": "%s: %s" % (type(e).__name__, e)}))
-`;
-  const input = wal ? Buffer.concat([db, wal]) : db;
-  const r = docker(["run", "--rm", "-i", "--network", "none", IMAGES.python, "python3", "-c", code, String(db.length)], { input });
-  return JSON.parse(r.stdout.trim().split("\n").slice(-1)[0] ?? "{}") as DbDigest | { error: string };
-}
-
 /** sha256 of every file (path, mode, owner, content) in a volume: changes if anything in it changes. */
 export function volumeChecksum(volume: string): string {
   return docker([
