@@ -147,6 +147,16 @@ export interface ServiceDefinition {
     readonly security: ServiceSecurity;
     /** Holds state a backup must capture (its container is replaced only after a backup). */
     readonly stateful: boolean;
+    /** The SQLite database the service keeps on a volume, which backups copy through SQLite's online backup API. */
+    readonly sqliteDatabase?: SqliteDatabase;
+}
+
+export interface SqliteDatabase {
+    readonly volume: VolumeKey;
+    /** Path of the file inside the service's container. */
+    readonly containerPath: string;
+    /** Path of the file relative to the volume's root. */
+    readonly pathInVolume: string;
 }
 
 const curlCheck = (port: number, path = "/health"): readonly string[] => [
@@ -334,6 +344,7 @@ export const SERVICE_CATALOG: Readonly<Record<ServiceKey, ServiceDefinition>> = 
         },
         security: { ...appUserSecurity, needsNonRootAdapter: true },
         stateful: true,
+        sqliteDatabase: { volume: "sqlite-data", containerPath: "/app/data/metadata.db", pathInVolume: "metadata.db" },
     },
     "data-retention": {
         key: "data-retention",
@@ -399,6 +410,8 @@ export const SERVICE_CATALOG: Readonly<Record<ServiceKey, ServiceDefinition>> = 
         fixedEnvironment: { PORT: "8005" },
         security: { ...appUserSecurity, needsNonRootAdapter: true },
         stateful: true,
+        // src/main.py opens data/webhooks.db relative to /app.
+        sqliteDatabase: { volume: "sports-data", containerPath: "/app/data/webhooks.db", pathInVolume: "webhooks.db" },
     },
     "health-dashboard": {
         key: "health-dashboard",

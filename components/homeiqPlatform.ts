@@ -10,11 +10,17 @@ import type { StackConfig } from "../config/schema";
 import { CleanRebuild } from "./cleanRebuild";
 import { HomeIQService } from "./homeiqService";
 import type { InfluxDbConnection } from "./influxDbConnection";
-import { dockerLabels, LABEL_STACK, networkName } from "./naming";
+import { containerHardening } from "./homeiqService";
+import { dockerLabels, LABEL_RESTORED_FROM, LABEL_STACK, networkName, volumeName } from "./naming";
 import { PlatformSecrets } from "./platformSecrets";
 import { PlatformVolumes } from "./platformVolumes";
+import { createHash } from "crypto";
+import { dataOwner, sqliteServices, type BackupTarget } from "./backupScripts";
+import { RestoreFromBackup } from "./restoreFromBackup";
 import { serviceEnvironment, toDockerEnvs } from "./serviceEnvironment";
 import { ServiceImage } from "./serviceImage";
+import { StackBackup } from "./stackBackup";
+import { VolumeHandover } from "./volumeHandover";
 
 export interface HomeIQPlatformArgs {
     readonly stack: string;
@@ -32,6 +38,11 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
     /** The URL each service answers 200 on when healthy (the dashboard's is its HTML page). */
     readonly healthUrls: Readonly<Partial<Record<ServiceKey, string>>>;
     readonly dashboardUrl: string | undefined;
+    readonly preChangeBackup: StackBackup;
+    readonly finalBackup: StackBackup;
+    readonly onDemandBackup?: StackBackup;
+    readonly restore?: RestoreFromBackup;
+    readonly volumeHandover?: VolumeHandover;
 
     constructor(name: string, args: HomeIQPlatformArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("homeiq:index:HomeIQPlatform", name, {}, opts);
@@ -67,10 +78,10 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
                 ? new CleanRebuild(`${name}-clean-rebuild`, { generation: config.rebuildGeneration, dockerHost: config.dockerHost }, { parent: this })
                 : undefined;
 
-        const services: Partial<Record<ServiceKey, HomeIQService>> = {};
+        const images: Partial<Record<ServiceKey, ServiceImage>> = {};
         for (const key of enabled) {
             const service = SERVICE_CATALOG[key];
-            const image = new ServiceImage(
+            images[key] = new ServiceImage(
                 `${name}-${key}-image`,
                 {
                     service,
@@ -84,7 +95,49 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
                 },
                 { parent: this },
             );
-            const env = serviceEnvironment(service, { config, secrets: this.secrets, influxdb });
+        }
+        const imageRefs = Object.fromEntries(enabled.map((k) => [k, images[k]!.reference])) as Partial<Record<ServiceKey, pulumi.Output<string>>>;
+        const environments = Object.fromEntries(
+            enabled.map((k) => [k, serviceEnvironment(SERVICE_CATALOG[k], { config, secrets: this.secrets, influxdb })]),
+        ) as Partial<Record<ServiceKey, Record<string, pulumi.Input<string>>>>;
+
+        // Backups: taken before any stateful container is replaced, and at destroy.
+        const stateful = enabled.filter((k) => SERVICE_CATALOG[k].stateful);
+        const backupTarget: BackupTarget = { stack, config, influxToken: influxdb.token, dockerHost: config.dockerHost, images: imageRefs };
+        const restoredFrom = config.backups.restoreFrom;
+        const preChange = new StackBackup(
+            `${name}-pre-change-backup`,
+            { moment: "pre-change", target: backupTarget, triggers: [statefulSpecDigest(stateful, config, imageRefs, environments)] },
+            { parent: this },
+        );
+        this.preChangeBackup = preChange;
+
+        const services: Partial<Record<ServiceKey, HomeIQService>> = {};
+        const extraStartAfter: Partial<Record<ServiceKey, pulumi.Resource[]>> = {};
+        for (const key of stateful) extraStartAfter[key] = [preChange.command];
+        const sqliteKeys = sqliteServices(config);
+        const nonRootVolumes = Object.fromEntries(
+            sqliteKeys
+                .filter((k) => dataOwner(config, k) !== "0:0")
+                .map((k) => [volumeName(stack, SERVICE_CATALOG[k].sqliteDatabase!.volume), dataOwner(config, k)]),
+        );
+        const helperImage = imageRefs["data-api"] ?? imageRefs["sports-data"];
+        if (Object.keys(nonRootVolumes).length > 0 && helperImage) {
+            this.volumeHandover = new VolumeHandover(
+                `${name}-volume-handover`,
+                { owners: nonRootVolumes, helperImage, dockerHost: config.dockerHost, after: [preChange.command] },
+                { parent: this },
+            );
+            for (const k of sqliteKeys) extraStartAfter[k] = [...(extraStartAfter[k] ?? []), this.volumeHandover.command];
+        }
+
+        for (const key of enabled) {
+            const service = SERVICE_CATALOG[key];
+            const env = environments[key]!;
+            const isSqlite = sqliteKeys.includes(key);
+            if (isSqlite && restoredFrom && !this.restore) {
+                throw new pulumi.ResourceError(`${key} would start before the restore of ${restoredFrom}; influxdb must come first`, this);
+            }
             services[key] = new HomeIQService(
                 `${name}-${key}`,
                 {
@@ -92,18 +145,40 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
                     settings: config.services[key],
                     config,
                     stack,
-                    image: image.reference,
+                    image: imageRefs[key]!,
                     environment: toDockerEnvs(env),
                     hasSecretEnvironment: Object.values(env).some((v) => typeof v !== "string"),
                     networkName: this.network.name,
                     volumeNames: this.volumes.names,
-                    startAfter: service.dependsOn.map((dep) => {
-                        const container = services[dep]?.container;
-                        if (!container) throw new pulumi.ResourceError(`${key} depends on ${dep}, which is not deployed`, this);
-                        return container;
-                    }),
+                    startAfter: [
+                        ...service.dependsOn.map((dep) => {
+                            const container = services[dep]?.container;
+                            if (!container) throw new pulumi.ResourceError(`${key} depends on ${dep}, which is not deployed`, this);
+                            return container;
+                        }),
+                        ...(extraStartAfter[key] ?? []),
+                        ...(isSqlite && this.restore ? [this.restore.command] : []),
+                    ],
                     provider: this.provider,
+                    // A restore replaces the containers that read the restored files, so they start on them.
+                    extraLabels: isSqlite && restoredFrom ? { [LABEL_RESTORED_FROM]: restoredFrom } : undefined,
                 },
+                { parent: this },
+            );
+            if (key === "influxdb" && restoredFrom && helperImage) {
+                this.restore = new RestoreFromBackup(
+                    `${name}-restore`,
+                    { folder: restoredFrom, target: backupTarget, helperImage, after: [services.influxdb!.container, preChange.command] },
+                    { parent: this },
+                );
+            }
+        }
+        const statefulContainers = stateful.map((k) => services[k]!.container);
+        this.finalBackup = new StackBackup(`${name}-final-backup`, { moment: "final", target: backupTarget, after: statefulContainers }, { parent: this });
+        if (config.backups.request > 0) {
+            this.onDemandBackup = new StackBackup(
+                `${name}-on-demand-backup`,
+                { moment: "on-demand", target: backupTarget, triggers: [config.backups.request], after: statefulContainers },
                 { parent: this },
             );
         }
@@ -124,4 +199,30 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
         this.dashboardUrl = serviceUrls["health-dashboard"];
         this.registerOutputs({ serviceUrls, healthUrls, dashboardUrl: this.dashboardUrl });
     }
+}
+
+/**
+ * A digest of everything that replaces a stateful container when it changes: its settings,
+ * hardening, image and environment (secret, so the digest is too), plus the rebuild generation and
+ * any restore. The pre-change backup is triggered by it, so it runs exactly before such a change.
+ */
+function statefulSpecDigest(
+    keys: readonly ServiceKey[],
+    config: StackConfig,
+    images: Readonly<Partial<Record<ServiceKey, pulumi.Input<string>>>>,
+    environments: Readonly<Partial<Record<ServiceKey, Record<string, pulumi.Input<string>>>>>,
+): pulumi.Output<string> {
+    const plain = keys.map((k) => ({
+        k,
+        settings: config.services[k],
+        hardening: containerHardening(SERVICE_CATALOG[k], config),
+        generation: config.rebuildGeneration,
+        restoreFrom: config.backups.restoreFrom ?? null,
+        health: config.healthWaitTimeoutSeconds,
+        restart: config.profile.restartPolicy,
+        logs: config.profile.logRotation,
+    }));
+    return pulumi
+        .all([pulumi.all(keys.map((k) => images[k] ?? "")), pulumi.all(keys.map((k) => pulumi.all(environments[k] ?? {})))])
+        .apply(([imgs, envs]) => createHash("sha256").update(JSON.stringify([plain, imgs, envs])).digest("hex"));
 }

@@ -32,6 +32,8 @@ export interface HomeIQServiceArgs {
     /** Containers (and backup or restore steps) that must be healthy or done before this one starts. */
     readonly startAfter: pulumi.Input<pulumi.Resource>[];
     readonly provider: docker.Provider;
+    /** Labels beyond the standard ones (a change replaces the container). */
+    readonly extraLabels?: Readonly<Record<string, string>>;
 }
 
 /** The container settings that hardening decides, as plain data (also used by tests and docs). */
@@ -93,6 +95,7 @@ export class HomeIQService extends pulumi.ComponentResource {
                     [LABEL_SERVICE]: service.key,
                     [LABEL_STACK]: stack,
                     [LABEL_REBUILD_GENERATION]: String(config.rebuildGeneration),
+                    ...args.extraLabels,
                 }),
                 envs: args.environment,
                 restart: config.profile.restartPolicy,

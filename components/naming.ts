@@ -9,6 +9,7 @@ export const LABEL_STACK = "com.homeiq.stack";
 export const LABEL_VOLUME = "com.homeiq.volume";
 export const LABEL_DATA = "com.homeiq.data";
 export const LABEL_REBUILD_GENERATION = "com.homeiq.rebuild-generation";
+export const LABEL_RESTORED_FROM = "com.homeiq.restored-from";
 
 export const containerName = (stack: string, service: ServiceKey): string => `${stack}-${service}`;
 export const volumeName = (stack: string, volume: VolumeKey): string => `${stack}-${volume}`;

@@ -90,6 +90,10 @@ export const CONFIG_KEYS = {
         "Resource overrides: 'service:memoryMiB=N', 'service:memoryReservationMiB=N' or 'service:cpus=N' entries.",
     ),
     disabledServices: plain("array", [], "Services this stack does not deploy: 'service=reason' entries; the reason is required."),
+    backupRoot: plain("string", "", "Folder on the machine running Pulumi where backups go (default: ~/homeiq-backups); absolute."),
+    backupKeep: plain("integer", 7, "How many complete backups of this stack to keep."),
+    backupRequest: plain("integer", 0, "Raise by one to take a backup now, on the next `pulumi up`."),
+    restoreFrom: plain("string", "", "A backup folder to restore (verified first); runs once per folder named."),
     healthWaitTimeoutSeconds: plain("integer", 180, "Seconds `pulumi up` waits for each container to become healthy."),
     dockerSocketGroupId: plain("string", "", "Group id owning the Docker socket, given to admin-api so it can read it (optional)."),
 } as const satisfies Record<string, ConfigKeyDeclaration>;

@@ -95,6 +95,11 @@ const decimal = (min: number, max: number) =>
         error: `must be a decimal number between ${min} and ${max}`,
     });
 
+/** Paths the backup scripts accept: absolute, no spaces, ':' or '..'. */
+const safePath = z.string().regex(/^\/[^\s:]*$/, { error: "must be an absolute path without spaces or ':'" }).refine((v) => !v.split("/").includes(".."), {
+    error: "must not contain '..'",
+});
+
 const influxName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, {
     error: "must be 1-63 letters, digits, '_', '.' or '-', starting with a letter or digit",
 });
@@ -150,6 +155,12 @@ export const CONFIG_FIELDS = {
     corsOrigins: stringArray,
     resourceOverrides: stringArray,
     disabledServices: stringArray,
+    backupRoot: unsetIfEmpty(safePath),
+    backupKeep: integer((n) => n.min(1, { error: "must keep at least 1 backup" })),
+    backupRequest: integer((n) => n.min(0, { error: "must be 0 or more" })),
+    restoreFrom: unsetIfEmpty(
+        safePath.refine((v) => !v.endsWith(".partial"), { error: "names an unfinished (.partial) backup" }),
+    ),
     healthWaitTimeoutSeconds: integer((n) => n.positive({ error: "must be a positive number of seconds" })),
     dockerSocketGroupId: unsetIfEmpty(z.string().regex(/^\d+$/, { error: "must be a numeric group id" }).transform(Number)),
 } satisfies Record<ConfigKey, z.ZodType>;
@@ -225,6 +236,13 @@ export interface StackConfig {
     readonly corsOrigins: readonly string[];
     readonly healthWaitTimeoutSeconds: number;
     readonly dockerSocketGroupId?: number;
+    readonly backups: {
+        /** Absolute folder, or undefined for the default under the user's home. */
+        readonly root?: string;
+        readonly keep: number;
+        readonly request: number;
+        readonly restoreFrom?: string;
+    };
 }
 
 export type ParseResult = { ok: true; config: StackConfig } | { ok: false; problems: ConfigProblem[] };
@@ -265,6 +283,10 @@ const EXAMPLE: Partial<Record<ConfigKey, string>> = {
     rebuildGeneration: "1",
     influxdbRetentionDays: "365",
     healthWaitTimeoutSeconds: "180",
+    backupRoot: "/srv/homeiq-backups",
+    backupKeep: "7",
+    backupRequest: "1",
+    restoreFrom: "/srv/homeiq-backups/prod/20261127T101500Z",
     dashboardBindAddress: "0.0.0.0",
     latitude: "36.1699",
     longitude: "-115.1398",
@@ -558,6 +580,12 @@ export function parseStackConfig(stackValues: Readonly<Record<string, unknown>>)
             corsOrigins,
             healthWaitTimeoutSeconds: f.healthWaitTimeoutSeconds as number,
             dockerSocketGroupId: f.dockerSocketGroupId,
+            backups: {
+                root: f.backupRoot,
+                keep: f.backupKeep as number,
+                request: f.backupRequest as number,
+                restoreFrom: f.restoreFrom,
+            },
         },
     };
 }

@@ -1,0 +1,39 @@
+/**
+ * Hands volumes that older deployments filled as root to the non-root user a service now runs as
+ * (data-api and sports-data), once, before that service starts (scripts/backup/chown-volume.sh).
+ */
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { scriptCommand } from "./backupScripts";
+
+export interface VolumeHandoverArgs {
+    /** volume name → uid:gid */
+    readonly owners: Readonly<Record<string, string>>;
+    readonly helperImage: pulumi.Input<string>;
+    readonly dockerHost: string;
+    readonly after: pulumi.Input<pulumi.Resource>[];
+}
+
+export class VolumeHandover extends pulumi.ComponentResource {
+    readonly command: command.local.Command;
+
+    constructor(name: string, args: VolumeHandoverArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("homeiq:index:VolumeHandover", name, {}, opts);
+        const owners = Object.entries(args.owners)
+            .map(([volume, owner]) => `${volume}=${owner}`)
+            .join(" ");
+        this.command = new command.local.Command(
+            name,
+            {
+                create: scriptCommand("chown-volume.sh"),
+                update: `echo "volume ownership unchanged"`,
+                environment: { DOCKER_HOST: args.dockerHost, HOMEIQ_CHOWN_VOLUMES: owners, HOMEIQ_HELPER_IMAGE: args.helperImage },
+                // Once per owner change; chown-volume.sh is a no-op when ownership is already right.
+                triggers: [owners],
+                logging: "stdoutAndStderr",
+            },
+            { parent: this, dependsOn: args.after },
+        );
+        this.registerOutputs({});
+    }
+}

@@ -1,0 +1,103 @@
+/** Backups and restore are Command resources wired to run at the right moments of a deployment. */
+import { synthesize, type SynthResult } from "../../synth/synthesize";
+import { COMMAND, containersByService, ofType, synthStack, expectConfigError } from "./helpers";
+
+const STATEFUL = ["data-api", "influxdb", "sports-data"];
+
+function command(result: SynthResult, name: string) {
+    return ofType(result, COMMAND).find((c) => c.name === name);
+}
+
+describe.each(["dev", "prod"])("stack %s", (stack) => {
+    it("backs up before any stateful container can be replaced: they, and only they, depend on the pre-change backup", async () => {
+        const result = await synthStack(stack);
+        const backup = command(result, "homeiq-pre-change-backup")!;
+        expect(backup.inputs.create).toMatch(/^bash ".*\/scripts\/backup\/backup\.sh"$/);
+        const dependents = [...containersByService(result)].filter(([, c]) => c.dependencies.includes(backup.urn)).map(([s]) => s).sort();
+        expect(dependents).toEqual(STATEFUL);
+        // Its trigger follows the stateful containers' specs and images; it is a secret digest (the env holds secrets).
+        expect(backup.inputs.triggers).toEqual(["[secret]"]);
+    });
+
+    it("takes a final backup in the delete of a command that depends on the stateful containers", async () => {
+        const result = await synthStack(stack);
+        const final = command(result, "homeiq-final-backup")!;
+        expect(final.inputs.create).toBeUndefined();
+        expect(final.inputs.delete).toMatch(/backup\.sh"$/);
+        const byService = containersByService(result);
+        for (const s of STATEFUL) expect(final.dependencies).toContain(byService.get(s)!.urn);
+    });
+
+    it("passes the InfluxDB token only through the environment, as a secret", async () => {
+        const result = await synthStack(stack);
+        for (const c of ofType(result, COMMAND)) {
+            const env = c.inputs.environment as Record<string, string>;
+            if ("HOMEIQ_INFLUX_TOKEN" in env) expect(env.HOMEIQ_INFLUX_TOKEN).toBe("[secret]");
+            for (const field of ["create", "update", "delete"]) {
+                expect(String(c.inputs[field] ?? "")).not.toMatch(/TOKEN|PASSWORD|\[secret\]/);
+            }
+        }
+        const env = command(result, "homeiq-pre-change-backup")!.inputs.environment as Record<string, string>;
+        expect(env.HOMEIQ_SQLITE_DBS).toBe(`data-api=${stack}-data-api:/app/data/metadata.db sports-data=${stack}-sports-data:/app/data/webhooks.db`);
+        expect(env.HOMEIQ_INFLUX_CONTAINER).toBe(`${stack}-influxdb`);
+        expect(JSON.parse(env.HOMEIQ_STACK_CONFIG_JSON).profile).toBe(stack);
+    });
+
+    it("has no on-demand backup or restore unless config asks", async () => {
+        const result = await synthStack(stack);
+        expect(command(result, "homeiq-on-demand-backup")).toBeUndefined();
+        expect(command(result, "homeiq-restore")).toBeUndefined();
+    });
+});
+
+it("takes an on-demand backup when homeiq:backupRequest is raised, after the stateful containers are up", async () => {
+    const result = await synthesize("prod", { configOverrides: { "homeiq:backupRequest": "3" } });
+    const onDemand = command(result, "homeiq-on-demand-backup")!;
+    expect(onDemand.inputs.triggers).toEqual([3]);
+    expect((onDemand.inputs.environment as Record<string, string>).HOMEIQ_BACKUP_REASON).toBe("on-demand");
+    expect(onDemand.dependencies).toContain(containersByService(result).get("influxdb")!.urn);
+});
+
+describe("restore", () => {
+    const folder = "/srv/homeiq-backups/prod/20261127T101500Z";
+    let result: SynthResult;
+    beforeAll(async () => {
+        result = await synthesize("prod", { configOverrides: { "homeiq:restoreFrom": folder } });
+    });
+
+    it("runs once per folder named: the folder is its trigger and an update never reruns it", () => {
+        const restore = command(result, "homeiq-restore")!;
+        expect(restore.inputs.triggers).toEqual([folder]);
+        expect(restore.inputs.create).toMatch(/restore-stack\.sh"$/);
+        expect(String(restore.inputs.update)).not.toMatch(/\.sh/);
+        expect(String(restore.inputs.update)).toMatch(/^echo /);
+    });
+
+    it("runs after InfluxDB is up and the current data is backed up, before the SQLite services start", () => {
+        const byService = containersByService(result);
+        const restore = command(result, "homeiq-restore")!;
+        expect(restore.dependencies).toContain(byService.get("influxdb")!.urn);
+        expect(restore.dependencies).toContain(command(result, "homeiq-pre-change-backup")!.urn);
+        for (const s of ["data-api", "sports-data"]) expect(byService.get(s)!.dependencies).toContain(restore.urn);
+    });
+
+    it("writes the databases into their volumes owned by the services' non-root user", () => {
+        const env = command(result, "homeiq-restore")!.inputs.environment as Record<string, string>;
+        expect(env.HOMEIQ_SQLITE_RESTORES).toBe("data-api=prod-sqlite-data:metadata.db:1001:1001 sports-data=prod-sports-data:webhooks.db:1001:1001");
+        expect(env.HOMEIQ_STOP_CONTAINERS).toBe("prod-data-api prod-sports-data");
+    });
+
+    it("refuses an unfinished (.partial) backup folder in config", async () => {
+        const { error, registered } = await expectConfigError("prod", { "homeiq:restoreFrom": `${folder}.partial` });
+        expect(registered).toBe(0);
+        expect(error.message).toContain("names an unfinished (.partial) backup");
+    });
+});
+
+it("hands root-owned SQLite volumes to uid 1001 once, before data-api and sports-data start (prod only)", async () => {
+    const prod = await synthStack("prod");
+    const handover = command(prod, "homeiq-volume-handover")!;
+    expect((handover.inputs.environment as Record<string, string>).HOMEIQ_CHOWN_VOLUMES).toBe("prod-sqlite-data=1001:1001 prod-sports-data=1001:1001");
+    for (const s of ["data-api", "sports-data"]) expect(containersByService(prod).get(s)!.dependencies).toContain(handover.urn);
+    expect(command(await synthStack("dev"), "homeiq-volume-handover")).toBeUndefined();
+});
