@@ -76,7 +76,7 @@ busybox_rootfs() {
   printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
 }
 
-bb_version=$("$BUSYBOX" | head -n 1)
+bb_version=$("$BUSYBOX" 2>&1 | sed -n 1p) # sed reads all: no SIGPIPE under pipefail
 
 # --- homeiq-standin/busybox:test ------------------------------------------------
 img=homeiq-standin/busybox:test
@@ -123,7 +123,7 @@ img=homeiq-standin/python:test
 mirror=${HOMEIQ_DEBIAN_MIRROR:-}
 if [[ -z $mirror ]]; then
   mirror=$(grep -h -o -E 'https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
-    /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1 | tr -d ' ' || true)
+    /etc/apt/sources.list.d/*.sources 2>/dev/null | sed -n 1p | tr -d ' ' || true)
   mirror=${mirror:-http://deb.debian.org/debian}
 fi
 hash=$(content_hash python "$SUITE" python3 minbase)

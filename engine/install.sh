@@ -19,7 +19,7 @@ die() { printf '[engine/install] ERROR: %s\n' "$*" >&2; exit 1; }
 PACKAGES=(docker.io busybox-static debootstrap)
 
 is_installed() {
-  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'
+  [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]
 }
 
 missing=()
