@@ -5,6 +5,16 @@
 // MockMonitor is exported by the mocks module, though not re-exported from pulumi.runtime.
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 
+/** The resource options the engine receives that a reviewer cares about. */
+export interface RecordedOptions {
+    readonly protect: boolean;
+    readonly retainOnDelete: boolean;
+    readonly deleteBeforeReplace: boolean;
+    readonly ignoreChanges: string[];
+    readonly replaceOnChanges: string[];
+    readonly additionalSecretOutputs: string[];
+}
+
 export interface RecordedRegistration {
     readonly type: string;
     readonly name: string;
@@ -13,14 +23,7 @@ export interface RecordedRegistration {
     /** The serialized inputs (secrets still wrapped in Pulumi's secret sentinel). */
     readonly inputs: Record<string, unknown>;
     readonly dependencies: string[];
-    readonly options: {
-        readonly protect: boolean;
-        readonly retainOnDelete: boolean;
-        readonly deleteBeforeReplace: boolean;
-        readonly ignoreChanges: string[];
-        readonly replaceOnChanges: string[];
-        readonly additionalSecretOutputs: string[];
-    };
+    readonly options: RecordedOptions;
     urn?: string;
 }
 

@@ -7,7 +7,7 @@
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { setMockOptions } from "@pulumi/pulumi/runtime/settings";
-import { RecordingMonitor } from "./recordingMonitor";
+import { RecordingMonitor, type RecordedOptions } from "./recordingMonitor";
 import { readStackFiles } from "./stackFiles";
 
 export const SECRET_MARK = "[secret]";
@@ -27,14 +27,7 @@ export interface SynthResource {
     readonly parent: string;
     readonly inputs: Record<string, unknown>;
     readonly dependencies: string[];
-    readonly options: {
-        readonly protect: boolean;
-        readonly retainOnDelete: boolean;
-        readonly deleteBeforeReplace: boolean;
-        readonly ignoreChanges: string[];
-        readonly replaceOnChanges: string[];
-        readonly additionalSecretOutputs: string[];
-    };
+    readonly options: RecordedOptions;
 }
 
 export interface SynthResult {
