@@ -1,0 +1,159 @@
+/**
+ * Retention, the first deploy (nothing to back up), the secret rules, and the
+ * one-off volume hand-over, on a real Docker engine.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import {
+  backupDirOf, backupEnv, createStack, docker, IMAGES, listFiles, Resources, restoreEnv, run, runScript, SERVICE_UID,
+  stackNames, uniqueName,
+} from "./helpers";
+
+describe("retention and first deploy", () => {
+  const res = new Resources();
+  afterAll(() => res.cleanup());
+
+  it("keeps exactly the newest N complete backups after N+2, and touches no .partial folder and no other stack", () => {
+    const s = createStack(res, "retention", "homeiq-test-token-retention-91c2");
+    const root = res.tmpDir("retention-root");
+    const keep = 3;
+    // Things retention must leave alone: an old in-progress backup of this stack,
+    // and another stack's old backup.
+    const stackDir = path.join(root, s.stack);
+    fs.mkdirSync(path.join(stackDir, "20000101T000000Z.partial"), { recursive: true });
+    fs.mkdirSync(path.join(root, "other-stack", "20000101T000000Z"), { recursive: true });
+    fs.writeFileSync(path.join(root, "other-stack", "20000101T000000Z", "manifest.json"), "{}");
+
+    const made: string[] = [];
+    for (let i = 0; i < keep + 2; i++) {
+      const r = runScript("backup.sh", backupEnv(s, root, { HOMEIQ_BACKUP_KEEP: String(keep), HOMEIQ_BACKUP_REASON: `retention-${i}` }));
+      expect(r.code).toBe(0);
+      made.push(path.basename(backupDirOf(r)));
+    }
+    expect(new Set(made).size).toBe(keep + 2); // distinct timestamps, even within one second
+    const complete = fs.readdirSync(stackDir).filter((n) => /^\d{8}T\d{6}Z$/.test(n)).sort();
+    expect(complete).toEqual(made.slice(-keep));
+    expect(fs.existsSync(path.join(stackDir, "20000101T000000Z.partial"))).toBe(true);
+    expect(fs.existsSync(path.join(root, "other-stack", "20000101T000000Z", "manifest.json"))).toBe(true);
+    // The kept ones are whole: the newest restores' verification step accepts it.
+    const reasons = complete.map((n) => JSON.parse(fs.readFileSync(path.join(stackDir, n, "manifest.json"), "utf8")).reason);
+    expect(reasons).toEqual(["retention-2", "retention-3", "retention-4"]);
+  }, 300_000);
+
+  it("a first run with nothing deployed succeeds, says so, and writes nothing", () => {
+    const s = stackNames(res, "first", "homeiq-test-token-first-0000");
+    const root = res.tmpDir("first-root");
+    const r = runScript("backup.sh", backupEnv(s, root));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`nothing to back up yet: no InfluxDB or SQLite container of stack '${s.stack}' exists (first deploy?)`);
+    expect(backupDirOf(r)).toBe("");
+    expect(fs.readdirSync(root)).toEqual([]);
+  }, 60_000);
+
+  it("backs up a stopped SQLite service through a one-off container of its image, and records services not deployed", () => {
+    const s = createStack(res, "stopped", "homeiq-test-token-stopped-5e5e");
+    docker(["stop", s.dataApi.container]);
+    docker(["rm", "-f", s.sportsData.container]);
+    const root = res.tmpDir("stopped-root");
+    const r = runScript("backup.sh", backupEnv(s, root));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`container ${s.dataApi.container} is stopped; online backup`);
+    expect(r.stdout).toContain(`sqlite sports-data: container ${s.sportsData.container} does not exist; nothing to back up for it`);
+    const m = JSON.parse(fs.readFileSync(path.join(backupDirOf(r), "manifest.json"), "utf8"));
+    expect(m.sqlite).toEqual([
+      expect.objectContaining({ service: "data-api", status: "backed-up", method: "run" }),
+      expect.objectContaining({ service: "sports-data", status: "not-deployed" }),
+    ]);
+    // No spool file left behind in the service's volume.
+    const left = docker(["run", "--rm", "-v", `${s.dataApi.volume}:/v`, IMAGES.busybox, "ls", "-a", "/v"]).stdout;
+    expect(left).not.toContain(".homeiq-backup-");
+  }, 300_000);
+
+  it("rejects a malformed environment with exit 2, naming the variable", () => {
+    const r = runScript("backup.sh", { HOMEIQ_STACK: "dev", HOMEIQ_BACKUP_ROOT: "/tmp/x", HOMEIQ_SQLITE_DBS: "data-api:/app/data/metadata.db" });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("HOMEIQ_SQLITE_DBS entry 'data-api:/app/data/metadata.db' is not service=container:/absolute/path/to/db");
+    const r2 = runScript("restore.sh", {});
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toContain("environment variable HOMEIQ_RESTORE_DIR is required");
+  }, 60_000);
+});
+
+describe("secrets", () => {
+  const res = new Resources();
+  afterAll(() => res.cleanup());
+
+  it("the InfluxDB token appears in no output and no backup file except InfluxDB's own backup files", () => {
+    const token = `FAKE-SECRET-${uniqueName("tok").replace(/\W/g, "")}-do-not-print`;
+    const s = createStack(res, "secrets", token);
+    const root = res.tmpDir("secrets-root");
+    const outputs: string[] = [];
+    // A `docker` shim first in PATH records every docker command line the
+    // scripts run, to show the token travels by environment only, never argv.
+    const shimDir = res.tmpDir("secrets-shim");
+    const argvLog = path.join(shimDir, "argv.log");
+    const realDocker = run("sh", ["-c", "command -v docker"]).stdout.trim();
+    fs.writeFileSync(path.join(shimDir, "docker"), `#!/bin/sh\nprintf '%s\\n' "$*" >>'${argvLog}'\nexec '${realDocker}' "$@"\n`, { mode: 0o755 });
+    const shimPath = { PATH: `${shimDir}:${process.env["PATH"] ?? ""}` };
+
+    const b = runScript("backup.sh", backupEnv(s, root, shimPath));
+    outputs.push(b.stdout, b.stderr);
+    expect(b.code).toBe(0);
+    const dir = backupDirOf(b);
+
+    const r = runScript("restore.sh", restoreEnv(s, dir, shimPath));
+    outputs.push(r.stdout, r.stderr);
+    expect(r.code).toBe(0);
+
+    // Failure paths print errors; they must not print the token either.
+    const wrong = runScript("backup.sh", backupEnv(s, root, { HOMEIQ_INFLUX_TOKEN: `${token}-wrong` }));
+    outputs.push(wrong.stdout, wrong.stderr);
+    expect(wrong.code).toBe(4);
+    expect(wrong.stderr).toContain("'influx backup' failed");
+    const refused = runScript("restore.sh", restoreEnv(s, `${dir}.partial`));
+    outputs.push(refused.stdout, refused.stderr);
+    expect(refused.code).toBe(5);
+
+    for (const o of outputs) expect(o).not.toContain(token);
+    const argv = fs.readFileSync(argvLog, "utf8");
+    expect(argv).toMatch(/^exec -e INFLUX_TOKEN \S+ influx backup /m);
+    expect(argv).toMatch(/^exec -e INFLUX_TOKEN \S+ influx restore --full /m);
+    expect(argv).not.toContain(token);
+
+    const holding = listFiles(dir).filter((f) => fs.readFileSync(path.join(dir, f)).includes(token));
+    for (const f of holding) expect(f).toMatch(/^influxdb\//);
+    // InfluxDB's own KV store backup does hold it (as the real one holds its
+    // tokens); this also shows the scan above can find the token at all.
+    expect(holding.length).toBeGreaterThan(0);
+    // Owner-only permissions on everything in the backup.
+    for (const f of listFiles(dir)) expect(fs.statSync(path.join(dir, f)).mode & 0o077).toBe(0);
+    expect(fs.statSync(dir).mode & 0o077).toBe(0);
+    // No temporary backup left inside the influx container.
+    expect(docker(["exec", s.influx.container, "ls", "/tmp"]).stdout).not.toMatch(/homeiq-(backup|restore)-/);
+    // The failed run left no folder behind.
+    expect(fs.readdirSync(path.join(root, s.stack))).toEqual([path.basename(dir)]);
+  }, 300_000);
+});
+
+describe("chown-volume.sh", () => {
+  const res = new Resources();
+  afterAll(() => res.cleanup());
+
+  it("hands a root-owned volume to the service user once, and is a no-op afterwards or for a missing volume", () => {
+    const vol = res.volume(uniqueName("chown"));
+    docker(["run", "--rm", "-v", `${vol}:/v`, IMAGES.busybox, "sh", "-c", "mkdir -p /v/sub && echo x > /v/sub/f && echo y > /v/metadata.db"]);
+    const owners = (): string => docker(["run", "--rm", "-v", `${vol}:/v`, IMAGES.busybox, "sh", "-c", "find /v -exec stat -c '%u:%g %n' {} + | sort"]).stdout;
+    expect(owners()).toMatch(/^0:0 \/v$/m);
+    const missing = uniqueName("chown-missing");
+    const env = { HOMEIQ_CHOWN_VOLUMES: `${vol}=${SERVICE_UID} ${missing}=${SERVICE_UID}`, HOMEIQ_HELPER_IMAGE: IMAGES.busybox };
+    const first = runScript("chown-volume.sh", env);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain(`${vol}: 4 entries not owned by ${SERVICE_UID}; chown -R ${SERVICE_UID}`);
+    expect(first.stdout).toContain(`${missing}: volume does not exist (first deploy); nothing to hand over`);
+    expect(owners().trim().split("\n").every((l) => l.startsWith(`${SERVICE_UID} `))).toBe(true);
+    expect(docker(["volume", "ls", "-q"]).stdout.split("\n")).not.toContain(missing); // not created
+    const second = runScript("chown-volume.sh", env);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain(`${vol}: already owned by ${SERVICE_UID}; nothing to do`);
+  }, 120_000);
+});
