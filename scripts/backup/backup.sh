@@ -18,7 +18,7 @@ umask 077 # backups hold InfluxDB's KV store (with its tokens): owner-only
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LOG_TAG=homeiq-backup
-# shellcheck source=lib.sh
+# shellcheck source=lib.sh source-path=SCRIPTDIR
 source "$HERE/lib.sh"
 
 # --- environment ---------------------------------------------------------------

@@ -17,7 +17,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LOG_TAG=homeiq-chown
-# shellcheck source=lib.sh
+# shellcheck source=lib.sh source-path=SCRIPTDIR
 source "$HERE/lib.sh"
 
 require_var HOMEIQ_CHOWN_VOLUMES "" "space-separated volume=uid:gid entries"

@@ -22,7 +22,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LOG_TAG=homeiq-restore
-# shellcheck source=lib.sh
+# shellcheck source=lib.sh source-path=SCRIPTDIR
 source "$HERE/lib.sh"
 
 refuse() { die "$EXIT_REFUSED" "refusing to restore from ${DIR:-?}: $*; nothing was changed"; }
@@ -41,6 +41,7 @@ if [[ ! $INFLUX_TMP =~ $RE_ABS_PATH ]] || path_has_dotdot "$INFLUX_TMP"; then
   die "$EXIT_USAGE" "HOMEIQ_INFLUX_TMPDIR must be an absolute path without spaces, colons or '..'"
 fi
 HELPER=${HOMEIQ_RESTORE_HELPER_IMAGE:-}
+[[ ${HOMEIQ_RESTORE_VERIFY_ONLY:-0} =~ ^[01]$ ]] || die "$EXIT_USAGE" "HOMEIQ_RESTORE_VERIFY_ONLY must be 0 or 1"
 
 # HOMEIQ_SQLITE_RESTORES: "service=volume:relative/path/in/volume.db[:uid:gid] ..."
 R_SERVICES=() R_VOLUMES=() R_RELS=() R_OWNERS=()
@@ -115,6 +116,11 @@ for f in "${F_PATHS[@]}"; do
       ;;
   esac
 done
+
+if [[ ${HOMEIQ_RESTORE_VERIFY_ONLY:-0} == 1 ]]; then
+  log "verify only (HOMEIQ_RESTORE_VERIFY_ONLY=1): the backup is complete and intact; nothing was changed"
+  exit 0
+fi
 
 # Preconditions, still before any change.
 need_docker

@@ -165,6 +165,18 @@ describe("restore refuses a damaged backup and changes nothing", () => {
     expect(state()).toEqual(before);
   }, 120_000);
 
+  it("verify-only mode accepts the intact backup, refuses a damaged one, and changes nothing either way", () => {
+    const before = state();
+    const ok = runScript("restore.sh", restoreEnv(s, good, { HOMEIQ_RESTORE_VERIFY_ONLY: "1" }));
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain("the backup is complete and intact; nothing was changed");
+    const bad = damagedCopy("verify-only-missing", (dir) => fs.rmSync(path.join(dir, "config.json")));
+    const refused = runScript("restore.sh", restoreEnv(s, bad, { HOMEIQ_RESTORE_VERIFY_ONLY: "1" }));
+    expect(refused.code).toBe(5);
+    expect(refused.stderr).toContain("file config.json listed in manifest.json is missing");
+    expect(state()).toEqual(before);
+  }, 120_000);
+
   it("refuses a .partial folder", () => {
     const dir = damagedCopy("20200101T000000Z.partial", () => undefined);
     const before = state();
