@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Restore as the Pulumi program runs it: verify the whole backup (restore.sh with no targets only
-# verifies), stop the containers that read the restored volumes, then restore. A missing or
+# Restore as the Pulumi program runs it: verify the whole backup (HOMEIQ_RESTORE_VERIFY_ONLY=1), stop
+# the containers that read the restored volumes, then restore. A missing or
+
 # corrupt backup is refused before any container is stopped or any file is written.
 #
 # Environment: everything restore.sh takes, plus
@@ -12,7 +13,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 echo "[homeiq-restore] verifying ${HOMEIQ_RESTORE_DIR:-?} before stopping anything"
-HOMEIQ_INFLUX_CONTAINER="" HOMEIQ_SQLITE_RESTORES="" bash "${here}/restore.sh"
+HOMEIQ_RESTORE_VERIFY_ONLY=1 bash "${here}/restore.sh"
 
 for container in ${HOMEIQ_STOP_CONTAINERS:-}; do
     if [ "$(docker inspect -f '{{.State.Running}}' "$container" 2>/dev/null || true)" = "true" ]; then
