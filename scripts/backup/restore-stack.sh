@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Restore as the Pulumi program runs it: verify the whole backup (HOMEIQ_RESTORE_VERIFY_ONLY=1), stop
 # the containers that read the restored volumes, then restore. A missing or
-
 # corrupt backup is refused before any container is stopped or any file is written.
 #
 # Environment: everything restore.sh takes, plus
