@@ -38,6 +38,7 @@ if [[ ! $INFLUX_TMP =~ $RE_ABS_PATH ]] || path_has_dotdot "$INFLUX_TMP"; then
 fi
 CONFIG_JSON=${HOMEIQ_STACK_CONFIG_JSON:-"{}"}
 IMAGES_JSON=${HOMEIQ_IMAGES_JSON:-"{}"}
+IMAGES_JSON=${IMAGES_JSON//[$'\n\r']/ } # one line in the manifest, whose file entries are parsed by line
 [[ $CONFIG_JSON =~ ^[[:space:]]*\{.*\}[[:space:]]*$ ]] ||
   die "$EXIT_USAGE" "HOMEIQ_STACK_CONFIG_JSON must be a JSON object ({...})"
 [[ $IMAGES_JSON =~ ^[[:space:]]*\{.*\}[[:space:]]*$ ]] ||
