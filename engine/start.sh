@@ -65,7 +65,9 @@ if [[ -z ${pid:-} ]]; then
   fi
   mkdir -p "$(dirname "$LOG_FILE")"
   log "starting dockerd (log: $LOG_FILE)"
-  nohup dockerd >>"$LOG_FILE" 2>&1 </dev/null &
+  # setsid: its own session, so a signal to the caller's process group (a
+  # killed test run, Ctrl-C) does not take the engine and its containers down.
+  setsid nohup dockerd >>"$LOG_FILE" 2>&1 </dev/null &
   pid=$!
   echo "$pid" >"$PID_FILE"
   log "dockerd pid $pid recorded in $PID_FILE"

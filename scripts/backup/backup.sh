@@ -155,6 +155,9 @@ elif [[ -n $INFLUX_CONTAINER ]]; then
 fi
 
 # --- SQLite -----------------------------------------------------------------------------
+# The program goes in argv (`python3 -c`, not secret), not on stdin: no stdin
+# attach, which the 20.10 CLI can hang in (docker/cli#2542).
+SQLITE_BACKUP_PY=$(<"$HERE/sqlite_backup.py")
 sqlite_lines=()
 for i in "${!SQL_SERVICES[@]}"; do
   svc=${SQL_SERVICES[i]} ctr=${SQL_CONTAINERS[i]} dbpath=${SQL_PATHS[i]} state=${SQL_STATES[i]}
@@ -172,16 +175,16 @@ for i in "${!SQL_SERVICES[@]}"; do
   if [[ $state == running ]]; then
     log "sqlite $svc: online backup of $dbpath in running container $ctr"
     method="exec"
-    cmd=(docker exec -i "$ctr" python3 - "$dbpath")
+    cmd=(docker exec "$ctr" python3 -c "$SQLITE_BACKUP_PY" "$dbpath")
   else
     image=$(docker container inspect --format '{{.Image}}' "$ctr")
     user=$(docker container inspect --format '{{.Config.User}}' "$ctr")
     log "sqlite $svc: container $ctr is stopped; online backup of $dbpath through a one-off container of its image"
     method="run"
-    cmd=(docker run --rm -i --network none --volumes-from "$ctr" ${user:+--user "$user"} --entrypoint python3 "$image" - "$dbpath")
+    cmd=(docker run --rm --network none --volumes-from "$ctr" ${user:+--user "$user"} --entrypoint python3 "$image" -c "$SQLITE_BACKUP_PY" "$dbpath")
   fi
   set +e
-  "${cmd[@]}" <"$HERE/sqlite_backup.py" >"$PARTIAL/$rel" 2>"$errf"
+  "${cmd[@]}" </dev/null >"$PARTIAL/$rel" 2>"$errf"
   rc=$?
   set -e
   grep -v '^HOMEIQ_SQLITE_RESULT ' "$errf" | sed 's/^/  /' || true

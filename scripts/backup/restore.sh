@@ -155,9 +155,13 @@ fail_restore() {
 
 # --- 3. InfluxDB ------------------------------------------------------------------------
 influx_tmp=
+helper_ctr=
 cleanup() {
   if [[ -n $influx_tmp ]]; then
     docker exec "$INFLUX_CONTAINER" rm -rf "$influx_tmp" >/dev/null 2>&1 || true
+  fi
+  if [[ -n $helper_ctr ]]; then
+    docker rm -f -v "$helper_ctr" >/dev/null 2>&1 || true
   fi
 }
 trap cleanup EXIT
@@ -180,16 +184,20 @@ if ((do_influx)); then
 fi
 
 # --- 4. SQLite -------------------------------------------------------------------------------
-# Runs as root in the helper container, the volume at /target; the database
-# arrives on stdin. Arguments: relative path, expected sha256, uid:gid.
+# Each database goes through a one-off helper container, created (not started),
+# with the volume at /target: `docker cp` puts the file into the volume as
+# /target/.homeiq-restore-<service>, then `docker start -a` runs this script as
+# root. Arguments: service, relative path, expected sha256, uid:gid.
+# (No `docker run -i` with the file on stdin: the 20.10 CLI can hang in attach,
+# docker/cli#2542.)
 # shellcheck disable=SC2016 # expanded by the helper's sh, not here
 HELPER_SCRIPT='set -eu
-rel=$1 want=$2 owner=$3
+svc=$1 rel=$2 want=$3 owner=$4
+incoming=/target/.homeiq-restore-$svc
 dst=/target/$rel
 tmp=$dst.homeiq-restore-tmp
 mkdir -p "$(dirname "$dst")"
-rm -f "$tmp"
-cat >"$tmp"
+mv -f "$incoming" "$tmp"
 got=$(sha256sum "$tmp" | cut -d" " -f1)
 if [ "$got" != "$want" ]; then rm -f "$tmp"; echo "checksum of the copy in the volume is wrong" >&2; exit 7; fi
 if command -v python3 >/dev/null 2>&1; then
@@ -218,10 +226,17 @@ for i in "${!R_SERVICES[@]}"; do
   size=$(stat -c %s "$DIR/$f")
   log "sqlite $svc: restoring $f ($(human_mb "$size")) into volume $vol at $rel (owner $owner)"
   t0=$(now_ns)
-  if ! docker run --rm -i --network none --user 0:0 -v "$vol:/target" --entrypoint sh "$HELPER" \
-    -c "$HELPER_SCRIPT" restore "$rel" "$sha" "$owner" <"$DIR/$f"; then
+  helper_ctr=homeiq-restore-$svc-$$-$RANDOM
+  docker create --name "$helper_ctr" --network none --user 0:0 -v "$vol:/target" --entrypoint sh "$HELPER" \
+    -c "$HELPER_SCRIPT" restore "$svc" "$rel" "$sha" "$owner" >/dev/null ||
+    fail_restore "sqlite $svc: cannot create a helper container from $HELPER (the database there is unchanged)"
+  docker cp "$DIR/$f" "$helper_ctr:/target/.homeiq-restore-$svc" ||
+    fail_restore "sqlite $svc: copying $f into volume $vol failed (the database there is unchanged)"
+  if ! docker start -a "$helper_ctr"; then
     fail_restore "sqlite $svc: writing $rel into volume $vol failed (the database there is unchanged)"
   fi
+  docker rm -f -v "$helper_ctr" >/dev/null 2>&1 || true
+  helper_ctr=
   ns=$(($(now_ns) - t0))
   log "sqlite $svc: restored in $((ns / 1000000)) ms ($(rate "$size" "$ns"))"
   done_steps+=("sqlite:$svc")

@@ -1,10 +1,11 @@
 """Online backup of one SQLite database, run INSIDE the service's own image.
 
-backup.sh feeds this file to `python3 -` on stdin (through `docker exec -i` into
-the running service container, or `docker run --rm -i --volumes-from` when the
-container is stopped), so it needs nothing but python3's standard library.
+backup.sh runs this file as `python3 -c "<its text>" <db path>` (through
+`docker exec` into the running service container, or `docker run --rm
+--volumes-from` when the container is stopped), so it needs nothing but
+python3's standard library.
 
-    python3 - /app/data/metadata.db  < sqlite_backup.py  > metadata.db
+    python3 -c "$(cat sqlite_backup.py)" /app/data/metadata.db > metadata.db
 
 It copies the database with SQLite's online backup API in ONE step
 (`src.backup(dst)` with pages=-1), which reads one consistent snapshot even
@@ -39,7 +40,7 @@ def log(msg):
 
 def main():
     if len(sys.argv) != 2:
-        log("usage: python3 - <db path> < sqlite_backup.py")
+        log("usage: python3 -c \"$(cat sqlite_backup.py)\" <db path>")
         return 4
     src_path = sys.argv[1]
     if not os.path.isfile(src_path):

@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import {
-  backupDirOf, backupEnv, createStack, docker, influxChecksum, listFiles, pythonOnVolume, Resources, restoreEnv,
+  backupDirOf, backupEnv, createStack, docker, influxChecksum, listFiles, pythonInContainer, pythonOnVolume, Resources, restoreEnv,
   runScript, SERVICE_UID, sqliteDigestOnVolume, Stack, startInflux, startService, volumeChecksum, writeInflux,
 } from "./helpers";
 
@@ -66,9 +66,7 @@ describe("backup then restore onto recreated containers and volumes", () => {
     const owners = pythonOnVolume(s.dataApi.volume, "import os; print('%d:%d' % (os.stat('/d/metadata.db').st_uid, os.stat('/d/metadata.db').st_gid))");
     expect(owners.trim()).toBe(SERVICE_UID);
     startService(s.dataApi.container, s.dataApi.volume);
-    docker(["exec", "-i", s.dataApi.container, "python3", "-"], {
-      input: "import sqlite3\nc = sqlite3.connect('/app/data/metadata.db')\nwith c: c.execute(\"INSERT INTO devices (name) VALUES ('after-restore')\")\n",
-    });
+    pythonInContainer(s.dataApi.container, "import sqlite3\nc = sqlite3.connect('/app/data/metadata.db')\nwith c: c.execute(\"INSERT INTO devices (name) VALUES ('after-restore')\")\n");
     expect(sqliteDigestOnVolume(s.dataApi.volume, s.dataApi.db).tables["devices"]?.rows).toBe(201);
   }, 300_000);
 });
@@ -87,9 +85,7 @@ describe("restore refuses a damaged backup and changes nothing", () => {
     expect(b.code).toBe(0);
     good = backupDirOf(b);
     // Change the data after the backup, so a restore that ran would be visible.
-    docker(["exec", "-i", s.dataApi.container, "python3", "-"], {
-      input: "import sqlite3\nc = sqlite3.connect('/app/data/metadata.db')\nwith c: c.execute('DELETE FROM events WHERE id % 2 = 0')\nc.execute('PRAGMA wal_checkpoint(TRUNCATE)')\n",
-    });
+    pythonInContainer(s.dataApi.container, "import sqlite3\nc = sqlite3.connect('/app/data/metadata.db')\nwith c: c.execute('DELETE FROM events WHERE id % 2 = 0')\nc.execute('PRAGMA wal_checkpoint(TRUNCATE)')\n");
     writeInflux(s, "ha_event,entity=sensor.after value=1 1800000000000000000\n");
     docker(["stop", s.dataApi.container, s.sportsData.container]);
   }, 300_000);

@@ -52,7 +52,10 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     env: { ...process.env, ...(opts.env ?? {}) },
     input: opts.input,
     maxBuffer: 1024 * 1024 * 1024,
-    timeout: opts.timeoutMs ?? 600_000,
+    // spawnSync blocks jest's own test timeout, so every call has its own bound:
+    // a hung docker CLI becomes a failure naming the command, not a hung run.
+    timeout: opts.timeoutMs ?? 180_000,
+    killSignal: "SIGKILL",
   });
   return toResult(cmd, args, r, opts.allowFail ?? false);
 }
@@ -63,7 +66,8 @@ export function runBinary(cmd: string, args: readonly string[], opts: RunOptions
     env: { ...process.env, ...(opts.env ?? {}) },
     input: opts.input,
     maxBuffer: 2 * 1024 * 1024 * 1024,
-    timeout: opts.timeoutMs ?? 600_000,
+    timeout: opts.timeoutMs ?? 180_000,
+    killSignal: "SIGKILL",
   });
   toResult(cmd, args, r, false);
   return r.stdout;
@@ -78,7 +82,7 @@ export function docker(args: readonly string[], opts: RunOptions = {}): RunResul
  * (HOMEIQ_* variables inherited from the test process are removed first), as a
  * Pulumi Command resource would.
  */
-export function runScript(script: "backup.sh" | "restore.sh" | "chown-volume.sh", env: Record<string, string>): RunResult {
+export function runScript(script: "backup.sh" | "restore.sh" | "chown-volume.sh", env: Record<string, string>, timeoutMs = 240_000): RunResult {
   const base: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v !== undefined && !k.startsWith("HOMEIQ_")) base[k] = v;
@@ -86,8 +90,12 @@ export function runScript(script: "backup.sh" | "restore.sh" | "chown-volume.sh"
   const r = spawnSync("bash", [path.join(SCRIPTS, script)], {
     env: { ...base, ...env },
     maxBuffer: 256 * 1024 * 1024,
-    timeout: 900_000,
+    timeout: timeoutMs,
+    killSignal: "SIGKILL",
   });
+  if (r.error || r.signal) {
+    throw new Error(`${script} did not finish within ${timeoutMs} ms (${r.error?.message ?? r.signal})\nstdout:\n${r.stdout?.toString().slice(-3000)}\nstderr:\n${r.stderr?.toString().slice(-3000)}`);
+  }
   return toResult(script, [], r, true);
 }
 
@@ -138,11 +146,36 @@ export class Resources {
   }
 }
 
-/** Runs python code (from stdin) in the python stand-in with the volume mounted at /d. */
+/**
+ * Runs python code in the python stand-in with the volume mounted at /d. The
+ * code goes in argv (`python3 -c`): no `docker run -i`, whose stdin attach the
+ * 20.10 CLI can hang in (docker/cli#2542; seen here once).
+ */
 export function pythonOnVolume(volume: string, code: string, args: readonly string[] = [], user = "0:0"): string {
-  return docker(["run", "--rm", "-i", "--network", "none", "--user", user, "-v", `${volume}:/d`, IMAGES.python, "python3", "-", ...args], {
-    input: code,
-  }).stdout;
+  return docker(["run", "--rm", "--network", "none", "--user", user, "-v", `${volume}:/d`, IMAGES.python, "python3", "-c", code, ...args]).stdout;
+}
+
+/** Runs python code in a running container (`docker exec`, code in argv). */
+export function pythonInContainer(container: string, code: string, args: readonly string[] = []): string {
+  return docker(["exec", container, "python3", "-c", code, ...args]).stdout;
+}
+
+/**
+ * Runs python code in a throwaway python stand-in container with the given host
+ * files copied into its /tmp first (docker create + docker cp + docker start -a:
+ * no stdin attach).
+ */
+export function pythonWithFiles(files: Record<string, string>, code: string, args: readonly string[] = []): string {
+  const name = uniqueName("py");
+  docker(["create", "--name", name, "--network", "none", IMAGES.python, "python3", "-c", code, ...args]);
+  try {
+    for (const [inContainer, hostFile] of Object.entries(files)) {
+      docker(["cp", hostFile, `${name}:/tmp/${inContainer}`]);
+    }
+    return docker(["start", "-a", name]).stdout;
+  } finally {
+    docker(["rm", "-f", "-v", name], { allowFail: true });
+  }
 }
 
 export interface TableDigest {
@@ -243,8 +276,9 @@ export function startInflux(s: Stack): void {
 }
 
 export function writeInflux(s: Stack, lines: string): void {
-  docker(["exec", "-i", "-e", "INFLUX_TOKEN", s.influx.container, "influx", "write", "-b", "home_assistant_events"], {
-    input: lines,
+  // Lines in argv (under 128 KiB), piped inside the container: no stdin attach.
+  if (Buffer.byteLength(lines) > 120 * 1024) throw new Error("writeInflux: keep a batch under 120 KiB");
+  docker(["exec", "-e", "INFLUX_TOKEN", s.influx.container, "sh", "-c", 'printf "%s" "$1" | influx write -b home_assistant_events', "sh", lines], {
     env: { INFLUX_TOKEN: s.token },
   });
 }
@@ -295,7 +329,7 @@ export function createStack(res: Resources, tag: string, token: string): Stack {
   seedSqlite(s.dataApi.volume, s.dataApi.db, "wal", 3000);
   seedSqlite(s.sportsData.volume, s.sportsData.db, "delete", 500);
   startInflux(s);
-  writeInflux(s, Array.from({ length: 2000 }, (_, i) => `ha_event,entity=sensor.t${i % 17} value=${i} ${1700000000000000000 + i}`).join("\n") + "\n");
+  writeInflux(s, Array.from({ length: 2000 }, (_, i) => `ha,e=t${i % 17} v=${i} ${1700000000 + i}`).join("\n") + "\n");
   startService(s.dataApi.container, s.dataApi.volume);
   startService(s.sportsData.container, s.sportsData.volume);
   return s;

@@ -8,7 +8,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import {
-  backupDirOf, docker, IMAGES, pythonOnVolume, Resources, runScript, SERVICE_UID, sleep, uniqueName,
+  backupDirOf, docker, IMAGES, pythonOnVolume, pythonWithFiles, Resources, runScript, SERVICE_UID, sleep, uniqueName,
 } from "./helpers";
 
 /** Inserts numbered rows, BATCH per transaction, as fast as it can (WAL mode, like a busy service). */
@@ -53,18 +53,12 @@ function summary(p: Prefix): string {
   return `${integrity}; ${p.rows} rows; ${prefix}`;
 }
 
-function prefixOfBytes(db: Buffer, wal?: Buffer): Prefix {
-  const code = `
-import sys
-data = sys.stdin.buffer.read(); n = int(sys.argv[1])
-open("/tmp/x.db", "wb").write(data[:n])
-if len(data) > n: open("/tmp/x.db-wal", "wb").write(data[n:])
-sys.argv = ["", "/tmp/x.db"]
-${PREFIX_PY}`;
-  const r = docker(["run", "--rm", "-i", "--network", "none", IMAGES.python, "python3", "-c", code, String(db.length)], {
-    input: wal ? Buffer.concat([db, wal]) : db,
-  });
-  return JSON.parse(r.stdout.trim().split("\n").slice(-1)[0] ?? "{}") as Prefix;
+/** PREFIX_PY over a database file copied to the host (and its -wal, if given), in a throwaway container. */
+function prefixOfFile(db: string, wal?: string): Prefix {
+  const files: Record<string, string> = { "x.db": db };
+  if (wal) files["x.db-wal"] = wal;
+  const out = pythonWithFiles(files, PREFIX_PY, ["/tmp/x.db"]);
+  return JSON.parse(out.trim().split("\n").slice(-1)[0] ?? "{}") as Prefix;
 }
 
 function rowsNow(volume: string, db: string): number {
@@ -106,8 +100,8 @@ describe.each([
       fs.mkdirSync(dbOnly);
       let committedBefore = rowsNow(volume, db);
       docker(["cp", `${container}:/app/data/${db}`, dbOnly]);
-      const dbBytes = fs.readFileSync(path.join(dbOnly, db));
-      naive[`docker cp ${db} (round ${round})`] = { ...prefixOfBytes(dbBytes), committedBefore, copiedBytes: dbBytes.length };
+      const dbFile = path.join(dbOnly, db);
+      naive[`docker cp ${db} (round ${round})`] = { ...prefixOfFile(dbFile), committedBefore, copiedBytes: fs.statSync(dbFile).size };
       if (mode === "wal") {
         // db then -wal, two copies while the writer runs (what a careful-looking manual copy does).
         const walDir = path.join(tmp, `naive-wal-${round}`);
@@ -115,10 +109,12 @@ describe.each([
         committedBefore = rowsNow(volume, db);
         docker(["cp", `${container}:/app/data/${db}`, walDir]);
         docker(["cp", `${container}:/app/data/${db}-wal`, walDir], { allowFail: true });
-        const d = fs.readFileSync(path.join(walDir, db));
+        const d = path.join(walDir, db);
         const walFile = path.join(walDir, `${db}-wal`);
-        const w = fs.existsSync(walFile) ? fs.readFileSync(walFile) : undefined;
-        naive[`docker cp ${db} then ${db}-wal (round ${round})`] = { ...prefixOfBytes(d, w), committedBefore, copiedBytes: d.length, walBytes: w?.length ?? 0 };
+        const w = fs.existsSync(walFile) ? walFile : undefined;
+        naive[`docker cp ${db} then ${db}-wal (round ${round})`] = {
+          ...prefixOfFile(d, w), committedBefore, copiedBytes: fs.statSync(d).size, walBytes: w ? fs.statSync(w).size : 0,
+        };
       }
     }
 
@@ -135,7 +131,7 @@ describe.each([
       expect(r.stderr).toBe("");
       expect(r.code).toBe(0);
       const file = path.join(backupDirOf(r), "sqlite", "data-api", db);
-      online.push(prefixOfBytes(fs.readFileSync(file)));
+      online.push(prefixOfFile(file));
     }
     const endRows = rowsNow(volume, db);
     docker(["rm", "-f", container]);
