@@ -50,7 +50,8 @@ function summary(p: Prefix): string {
   const lines = (p.integrity ?? "").split("\n").filter((l) => !l.startsWith("*** in database"));
   const integrity = p.integrity === "ok" ? "integrity ok" : `integrity FAILED (${lines.length} problems, e.g. "${lines[0]}")`;
   const prefix = p.minId === 1 && p.maxId === p.rows ? "ids 1..k, no gaps" : `ids ${p.minId}..${p.maxId} for ${p.rows} rows`;
-  return `${integrity}; ${p.rows} rows; ${prefix}`;
+  const partial = (p.rows ?? 0) % BATCH === 0 ? "" : `; PARTIAL transaction (${(p.rows ?? 0) % BATCH} of ${BATCH} rows)`;
+  return `${integrity}; ${p.rows} rows; ${prefix}${partial}`;
 }
 
 /** PREFIX_PY over a database file copied to the host (and its -wal, if given), in a throwaway container. */
