@@ -57,7 +57,7 @@ for entry in ${HOMEIQ_SQLITE_RESTORES:-}; do
   R_OWNERS+=("${BASH_REMATCH[5]:-0:0}")
 done
 if ((${#R_SERVICES[@]})) && [[ -z $HELPER ]]; then
-  die "$EXIT_USAGE" "HOMEIQ_RESTORE_HELPER_IMAGE is required when HOMEIQ_SQLITE_RESTORES is set (an image with sh, cat, sha256sum, mv, chown; python3 adds an integrity check)"
+  die "$EXIT_USAGE" "HOMEIQ_RESTORE_HELPER_IMAGE is required when HOMEIQ_SQLITE_RESTORES is set (an image with sh, mkdir, mv, rm, sha256sum, chown; python3 adds an integrity check)"
 fi
 
 # --- 1. the folder ------------------------------------------------------------------
