@@ -79,23 +79,6 @@ export const POLICY_EXCEPTIONS: readonly PolicyException[] = [
             "nginx user (SETUID, SETGID) and binds port 80 (NET_BIND_SERVICE). All four go away with an " +
             "unprivileged nginx image.",
     },
-    {
-        policy: "container-non-root-user",
-        service: "influxdb",
-        reason:
-            "The official influxdb:2.7 image starts as root on purpose: its entrypoint chowns " +
-            "/var/lib/influxdb2 and /etc/influxdb2 to the influxdb user (uid 1000) and then re-executes itself " +
-            "as that user with gosu, so influxd itself never runs as root. Forcing a user breaks that first-run " +
-            "ownership fix on fresh volumes.",
-    },
-    {
-        policy: "container-capabilities-restricted",
-        service: "influxdb",
-        capabilities: ["CHOWN", "SETUID", "SETGID", "DAC_OVERRIDE", "FOWNER"],
-        reason:
-            "The root entrypoint of influxdb:2.7 needs CHOWN, DAC_OVERRIDE and FOWNER to take ownership of its " +
-            "data and config volumes, and SETUID and SETGID for gosu to drop to the influxdb user.",
-    },
 ];
 
 /** The exceptions for one policy and service (an empty list when there are none or the service is unknown). */

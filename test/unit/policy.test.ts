@@ -438,12 +438,12 @@ describe("exceptions", () => {
         );
     });
 
-    it("lets influxdb run as its image's user with its five capabilities; the same spec fails for data-api", () => {
-        expect(evaluatePolicies([container(influxSpec("influxdb"))])).toEqual([]);
-        expect(policiesOf(evaluatePolicies([container(influxSpec("data-api"))])).sort()).toEqual([
+    it("gives influxdb no exception: it runs as its image's influxdb user (1000:1000) with no capability added", () => {
+        expect(policiesOf(evaluatePolicies([container(influxSpec("influxdb"))])).sort()).toEqual([
             "container-capabilities-restricted",
             "container-non-root-user",
         ]);
+        expect(evaluatePolicies([container(hardenedInputs("influxdb"))])).toEqual([]);
     });
 
     it("does not let an excepted service add a capability outside its own entry", () => {
@@ -470,11 +470,9 @@ describe("exceptions", () => {
         }
         expect(keys.sort()).toEqual([
             "container-capabilities-restricted/health-dashboard",
-            "container-capabilities-restricted/influxdb",
             "container-docker-host-paths/admin-api",
             "container-docker-host-paths/log-aggregator",
             "container-non-root-user/health-dashboard",
-            "container-non-root-user/influxdb",
         ]);
     });
 });
