@@ -15,6 +15,7 @@ import { dockerLabels, LABEL_RESTORED_FROM, LABEL_STACK, networkName, volumeName
 import { PlatformSecrets } from "./platformSecrets";
 import { PlatformVolumes } from "./platformVolumes";
 import { createHash } from "crypto";
+import { DeploymentValidation, validationTargets } from "./deploymentValidation";
 import { dataOwner, sqliteServices, type BackupTarget } from "./backupScripts";
 import { RestoreFromBackup } from "./restoreFromBackup";
 import { serviceEnvironment, toDockerEnvs } from "./serviceEnvironment";
@@ -43,6 +44,7 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
     readonly onDemandBackup?: StackBackup;
     readonly restore?: RestoreFromBackup;
     readonly volumeHandover?: VolumeHandover;
+    readonly validation?: DeploymentValidation;
 
     constructor(name: string, args: HomeIQPlatformArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("homeiq:index:HomeIQPlatform", name, {}, opts);
@@ -197,6 +199,21 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
         this.serviceUrls = serviceUrls;
         this.healthUrls = healthUrls;
         this.dashboardUrl = serviceUrls["health-dashboard"];
+
+        if (config.postDeployValidation) {
+            const containers = enabled.map((k) => services[k]!.container);
+            this.validation = new DeploymentValidation(
+                `${name}-validation`,
+                {
+                    targets: validationTargets(healthUrls, serviceUrls),
+                    containers,
+                    dependsOn: containers,
+                    requestTimeoutSeconds: 5,
+                    attempts: 10,
+                },
+                { parent: this },
+            );
+        }
         this.registerOutputs({ serviceUrls, healthUrls, dashboardUrl: this.dashboardUrl });
     }
 }

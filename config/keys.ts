@@ -11,7 +11,7 @@
  */
 export type ConfigKeyType = "string" | "integer" | "boolean" | "array";
 
-export type ConfigDefault = string | number | readonly string[];
+export type ConfigDefault = string | number | boolean | readonly string[];
 
 export interface ConfigKeyDeclaration {
     readonly type: ConfigKeyType;
@@ -94,6 +94,11 @@ export const CONFIG_KEYS = {
     backupKeep: plain("integer", 7, "How many complete backups of this stack to keep."),
     backupRequest: plain("integer", 0, "Raise by one to take a backup now, on the next `pulumi up`."),
     restoreFrom: plain("string", "", "A backup folder to restore (verified first); runs once per folder named."),
+    postDeployValidation: plain(
+        "boolean",
+        true,
+        "After every change, check each published health URL from this machine and fail the update if one does not answer.",
+    ),
     healthWaitTimeoutSeconds: plain("integer", 180, "Seconds `pulumi up` waits for each container to become healthy."),
     dockerSocketGroupId: plain("string", "", "Group id owning the Docker socket, given to admin-api so it can read it (optional)."),
 } as const satisfies Record<string, ConfigKeyDeclaration>;

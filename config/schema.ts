@@ -161,6 +161,10 @@ export const CONFIG_FIELDS = {
     restoreFrom: unsetIfEmpty(
         safePath.refine((v) => !v.endsWith(".partial"), { error: "names an unfinished (.partial) backup" }),
     ),
+    postDeployValidation: z.preprocess(
+        (v) => (v === "true" ? true : v === "false" ? false : v),
+        z.boolean({ error: "must be true or false" }),
+    ),
     healthWaitTimeoutSeconds: integer((n) => n.positive({ error: "must be a positive number of seconds" })),
     dockerSocketGroupId: unsetIfEmpty(z.string().regex(/^\d+$/, { error: "must be a numeric group id" }).transform(Number)),
 } satisfies Record<ConfigKey, z.ZodType>;
@@ -235,6 +239,7 @@ export interface StackConfig {
     readonly services: Readonly<Record<ServiceKey, ResolvedService>>;
     readonly corsOrigins: readonly string[];
     readonly healthWaitTimeoutSeconds: number;
+    readonly postDeployValidation: boolean;
     readonly dockerSocketGroupId?: number;
     readonly backups: {
         /** Absolute folder, or undefined for the default under the user's home. */
@@ -283,6 +288,7 @@ const EXAMPLE: Partial<Record<ConfigKey, string>> = {
     rebuildGeneration: "1",
     influxdbRetentionDays: "365",
     healthWaitTimeoutSeconds: "180",
+    postDeployValidation: "false",
     backupRoot: "/srv/homeiq-backups",
     backupKeep: "7",
     backupRequest: "1",
@@ -579,6 +585,7 @@ export function parseStackConfig(stackValues: Readonly<Record<string, unknown>>)
             services,
             corsOrigins,
             healthWaitTimeoutSeconds: f.healthWaitTimeoutSeconds as number,
+            postDeployValidation: f.postDeployValidation as boolean,
             dockerSocketGroupId: f.dockerSocketGroupId,
             backups: {
                 root: f.backupRoot,

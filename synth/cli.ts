@@ -33,4 +33,6 @@ async function run(): Promise<number> {
     }
 }
 
-run().then((code) => process.exit(code));
+// Exit only once stdout has been flushed: a pipe takes large writes asynchronously, and
+// process.exit would cut the document short.
+run().then((code) => process.stdout.write("", () => process.exit(code)));

@@ -1,0 +1,44 @@
+/** The post-deploy validation gate is a Command that runs after every container and reruns when one changes. */
+import { SERVICE_KEYS } from "../../catalog/services";
+import { synthesize } from "../../synth/synthesize";
+import { COMMAND, containersByService, ofType, synthStack } from "./helpers";
+
+describe.each(["dev", "prod"])("stack %s", (stack) => {
+    const gate = async () => {
+        const result = await synthStack(stack);
+        return { result, command: ofType(result, COMMAND).find((c) => c.name === "homeiq-validation")! };
+    };
+
+    it("runs scripts/validate/validate.sh after all 14 containers", async () => {
+        const { result, command } = await gate();
+        expect(command.inputs.create).toMatch(/^bash ".*\/scripts\/validate\/validate\.sh"$/);
+        const containers = [...containersByService(result).values()];
+        expect(containers).toHaveLength(14);
+        for (const c of containers) expect(command.dependencies).toContain(c.urn);
+    });
+
+    it("reruns whenever a container is replaced: the containers' ids are its triggers", async () => {
+        const { command } = await gate();
+        expect(command.inputs.triggers).toEqual(expect.arrayContaining(SERVICE_KEYS.map((k) => `homeiq-${k}-id`)));
+        expect(command.inputs.triggers).toHaveLength(14);
+    });
+
+    it("checks InfluxDB is ready, the dashboard serves HTML and every other health URL answers", async () => {
+        const { result, command } = await gate();
+        const env = command.inputs.environment as Record<string, string>;
+        const targets = new Map(env.HOMEIQ_VALIDATE_TARGETS.split(" ").map((t) => t.split("=") as [string, string]));
+        const urls = result.outputs.serviceUrls as Record<string, string>;
+        const health = result.outputs.healthUrls as Record<string, string>;
+        expect([...targets.keys()].sort()).toEqual([...SERVICE_KEYS].sort());
+        expect(targets.get("influxdb")).toBe(`influx-ready:${urls.influxdb}/ready`);
+        expect(targets.get("health-dashboard")).toBe(`html:${health["health-dashboard"]}`);
+        expect(targets.get("data-api")).toBe(`http200:${health["data-api"]}`);
+        expect(Number(env.HOMEIQ_VALIDATE_ATTEMPTS)).toBeGreaterThan(0);
+        expect(Number(env.HOMEIQ_VALIDATE_TIMEOUT_SECONDS)).toBeGreaterThan(0);
+    });
+});
+
+it("can be turned off for a Docker host the Pulumi machine cannot reach", async () => {
+    const result = await synthesize("prod", { configOverrides: { "homeiq:postDeployValidation": "false" } });
+    expect(ofType(result, COMMAND).find((c) => c.name === "homeiq-validation")).toBeUndefined();
+});
