@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# Post-deploy validation gate for a HomeIQ stack: checks from the machine running
+# Pulumi what a person would check after a rebuild (the "Service Health Checks" of
+# the rebuild plan's Validation Checklist): every published health endpoint answers
+# 200, the dashboard serves HTML, InfluxDB reports ready. Bounded retries per target,
+# all targets checked in parallel, then a table SERVICE / URL / STATUS / LATENCY.
+#
+# Input: environment variables only (see README.md next to this file):
+#   HOMEIQ_VALIDATE_TARGETS           required; space-separated service=check:url
+#   HOMEIQ_VALIDATE_TIMEOUT_SECONDS   per request (curl --max-time), default 5
+#   HOMEIQ_VALIDATE_ATTEMPTS          attempts per target, default 10
+#   HOMEIQ_VALIDATE_INTERVAL_SECONDS  pause between attempts, default 2
+# Exit: 0 all passed; 1 at least one failed (table + "validation failed: N of M
+# services"); 2 malformed environment; 3 curl missing.
+# Needs only bash >= 4.4, curl and coreutils (mktemp, head, tr, sleep, rm).
+set -euo pipefail
+export LC_ALL=C
+
+readonly TAG='[homeiq-validate]'
+readonly EXIT_FAILED=1 EXIT_USAGE=2 EXIT_TOOL=3
+readonly CHECKS='http200 html influx-ready'
+readonly RE_SERVICE='^[a-z0-9][a-z0-9-]*$'
+readonly RE_URL='^https?://[^/?#[:space:]]+([/?#][^[:space:]]*)?$'
+readonly BODY_LIMIT=1048576 # bytes of a response body examined by html / influx-ready
+
+log() { printf '%s %s\n' "$TAG" "$*"; }
+die() {
+  local code=$1
+  shift
+  printf '%s ERROR: %s\n' "$TAG" "$*" >&2
+  exit "$code"
+}
+
+# int_var <NAME> <default> <minimum>: prints the variable's value (or the default)
+# after checking it is a whole number >= minimum; exits EXIT_USAGE naming it otherwise.
+int_var() {
+  local name=$1 def=$2 min=$3 v
+  v=${!name:-$def}
+  if [[ ! $v =~ ^[0-9]{1,6}$ ]] || ((10#$v < min)); then
+    die "$EXIT_USAGE" "environment variable $name='$v' is malformed: expected a whole number >= $min (seconds/count)"
+  fi
+  printf '%d' "$((10#$v))"
+}
+
+# --- environment -------------------------------------------------------------------
+[[ -n ${HOMEIQ_VALIDATE_TARGETS:-} && ${HOMEIQ_VALIDATE_TARGETS} =~ [^[:space:]] ]] ||
+  die "$EXIT_USAGE" "environment variable HOMEIQ_VALIDATE_TARGETS is required: space-separated service=check:url entries (check: ${CHECKS// /, })"
+TIMEOUT=$(int_var HOMEIQ_VALIDATE_TIMEOUT_SECONDS 5 1)
+ATTEMPTS=$(int_var HOMEIQ_VALIDATE_ATTEMPTS 10 1)
+INTERVAL=$(int_var HOMEIQ_VALIDATE_INTERVAL_SECONDS 2 0)
+readonly TIMEOUT ATTEMPTS INTERVAL
+
+SERVICES=() KINDS=() URLS=()
+declare -A SEEN=()
+read -r -d '' -a ENTRIES <<<"$HOMEIQ_VALIDATE_TARGETS" || true
+for entry in "${ENTRIES[@]}"; do
+  bad="HOMEIQ_VALIDATE_TARGETS entry '$entry'"
+  [[ $entry == *=*:* ]] || die "$EXIT_USAGE" "$bad is not service=check:url (check: ${CHECKS// /, })"
+  service=${entry%%=*}
+  rest=${entry#*=}
+  kind=${rest%%:*}
+  url=${rest#*:}
+  [[ $service =~ $RE_SERVICE ]] || die "$EXIT_USAGE" "$bad: service '$service' must match [a-z0-9][a-z0-9-]*"
+  [[ " $CHECKS " == *" $kind "* ]] || die "$EXIT_USAGE" "$bad: unknown check '$kind' (one of: ${CHECKS// /, })"
+  [[ $url =~ $RE_URL ]] || die "$EXIT_USAGE" "$bad: URL '$url' is not an http:// or https:// URL"
+  [[ -z ${SEEN[$service]:-} ]] || die "$EXIT_USAGE" "$bad: service '$service' is listed twice"
+  SEEN[$service]=1
+  SERVICES+=("$service")
+  KINDS+=("$kind")
+  URLS+=("$url")
+done
+readonly TOTAL=${#SERVICES[@]}
+
+command -v curl >/dev/null || die "$EXIT_TOOL" "curl is not on PATH (the validation gate needs bash, curl and coreutils)"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/homeiq-validate.XXXXXX")
+PIDS=()
+cleanup() { rm -rf -- "$WORK"; }
+on_signal() {
+  local p
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  cleanup
+  exit 130
+}
+trap cleanup EXIT
+trap on_signal INT TERM HUP
+
+# --- one request ---------------------------------------------------------------------
+# probe <i>: one curl request for target i; sets STATUS ("ok" or the
+# failure) and LATENCY_MS (curl's total time of this request, in ms).
+probe() {
+  local i=$1 kind=${KINDS[$1]} url=${URLS[$1]}
+  local body="$WORK/$i.body" err="$WORK/$i.err" out rc=0 code t sec frac text
+  out=$(curl -q -v -sS --proto '=http,https' --max-time "$TIMEOUT" \
+    -A 'homeiq-validate/1' -o "$body" -w '%{http_code} %{time_total}' "$url" 2>"$err") || rc=$?
+  code=${out%% *}
+  t=${out#* }
+  if [[ $t =~ ^([0-9]+)[.,]([0-9]+)$ ]]; then
+    sec=${BASH_REMATCH[1]}
+    frac="${BASH_REMATCH[2]}0000"
+    LATENCY_MS=$(((10#$sec * 10000 + 10#${frac:0:4} + 5) / 10)) # rounded to the nearest ms
+  else
+    LATENCY_MS=$((TIMEOUT * 1000))
+  fi
+  if ((rc != 0)); then
+    text=$(head -c 65536 "$err" | tr -d '\0')
+    case $rc in
+      28) STATUS=timeout ;;
+      7)
+        if [[ $text == *"Connection refused"* ]]; then
+          STATUS='connection refused'
+        elif [[ $text == *"No route to host"* ]]; then
+          STATUS='no route to host'
+        elif [[ $text == *"Network is unreachable"* ]]; then
+          STATUS='network unreachable'
+        else
+          STATUS='connection failed'
+        fi
+        ;;
+      6) STATUS='host not resolved' ;;
+      52) STATUS='empty reply' ;;
+      56) STATUS='connection reset' ;;
+      35 | 51 | 58 | 60 | 77 | 83 | 90 | 91) STATUS='TLS error' ;;
+      *) STATUS="curl error $rc" ;;
+    esac
+    return 0
+  fi
+  if [[ $code != 200 ]]; then
+    STATUS="HTTP $code"
+    return 0
+  fi
+  case $kind in
+    http200) STATUS=ok ;;
+    html)
+      text=$(head -c "$BODY_LIMIT" "$body" | tr -d '\0')
+      text=${text,,}
+      if [[ $text == *"<html"* || $text == *"<!doctype html"* ]]; then STATUS=ok; else STATUS='not HTML'; fi
+      ;;
+    influx-ready)
+      text=$(head -c "$BODY_LIMIT" "$body" | tr -d '\0')
+      if [[ $text == *'"status":"pass"'* || $text == *'"status": "pass"'* || $text == *'"ready"'* ]]; then
+        STATUS=ok
+      else
+        STATUS='not ready'
+      fi
+      ;;
+  esac
+}
+
+# check_target <i>: up to ATTEMPTS probes, INTERVAL seconds apart, until one passes;
+# writes "<status>\t<latency ms>\t<attempts used>" to $WORK/<i>.result.
+check_target() {
+  local i=$1 n service=${SERVICES[$1]}
+  STATUS='not checked' LATENCY_MS=0
+  for ((n = 1; n <= ATTEMPTS; n++)); do
+    probe "$i"
+    if [[ $STATUS == ok ]]; then
+      log "$service: ok (attempt $n/$ATTEMPTS, ${LATENCY_MS} ms)"
+      break
+    fi
+    if ((n < ATTEMPTS)); then
+      log "$service: attempt $n/$ATTEMPTS: $STATUS (${LATENCY_MS} ms); retrying in ${INTERVAL} s"
+      sleep "$INTERVAL"
+    else
+      log "$service: attempt $n/$ATTEMPTS: $STATUS (${LATENCY_MS} ms); giving up"
+    fi
+  done
+  printf '%s\t%s\t%s\n' "$STATUS" "$LATENCY_MS" "$((n > ATTEMPTS ? ATTEMPTS : n))" >"$WORK/$i.result.tmp"
+  mv -f -- "$WORK/$i.result.tmp" "$WORK/$i.result"
+}
+
+# --- run -----------------------------------------------------------------------------
+BOUND=$((ATTEMPTS * TIMEOUT + (ATTEMPTS - 1) * INTERVAL))
+log "checking $TOTAL service(s) in parallel: up to $ATTEMPTS attempt(s) each, ${TIMEOUT} s per request, ${INTERVAL} s between attempts (at most ~${BOUND} s)"
+for ((i = 0; i < TOTAL; i++)); do
+  check_target "$i" &
+  PIDS+=("$!")
+done
+for p in "${PIDS[@]}"; do wait "$p" || true; done
+
+ROW_STATUS=() ROW_LATENCY=()
+FAILED=()
+for ((i = 0; i < TOTAL; i++)); do
+  status='no result' latency='-'
+  if [[ -f $WORK/$i.result ]]; then
+    IFS=$'\t' read -r status latency _ <"$WORK/$i.result" || true
+    latency="$latency ms"
+  fi
+  ROW_STATUS+=("$status")
+  ROW_LATENCY+=("$latency")
+  [[ $status == ok ]] || FAILED+=("${SERVICES[$i]} ($status)")
+done
+
+# The table: columns padded to their widest cell, two spaces apart.
+w1=7 w2=3 w3=6
+for ((i = 0; i < TOTAL; i++)); do
+  ((${#SERVICES[$i]} > w1)) && w1=${#SERVICES[$i]}
+  ((${#URLS[$i]} > w2)) && w2=${#URLS[$i]}
+  ((${#ROW_STATUS[$i]} > w3)) && w3=${#ROW_STATUS[$i]}
+done
+echo
+printf '%-*s  %-*s  %-*s  %s\n' "$w1" SERVICE "$w2" URL "$w3" STATUS LATENCY
+for ((i = 0; i < TOTAL; i++)); do
+  printf '%-*s  %-*s  %-*s  %s\n' "$w1" "${SERVICES[$i]}" "$w2" "${URLS[$i]}" "$w3" "${ROW_STATUS[$i]}" "${ROW_LATENCY[$i]}"
+done
+echo
+
+if ((${#FAILED[@]} > 0)); then
+  echo "validation failed: ${#FAILED[@]} of $TOTAL services"
+  joined=$(printf '%s, ' "${FAILED[@]}")
+  printf '%s ERROR: validation failed: %d of %d services: %s\n' "$TAG" "${#FAILED[@]}" "$TOTAL" "${joined%, }" >&2
+  exit "$EXIT_FAILED"
+fi
+echo "validation passed: $TOTAL of $TOTAL services"

@@ -1,0 +1,174 @@
+/**
+ * The post-deploy validation gate (scripts/validate/validate.sh) against real
+ * containers on the real engine: busybox httpd stand-ins for the HTTP services and
+ * the dashboard, the python stand-in as data-api (its /health status can be
+ * flipped while it runs), and the InfluxDB STAND-IN (not InfluxDB) for /health on
+ * 8086. Every run's table is printed with console.log so it can be quoted.
+ */
+import { docker, Resources } from "./helpers";
+import {
+  parseTable, Row, runValidate, setStatus, startBusyboxHttp, startInfluxStandin, startStatusServer, tableText,
+  waitFor200,
+} from "./validate-helpers";
+
+const DASHBOARD_HTML = "<!DOCTYPE html>\n<html lang=\"en\"><head><title>HomeIQ</title></head><body><div id=\"root\"></div></body></html>";
+
+/** Fast retry settings for the tests; the bound the script promises is checked against them. */
+const FAST = { HOMEIQ_VALIDATE_ATTEMPTS: "3", HOMEIQ_VALIDATE_TIMEOUT_SECONDS: "2", HOMEIQ_VALIDATE_INTERVAL_SECONDS: "1" };
+/** attempts x (timeout + interval), the brief's bound, in ms. */
+const FAST_BOUND_MS = 3 * (2 + 1) * 1000;
+
+function show(title: string, stdout: string): void {
+  console.log(`${title}\n${tableText(stdout)}`);
+}
+
+function byService(rows: Row[]): Record<string, Row> {
+  return Object.fromEntries(rows.map((r) => [r.service, r]));
+}
+
+describe("validate.sh (post-deploy validation gate) on a real engine", () => {
+  const res = new Resources();
+  let influx: { container: string; base: string };
+  let websocket: { container: string; base: string };
+  let adminApi: { container: string; base: string };
+  let dataApi: { container: string; base: string };
+  let dashboard: { container: string; base: string };
+  let plainDashboard: { container: string; base: string };
+  let targets: Record<string, string>;
+
+  const targetsEnv = (t: Record<string, string>): string => Object.entries(t).map(([svc, spec]) => `${svc}=${spec}`).join(" ");
+
+  beforeAll(() => {
+    influx = startInfluxStandin(res, "influxdb");
+    websocket = startBusyboxHttp(res, "websocket", { health: '{"status":"healthy","service":"websocket-ingestion"}' });
+    adminApi = startBusyboxHttp(res, "admin-api", { "api/v1/health": '{"status":"healthy","service":"admin-api"}' });
+    dataApi = startStatusServer(res, "data-api");
+    dashboard = startBusyboxHttp(res, "dashboard", { "index.html": DASHBOARD_HTML });
+    plainDashboard = startBusyboxHttp(res, "dashboard-plain", { "index.html": "HomeIQ dashboard: starting" });
+    targets = {
+      influxdb: `influx-ready:${influx.base}/health`,
+      "websocket-ingestion": `http200:${websocket.base}/health`,
+      "admin-api": `http200:${adminApi.base}/api/v1/health`,
+      "data-api": `http200:${dataApi.base}/health`,
+      "health-dashboard": `html:${dashboard.base}/`,
+    };
+    for (const url of [`${influx.base}/health`, `${websocket.base}/health`, `${adminApi.base}/api/v1/health`, `${dataApi.base}/health`, `${dashboard.base}/`]) {
+      waitFor200(url);
+    }
+  }, 180_000);
+
+  afterAll(() => res.cleanup());
+
+  it("case 1: all healthy -> exit 0, every service `ok` in an aligned table", () => {
+    const r = runValidate({ HOMEIQ_VALIDATE_TARGETS: targetsEnv(targets), ...FAST });
+    show(`healthy run: exit ${r.code} in ${r.ms} ms`, r.stdout);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe("");
+    const rows = parseTable(r.stdout);
+    expect(rows.map((x) => x.service)).toEqual(Object.keys(targets));
+    for (const row of rows) {
+      expect(row.status).toBe("ok");
+      expect(row.url).toBe(targets[row.service]!.replace(/^[a-z0-9-]+:/, ""));
+      expect(row.latency).toMatch(/^\d+ ms$/);
+    }
+    expect(r.stdout).toContain("validation passed: 5 of 5 services");
+    expect(r.stdout).toMatch(/^\[homeiq-validate\] data-api: ok \(attempt 1\/3, \d+ ms\)$/m);
+  }, 60_000);
+
+  it("case 2: data-api's /health answers 500 -> exit 1 within attempts x (timeout + interval), table shows HTTP 500, others ok", () => {
+    setStatus(dataApi.container, "500");
+    try {
+      const r = runValidate({ HOMEIQ_VALIDATE_TARGETS: targetsEnv(targets), ...FAST });
+      show(`failing run (data-api /health -> 500): exit ${r.code} in ${r.ms} ms (bound ${FAST_BOUND_MS} ms)`, r.stdout);
+      expect(r.code).toBe(1);
+      const rows = byService(parseTable(r.stdout));
+      expect(rows["data-api"]!.status).toBe("HTTP 500");
+      for (const svc of ["influxdb", "websocket-ingestion", "admin-api", "health-dashboard"]) expect(rows[svc]!.status).toBe("ok");
+      expect(r.stdout).toContain("validation failed: 1 of 5 services");
+      expect(r.stderr).toContain("validation failed: 1 of 5 services: data-api (HTTP 500)");
+      // Retried exactly ATTEMPTS times, then gave up.
+      expect(r.stdout.match(/data-api: attempt \d\/3: HTTP 500/g)).toHaveLength(3);
+      expect(r.stdout).toContain("data-api: attempt 3/3: HTTP 500");
+      // 3 attempts, 2 pauses of 1 s: at least 2 s, and within the bound.
+      expect(r.ms).toBeGreaterThanOrEqual(2000);
+      expect(r.ms).toBeLessThanOrEqual(FAST_BOUND_MS);
+    } finally {
+      setStatus(dataApi.container, "200");
+    }
+  }, 60_000);
+
+  it("case 2b: a stopped container -> `connection refused`; a hung endpoint -> `timeout`, still within the bound", () => {
+    const stopped = startBusyboxHttp(res, "stopped", { health: "ok" });
+    waitFor200(`${stopped.base}/health`);
+    docker(["stop", "-t", "5", stopped.container], { timeoutMs: 30_000 });
+    setStatus(dataApi.container, "hang");
+    try {
+      const r = runValidate({
+        HOMEIQ_VALIDATE_TARGETS: targetsEnv({ ...targets, "sports-data": `http200:${stopped.base}/health` }),
+        ...FAST,
+      });
+      show(`failing run (data-api hangs, sports-data stopped): exit ${r.code} in ${r.ms} ms (bound ${FAST_BOUND_MS} ms)`, r.stdout);
+      expect(r.code).toBe(1);
+      const rows = byService(parseTable(r.stdout));
+      expect(rows["data-api"]!.status).toBe("timeout");
+      expect(Number(rows["data-api"]!.latency.replace(" ms", ""))).toBeGreaterThanOrEqual(1900);
+      expect(rows["sports-data"]!.status).toBe("connection refused");
+      for (const svc of ["influxdb", "websocket-ingestion", "admin-api", "health-dashboard"]) expect(rows[svc]!.status).toBe("ok");
+      expect(r.stdout).toContain("validation failed: 2 of 6 services");
+      // Timeouts are the slow case: 3 x 2 s + 2 x 1 s = 8 s, inside 3 x (2 + 1) s.
+      expect(r.ms).toBeGreaterThanOrEqual(7500);
+      expect(r.ms).toBeLessThanOrEqual(FAST_BOUND_MS + 1000);
+    } finally {
+      setStatus(dataApi.container, "200");
+    }
+  }, 60_000);
+
+  it("retries until a service becomes healthy (503 for ~2 s, then 200) -> exit 0", () => {
+    setStatus(dataApi.container, "503");
+    // Flipped back from inside the container while the script retries (detached exec, no stdin).
+    docker(["exec", "-d", dataApi.container, "sh", "-c", "sleep 2; echo 200 >/tmp/status"], { timeoutMs: 20_000 });
+    const r = runValidate({ HOMEIQ_VALIDATE_TARGETS: targetsEnv(targets), HOMEIQ_VALIDATE_ATTEMPTS: "10", HOMEIQ_VALIDATE_TIMEOUT_SECONDS: "2", HOMEIQ_VALIDATE_INTERVAL_SECONDS: "1" });
+    show(`recovering run: exit ${r.code} in ${r.ms} ms`, r.stdout);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/data-api: attempt 1\/10: HTTP 503/);
+    expect(r.stdout).toMatch(/data-api: ok \(attempt [2-9]\/10/);
+    expect(byService(parseTable(r.stdout))["data-api"]!.status).toBe("ok");
+  }, 60_000);
+
+  it("case 3: the dashboard URL serving plain text fails `not HTML`; a /health that is not InfluxDB's fails `not ready`", () => {
+    const r = runValidate({
+      HOMEIQ_VALIDATE_TARGETS: targetsEnv({
+        ...targets,
+        "health-dashboard": `html:${plainDashboard.base}/`,
+        influxdb: `influx-ready:${websocket.base}/health`,
+      }),
+      ...FAST,
+      HOMEIQ_VALIDATE_ATTEMPTS: "2",
+    });
+    show(`failing run (plain-text dashboard, non-InfluxDB /health): exit ${r.code} in ${r.ms} ms`, r.stdout);
+    expect(r.code).toBe(1);
+    const rows = byService(parseTable(r.stdout));
+    expect(rows["health-dashboard"]!.status).toBe("not HTML");
+    expect(rows.influxdb!.status).toBe("not ready");
+    for (const svc of ["websocket-ingestion", "admin-api", "data-api"]) expect(rows[svc]!.status).toBe("ok");
+    expect(r.stdout).toContain("validation failed: 2 of 5 services");
+  }, 60_000);
+
+  it.each([
+    ["missing", {}, "environment variable HOMEIQ_VALIDATE_TARGETS is required"],
+    ["blank", { HOMEIQ_VALIDATE_TARGETS: "   " }, "environment variable HOMEIQ_VALIDATE_TARGETS is required"],
+    ["no check", { HOMEIQ_VALIDATE_TARGETS: "data-api=http://127.0.0.1:8006/health" }, "HOMEIQ_VALIDATE_TARGETS entry 'data-api=http://127.0.0.1:8006/health': unknown check 'http'"],
+    ["no service", { HOMEIQ_VALIDATE_TARGETS: "http200:http://127.0.0.1:8006/health" }, "HOMEIQ_VALIDATE_TARGETS entry 'http200:http://127.0.0.1:8006/health' is not service=check:url"],
+    ["unknown check", { HOMEIQ_VALIDATE_TARGETS: "influxdb=influx-ready:http://127.0.0.1:8086/health data-api=json:http://127.0.0.1:8006/health" }, "HOMEIQ_VALIDATE_TARGETS entry 'data-api=json:http://127.0.0.1:8006/health': unknown check 'json'"],
+    ["bad URL", { HOMEIQ_VALIDATE_TARGETS: "data-api=http200:127.0.0.1:8006/health" }, "HOMEIQ_VALIDATE_TARGETS entry 'data-api=http200:127.0.0.1:8006/health': URL '127.0.0.1:8006/health' is not an http:// or https:// URL"],
+    ["bad service", { HOMEIQ_VALIDATE_TARGETS: "Data_API=http200:http://127.0.0.1:8006/health" }, "HOMEIQ_VALIDATE_TARGETS entry 'Data_API=http200:http://127.0.0.1:8006/health': service 'Data_API' must match"],
+    ["duplicate", { HOMEIQ_VALIDATE_TARGETS: "data-api=http200:http://127.0.0.1:1/a data-api=http200:http://127.0.0.1:1/b" }, "HOMEIQ_VALIDATE_TARGETS entry 'data-api=http200:http://127.0.0.1:1/b': service 'data-api' is listed twice"],
+    ["attempts", { HOMEIQ_VALIDATE_TARGETS: "data-api=http200:http://127.0.0.1:1/", HOMEIQ_VALIDATE_ATTEMPTS: "0" }, "environment variable HOMEIQ_VALIDATE_ATTEMPTS='0' is malformed"],
+    ["timeout", { HOMEIQ_VALIDATE_TARGETS: "data-api=http200:http://127.0.0.1:1/", HOMEIQ_VALIDATE_TIMEOUT_SECONDS: "5s" }, "environment variable HOMEIQ_VALIDATE_TIMEOUT_SECONDS='5s' is malformed"],
+  ])("case 3: malformed environment (%s) -> exit 2 naming the variable and the bad entry, nothing checked", (_name, env, message) => {
+    const r = runValidate(env as Record<string, string>, 20_000);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(r.stdout).toBe("");
+  }, 30_000);
+});
