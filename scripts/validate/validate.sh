@@ -11,7 +11,7 @@
 #   HOMEIQ_VALIDATE_ATTEMPTS          attempts per target, default 10
 #   HOMEIQ_VALIDATE_INTERVAL_SECONDS  pause between attempts, default 2
 # Exit: 0 all passed; 1 at least one failed (table + "validation failed: N of M
-# services"); 2 malformed environment; 3 curl missing.
+# services"); 2 malformed environment; 3 curl missing or no temporary folder.
 # Needs only bash >= 4.4, curl and coreutils (mktemp, head, tr, sleep, rm).
 set -euo pipefail
 export LC_ALL=C
@@ -73,7 +73,8 @@ readonly TOTAL=${#SERVICES[@]}
 
 command -v curl >/dev/null || die "$EXIT_TOOL" "curl is not on PATH (the validation gate needs bash, curl and coreutils)"
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/homeiq-validate.XXXXXX")
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/homeiq-validate.XXXXXX") ||
+  die "$EXIT_TOOL" "cannot create a temporary folder under ${TMPDIR:-/tmp}"
 PIDS=()
 cleanup() { rm -rf -- "$WORK"; }
 on_signal() {
