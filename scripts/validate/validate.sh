@@ -78,13 +78,15 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/homeiq-validate.XXXXXX") ||
 PIDS=()
 cleanup() { rm -rf -- "$WORK"; }
 on_signal() {
-  local p
+  local p code=$1
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   cleanup
-  exit 130
+  exit "$code"
 }
 trap cleanup EXIT
-trap on_signal INT TERM HUP
+trap 'on_signal 129' HUP
+trap 'on_signal 130' INT
+trap 'on_signal 143' TERM
 
 # --- one request ---------------------------------------------------------------------
 # probe <i>: one curl request for target i; sets STATUS ("ok" or the
@@ -92,6 +94,7 @@ trap on_signal INT TERM HUP
 probe() {
   local i=$1 kind=${KINDS[$1]} url=${URLS[$1]}
   local body="$WORK/$i.body" err="$WORK/$i.err" out rc=0 code t sec frac text
+  : >"$body" # curl leaves the file alone on an empty body: never judge an earlier attempt's body
   out=$(curl -q -v -sS --proto '=http,https' --max-time "$TIMEOUT" \
     -A 'homeiq-validate/1' -o "$body" -w '%{http_code} %{time_total}' "$url" 2>"$err") || rc=$?
   code=${out%% *}
@@ -104,7 +107,7 @@ probe() {
     LATENCY_MS=$((TIMEOUT * 1000))
   fi
   if ((rc != 0)); then
-    text=$(head -c 65536 "$err" | tr -d '\0')
+    text=$(head -c 65536 -- "$err" | tr -d '\0') || text=''
     case $rc in
       28) STATUS=timeout ;;
       7)
@@ -133,18 +136,19 @@ probe() {
   case $kind in
     http200) STATUS=ok ;;
     html)
-      text=$(head -c "$BODY_LIMIT" "$body" | tr -d '\0')
+      text=$(head -c "$BODY_LIMIT" -- "$body" | tr -d '\0') || text=''
       text=${text,,}
       if [[ $text == *"<html"* || $text == *"<!doctype html"* ]]; then STATUS=ok; else STATUS='not HTML'; fi
       ;;
     influx-ready)
-      text=$(head -c "$BODY_LIMIT" "$body" | tr -d '\0')
+      text=$(head -c "$BODY_LIMIT" -- "$body" | tr -d '\0') || text=''
       if [[ $text == *'"status":"pass"'* || $text == *'"status": "pass"'* || $text == *'"ready"'* ]]; then
         STATUS=ok
       else
         STATUS='not ready'
       fi
       ;;
+    *) STATUS="unknown check '$kind'" ;;
   esac
 }
 
