@@ -12,7 +12,7 @@
 #   HOMEIQ_VALIDATE_INTERVAL_SECONDS  pause between attempts, default 2
 # Exit: 0 all passed; 1 at least one failed (table + "validation failed: N of M
 # services"); 2 malformed environment; 3 curl missing or no temporary folder.
-# Needs only bash >= 4.4, curl and coreutils (mktemp, head, tr, sleep, rm).
+# Needs only bash >= 4.4, curl and coreutils (mktemp, head, tr, sleep, mv, rm).
 set -euo pipefail
 export LC_ALL=C
 
