@@ -7,25 +7,15 @@
  * disabled services). It returns every problem at once, or a fully resolved config.
  */
 import { z } from "zod";
+import { isPlaceholderCredential } from "../catalog/placeholderCredentials";
 import { SERVICE_CATALOG, SERVICE_KEYS, isServiceKey, type ServiceKey } from "../catalog/services";
 import { PROFILES } from "../stacks";
 import type { ServiceResources, StackProfile } from "../stacks/profile";
 import { CONFIG_KEYS, configDefaults, type ConfigKey } from "./keys";
 
-/** Credentials the old compose files shipped as defaults (homeiq-services.md §2) and template fillers. */
-export const PLACEHOLDER_CREDENTIALS = [
-    "admin123",
-    "ha-ingestor-token",
-    "super-secret-jwt-key",
-    "adminpass",
-    "dev_simulator_token",
-    "changeme",
-    "password",
-] as const;
-
-export function isPlaceholderCredential(value: string): boolean {
-    const v = value.trim().toLowerCase();
-    return (PLACEHOLDER_CREDENTIALS as readonly string[]).includes(v) || /^your_.*_here$/.test(v) || /^<.*>$/.test(v);
+/** A secret value is refused when it is an old placeholder, or an unfilled `<…>` from an example command. */
+export function isPlaceholderSecret(value: string): boolean {
+    return isPlaceholderCredential(value) || /^<.*>$/.test(value.trim());
 }
 
 /** One configuration problem, ready to print. `value` is already redacted for secret keys. */
@@ -67,9 +57,9 @@ const secretValue = (minLength: number) =>
     z
         .string()
         .min(minLength, { error: `must be at least ${minLength} characters` })
-        .refine((v) => !isPlaceholderCredential(v), { error: "is a placeholder credential from the old compose files" });
+        .refine((v) => !isPlaceholderSecret(v), { error: "is a placeholder credential from the old compose files" });
 
-const apiKey = z.string().refine((v) => !isPlaceholderCredential(v), { error: "is a placeholder, not a real key" });
+const apiKey = z.string().refine((v) => !isPlaceholderSecret(v), { error: "is a placeholder, not a real key" });
 
 const dockerHost = z
     .string()
@@ -123,7 +113,7 @@ export const CONFIG_FIELDS = {
     homeAssistantToken: z
         .string()
         .min(20, { error: "is too short for a Home Assistant long-lived token" })
-        .refine((v) => !isPlaceholderCredential(v), { error: "is a placeholder, not a real token" }),
+        .refine((v) => !isPlaceholderSecret(v), { error: "is a placeholder, not a real token" }),
     influxdbUsername: influxName,
     influxdbOrg: influxName,
     influxdbBucket: influxName,

@@ -21,6 +21,7 @@ import type {
     ResourceValidationArgs,
     ResourceValidationPolicy,
 } from "@pulumi/policy";
+import { PLACEHOLDER_CREDENTIALS, PLACEHOLDER_PATTERN } from "../catalog/placeholderCredentials";
 import { POLICY_EXCEPTIONS, exceptionsFor } from "./exceptions";
 
 // ---------------------------------------------------------------------------------------------
@@ -57,20 +58,8 @@ export const POLICY_NAMES = [
 ] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
-/**
- * The credentials HomeIQ's old compose files and env templates shipped as defaults
- * (homeiq-services.md §2 "Placeholder and default credentials", §2b env.production), plus `changeme`.
- * A variable whose value is exactly one of these (or matches `your_…_here`) is a placeholder.
- */
-export const PLACEHOLDER_CREDENTIALS: readonly string[] = [
-    "admin123",
-    "ha-ingestor-token",
-    "super-secret-jwt-key",
-    "adminpass",
-    "dev_simulator_token",
-    "changeme",
-];
-const PLACEHOLDER_PATTERN = /^your_[a-z0-9_]*_here$/i;
+// The old placeholder credentials: one list, shared with the program's config schema.
+export { PLACEHOLDER_CREDENTIALS };
 
 /** Restart policies that bring a container back after a crash or a host reboot. */
 export const ACCEPTED_RESTART_POLICIES: readonly string[] = ["unless-stopped", "always", "on-failure"];
