@@ -16,6 +16,7 @@ import { PlatformSecrets } from "./platformSecrets";
 import { PlatformVolumes } from "./platformVolumes";
 import { createHash } from "crypto";
 import { DeploymentValidation, validationTargets } from "./deploymentValidation";
+import { InfluxRetention } from "./influxRetention";
 import { dataOwner, sqliteServices, type BackupTarget } from "./backupScripts";
 import { RestoreFromBackup } from "./restoreFromBackup";
 import { serviceEnvironment, toDockerEnvs } from "./serviceEnvironment";
@@ -45,6 +46,7 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
     readonly restore?: RestoreFromBackup;
     readonly volumeHandover?: VolumeHandover;
     readonly validation?: DeploymentValidation;
+    readonly influxRetention?: InfluxRetention;
 
     constructor(name: string, args: HomeIQPlatformArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("homeiq:index:HomeIQPlatform", name, {}, opts);
@@ -171,6 +173,23 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
                 this.restore = new RestoreFromBackup(
                     `${name}-restore`,
                     { folder: restoredFrom, target: backupTarget, helperImage, after: [services.influxdb!.container, preChange.command] },
+                    { parent: this },
+                );
+            }
+            if (key === "influxdb") {
+                this.influxRetention = new InfluxRetention(
+                    `${name}-influxdb-retention`,
+                    {
+                        container: services.influxdb!.containerName,
+                        token: influxdb.token,
+                        org: influxdb.org,
+                        bucket: influxdb.bucket,
+                        retentionDays: config.influxdb.retentionDays,
+                        dockerHost: config.dockerHost,
+                        restoredFrom,
+                        // After a restore, the restored bucket is the one to set.
+                        after: [services.influxdb!.container, ...(this.restore ? [this.restore.command] : [])],
+                    },
                     { parent: this },
                 );
             }

@@ -58,7 +58,7 @@ export const CONFIG_KEYS = {
     influxdbUsername: plain("string", "admin", "InfluxDB admin user created on first start."),
     influxdbOrg: plain("string", "homeiq", "InfluxDB organisation shared by every service."),
     influxdbBucket: plain("string", "home_assistant_events", "InfluxDB bucket shared by every service."),
-    influxdbRetentionDays: plain("integer", 0, "Retention of the bucket in days when it is first created; 0 keeps data forever."),
+    influxdbRetentionDays: plain("integer", 0, "Retention of the bucket in days; 0 keeps data forever. Applied at creation and to the running bucket on change."),
     influxdbAdminPassword: secret("InfluxDB admin password; generated and kept in state when unset."),
     influxdbAdminToken: secret("InfluxDB admin token; generated and kept in state when unset."),
     jwtSecret: secret("admin-api JWT signing key; generated when unset."),

@@ -9,7 +9,7 @@
 #                                 and sports-data images
 #   homeiq-standin/influxdb:test  a STAND-IN for influxdb:2.7 (not InfluxDB): a
 #                                 busybox image whose `influx` CLI implements
-#                                 only backup / restore --full (see
+#                                 only backup / restore --full / bucket list+update (see
 #                                 engine/standins/influxdb/influx) and /health
 #
 # Idempotent: each image carries the label com.homeiq.standin.content=<sha256 of

@@ -101,3 +101,32 @@ it("hands root-owned SQLite volumes to uid 1001 once, before data-api and sports
     for (const s of ["data-api", "sports-data"]) expect(containersByService(prod).get(s)!.dependencies).toContain(handover.urn);
     expect(command(await synthStack("dev"), "homeiq-volume-handover")).toBeUndefined();
 });
+
+describe("InfluxDB bucket retention", () => {
+    it("is applied to the running InfluxDB by a Command that reruns when the setting changes", async () => {
+        const result = await synthesize("prod", { configOverrides: { "homeiq:influxdbRetentionDays": "365" } });
+        const retention = command(result, "homeiq-influxdb-retention")!;
+        expect(retention.inputs.create).toMatch(/scripts\/influxdb\/set-retention\.sh"$/);
+        expect(retention.inputs.triggers).toEqual([365, ""]);
+        const env = retention.inputs.environment as Record<string, string>;
+        expect(env).toEqual(
+            expect.objectContaining({
+                HOMEIQ_INFLUX_CONTAINER: "prod-influxdb",
+                HOMEIQ_INFLUX_TOKEN: "[secret]",
+                HOMEIQ_INFLUX_ORG: "homeiq",
+                HOMEIQ_INFLUX_BUCKET: "home_assistant_events",
+                HOMEIQ_INFLUX_RETENTION: "365d",
+            }),
+        );
+        expect(retention.dependencies).toContain(containersByService(result).get("influxdb")!.urn);
+    });
+
+    it("keeps data forever when set to 0, and runs after a restore", async () => {
+        const folder = "/srv/homeiq-backups/prod/20261127T101500Z";
+        const result = await synthesize("prod", { configOverrides: { "homeiq:restoreFrom": folder } });
+        const retention = command(result, "homeiq-influxdb-retention")!;
+        expect((retention.inputs.environment as Record<string, string>).HOMEIQ_INFLUX_RETENTION).toBe("0");
+        expect(retention.inputs.triggers).toEqual([0, folder]);
+        expect(retention.dependencies).toContain(command(result, "homeiq-restore")!.urn);
+    });
+});
