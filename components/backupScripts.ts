@@ -10,12 +10,6 @@ import { SERVICE_CATALOG, type ServiceKey } from "../catalog/services";
 import type { StackConfig } from "../config/schema";
 import { containerName, volumeName } from "./naming";
 
-const SCRIPTS = path.resolve(__dirname, "..", "scripts", "backup");
-
-/** `bash <script>`: the only thing in a command string is the script's path. */
-export const scriptCommand = (script: "backup.sh" | "restore-stack.sh" | "chown-volume.sh"): string =>
-    `bash ${JSON.stringify(path.join(SCRIPTS, script))}`;
-
 export function backupRoot(config: StackConfig): string {
     return config.backups.root ?? path.join(os.homedir(), "homeiq-backups");
 }

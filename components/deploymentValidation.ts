@@ -6,12 +6,10 @@
  * when anything fails. Its triggers are the containers' ids, so it reruns whenever a container is
  * replaced, and not on a no-op update.
  */
-import * as path from "path";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceKey } from "../catalog/services";
-
-const SCRIPT = path.resolve(__dirname, "..", "scripts", "validate", "validate.sh");
+import { scriptCommand } from "./scriptCommand";
 
 /** What a healthy answer looks like for each service. */
 export type ValidationCheck = "http200" | "html" | "influx-ready";
@@ -48,7 +46,7 @@ export class DeploymentValidation extends pulumi.ComponentResource {
         this.command = new command.local.Command(
             name,
             {
-                create: `bash ${JSON.stringify(SCRIPT)}`,
+                create: scriptCommand("validate/validate.sh"),
                 environment: {
                     HOMEIQ_VALIDATE_TARGETS: args.targets,
                     HOMEIQ_VALIDATE_TIMEOUT_SECONDS: String(args.requestTimeoutSeconds),

@@ -4,11 +4,9 @@
  * (scripts/influxdb/set-retention.sh) applies a later change to the running InfluxDB, once per
  * change of the setting.
  */
-import * as path from "path";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-
-const SCRIPT = path.resolve(__dirname, "..", "scripts", "influxdb", "set-retention.sh");
+import { scriptCommand } from "./scriptCommand";
 
 /** InfluxDB's retention notation: 0 is forever. */
 export const retentionValue = (days: number): string => (days === 0 ? "0" : `${days}d`);
@@ -33,7 +31,7 @@ export class InfluxRetention extends pulumi.ComponentResource {
         this.command = new command.local.Command(
             name,
             {
-                create: `bash ${JSON.stringify(SCRIPT)}`,
+                create: scriptCommand("influxdb/set-retention.sh"),
                 environment: {
                     DOCKER_HOST: args.dockerHost,
                     HOMEIQ_INFLUX_CONTAINER: args.container,

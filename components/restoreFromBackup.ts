@@ -6,8 +6,8 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { SERVICE_CATALOG } from "../catalog/services";
-import { scriptCommand, sqliteRestoreTargets, sqliteServices, type BackupTarget } from "./backupScripts";
+import { sqliteRestoreTargets, sqliteServices, type BackupTarget } from "./backupScripts";
+import { scriptCommand } from "./scriptCommand";
 import { containerName } from "./naming";
 
 export interface RestoreFromBackupArgs {
@@ -28,7 +28,7 @@ export class RestoreFromBackup extends pulumi.ComponentResource {
         this.command = new command.local.Command(
             name,
             {
-                create: scriptCommand("restore-stack.sh"),
+                create: scriptCommand("backup/restore-stack.sh"),
                 // Without this, @pulumi/command reruns `create` when any input changes: a restore must never repeat.
                 update: `echo "restore from ${args.folder} was already done; not repeated"`,
                 environment: {
@@ -40,7 +40,6 @@ export class RestoreFromBackup extends pulumi.ComponentResource {
                     HOMEIQ_SQLITE_RESTORES: sqliteRestoreTargets(stack, config),
                     HOMEIQ_RESTORE_HELPER_IMAGE: args.helperImage,
                     HOMEIQ_STOP_CONTAINERS: sqliteServices(config)
-                        .filter((k) => SERVICE_CATALOG[k].sqliteDatabase)
                         .map((k) => containerName(stack, k))
                         .join(" "),
                 },

@@ -11,7 +11,8 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { backupEnvironment, scriptCommand, type BackupTarget } from "./backupScripts";
+import { backupEnvironment, type BackupTarget } from "./backupScripts";
+import { scriptCommand } from "./scriptCommand";
 
 export type BackupMoment = "pre-change" | "final" | "on-demand";
 
@@ -29,7 +30,7 @@ export class StackBackup extends pulumi.ComponentResource {
 
     constructor(name: string, args: StackBackupArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("homeiq:index:StackBackup", name, {}, opts);
-        const run = scriptCommand("backup.sh");
+        const run = scriptCommand("backup/backup.sh");
         const environment = backupEnvironment(args.target, args.moment);
         this.command = new command.local.Command(
             name,
