@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Starts a Docker engine for this project, or reuses one that already answers.
+# Starts the Docker Engine that engine/install.sh unpacked (Debian trixie's 26.1), or reuses one
+# that already answers.
 #
-# - If /var/run/docker.sock answers `_ping`, it is reused (whoever started it);
-#   nothing is started and nothing recorded.
-# - Otherwise dockerd is started in the background (nohup), logging to
+# - If /var/run/docker.sock answers `_ping` with Engine >= 25, it is reused (whoever started it);
+#   nothing is started and nothing recorded. An older engine there is refused (the program's health
+#   checks need the start interval, API 1.44); it is never stopped by this script.
+# - Otherwise $HOMEIQ_ENGINE_DIR/usr/sbin/dockerd is started in the background (nohup), logging to
 #   $HOMEIQ_DOCKERD_LOG (default /var/log/homeiq-dockerd.log); its PID is written
 #   to $HOMEIQ_DOCKERD_PIDFILE (default /var/run/homeiq-dockerd.pid) so that
 #   engine/stop.sh stops exactly that process and nothing else.
@@ -11,6 +13,13 @@
 #
 # Exit: 0 engine answers; 1 it does not (last log lines printed to stderr).
 set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=engine/engine-env.sh
+source "$HERE/engine-env.sh"
+# The unpacked engine first (dockerd, containerd, shims, docker-init, docker-proxy), then the
+# system's runc and iptables.
+export PATH="$ENGINE_DIR/usr/sbin:$ENGINE_DIR/usr/bin:$PATH"
 
 SOCK=/var/run/docker.sock
 LOG_FILE=${HOMEIQ_DOCKERD_LOG:-/var/log/homeiq-dockerd.log}
@@ -29,12 +38,17 @@ ping_engine() {
 
 command -v curl >/dev/null || die "curl is required to ping the engine (apt-get install curl)"
 
+engine_major() { docker version --format '{{.Server.Version}}' 2>/dev/null | cut -d. -f1; }
+
 if ping_engine; then
-  log "engine already answers on $SOCK; reusing it"
+  major=$(engine_major)
+  [[ $major =~ ^[0-9]+$ && $major -ge $MIN_ENGINE_MAJOR ]] ||
+    die "an engine older than $MIN_ENGINE_MAJOR (version '$(docker version --format '{{.Server.Version}}' 2>/dev/null)') answers on $SOCK; stop it first (this script never stops an engine it did not start)"
+  log "engine $major.x already answers on $SOCK; reusing it"
   exit 0
 fi
 
-command -v dockerd >/dev/null || die "dockerd not found: run engine/install.sh first"
+[[ -x $ENGINE_DIR/usr/sbin/dockerd ]] || die "$ENGINE_DIR/usr/sbin/dockerd not found: run engine/install.sh first"
 [[ $(id -u) -eq 0 ]] || die "dockerd must be started as root"
 
 # A PID file from an earlier run whose process is still alive but not answering:
@@ -67,7 +81,7 @@ if [[ -z ${pid:-} ]]; then
   log "starting dockerd (log: $LOG_FILE)"
   # setsid: its own session, so a signal to the caller's process group (a
   # killed test run, Ctrl-C) does not take the engine and its containers down.
-  setsid nohup dockerd >>"$LOG_FILE" 2>&1 </dev/null &
+  setsid nohup "$ENGINE_DIR/usr/sbin/dockerd" >>"$LOG_FILE" 2>&1 </dev/null &
   pid=$!
   echo "$pid" >"$PID_FILE"
   log "dockerd pid $pid recorded in $PID_FILE"

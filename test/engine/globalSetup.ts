@@ -1,6 +1,6 @@
 /**
- * Jest globalSetup of the `engine` project: installs Debian's docker.io, starts a
- * real Docker engine (or reuses one that answers) and builds the stand-in images.
+ * Jest globalSetup of the `engine` project: installs Docker Engine 26 (Debian trixie's docker.io,
+ * unpacked by engine/install.sh), starts a real Docker engine (or reuses one that answers) and builds the stand-in images.
  * If any step fails the whole engine suite FAILS with the reason: it never skips.
  */
 import { spawnSync } from "child_process";
@@ -15,7 +15,7 @@ function step(script: string, timeoutMs: number): void {
   if (r.error || r.status !== 0) {
     throw new Error(
       `engine tests cannot run: engine/${script} failed (${r.error ? r.error.message : `exit ${r.status}`}).\n` +
-        `The engine suite needs a real Docker engine (see engine/ and /work/shared/docker-engine-notes.md); it does not skip.\n${out.slice(-4000)}`,
+        `The engine suite needs a real Docker engine (see engine/README.md); it does not skip.\n${out.slice(-4000)}`,
     );
   }
   process.stdout.write(`\n[engine setup] engine/${script} ok in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
