@@ -51,6 +51,8 @@ export interface StepEvent {
 }
 
 export interface ApplyOptions {
+    /** Folder holding Pulumi.yaml and Pulumi.<stack>.yaml (the repository by default). */
+    readonly projectDir?: string;
     readonly configOverrides?: Readonly<Record<string, string | undefined>>;
     readonly secretOverrides?: readonly string[];
     /** The state of the previous apply: this apply is then an update. */
@@ -205,6 +207,7 @@ export async function applyStack(stack: string, options: ApplyOptions = {}): Pro
     let synth: SynthResult;
     try {
         synth = await synthesize(stack, {
+            projectDir: options.projectDir,
             configOverrides: options.configOverrides,
             secretOverrides: options.secretOverrides,
             newResource,
