@@ -2,8 +2,10 @@
  * Offline synth: runs the program under Pulumi's mocks, with the config of Pulumi.yaml and
  * Pulumi.<stack>.yaml, and returns the resource graph the engine would receive: every resource's
  * inputs, dependencies and options, and the stack outputs. Secret values are replaced by
- * "[secret]". No Pulumi CLI and no Docker are needed.
+ * "[secret]" (a secret container env entry by "NAME=[secret]"). Image digests are mock values that
+ * start with MOCK_DIGEST_MARKER. No Pulumi CLI and no Docker are needed.
  */
+import { createHash } from "crypto";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime/mocks";
@@ -13,6 +15,8 @@ import { readStackFiles } from "./stackFiles";
 
 export const SECRET_MARK = "[secret]";
 export const UNKNOWN_MARK = "[unknown]";
+/** Every image digest the offline mocks invent starts with this hex: it marks them as fake, never a real build. */
+export const MOCK_DIGEST_MARKER = "deadbeef".repeat(4);
 
 // Sentinels of Pulumi's wire format (sdk/nodejs/runtime/rpc.ts).
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -55,26 +59,41 @@ export interface SynthOptions {
     readonly newResource?: (args: MockResourceArgs, registration: RecordedRegistration) => Promise<MockResourceResult>;
 }
 
-/** Replaces Pulumi's wire sentinels: secrets by "[secret]", unknowns by "[unknown]", references by their URN. */
-export function redact(value: unknown): unknown {
+/**
+ * A secret entry of a container's `envs` list shows its variable name: the program writes each entry
+ * as NAME=value, so the text before the first "=" is the name, never part of the value. Anything
+ * else (not a string, no "=", not a variable name) stays a bare "[secret]".
+ */
+function secretMark(plain: unknown, envEntry: boolean): string {
+    if (!envEntry || typeof plain !== "string") return SECRET_MARK;
+    const name = plain.slice(0, plain.indexOf("="));
+    return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? `${name}=${SECRET_MARK}` : SECRET_MARK;
+}
+
+/**
+ * Replaces Pulumi's wire sentinels: secrets by "[secret]" ("NAME=[secret]" in an `envs` list),
+ * unknowns by "[unknown]", references by their URN.
+ */
+export function redact(value: unknown, envEntry = false): unknown {
     if (value === UNKNOWN) return UNKNOWN_MARK;
-    if (Array.isArray(value)) return value.map(redact);
+    if (Array.isArray(value)) return value.map((v) => redact(v, envEntry));
     if (value !== null && typeof value === "object") {
         const obj = value as Record<string, unknown>;
-        if (obj[SIG_KEY] === SIG_SECRET) return SECRET_MARK;
+        if (obj[SIG_KEY] === SIG_SECRET) return secretMark(obj.value, envEntry);
         if (obj[SIG_KEY] === SIG_RESOURCE) return obj.urn;
         if (obj[SIG_KEY] === SIG_OUTPUT) {
-            if (obj.secret) return SECRET_MARK;
-            return "value" in obj ? redact(obj.value) : UNKNOWN_MARK;
+            if (obj.secret) return secretMark(obj.value, envEntry);
+            return "value" in obj ? redact(obj.value, envEntry) : UNKNOWN_MARK;
         }
-        return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, redact(v)]));
+        return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, redact(v, k === "envs")]));
     }
     return value;
 }
 
 /** Values a provider would compute, so dependent inputs are readable offline. */
-function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
-    const digest = `sha256:${Buffer.from(name).toString("hex").padEnd(64, "0").slice(0, 64)}`;
+export function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+    // Fake on sight: the marker, then 32 hex of the name's hash so each resource's digest differs.
+    const digest = `sha256:${MOCK_DIGEST_MARKER}${createHash("sha256").update(name).digest("hex").slice(0, 32)}`;
     switch (type) {
         case "random:index/randomPassword:RandomPassword":
             return { ...inputs, result: `mock-random-${name}-value` };
