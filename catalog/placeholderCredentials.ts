@@ -1,6 +1,6 @@
 /**
  * The credentials HomeIQ's old compose files and env templates shipped as defaults
- * (homeiq-services.md §2 "Placeholder and default credentials", §2b env.production), plus common
+ * (docs/homeiq.md, "Defects of the old compose files"), plus common
  * fillers. The config schema refuses them and the policy pack flags them; both read this one list.
  * No imports: the policy pack loads this file on its own.
  */

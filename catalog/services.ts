@@ -1,9 +1,9 @@
 /**
  * The HomeIQ service catalog: every container of the application, modelled once.
  *
- * Facts come from ../shared/homeiq-services.md (§1 identity, ports, health checks,
- * dependencies, volumes; §2 environment; §3 Dockerfiles; §7 nginx upstreams). Where
- * this catalog deliberately departs from the old compose files, a comment says why.
+ * The HomeIQ version modelled, and every fact here in tables (identity, ports, health checks,
+ * dependencies, volumes, users, environment, nginx upstreams): docs/homeiq.md. Where this
+ * catalog deliberately departs from the old compose files, a comment says why (and that page).
  * Nothing here depends on the stack: per-stack differences live in stacks/*.ts.
  */
 
@@ -184,7 +184,7 @@ const curlCheck = (port: number, path = "/health"): readonly string[] => [
     `http://localhost:${port}${path}`,
 ];
 
-// data-api and sports-data ship python but no curl (homeiq-services.md §3).
+// data-api and sports-data ship python but no curl (docs/homeiq.md).
 const pythonCheck = (port: number, path = "/health"): readonly string[] => [
     "CMD",
     "python",
@@ -311,7 +311,7 @@ export const SERVICE_CATALOG: Readonly<Record<ServiceKey, ServiceDefinition>> = 
         containerPort: 8004,
         defaultHostPort: 8003,
         healthCheck: { test: curlCheck(8004), startPeriodSeconds: 30, httpPath: "/health" },
-        // data-api added as the review asked; the rest as in main compose.
+        // data-api added (a conservative order; admin-api does not call it); the rest as in main compose.
         dependsOn: ["influxdb", "websocket-ingestion", "enrichment-pipeline", "data-api"],
         volumes: [],
         // The ./infrastructure (rw) and ./docker-compose.yml binds of the old file are dropped: there are no env
@@ -436,13 +436,13 @@ export const SERVICE_CATALOG: Readonly<Record<ServiceKey, ServiceDefinition>> = 
         image: built("Dockerfile", "services/health-dashboard"),
         containerPort: 80,
         defaultHostPort: 3000,
-        // nginx answers /health itself (homeiq-services.md §7).
+        // nginx answers /health itself (docs/homeiq.md).
         healthCheck: { test: curlCheck(80, "/health"), startPeriodSeconds: 30, httpPath: "/" },
         // nginx resolves all three upstreams when it starts, so all three must be up first.
         dependsOn: ["admin-api", "data-api", "sports-data"],
         volumes: [],
         hostMounts: [],
-        // The old VITE_* runtime variables are dropped: the bundle is built before they could apply (§2).
+        // The old VITE_* runtime variables are dropped: the bundle is built before they could apply.
         environmentGroups: [],
         fixedEnvironment: {},
         security: {

@@ -1,5 +1,5 @@
 /**
- * The review's clean-rebuild procedure as one config change: raising `homeiq:rebuildGeneration`
+ * HomeIQ's old teardown-and-rebuild procedure as one config change: raising `homeiq:rebuildGeneration`
  * prunes the Docker build cache before any image builds, so every image is rebuilt from scratch.
  * The generation is also a build argument and a container label, so every image is rebuilt and
  * every container replaced (in dependency order). Volumes are untouched.

@@ -1,5 +1,5 @@
 /**
- * The review's post-rebuild checklist, run by itself: once every container is healthy, a Command
+ * HomeIQ's old post-rebuild checklist, run by itself: once every container is healthy, a Command
  * checks from the host what a person would (scripts/validate/validate.sh): each published health
  * endpoint answers 200, the dashboard serves HTML, InfluxDB reports ready. It retries within a
  * bound, prints a table of service, URL, status and latency, and fails the update with that table

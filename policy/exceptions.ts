@@ -7,7 +7,7 @@
  * be mounted read-only). A service not named here gets no exception, whatever its container looks
  * like.
  *
- * Facts: ../../shared/homeiq-services.md §1b (mounts), §3 (Dockerfile users), §9 (admin-api's Docker SDK).
+ * Facts (mounts, Dockerfile users, admin-api's Docker SDK use): docs/homeiq.md at the repository's root.
  * The program's catalog carries the same facts for the containers it builds; if the two ever
  * disagree, the disagreement is a finding to reconcile, not something to paper over here.
  *

@@ -6,8 +6,8 @@
  * functions against plain resource inputs (for example the offline synth's output). `index.ts`
  * hands the same `policies` array to the `PolicyPack`.
  *
- * The policies encode the rebuild review's "Security Checks" (../../shared/rebuild-plan.md) and the
- * findings of ../../shared/homeiq-services.md: every main-compose port bound on all interfaces, root
+ * The policies encode a security checklist for HomeIQ's containers and the defects of its old compose
+ * files (docs/homeiq.md at the repository's root): every main-compose port bound on all interfaces, root
  * containers, no-new-privileges only in the old prod file, placeholder credentials as defaults, the
  * Docker socket mounted into admin-api, no resource limits on CPU.
  */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Post-deploy validation gate for a HomeIQ stack: checks from the machine running
-# Pulumi what a person would check after a rebuild (the "Service Health Checks" of
-# the rebuild plan's Validation Checklist): every published health endpoint answers
+# Pulumi what a person would check after a rebuild (HomeIQ's old post-rebuild
+# health checklist): every published health endpoint answers
 # 200, the dashboard serves HTML, InfluxDB reports ready. Bounded retries per target,
 # all targets checked in parallel, then a table SERVICE / URL / STATUS / LATENCY.
 #

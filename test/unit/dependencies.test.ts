@@ -17,7 +17,7 @@ async function edges(stack: string): Promise<Map<string, string[]>> {
 }
 
 describe.each(["dev", "prod"])("stack %s", (stack) => {
-    it("starts admin-api only after data-api (the review's missing dependency)", async () => {
+    it("starts admin-api only after data-api (a dependency the old compose file lacked)", async () => {
         expect((await edges(stack)).get("admin-api")).toEqual(
             expect.arrayContaining(["data-api", "enrichment-pipeline", "influxdb", "websocket-ingestion"]),
         );
