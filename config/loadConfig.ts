@@ -4,7 +4,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_NAMESPACE } from "./keys";
-import { formatProblems, parseStackConfig, type ConfigProblem, type StackConfig } from "./schema";
+import { formatProblems, type ConfigProblem } from "./problems";
+import { parseStackConfig, type StackConfig } from "./schema";
 
 /**
  * Invalid stack config. A RunError, so the Pulumi CLI prints the message without a stack trace.
@@ -22,19 +23,22 @@ export class ConfigValidationError extends pulumi.RunError {
     }
 }
 
-/** The raw `homeiq:*` values as the engine passed them (strings; arrays as JSON). */
-export function readRawConfig(): Record<string, string> {
+/** The raw `homeiq:*` values as the engine passed them (strings; arrays as JSON), and the keys of every other namespace. */
+export function readRawConfig(): { values: Record<string, string>; otherKeys: string[] } {
     const prefix = `${CONFIG_NAMESPACE}:`;
-    const raw: Record<string, string> = {};
+    const values: Record<string, string> = {};
+    const otherKeys: string[] = [];
     for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
-        if (key.startsWith(prefix)) raw[key.slice(prefix.length)] = value;
+        if (key.startsWith(prefix)) values[key.slice(prefix.length)] = value;
+        else otherKeys.push(key);
     }
-    return raw;
+    return { values, otherKeys };
 }
 
 /** Parses this stack's config or throws ConfigValidationError listing every problem. */
 export function loadStackConfig(stack: string = pulumi.getStack()): StackConfig {
-    const result = parseStackConfig(readRawConfig());
+    const { values, otherKeys } = readRawConfig();
+    const result = parseStackConfig(values, { stack, otherKeys });
     if (!result.ok) throw new ConfigValidationError(stack, result.problems);
     return result.config;
 }
