@@ -20,7 +20,7 @@ import { PROFILES } from "../stacks";
 import type { ServiceResources, StackProfile } from "../stacks/profile";
 import { checkKeyNames } from "./keyNames";
 import { CONFIG_KEYS, configDefaults, isSecretKey, type ConfigKey } from "./keys";
-import { fixCommand, Problems, shellQuote, type ConfigProblem } from "./problems";
+import { fixCommand, Problems, shellQuote, showValue, type ConfigProblem } from "./problems";
 import {
     BACKUP_KEEP_MAX,
     COUNTER_MAX,
@@ -445,8 +445,10 @@ export type ParseResult = { ok: true; config: StackConfig } | { ok: false; probl
 export interface ParseOptions {
     /** The stack's name, checked as Docker names need it (every name this program makes starts with it). */
     readonly stack?: string;
-    /** Config keys of other namespaces (`docker:host`, `homeIQ:profile`, ...): look-alikes of homeiq are refused. */
-    readonly otherKeys?: readonly string[];
+    /** Config of other namespaces (`docker:host`, `homeIQ:profile`, ...): look-alikes of homeiq are refused. */
+    readonly otherValues?: Readonly<Record<string, unknown>>;
+    /** Full keys whose values are secrets: never repeated in a fix command. */
+    readonly secretKeys?: readonly string[];
 }
 
 // ---- parsing --------------------------------------------------------------------------------
@@ -571,37 +573,40 @@ const READERS: Partial<Record<ConfigKey, ReadonlyArray<EnvironmentGroup | Servic
 const readBy = (key: ConfigKey, service: ServiceKey): boolean =>
     (READERS[key] ?? []).some((r) => r === service || (SERVICE_CATALOG[service].environmentGroups as readonly string[]).includes(r));
 
-/** The stack name as every Docker name needs it; a suggestion when it is not. */
-function checkStackName(stack: string, problems: Problems): void {
-    if (RE_STACK_NAME.test(stack) && stack.length <= STACK_NAME_MAX) return;
+/** The problem with a stack name that cannot start Docker names, with a suggestion; undefined when it can. */
+export function stackNameProblem(stack: string): ConfigProblem | undefined {
+    if (RE_STACK_NAME.test(stack) && stack.length <= STACK_NAME_MAX) return undefined;
     const suggestion =
         stack
             .toLowerCase()
             .replace(/[^a-z0-9]+/g, "-")
             .replace(/^-+|-+$/g, "")
-            .slice(0, STACK_NAME_MAX) || "homeiq";
-    problems.list.push({
+            .slice(0, STACK_NAME_MAX)
+            .replace(/-+$/, "") || "homeiq";
+    return {
         key: "stack name",
-        value: JSON.stringify(stack.length > 80 ? `${stack.slice(0, 77)}...` : stack),
+        value: showValue("stack name", stack),
         problem: "cannot start Docker names: every container, volume and image name of the stack starts with it",
         allowed: `1-${STACK_NAME_MAX} lower-case letters and digits, single '.', '_' or '-' between them`,
         fix: `pulumi stack rename ${shellQuote(suggestion)}`,
-    });
+    };
 }
 
 /** Parses and cross-checks the raw `homeiq:*` config. Never throws for bad input. */
 export function parseStackConfig(stackValues: Readonly<Record<string, unknown>>, options: ParseOptions = {}): ParseResult {
     const problems = new Problems();
-    if (options.stack !== undefined) checkStackName(options.stack, problems);
+    const badStackName = options.stack === undefined ? undefined : stackNameProblem(options.stack);
+    if (badStackName) problems.list.push(badStackName);
     const defaults = configDefaults();
     const raw: Record<string, unknown> = { ...defaults, ...stackValues };
     const isSet = (key: ConfigKey): boolean => stackValues[key] !== undefined && JSON.stringify(asComparable(stackValues[key])) !== JSON.stringify(asComparable(defaults[key] ?? ""));
     checkKeyNames(problems, {
         ownKeys: Object.keys(stackValues),
-        otherKeys: options.otherKeys ?? [],
+        otherKeys: Object.keys(options.otherValues ?? {}),
         isSet,
         valueFor: (key, wrongKey) => {
-            const given = stackValues[wrongKey.slice(wrongKey.indexOf(":") + 1)];
+            if (options.secretKeys?.includes(wrongKey)) return EXAMPLE[key];
+            const given = wrongKey.startsWith("homeiq:") ? stackValues[wrongKey.slice("homeiq:".length)] : options.otherValues?.[wrongKey];
             const v = CONFIG_KEYS[key].type === "array" ? asList(given)[0] : given;
             return typeof v === "string" && CONFIG_FIELDS[key].safeParse(CONFIG_KEYS[key].type === "array" ? JSON.stringify([v]) : v).success ? v : EXAMPLE[key];
         },
