@@ -95,9 +95,9 @@ const integer = (min: number, max: number, belowMin = `must be ${min} or more`) 
         (v) => (typeof v === "string" && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v),
         z
             .number({ error: "must be a whole number" })
-            .int({ error: "must be a whole number" })
-            .min(min, { error: belowMin })
-            .max(max, { error: `must be at most ${max}` }),
+            .min(min, { error: belowMin, abort: true })
+            .max(max, { error: `must be at most ${max}`, abort: true })
+            .int({ error: "must be a whole number" }),
     );
 
 /** Pulumi passes arrays as JSON text. Entries are trimmed (and deployed trimmed). */
