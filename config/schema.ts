@@ -599,7 +599,7 @@ export function parseStackConfig(stackValues: Readonly<Record<string, unknown>>,
     if (badStackName) problems.list.push(badStackName);
     const defaults = configDefaults();
     const raw: Record<string, unknown> = { ...defaults, ...stackValues };
-    const isSet = (key: ConfigKey): boolean => stackValues[key] !== undefined && JSON.stringify(asComparable(stackValues[key])) !== JSON.stringify(asComparable(defaults[key] ?? ""));
+    const isSet = (key: ConfigKey): boolean => stackValues[key] !== undefined && comparable(stackValues[key]) !== comparable(defaults[key] ?? "");
     checkKeyNames(problems, {
         ownKeys: Object.keys(stackValues),
         otherKeys: Object.keys(options.otherValues ?? {}),
@@ -836,14 +836,17 @@ export function parseStackConfig(stackValues: Readonly<Record<string, unknown>>,
     };
 }
 
-/** Arrays arrive as JSON text or as arrays; compare them as arrays. */
-function asComparable(value: unknown): unknown {
-    if (typeof value !== "string" || !value.startsWith("[")) return value;
-    try {
-        return JSON.parse(value);
-    } catch {
-        return value;
+/** A value as Pulumi passes it: "7" and 7 alike, an array as JSON text or as an array. */
+function comparable(value: unknown): string {
+    if (Array.isArray(value)) return JSON.stringify(value);
+    if (typeof value === "string" && value.startsWith("[")) {
+        try {
+            return JSON.stringify(JSON.parse(value));
+        } catch {
+            return value;
+        }
     }
+    return String(value);
 }
 
 const RE_ORIGIN = new RegExp(`^(https?)://(${HOSTNAME}|${IPV6_BRACKETED})(?::(\\d{1,5}))?$`, "i");
