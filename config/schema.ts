@@ -461,7 +461,9 @@ function parseFields(raw: Readonly<Record<string, unknown>>, problems: Problems)
             (parsed as Record<string, unknown>)[key] = result.data;
             continue;
         }
-        for (const issue of result.error.issues) {
+        // zod still runs length checks on a value of the wrong type: the type is the one problem then.
+        const wrongType = result.error.issues.find((i) => i.code === "invalid_type" && i.path.length === 0);
+        for (const issue of wrongType ? [wrongType] : result.error.issues) {
             const index = typeof issue.path[0] === "number" ? issue.path[0] : undefined;
             const value = index === undefined ? raw[key] : asList(raw[key])[index];
             const message = raw[key] === undefined && issue.code === "invalid_type" ? "is required but not set" : issue.message;

@@ -11,7 +11,7 @@ import { parse } from "yaml";
 import { SCRIPTS, scriptCommand } from "../../components/scriptCommand";
 import { ENV_STRING_MAX_BYTES, LIST_MAX, PATH_MAX, SECRET_MAX, TEXT_MAX, URL_MAX } from "../../config/rules";
 import { synthesize, type SynthResult } from "../../synth/synthesize";
-import { COMMAND, CONTAINER, ofType } from "./helpers";
+import { COMMAND, CONTAINER, ofType, withoutPromiseStackTraces } from "./helpers";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const run = promisify(execFile);
@@ -45,18 +45,13 @@ const VARIED: Array<[string, Record<string, string>]> = [
 ];
 
 describe("command strings", () => {
-    const limit = Error.stackTraceLimit;
+    withoutPromiseStackTraces();
     const results: Array<[string, string, SynthResult]> = [];
     beforeAll(async () => {
-        // The SDK captures a stack trace for every promise (only for leak reports); without it each synth is 5x faster.
-        Error.stackTraceLimit = 0;
         for (const stack of ["dev", "prod"]) {
             for (const [name, overrides] of VARIED) results.push([stack, name, await synthesize(stack, { configOverrides: overrides })]);
         }
     }, 120_000);
-    afterAll(() => {
-        Error.stackTraceLimit = limit;
-    });
 
     it("are constants, one per script, relative to the project, whatever the stack and config", () => {
         const seen = new Set<string>();
@@ -134,6 +129,7 @@ describe("synthesized inputs do not depend on the checkout's path or the machine
 });
 
 describe("environment strings", () => {
+    withoutPromiseStackTraces();
     it("stay below the kernel's limit on one NAME=value string with every value at its longest", async () => {
         const label = (c: string): string => c.repeat(63);
         const host = [label("a"), label("b"), label("c")].join("."); // 191 characters
@@ -153,11 +149,7 @@ describe("environment strings", () => {
             "homeiq:weatherApiKey": "k".repeat(SECRET_MAX),
             "homeiq:jwtSecret": "j".repeat(SECRET_MAX),
         };
-        const limit = Error.stackTraceLimit;
-        Error.stackTraceLimit = 0;
-        const result = await synthesize("dev", { configOverrides: longest, secretOverrides: ["homeiq:weatherApiKey", "homeiq:jwtSecret"] }).finally(() => {
-            Error.stackTraceLimit = limit;
-        });
+        const result = await synthesize("dev", { configOverrides: longest, secretOverrides: ["homeiq:weatherApiKey", "homeiq:jwtSecret"] });
         const strings = [
             ...ofType(result, COMMAND).flatMap((c) => Object.entries((c.inputs.environment ?? {}) as Record<string, string>).map(([k, v]) => `${k}=${v}`)),
             ...ofType(result, CONTAINER).flatMap((c) => (c.inputs.envs ?? []) as string[]),

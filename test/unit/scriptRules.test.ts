@@ -17,7 +17,7 @@ import * as path from "path";
 import { CONFIG_FIELDS } from "../../config/schema";
 import { RE_BACKUP_PATH, RE_STACK_NAME, RETENTION_DAYS_MAX } from "../../config/rules";
 import { synthesize, type SynthResult } from "../../synth/synthesize";
-import { COMMAND, ofType } from "./helpers";
+import { COMMAND, ofType, withoutPromiseStackTraces } from "./helpers";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const SEED = 9009;
@@ -160,22 +160,17 @@ describe("every Command runs its script with the environment the program gives i
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "homeiq-script-rules-"));
     const bin = path.join(tmp, "bin");
     const home = path.join(tmp, "home");
-    const limit = Error.stackTraceLimit;
+    withoutPromiseStackTraces();
     const results: Array<[string, SynthResult]> = [];
 
     beforeAll(async () => {
         fs.mkdirSync(bin);
         fs.mkdirSync(home);
         fakeTools(bin);
-        // The SDK captures a stack trace for every promise (only used for leak reports); skipping it makes each synth 5x faster.
-        Error.stackTraceLimit = 0;
         for (const [name, stack, overrides] of CONFIGS) results.push([name, await synthesize(stack, { configOverrides: overrides })]);
     }, 60_000);
 
-    afterAll(() => {
-        Error.stackTraceLimit = limit;
-        fs.rmSync(tmp, { recursive: true, force: true });
-    });
+    afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
     it.each(CONFIGS.map(([name]) => [name]))("%s", (name) => {
         const result = results.find(([n]) => n === name)![1];

@@ -12,7 +12,7 @@ import * as fc from "fast-check";
 import { SERVICE_CATALOG, SERVICE_KEYS, type ServiceKey } from "../../catalog/services";
 import { parseStackConfig } from "../../config/schema";
 import { synthesize, type SynthResource, type SynthResult } from "../../synth/synthesize";
-import { COMMAND, containersByService, ofType, VOLUME } from "./helpers";
+import { COMMAND, containersByService, ofType, VOLUME, withoutPromiseStackTraces } from "./helpers";
 
 const BASE = {
     profile: "prod",
@@ -177,14 +177,7 @@ function wiringProblems(c: Case, result: SynthResult): string[] {
 }
 
 describe("graph for every class of enabled services", () => {
-    const limit = Error.stackTraceLimit;
-    beforeAll(() => {
-        // The SDK captures a stack trace for every promise (only for leak reports); without it each synth is 5x faster.
-        Error.stackTraceLimit = 0;
-    });
-    afterAll(() => {
-        Error.stackTraceLimit = limit;
-    });
+    withoutPromiseStackTraces();
 
     it.each(cases().map((c) => [c.name, c] as const))("%s", async (_name, c) => {
         const disabled = SERVICE_KEYS.filter((k) => !c.enabled.includes(k));
