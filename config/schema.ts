@@ -746,6 +746,14 @@ export function parseStackConfig(stackValues: Readonly<Record<string, unknown>>,
             problems.add(key, undefined, raw[key], `is set, but only ${readers.join(", ")} read${readers.length === 1 ? "s" : ""} it and this stack disables ${readers.length === 1 ? "it" : "them"}: it would be silently ignored`, "keys of deployed services only", fixCommand.rm(key));
         }
     }
+    // Validation checks the published URLs from this machine: a port bound to loopback on a remote engine is out of its reach.
+    const remote = f.dockerHost !== undefined && !f.dockerHost.startsWith("unix://") && !/^[a-z]+:\/\/(?:[^@/]*@)?(localhost|127\.0\.0\.1|\[::1\])(?::\d+)?$/.test(f.dockerHost);
+    const loopback = (ip: string): boolean => ip.startsWith("127.") || ip === "::1";
+    const unreachable = profile ? enabled.filter((k) => loopback(k === "health-dashboard" ? (f.dashboardBindAddress ?? profile.dashboardBindAddress) : profile.publishBindAddress)) : [];
+    if (remote && f.postDeployValidation === true && unreachable.length > 0) {
+        problems.add("postDeployValidation", undefined, raw.postDeployValidation, `would check ${unreachable.join(", ")} on loopback addresses of this machine, while homeiq:dockerHost runs them on another host: the checks would fail, or reach something else`, "false for a remote Docker host whose ports are bound to 127.0.0.1", fixCommand.set("postDeployValidation", "false"));
+    }
+
     const stateful = enabled.filter((k) => SERVICE_CATALOG[k].stateful);
     if (stateful.length === 0) {
         if (f.restoreFrom !== undefined) problems.add("restoreFrom", undefined, raw.restoreFrom, "names a backup, but this stack deploys no stateful service (influxdb, data-api, sports-data) to restore it into", "a restore for a stack that deploys influxdb, data-api or sports-data", fixCommand.rm("restoreFrom"));

@@ -28,7 +28,7 @@ const CONSTANT_COMMANDS = new Set([
 const VARIED: Array<[string, Record<string, string>]> = [
     ["as committed", {}],
     ["restore, on-demand backup, rebuild", { "homeiq:restoreFrom": "/srv/homeiq-backups/x/20261127T101500Z", "homeiq:backupRequest": "4", "homeiq:rebuildGeneration": "2" }],
-    ["own backup root, remote engine, custom org", { "homeiq:backupRoot": "/mnt/backups/homeiq", "homeiq:dockerHost": "ssh://deploy@server.lan:2222", "homeiq:influxdbOrg": "home-org" }],
+    ["own backup root, remote engine, custom org", { "homeiq:backupRoot": "/mnt/backups/homeiq", "homeiq:dockerHost": "ssh://deploy@server.lan:2222", "homeiq:postDeployValidation": "false", "homeiq:influxdbOrg": "home-org" }],
     ["~ backup root, retention, no validation", { "homeiq:backupRoot": "~/bk", "homeiq:influxdbRetentionDays": "30", "homeiq:postDeployValidation": "false" }],
     [
         "registry images",

@@ -58,6 +58,11 @@ const REFUSED: Record<string, Refusal[]> = {
         { values: { dockerHost: "tcp://docker.lan:70000" }, key: "homeiq:dockerHost", problem: /port 70000/ },
         { values: { influxdbImage: "InfluxDB:2.7" }, key: "homeiq:influxdbImage", problem: /not an image reference Docker accepts/ },
     ],
+    "quietly does something else": [
+        // The checks would go to 127.0.0.1 of the machine running pulumi, not of the Docker host.
+        { values: { dockerHost: "ssh://deploy@server.lan" }, key: "homeiq:postDeployValidation", problem: /on loopback addresses of this machine/ },
+        { values: { dockerHost: "tcp://10.0.0.2:2375" }, key: "homeiq:postDeployValidation", problem: /while homeiq:dockerHost runs them on another host/ },
+    ],
     "a list entry that smuggles more than one value": [
         { values: { corsOrigins: list("http://homeiq.local:3000,*") }, key: "homeiq:corsOrigins[0]", problem: /holds a comma/ },
         { values: { corsOrigins: list("http://homeiq.local:3000, http://x") }, key: "homeiq:corsOrigins[0]", problem: /holds a comma/ },
@@ -185,6 +190,7 @@ describe("validated as deployed", () => {
             dockerSocketGroupId: "2147483647",
             weatherLocation: "x".repeat(TEXT_MAX),
             dockerHost: "ssh://deploy@[fd00::1]:2222",
+            postDeployValidation: "false",
         });
         expect(config.services.influxdb.resources).toEqual({ memoryMiB: MEMORY_MIB.max, memoryReservationMiB: 1024, cpus: CPUS.max });
         expect(config.services.calendar.resources.cpus).toBe(0.01);

@@ -138,6 +138,7 @@ const CONFIGS: Array<[string, string, Record<string, string>]> = [
             "homeiq:rebuildGeneration": "3",
             "homeiq:dockerHost": "ssh://deploy@[fd00::10]:2222",
             "homeiq:dashboardBindAddress": "::",
+            "homeiq:postDeployValidation": "false",
             "homeiq:influxdbOrg": "my.org-1",
             "homeiq:influxdbBucket": "b_2",
             "homeiq:influxdbRetentionDays": String(RETENTION_DAYS_MAX),
