@@ -3,15 +3,17 @@
  * command strings, and the environment that describes a stack to them. Secrets travel only in
  * `environment`, never in a command string.
  */
-import * as os from "os";
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { SERVICE_CATALOG, type ServiceKey } from "../catalog/services";
 import type { StackConfig } from "../config/schema";
 import { containerName, volumeName } from "./naming";
 
+/**
+ * Where backups go. The default stays `~/homeiq-backups` here: backup.sh resolves `~` to the home
+ * folder of the machine that runs it, so the Command's inputs do not depend on who synthesized them.
+ */
 export function backupRoot(config: StackConfig): string {
-    return config.backups.root ?? path.join(os.homedir(), "homeiq-backups");
+    return config.backups.root ?? "~/homeiq-backups";
 }
 
 /** Services whose SQLite database a backup copies, among those this stack deploys. */

@@ -9,7 +9,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceKey } from "../catalog/services";
-import { scriptCommand } from "./scriptCommand";
+import { scriptCommand, SCRIPTS } from "./scriptCommand";
 
 /** What a healthy answer looks like for each service. */
 export type ValidationCheck = "http200" | "html" | "influx-ready";
@@ -46,7 +46,7 @@ export class DeploymentValidation extends pulumi.ComponentResource {
         this.command = new command.local.Command(
             name,
             {
-                create: scriptCommand("validate/validate.sh"),
+                create: scriptCommand(SCRIPTS.validate),
                 environment: {
                     HOMEIQ_VALIDATE_TARGETS: args.targets,
                     HOMEIQ_VALIDATE_TIMEOUT_SECONDS: String(args.requestTimeoutSeconds),

@@ -40,8 +40,9 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
     /** The URL each service answers 200 on when healthy (the dashboard's is its HTML page). */
     readonly healthUrls: Readonly<Partial<Record<ServiceKey, string>>>;
     readonly dashboardUrl: string | undefined;
-    readonly preChangeBackup: StackBackup;
-    readonly finalBackup: StackBackup;
+    /** Absent when the stack deploys no stateful service. */
+    readonly preChangeBackup?: StackBackup;
+    readonly finalBackup?: StackBackup;
     readonly onDemandBackup?: StackBackup;
     readonly restore?: RestoreFromBackup;
     readonly volumeHandover?: VolumeHandover;
@@ -105,28 +106,33 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
             enabled.map((k) => [k, serviceEnvironment(SERVICE_CATALOG[k], { config, secrets: this.secrets, influxdb })]),
         ) as Partial<Record<ServiceKey, Record<string, pulumi.Input<string>>>>;
 
-        // Backups: taken before any stateful container is replaced, and at destroy.
+        // Backups: taken before any stateful container is replaced, and at destroy. A stack that deploys no
+        // stateful service has nothing to back up (the schema refuses restoreFrom and backupRequest for it).
         const stateful = enabled.filter((k) => SERVICE_CATALOG[k].stateful);
         const backupTarget: BackupTarget = { stack, config, influxToken: influxdb.token, dockerHost: config.dockerHost, images: imageRefs };
         const restoredFrom = config.backups.restoreFrom;
-        const preChange = new StackBackup(
-            `${name}-pre-change-backup`,
-            { moment: "pre-change", target: backupTarget, triggers: [statefulSpecDigest(stateful, config, imageRefs, environments)] },
-            { parent: this },
-        );
+        const preChange =
+            stateful.length > 0
+                ? new StackBackup(
+                      `${name}-pre-change-backup`,
+                      { moment: "pre-change", target: backupTarget, triggers: [statefulSpecDigest(stateful, config, imageRefs, environments)] },
+                      { parent: this },
+                  )
+                : undefined;
         this.preChangeBackup = preChange;
 
         const services: Partial<Record<ServiceKey, HomeIQService>> = {};
         const extraStartAfter: Partial<Record<ServiceKey, pulumi.Resource[]>> = {};
-        for (const key of stateful) extraStartAfter[key] = [preChange.command];
+        if (preChange) for (const key of stateful) extraStartAfter[key] = [preChange.command];
         const sqliteKeys = sqliteServices(config);
         const nonRootVolumes = Object.fromEntries(
             sqliteKeys
                 .filter((k) => dataOwner(config, k) !== "0:0")
                 .map((k) => [volumeName(stack, SERVICE_CATALOG[k].sqliteDatabase!.volume), dataOwner(config, k)]),
         );
-        const helperImage = imageRefs["data-api"] ?? imageRefs["sports-data"];
-        if (Object.keys(nonRootVolumes).length > 0 && helperImage) {
+        // The image of a deployed SQLite service: it has sh and python3 for the volume helpers.
+        const helperImage = sqliteKeys.length > 0 ? imageRefs[sqliteKeys[0]] : undefined;
+        if (Object.keys(nonRootVolumes).length > 0 && helperImage && preChange) {
             this.volumeHandover = new VolumeHandover(
                 `${name}-volume-handover`,
                 { owners: nonRootVolumes, helperImage, dockerHost: config.dockerHost, after: [preChange.command] },
@@ -134,6 +140,32 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
             );
             for (const k of sqliteKeys) extraStartAfter[k] = [...(extraStartAfter[k] ?? []), this.volumeHandover.command];
         }
+
+        /**
+         * The restore, once: after influxdb (when deployed) is up and the current data is backed up,
+         * before any SQLite service starts. influxdb has no dependencies and comes first in start
+         * order, so it exists by the time the first SQLite service asks for the restore.
+         */
+        let restoreStep: RestoreFromBackup | undefined;
+        const restore = (): RestoreFromBackup | undefined => {
+            if (!restoredFrom) return undefined;
+            if (!preChange) throw new pulumi.ResourceError(`nothing stateful to restore ${restoredFrom} into (the config schema refuses this)`, this);
+            if (restoreStep) return restoreStep;
+            if (config.services.influxdb.enabled && !services.influxdb) {
+                throw new pulumi.ResourceError(`the restore of ${restoredFrom} must come after influxdb, which is not created yet`, this);
+            }
+            restoreStep = new RestoreFromBackup(
+                `${name}-restore`,
+                {
+                    folder: restoredFrom,
+                    target: backupTarget,
+                    helperImage,
+                    after: [...(services.influxdb ? [services.influxdb.container] : []), preChange.command],
+                },
+                { parent: this },
+            );
+            return restoreStep;
+        };
 
         // Services that read the other containers' logs start last, with those containers' ids.
         const logReaders = enabled.filter((k) => SERVICE_CATALOG[k].containerLogs);
@@ -145,9 +177,7 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
                 ? creationOrder.filter((k) => !logReaders.includes(k)).map((k) => services[k]!.container)
                 : [];
             const isSqlite = sqliteKeys.includes(key);
-            if (isSqlite && restoredFrom && !this.restore) {
-                throw new pulumi.ResourceError(`${key} would start before the restore of ${restoredFrom}; influxdb must come first`, this);
-            }
+            const restoreFirst = isSqlite ? restore() : undefined;
             services[key] = new HomeIQService(
                 `${name}-${key}`,
                 {
@@ -167,7 +197,7 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
                             return container;
                         }),
                         ...(extraStartAfter[key] ?? []),
-                        ...(isSqlite && this.restore ? [this.restore.command] : []),
+                        ...(restoreFirst ? [restoreFirst.command] : []),
                         ...logSources,
                     ],
                     logSourceIds: logSources.map((c) => c.id),
@@ -177,14 +207,8 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
                 },
                 { parent: this },
             );
-            if (key === "influxdb" && restoredFrom && helperImage) {
-                this.restore = new RestoreFromBackup(
-                    `${name}-restore`,
-                    { folder: restoredFrom, target: backupTarget, helperImage, after: [services.influxdb!.container, preChange.command] },
-                    { parent: this },
-                );
-            }
             if (key === "influxdb") {
+                const restored = restore();
                 this.influxRetention = new InfluxRetention(
                     `${name}-influxdb-retention`,
                     {
@@ -196,15 +220,18 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
                         dockerHost: config.dockerHost,
                         restoredFrom,
                         // After a restore, the restored bucket is the one to set.
-                        after: [services.influxdb!.container, ...(this.restore ? [this.restore.command] : [])],
+                        after: [services.influxdb!.container, ...(restored ? [restored.command] : [])],
                     },
                     { parent: this },
                 );
             }
         }
+        this.restore = restore();
         const statefulContainers = stateful.map((k) => services[k]!.container);
-        this.finalBackup = new StackBackup(`${name}-final-backup`, { moment: "final", target: backupTarget, after: statefulContainers }, { parent: this });
-        if (config.backups.request > 0) {
+        if (stateful.length > 0) {
+            this.finalBackup = new StackBackup(`${name}-final-backup`, { moment: "final", target: backupTarget, after: statefulContainers }, { parent: this });
+        }
+        if (config.backups.request > 0 && stateful.length > 0) {
             this.onDemandBackup = new StackBackup(
                 `${name}-on-demand-backup`,
                 { moment: "on-demand", target: backupTarget, triggers: [config.backups.request], after: statefulContainers },
@@ -213,7 +240,7 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
         }
         this.services = services;
 
-        const remoteHost = /^ssh:\/\/[^@]+@([^:/]+)/.exec(config.dockerHost)?.[1];
+        const remoteHost = /^ssh:\/\/[^@]+@(\[[^\]]+\]|[^:/]+)/.exec(config.dockerHost)?.[1];
         const urlHost = (bind: string): string =>
             bind === "0.0.0.0" || bind === "::" ? (remoteHost ?? "localhost") : bind.includes(":") ? `[${bind}]` : bind;
         const serviceUrls: Partial<Record<ServiceKey, string>> = {};

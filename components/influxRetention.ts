@@ -6,7 +6,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { scriptCommand } from "./scriptCommand";
+import { scriptCommand, SCRIPTS } from "./scriptCommand";
 
 /** InfluxDB's retention notation: 0 is forever. */
 export const retentionValue = (days: number): string => (days === 0 ? "0" : `${days}d`);
@@ -31,7 +31,7 @@ export class InfluxRetention extends pulumi.ComponentResource {
         this.command = new command.local.Command(
             name,
             {
-                create: scriptCommand("influxdb/set-retention.sh"),
+                create: scriptCommand(SCRIPTS.setRetention),
                 environment: {
                     DOCKER_HOST: args.dockerHost,
                     HOMEIQ_INFLUX_CONTAINER: args.container,

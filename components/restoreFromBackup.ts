@@ -7,15 +7,18 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { sqliteRestoreTargets, sqliteServices, type BackupTarget } from "./backupScripts";
-import { scriptCommand } from "./scriptCommand";
+import { scriptCommand, SCRIPTS } from "./scriptCommand";
 import { containerName } from "./naming";
 
 export interface RestoreFromBackupArgs {
     readonly folder: string;
     readonly target: BackupTarget;
-    /** A local image with sh and python3 that writes the SQLite files into their volumes. */
-    readonly helperImage: pulumi.Input<string>;
-    /** InfluxDB running, and the pre-change backup of the current data taken. */
+    /**
+     * A local image with sh and python3 that writes the SQLite files into their volumes; needed
+     * exactly when the stack deploys a SQLite service (whose image it is).
+     */
+    readonly helperImage?: pulumi.Input<string>;
+    /** InfluxDB running (when deployed), and the pre-change backup of the current data taken. */
     readonly after: pulumi.Input<pulumi.Resource>[];
 }
 
@@ -25,21 +28,27 @@ export class RestoreFromBackup extends pulumi.ComponentResource {
     constructor(name: string, args: RestoreFromBackupArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("homeiq:index:RestoreFromBackup", name, {}, opts);
         const { stack, config } = args.target;
+        const sqlite = sqliteServices(config);
+        if (sqlite.length > 0 && args.helperImage === undefined) {
+            throw new pulumi.ResourceError(`restoring ${sqlite.join(", ")} needs a helper image`, this);
+        }
         this.command = new command.local.Command(
             name,
             {
-                create: scriptCommand("backup/restore-stack.sh"),
+                create: scriptCommand(SCRIPTS.restore),
                 // Without this, @pulumi/command reruns `create` when any input changes: a restore must never repeat.
-                update: `echo "restore from ${args.folder} was already done; not repeated"`,
+                // A constant: the folder is read from the environment by the shell, never pasted in.
+                update: `echo "restore from $HOMEIQ_RESTORE_DIR was already done; not repeated"`,
                 environment: {
                     DOCKER_HOST: args.target.dockerHost,
                     HOMEIQ_RESTORE_DIR: args.folder,
                     HOMEIQ_STACK: stack,
-                    HOMEIQ_INFLUX_CONTAINER: containerName(stack, "influxdb"),
+                    // Empty when the stack does not deploy influxdb: restore.sh then leaves InfluxDB data alone and says so.
+                    HOMEIQ_INFLUX_CONTAINER: config.services.influxdb.enabled ? containerName(stack, "influxdb") : "",
                     HOMEIQ_INFLUX_TOKEN: args.target.influxToken,
                     HOMEIQ_SQLITE_RESTORES: sqliteRestoreTargets(stack, config),
-                    HOMEIQ_RESTORE_HELPER_IMAGE: args.helperImage,
-                    HOMEIQ_STOP_CONTAINERS: sqliteServices(config)
+                    HOMEIQ_RESTORE_HELPER_IMAGE: args.helperImage ?? "",
+                    HOMEIQ_STOP_CONTAINERS: sqlite
                         .map((k) => containerName(stack, k))
                         .join(" "),
                 },

@@ -1,12 +1,27 @@
 /**
- * The command string of a Command resource that runs one of the repository's scripts. It holds only
- * the script's absolute path: every input, secrets included, travels in the Command's `environment`.
+ * The command string of a Command resource that runs one of the repository's scripts: a constant
+ * per script, relative to the project, so the Command's inputs are the same from any checkout on
+ * any machine (a preview in CI and an `up` from a laptop agree, and a `delete` still runs after the
+ * checkout moved). Every input, secrets included, travels in the Command's `environment`.
+ *
+ * Why a relative path works: the Pulumi CLI starts every resource plugin in the project's folder
+ * (the one holding Pulumi.yaml, which sets no `main`: engine ProjectInfoContext -> GetPwdMain ->
+ * plugin context Pwd -> newPlugin's working directory), and @pulumi/command 1.2's local Command
+ * runs its command with `cmd.Dir = os.Getwd()` when `dir` is not set
+ * (provider/pkg/provider/local/commandOutputs.go). test/unit/commandInputs.test.ts checks that
+ * Pulumi.yaml keeps no `main` and that every script named here exists under the project.
  */
-import * as path from "path";
 
-const SCRIPTS = path.resolve(__dirname, "..", "scripts");
+/** The scripts Command resources run, relative to the project folder. */
+export const SCRIPTS = {
+    backup: "scripts/backup/backup.sh",
+    restore: "scripts/backup/restore-stack.sh",
+    chownVolume: "scripts/backup/chown-volume.sh",
+    setRetention: "scripts/influxdb/set-retention.sh",
+    validate: "scripts/validate/validate.sh",
+} as const;
 
-/** `bash "<repository>/scripts/<script>"`, e.g. scriptCommand("backup/backup.sh"). */
-export function scriptCommand(script: string): string {
-    return `bash ${JSON.stringify(path.join(SCRIPTS, script))}`;
+/** `bash scripts/<script>`, e.g. scriptCommand(SCRIPTS.backup). */
+export function scriptCommand(script: (typeof SCRIPTS)[keyof typeof SCRIPTS]): string {
+    return `bash ${script}`;
 }

@@ -10,7 +10,12 @@ import type { ServiceDefinition } from "../catalog/services";
 import type { ImageSettings } from "../config/schema";
 import { builtImageName } from "./naming";
 
-const NON_ROOT_ADAPTER_CONTEXT = path.join(__dirname, "..", "images", "non-root-python");
+/**
+ * Relative to the project folder, where the Pulumi CLI starts the docker provider (see
+ * scriptCommand.ts): the image's inputs are then the same from any checkout. The Dockerfile is the
+ * context's own `Dockerfile` (the provider's default).
+ */
+const NON_ROOT_ADAPTER_CONTEXT = "images/non-root-python";
 
 export interface ServiceImageArgs {
     readonly service: ServiceDefinition;
@@ -79,7 +84,6 @@ export class ServiceImage extends pulumi.ComponentResource {
                     buildOnPreview: false,
                     build: {
                         context: NON_ROOT_ADAPTER_CONTEXT,
-                        dockerfile: path.join(NON_ROOT_ADAPTER_CONTEXT, "Dockerfile"),
                         // BASE_DIGEST changes with every new base build, so the layer is rebuilt on top of it.
                         args: { BASE_IMAGE: baseName, BASE_DIGEST: base, APP_UID: uid, APP_GID: gid },
                     },

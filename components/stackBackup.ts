@@ -12,7 +12,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { backupEnvironment, type BackupTarget } from "./backupScripts";
-import { scriptCommand } from "./scriptCommand";
+import { scriptCommand, SCRIPTS } from "./scriptCommand";
 
 export type BackupMoment = "pre-change" | "final" | "on-demand";
 
@@ -30,7 +30,7 @@ export class StackBackup extends pulumi.ComponentResource {
 
     constructor(name: string, args: StackBackupArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("homeiq:index:StackBackup", name, {}, opts);
-        const run = scriptCommand("backup/backup.sh");
+        const run = scriptCommand(SCRIPTS.backup);
         const environment = backupEnvironment(args.target, args.moment);
         this.command = new command.local.Command(
             name,

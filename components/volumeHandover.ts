@@ -4,7 +4,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { scriptCommand } from "./scriptCommand";
+import { scriptCommand, SCRIPTS } from "./scriptCommand";
 
 export interface VolumeHandoverArgs {
     /** volume name → uid:gid */
@@ -25,7 +25,7 @@ export class VolumeHandover extends pulumi.ComponentResource {
         this.command = new command.local.Command(
             name,
             {
-                create: scriptCommand("backup/chown-volume.sh"),
+                create: scriptCommand(SCRIPTS.chownVolume),
                 update: `echo "volume ownership unchanged"`,
                 environment: { DOCKER_HOST: args.dockerHost, HOMEIQ_CHOWN_VOLUMES: owners, HOMEIQ_HELPER_IMAGE: args.helperImage },
                 // Once per owner change; chown-volume.sh is a no-op when ownership is already right.

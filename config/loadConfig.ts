@@ -4,7 +4,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_NAMESPACE } from "./keys";
-import { formatProblems, parseStackConfig, type ConfigProblem, type StackConfig } from "./schema";
+import { formatProblems, type ConfigProblem } from "./problems";
+import { parseStackConfig, type StackConfig } from "./schema";
 
 /**
  * Invalid stack config. A RunError, so the Pulumi CLI prints the message without a stack trace.
@@ -22,19 +23,37 @@ export class ConfigValidationError extends pulumi.RunError {
     }
 }
 
-/** The raw `homeiq:*` values as the engine passed them (strings; arrays as JSON). */
-export function readRawConfig(): Record<string, string> {
+/** The raw `homeiq:*` values as the engine passed them (strings; arrays as JSON), and every other namespace's. */
+export function readRawConfig(): { values: Record<string, string>; otherValues: Record<string, string> } {
     const prefix = `${CONFIG_NAMESPACE}:`;
-    const raw: Record<string, string> = {};
+    const values: Record<string, string> = {};
+    const otherValues: Record<string, string> = {};
     for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
-        if (key.startsWith(prefix)) raw[key.slice(prefix.length)] = value;
+        if (key.startsWith(prefix)) values[key.slice(prefix.length)] = value;
+        else otherValues[key] = value;
     }
-    return raw;
+    return { values, otherValues };
+}
+
+/**
+ * The full keys the engine marked secret (PULUMI_CONFIG_SECRET_KEYS, which the SDK keeps in its
+ * runtime store; internal, not in its typings), so a misplaced secret is never repeated in a fix.
+ */
+function configSecretKeys(): string[] {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { getStore } = require("@pulumi/pulumi/runtime/state") as { getStore: () => { config?: Record<string, string | undefined> } };
+    try {
+        const keys: unknown = JSON.parse(getStore().config?.PULUMI_CONFIG_SECRET_KEYS ?? process.env.PULUMI_CONFIG_SECRET_KEYS ?? "[]");
+        return Array.isArray(keys) ? keys.filter((k): k is string => typeof k === "string") : [];
+    } catch {
+        return [];
+    }
 }
 
 /** Parses this stack's config or throws ConfigValidationError listing every problem. */
 export function loadStackConfig(stack: string = pulumi.getStack()): StackConfig {
-    const result = parseStackConfig(readRawConfig());
+    const { values, otherValues } = readRawConfig();
+    const result = parseStackConfig(values, { stack, otherValues, secretKeys: configSecretKeys() });
     if (!result.ok) throw new ConfigValidationError(stack, result.problems);
     return result.config;
 }

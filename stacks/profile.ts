@@ -5,18 +5,19 @@
  */
 import { z } from "zod";
 import { SERVICE_KEYS } from "../catalog/services";
+import { CPUS, MEMORY_MIB, MEMORY_RESERVATION_MIB } from "../config/rules";
 
 export const LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR"] as const;
 export const RESTART_POLICIES = ["unless-stopped", "always", "on-failure"] as const;
 
 export const ServiceResourcesSchema = z
     .object({
-        /** Hard memory limit, MiB (the docker provider's `memory`). */
-        memoryMiB: z.number().int().min(16),
+        /** Hard memory limit, MiB (the docker provider's `memory`); bounds as for homeiq:resourceOverrides. */
+        memoryMiB: z.number().int().min(MEMORY_MIB.min).max(MEMORY_MIB.max),
         /** Soft reservation, MiB; must not exceed the limit. */
-        memoryReservationMiB: z.number().int().min(0),
+        memoryReservationMiB: z.number().int().min(MEMORY_RESERVATION_MIB.min).max(MEMORY_RESERVATION_MIB.max),
         /** CPU limit in cores, e.g. 0.5. */
-        cpus: z.number().positive().max(64),
+        cpus: z.number().min(CPUS.min).max(CPUS.max),
     })
     .strict();
 

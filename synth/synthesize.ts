@@ -10,8 +10,11 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime/mocks";
 import { setMockOptions } from "@pulumi/pulumi/runtime/settings";
+import { CONFIG_NAMESPACE } from "../config/keys";
+import { ConfigValidationError } from "../config/loadConfig";
+import { parseStackConfig } from "../config/schema";
 import { RecordingMonitor, type RecordedOptions, type RecordedRegistration } from "./recordingMonitor";
-import { readStackFiles } from "./stackFiles";
+import { readStackFiles, type StackFileConfig } from "./stackFiles";
 
 export const SECRET_MARK = "[secret]";
 export const UNKNOWN_MARK = "[unknown]";
@@ -57,6 +60,32 @@ export interface SynthOptions {
      * create each resource on a real Docker engine). Receives the recorded registration (its options).
      */
     readonly newResource?: (args: MockResourceArgs, registration: RecordedRegistration) => Promise<MockResourceResult>;
+}
+
+/** Values of the wrong shape in the stack file, with every other config problem of the stack (none is deployed). */
+function stackFileProblems(stack: string, files: StackFileConfig): ConfigValidationError {
+    const prefix = `${CONFIG_NAMESPACE}:`;
+    const values: Record<string, string> = {};
+    const otherValues: Record<string, string> = {};
+    for (const [k, v] of Object.entries(files.config)) {
+        if (k.startsWith(prefix)) values[k.slice(prefix.length)] = v;
+        else otherValues[k] = v;
+    }
+    const shaped = new Set(files.problems.map((p) => p.key.replace(/\[\d+\]$/, "")));
+    const parsed = parseStackConfig(values, { stack, otherValues, secretKeys: files.secretKeys });
+    const more = parsed.ok ? [] : parsed.problems.filter((p) => !shaped.has(p.key.replace(/\[\d+\]$/, "")));
+    return withLocations(new ConfigValidationError(stack, [...files.problems, ...more]), files, {});
+}
+
+/** The same problems, each saying which stack-file line its value comes from (when it comes from one). */
+function withLocations(error: ConfigValidationError, files: StackFileConfig, options: SynthOptions): ConfigValidationError {
+    const overridden = new Set(Object.keys(options.configOverrides ?? {}));
+    const located = error.problems.map((p) => {
+        const base = p.key.replace(/\[\d+\]$/, "");
+        const where = overridden.has(base) ? undefined : (files.locations[p.key] ?? files.locations[base]);
+        return p.where || !where ? p : { ...p, where };
+    });
+    return new ConfigValidationError(error.stackName, located);
 }
 
 /**
@@ -151,6 +180,7 @@ function useMonitor(monitor: RecordingMonitor, project: string, stack: string): 
 export async function synthesize(stack: string, options: SynthOptions = {}): Promise<SynthResult> {
     const projectDir = options.projectDir ?? path.resolve(__dirname, "..");
     const files = readStackFiles(projectDir, stack);
+    if (files.problems.length > 0) throw stackFileProblems(stack, files);
     const config = { ...files.config };
     const secretKeys = new Set(files.secretKeys);
     for (const [k, v] of Object.entries(options.configOverrides ?? {})) {
@@ -176,7 +206,12 @@ export async function synthesize(stack: string, options: SynthOptions = {}): Pro
     // Loaded here, not at the top, so the program's modules see this run's runtime settings.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { main } = require("../program") as typeof import("../program");
-    const exported = main(stack);
+    let exported: ReturnType<typeof main>;
+    try {
+        exported = main(stack);
+    } catch (error) {
+        throw error instanceof ConfigValidationError ? withLocations(error, files, options) : error;
+    }
     const outputs = (await resolveOutputs(exported)) as Record<string, unknown>;
     await waitForRPCs();
 

@@ -196,7 +196,8 @@ const buildImage = async (ctx: DriverContext, name: string, inputs: Props): Prom
     for (const [k, v] of Object.entries(asRecord(build.args))) args.push("--build-arg", `${k}=${String(v)}`);
     args.push(String(build.context ?? "."));
     const env = { ...process.env, DOCKER_HOST: ctx.dockerHost, DOCKER_BUILDKIT: "1" };
-    const r = await runProcess("docker", args, { env });
+    // Relative contexts resolve from the project folder, where the CLI runs the provider.
+    const r = await runProcess("docker", args, { env, cwd: ctx.cwd });
     if (r.code !== 0) throw new Error(`Image ${name}: docker build failed (exit ${r.code}):\n${r.stderr.slice(-3000)}`);
     const built = await imageId(ctx, String(inputs.imageName));
     if (!built) throw new Error(`Image ${name}: built, but ${String(inputs.imageName)} is not in the engine`);

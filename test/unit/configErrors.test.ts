@@ -39,7 +39,8 @@ const CASES: Case[] = [
         key: "homeiq:hostPorts[0]",
         value: '"admin-api=8086"',
         problem: /puts influxdb and admin-api on the same host port 8086/,
-        fix: /^pulumi config set --path 'homeiq:hostPorts\[0\]' admin-api=<a free port>$/,
+        // A port no service uses, so the command runs as written (no `<placeholder>`, which a shell reads as a redirect).
+        fix: /^pulumi config set --path 'homeiq:hostPorts\[0\]' admin-api=20000$/,
     },
     {
         name: "* in prod CORS",
@@ -166,14 +167,21 @@ describe("invalid config", () => {
         const problems = result.ok ? [] : result.problems;
         expect(problems.map((p) => `${p.key}: ${p.problem} | ${p.fix}`)).toEqual([
             "homeiq:homeAssistantUrl: is required but not set | pulumi config set homeiq:homeAssistantUrl http://homeassistant.local:8123",
-            "homeiq:homeAssistantToken: is required but not set | pulumi config set --secret homeiq:homeAssistantToken <token>",
+            // No value on the command line: Pulumi prompts for it, so the token stays out of the shell's history.
+            "homeiq:homeAssistantToken: is required but not set | pulumi config set --secret homeiq:homeAssistantToken",
         ]);
     });
 
-    it("rejects a key the project does not declare", () => {
-        const result = parseStackConfig({ profile: "dev", homeAssistantUrl: "http://ha:8123", homeAssistantToken: "x".repeat(30), homeiqCheckoutPath: "/x", hostport: "8000" });
+    it("rejects a key the project does not declare, naming the key it most likely means", () => {
+        const result = parseStackConfig({ profile: "dev", homeAssistantUrl: "http://ha:8123", homeAssistantToken: "x".repeat(30), homeiqCheckoutPath: "/x", hostport: "8000", colour: "blue" });
         expect(result.ok ? [] : result.problems.map((p) => [p.key, p.problem, p.fix])).toEqual([
-            ["homeiq:hostport", "is not a config key of this project", "pulumi config rm homeiq:hostport"],
+            [
+                "homeiq:hostport",
+                "is not a config key of this project; did you mean homeiq:hostPorts?",
+                // "8000" is no valid hostPorts entry, so the fix sets an example there.
+                "pulumi config rm homeiq:hostport && pulumi config set --path 'homeiq:hostPorts[0]' health-dashboard=3000",
+            ],
+            ["homeiq:colour", "is not a config key of this project", "pulumi config rm homeiq:colour"],
         ]);
     });
 });

@@ -1,0 +1,196 @@
+/**
+ * Every combination of enabled services with backups, restore and validation gives a complete,
+ * correct graph, or is refused with a named key: no silent skip, no crash.
+ *
+ * The config check runs over every set of disabled services there is (all 2^14, valid or not). The
+ * graph is synthesized for every class of combination the backup, restore and validation wiring
+ * can tell apart: it reads only which stateful services are deployed (influxdb, data-api,
+ * sports-data; data-api needs influxdb, so 6 classes) and, for validation and volumes, which
+ * services are deployed; each class is synthesized with the most and the fewest services it allows.
+ */
+import * as fc from "fast-check";
+import { SERVICE_CATALOG, SERVICE_KEYS, type ServiceKey } from "../../catalog/services";
+import { parseStackConfig } from "../../config/schema";
+import { synthesize, type SynthResource, type SynthResult } from "../../synth/synthesize";
+import { COMMAND, containersByService, ofType, VOLUME, withoutPromiseStackTraces } from "./helpers";
+
+const BASE = {
+    profile: "prod",
+    homeAssistantUrl: "http://homeassistant.local:8123",
+    homeAssistantToken: "a-long-lived-token-for-this-test-0123",
+    homeiqCheckoutPath: "/srv/homeiq",
+};
+const RESTORE = "/srv/homeiq-backups/prod/20261127T101500Z";
+const STATEFUL = SERVICE_KEYS.filter((k) => SERVICE_CATALOG[k].stateful);
+const SQLITE = SERVICE_KEYS.filter((k) => SERVICE_CATALOG[k].sqliteDatabase);
+
+/** The services that (transitively) depend on any of `keys`, and `keys` themselves. */
+function withDependents(keys: readonly ServiceKey[]): Set<ServiceKey> {
+    const out = new Set(keys);
+    for (let grew = true; grew; ) {
+        grew = false;
+        for (const k of SERVICE_KEYS) {
+            if (!out.has(k) && SERVICE_CATALOG[k].dependsOn.some((d) => out.has(d))) {
+                out.add(k);
+                grew = true;
+            }
+        }
+    }
+    return out;
+}
+
+const disabledList = (disabled: Iterable<ServiceKey>): string => JSON.stringify([...disabled].map((k) => `${k}=not in this test`));
+
+describe("config check over every set of disabled services", () => {
+    const all = Array.from({ length: 1 << SERVICE_KEYS.length }, (_, m) => SERVICE_KEYS.filter((_k, i) => m & (1 << i)));
+    const closed = all.filter((d) => withDependents(d).size === d.length);
+
+    it("accepts each dependency-closed set that leaves a service, with restore and backup request exactly when something stateful is left", () => {
+        expect(closed.length).toBe(1924);
+        const wrong: string[] = [];
+        for (const disabled of closed) {
+            const enabledStateful = STATEFUL.filter((k) => !disabled.includes(k));
+            for (const restore of [false, true]) {
+                const values = { ...BASE, disabledServices: disabledList(disabled), ...(restore ? { restoreFrom: RESTORE, backupRequest: "1" } : {}) };
+                const result = parseStackConfig(values);
+                const keys = result.ok ? [] : result.problems.map((p) => p.key).sort();
+                const expected =
+                    disabled.length === SERVICE_KEYS.length
+                        ? ["homeiq:disabledServices", ...(restore ? ["homeiq:backupRequest", "homeiq:restoreFrom"] : [])]
+                        : restore && enabledStateful.length === 0
+                          ? ["homeiq:backupRequest", "homeiq:restoreFrom"]
+                          : [];
+                if (JSON.stringify(keys) !== JSON.stringify([...expected].sort())) wrong.push(`${disabled.join(",")} restore=${restore}: ${keys.join(" ")}`);
+            }
+        }
+        expect(wrong).toEqual([]);
+    });
+
+    it("refuses each set that disables a service another deployed one needs, naming the entry", () => {
+        const open = fc.sample(fc.constantFrom(...all.filter((d) => withDependents(d).size !== d.length)), { seed: 2024, numRuns: 400 });
+        for (const disabled of open) {
+            const result = parseStackConfig({ ...BASE, disabledServices: disabledList(disabled) });
+            expect(result.ok).toBe(false);
+            const problems = result.ok ? [] : result.problems;
+            expect(problems.length).toBeGreaterThan(0);
+            for (const p of problems) {
+                expect(p.key).toMatch(/^homeiq:disabledServices\[\d+\]$/);
+                expect(p.problem).toMatch(/^disables \S+, which \S+ depends on$/);
+                expect(p.fix).toMatch(/^pulumi config rm --path 'homeiq:disabledServices\[\d+\]'$/);
+            }
+        }
+    });
+});
+
+interface Case {
+    readonly name: string;
+    readonly stack: "dev" | "prod";
+    readonly enabled: readonly ServiceKey[];
+    readonly restore: boolean;
+}
+
+/** The 6 classes of deployed stateful services; for each, the most services it allows and the fewest. */
+function cases(): Case[] {
+    const classes: ServiceKey[][] = [[], ["influxdb"], ["sports-data"], ["influxdb", "sports-data"], ["influxdb", "data-api"], ["influxdb", "data-api", "sports-data"]];
+    const out: Case[] = [];
+    for (const kept of classes) {
+        const most = SERVICE_KEYS.filter((k) => !withDependents(STATEFUL.filter((s) => !kept.includes(s))).has(k));
+        const fewest = kept.length > 0 ? kept : ["log-aggregator" as ServiceKey];
+        const label = kept.length > 0 ? kept.join("+") : "nothing stateful";
+        const restore = kept.length > 0;
+        out.push({ name: `prod, ${label}, most services, restore=${restore}`, stack: "prod", enabled: most, restore });
+        out.push({ name: `prod, ${label}, fewest services, restore=${restore}`, stack: "prod", enabled: fewest, restore });
+        if (restore) out.push({ name: `prod, ${label}, most services, no restore`, stack: "prod", enabled: most, restore: false });
+        out.push({ name: `dev, ${label}, most services, restore=${restore}`, stack: "dev", enabled: most, restore });
+    }
+    return out;
+}
+
+const env = (r: SynthResource | undefined): Record<string, string> => (r?.inputs.environment ?? {}) as Record<string, string>;
+
+/** Everything the wiring must hold for `c`, as a list of broken expectations (empty when right). */
+function wiringProblems(c: Case, result: SynthResult): string[] {
+    const broken: string[] = [];
+    const check = (ok: boolean, what: string): void => {
+        if (!ok) broken.push(what);
+    };
+    const urns = new Set(result.resources.map((r) => r.urn));
+    for (const r of result.resources) {
+        for (const d of r.dependencies) check(urns.has(d), `${r.name} depends on ${d}, which is not registered`);
+        check(r.parent === "" || urns.has(r.parent), `${r.name} has an unknown parent`);
+    }
+    const byService = containersByService(result);
+    const commands = new Map(ofType(result, COMMAND).map((x) => [x.name, x]));
+    const enabled = new Set(c.enabled);
+    const stateful = STATEFUL.filter((k) => enabled.has(k));
+    const sqlite = SQLITE.filter((k) => enabled.has(k));
+    const influx = enabled.has("influxdb");
+    const sorted = (xs: Iterable<string>): string => [...xs].sort().join(" ");
+
+    check(sorted(byService.keys()) === sorted(c.enabled), `containers: ${sorted(byService.keys())}`);
+    const volumes = new Set(c.enabled.flatMap((k) => SERVICE_CATALOG[k].volumes.map((v) => `${c.stack}-${v.volume}`)));
+    check(sorted(ofType(result, VOLUME).map((v) => String(v.inputs.name))) === sorted(volumes), "volumes are exactly those of deployed services");
+
+    const pre = commands.get("homeiq-pre-change-backup");
+    const final = commands.get("homeiq-final-backup");
+    check((pre !== undefined) === stateful.length > 0 && (final !== undefined) === stateful.length > 0, "pre-change and final backups exist exactly when something stateful is deployed");
+    if (pre && final) {
+        const dependents = [...byService].filter(([, x]) => x.dependencies.includes(pre.urn)).map(([s]) => s);
+        check(sorted(dependents) === sorted(stateful), `pre-change backup precedes exactly the stateful containers: ${sorted(dependents)}`);
+        for (const s of stateful) check(final.dependencies.includes(byService.get(s)!.urn), `final backup runs while ${s} is up`);
+        for (const b of [pre, final, commands.get("homeiq-on-demand-backup")]) {
+            if (!b) continue;
+            check(env(b).HOMEIQ_INFLUX_CONTAINER === (influx ? `${c.stack}-influxdb` : ""), `${b.name}: influx container`);
+            check(env(b).HOMEIQ_SQLITE_DBS.split(" ").filter(Boolean).map((e) => e.split("=")[0]).join(" ") === sqlite.join(" "), `${b.name}: SQLite databases`);
+        }
+        check(commands.has("homeiq-on-demand-backup"), "on-demand backup for backupRequest=1");
+    }
+
+    const restore = commands.get("homeiq-restore");
+    check((restore !== undefined) === c.restore, `restore exists exactly when restoreFrom is set (restore=${c.restore})`);
+    if (restore) {
+        check(restore.dependencies.includes(pre!.urn), "restore after the pre-change backup");
+        check(!influx || restore.dependencies.includes(byService.get("influxdb")!.urn), "restore after influxdb is up");
+        for (const s of sqlite) check(byService.get(s)!.dependencies.includes(restore.urn), `${s} starts after the restore`);
+        check(env(restore).HOMEIQ_INFLUX_CONTAINER === (influx ? `${c.stack}-influxdb` : ""), "restore: influx container");
+        check(env(restore).HOMEIQ_SQLITE_RESTORES.split(" ").filter(Boolean).map((e) => e.split("=")[0]).join(" ") === sqlite.join(" "), "restore: SQLite targets");
+        check(env(restore).HOMEIQ_STOP_CONTAINERS === sqlite.map((s) => `${c.stack}-${s}`).join(" "), "restore: containers stopped");
+        check((env(restore).HOMEIQ_RESTORE_HELPER_IMAGE !== "") === sqlite.length > 0, "restore: a helper image exactly when SQLite files are restored");
+    }
+
+    const retention = commands.get("homeiq-influxdb-retention");
+    check((retention !== undefined) === influx, "retention exactly when influxdb is deployed");
+    if (retention && restore) check(retention.dependencies.includes(restore.urn), "retention after the restore");
+
+    const handover = commands.get("homeiq-volume-handover");
+    check((handover !== undefined) === (c.stack === "prod" && sqlite.length > 0), "volume handover exactly for non-root SQLite services");
+    if (handover) for (const s of sqlite) check(byService.get(s)!.dependencies.includes(handover.urn), `${s} starts after the handover`);
+
+    const validation = commands.get("homeiq-validation");
+    check(validation !== undefined, "validation exists");
+    if (validation) {
+        for (const [s, x] of byService) check(validation.dependencies.includes(x.urn), `validation after ${s}`);
+        const targets = env(validation).HOMEIQ_VALIDATE_TARGETS.split(" ").map((t) => t.split("=")[0]);
+        check(sorted(targets) === sorted(c.enabled), `validation checks exactly the deployed services: ${sorted(targets)}`);
+    }
+    return broken;
+}
+
+describe("graph for every class of enabled services", () => {
+    withoutPromiseStackTraces();
+
+    it.each(cases().map((c) => [c.name, c] as const))("%s", async (_name, c) => {
+        const disabled = SERVICE_KEYS.filter((k) => !c.enabled.includes(k));
+        const result = await synthesize(c.stack, {
+            configOverrides: {
+                "homeiq:disabledServices": disabledList(disabled),
+                "homeiq:restoreFrom": c.restore ? RESTORE : undefined,
+                "homeiq:backupRequest": STATEFUL.some((s) => c.enabled.includes(s)) ? "1" : undefined,
+                // Values the prod stack file sets for services these cases may leave out.
+                "homeiq:corsOrigins": c.enabled.includes("data-api") ? undefined : "[]",
+                "homeiq:dashboardBindAddress": c.enabled.includes("health-dashboard") ? undefined : "",
+            },
+        });
+        expect(wiringProblems(c, result)).toEqual([]);
+    }, 60_000);
+});
