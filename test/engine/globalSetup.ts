@@ -1,6 +1,7 @@
 /**
  * Jest globalSetup of the `engine` project: installs Docker Engine 26 (Debian trixie's docker.io,
- * unpacked by engine/install.sh), starts a real Docker engine (or reuses one that answers) and builds the stand-in images.
+ * unpacked by engine/install.sh), starts a real Docker engine (or reuses one that answers) and builds the stand-in images
+ * (build-standins.sh, then build-stack-standins.sh, whose images start FROM one of the first).
  * If any step fails the whole engine suite FAILS with the reason: it never skips.
  */
 import { spawnSync } from "child_process";
@@ -25,4 +26,5 @@ export default function globalSetup(): void {
   step("install.sh", 10 * 60_000);
   step("start.sh", 2 * 60_000);
   step("build-standins.sh", 15 * 60_000);
+  step("build-stack-standins.sh", 10 * 60_000);
 }
