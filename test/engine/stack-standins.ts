@@ -92,15 +92,16 @@ interface BuildInputs {
 export function buildSynthImages(resources: readonly SynthResource[], tagPrefix: string): Map<string, string> {
   const tagOf = (imageName: string): string => `${tagPrefix}/${imageName}`;
   const refs = new Map<string, string>();
-  const images = resources.filter((r) => r.type === "docker:index/image:Image");
-  // Bases first: an image whose BASE_IMAGE is another image of the synth comes after it.
-  const built = new Set(images.map((r) => (r.inputs as unknown as BuildInputs).imageName));
-  const ordered = [...images].sort((a, b) => Number("BASE_IMAGE" in (a.inputs as unknown as BuildInputs).build.args) - Number("BASE_IMAGE" in (b.inputs as unknown as BuildInputs).build.args));
-  for (const r of ordered) {
-    const { imageName, build } = r.inputs as unknown as BuildInputs;
+  const images = resources
+    .filter((r) => r.type === "docker:index/image:Image")
+    .map((r) => ({ urn: r.urn, ...(r.inputs as unknown as BuildInputs) }));
+  const built = new Set(images.map((i) => i.imageName));
+  // Bases first: an image built on another one of the synth (BASE_IMAGE) comes after all the others.
+  const layered = (i: BuildInputs): number => Number(built.has(i.build.args.BASE_IMAGE ?? ""));
+  for (const { urn, imageName, build } of [...images].sort((a, b) => layered(a) - layered(b))) {
     const args = Object.entries(build.args).flatMap(([k, v]) => ["--build-arg", `${k}=${k === "BASE_IMAGE" && built.has(v) ? tagOf(v) : v}`]);
     docker(["build", "-q", "-t", tagOf(imageName), "-f", build.dockerfile, ...args, build.context], { timeoutMs: 300_000 });
-    refs.set(r.urn, tagOf(imageName));
+    refs.set(urn, tagOf(imageName));
   }
   for (const r of resources.filter((x) => x.type === "docker:index/remoteImage:RemoteImage")) {
     const name = String(r.inputs.name);

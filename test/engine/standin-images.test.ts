@@ -273,6 +273,14 @@ describe("stand-in HomeIQ images under the program's prod container specs (real 
     expect(r.log).toContain("FATAL: cannot write log file /app/logs/websocket-ingestion.log: EROFS (errno 30): Read-only file system");
   });
 
+  it("carbon-intensity: fails loudly when its InfluxDB token is empty (every InfluxDB client checks it at start)", () => {
+    const c = spec("carbon-intensity");
+    const envs = (c.inputs.envs as string[]).map((e) => (e.startsWith("INFLUXDB_TOKEN=") ? "INFLUXDB_TOKEN=" : e));
+    const r = waitExited(run(c, "standin-no-token", { ...c.inputs, envs }));
+    expect(r.code).toBe(1);
+    expect(r.log).toContain("FATAL: INFLUXDB_URL is http://influxdb:8086 but INFLUXDB_TOKEN is empty or unset");
+  });
+
   it("data-api: fails loudly on a volume the image's root user created first (the case the volume handover exists for)", () => {
     const c = spec("data-api");
     const volume = res.volume(uniqueName("standin-root-owned"));
