@@ -76,6 +76,20 @@ export interface HostMount {
     readonly reason: string;
 }
 
+/**
+ * Read access to the json-file logs of the stack's other containers. Docker creates
+ * <hostFolder>/<container id>/ as 0710 root:root and the log in it as 0640 root:root, so a non-root
+ * service can read them only through that group, and cannot list <hostFolder> at all. The service
+ * therefore gets one read-only mount per container (<hostFolder>/<id> at the same path, which makes
+ * the folder listable inside the container) and the group `readGroup`; no host change is needed.
+ */
+export interface ContainerLogAccess {
+    readonly hostFolder: string;
+    /** The group that owns the engine's log files (root on a stock engine). */
+    readonly readGroup: string;
+    readonly reason: string;
+}
+
 export interface CapabilityAddition {
     readonly capability: string;
     readonly reason: string;
@@ -141,6 +155,8 @@ export interface ServiceDefinition {
     readonly dependsOn: readonly ServiceKey[];
     readonly volumes: readonly VolumeMount[];
     readonly hostMounts: readonly HostMount[];
+    /** Reads the other containers' logs: it starts after all of them, with their log folders mounted. */
+    readonly containerLogs?: ContainerLogAccess;
     readonly environmentGroups: readonly EnvironmentGroup[];
     /** Fixed, non-secret variables of this service. */
     readonly fixedEnvironment: Readonly<Record<string, string>>;
@@ -456,13 +472,16 @@ export const SERVICE_CATALOG: Readonly<Record<ServiceKey, ServiceDefinition>> = 
         healthCheck: { test: curlCheck(8015), startPeriodSeconds: 30, httpPath: "/health" },
         dependsOn: [],
         volumes: [{ volume: "logs", containerPath: "/var/log/ha-ingestor" }],
-        hostMounts: [
-            {
-                hostPath: "/var/lib/docker/containers",
-                containerPath: "/var/lib/docker/containers",
-                reason: "log-aggregator reads the engine's json-file logs (read-only)",
-            },
-        ],
+        hostMounts: [],
+        containerLogs: {
+            hostFolder: "/var/lib/docker/containers",
+            readGroup: "0",
+            reason:
+                "log-aggregator lists /var/lib/docker/containers and reads each container's json-file log. Docker keeps " +
+                "that folder and each container's folder at 0710 root:root and the logs at 0640 root:root, so uid 1001 " +
+                "could read none of them: it gets the folder of each of the stack's other containers, read-only, and " +
+                "the group that owns the logs (root, gid 0), and nothing else of the host's Docker data",
+        },
         environmentGroups: [],
         fixedEnvironment: { ...LOG_SETTINGS, PORT: "8015" },
         security: appUserSecurity,

@@ -135,9 +135,15 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
             for (const k of sqliteKeys) extraStartAfter[k] = [...(extraStartAfter[k] ?? []), this.volumeHandover.command];
         }
 
-        for (const key of enabled) {
+        // Services that read the other containers' logs start last, with those containers' ids.
+        const logReaders = enabled.filter((k) => SERVICE_CATALOG[k].containerLogs);
+        const creationOrder = [...enabled.filter((k) => !logReaders.includes(k)), ...logReaders];
+        for (const key of creationOrder) {
             const service = SERVICE_CATALOG[key];
             const env = environments[key]!;
+            const logSources = service.containerLogs
+                ? creationOrder.filter((k) => !logReaders.includes(k)).map((k) => services[k]!.container)
+                : [];
             const isSqlite = sqliteKeys.includes(key);
             if (isSqlite && restoredFrom && !this.restore) {
                 throw new pulumi.ResourceError(`${key} would start before the restore of ${restoredFrom}; influxdb must come first`, this);
@@ -162,7 +168,9 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
                         }),
                         ...(extraStartAfter[key] ?? []),
                         ...(isSqlite && this.restore ? [this.restore.command] : []),
+                        ...logSources,
                     ],
+                    logSourceIds: logSources.map((c) => c.id),
                     provider: this.provider,
                     // A restore replaces the containers that read the restored files, so they start on them.
                     extraLabels: isSqlite && restoredFrom ? { [LABEL_RESTORED_FROM]: restoredFrom } : undefined,

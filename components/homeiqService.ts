@@ -34,6 +34,8 @@ export interface HomeIQServiceArgs {
     readonly provider: docker.Provider;
     /** Labels beyond the standard ones (a change replaces the container). */
     readonly extraLabels?: Readonly<Record<string, string>>;
+    /** Ids of the containers whose logs this service reads (catalog `containerLogs`). */
+    readonly logSourceIds?: pulumi.Input<string>[];
 }
 
 /** The container settings that hardening decides, as plain data (also used by tests and docs). */
@@ -67,6 +69,26 @@ export function containerHardening(service: ServiceDefinition, config: StackConf
     };
 }
 
+/** One read-only mount per container whose json-file log the service reads, at the host's own path. */
+function containerLogMounts(service: ServiceDefinition, ids: pulumi.Input<string>[]): docker.types.input.ContainerVolume[] {
+    const access = service.containerLogs;
+    if (!access) return [];
+    return ids.map((id) => {
+        const folder = pulumi.interpolate`${access.hostFolder}/${id}`;
+        return { hostPath: folder, containerPath: folder, readOnly: true };
+    });
+}
+
+/** Groups a service needs beyond its user's own: the Docker socket's, the engine's log files'. */
+export function supplementaryGroups(service: ServiceDefinition, config: StackConfig): string[] | undefined {
+    const groups: string[] = [];
+    if (service.hostMounts.some((m) => m.hostPath === "/var/run/docker.sock") && config.dockerSocketGroupId !== undefined) {
+        groups.push(String(config.dockerSocketGroupId));
+    }
+    if (service.containerLogs) groups.push(service.containerLogs.readGroup);
+    return groups.length > 0 ? groups : undefined;
+}
+
 export class HomeIQService extends pulumi.ComponentResource {
     readonly container: docker.Container;
     readonly containerName: string;
@@ -84,6 +106,7 @@ export class HomeIQService extends pulumi.ComponentResource {
                 return { volumeName, containerPath: m.containerPath, readOnly: false };
             }),
             ...service.hostMounts.map((m) => ({ hostPath: m.hostPath, containerPath: m.containerPath, readOnly: true })),
+            ...containerLogMounts(service, args.logSourceIds ?? []),
         ];
 
         this.container = new docker.Container(
@@ -130,10 +153,7 @@ export class HomeIQService extends pulumi.ComponentResource {
                 tmpfs: hardening.tmpfs,
                 securityOpts: hardening.securityOpts,
                 capabilities: hardening.capabilities,
-                groupAdds:
-                    service.hostMounts.some((m) => m.hostPath === "/var/run/docker.sock") && config.dockerSocketGroupId !== undefined
-                        ? [String(config.dockerSocketGroupId)]
-                        : undefined,
+                groupAdds: supplementaryGroups(service, config),
                 // A clean stop for databases (the old deploy script allowed 30 s).
                 destroyGraceSeconds: 30,
             },

@@ -58,8 +58,9 @@ export const POLICY_EXCEPTIONS: readonly PolicyException[] = [
         service: "log-aggregator",
         hostPaths: ["/var/lib/docker/containers"],
         reason:
-            "log-aggregator reads the containers' json-file logs from /var/lib/docker/containers on the host; " +
-            "it only reads them, so the mount is read-only.",
+            "log-aggregator reads the containers' json-file logs under /var/lib/docker/containers on the host. " +
+            "It gets only the folder of each of the stack's other containers (/var/lib/docker/containers/<id>), " +
+            "read-only, and the group that owns the logs (gid 0); never the whole folder, nothing writable.",
     },
     {
         policy: "container-non-root-user",

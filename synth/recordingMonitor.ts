@@ -48,6 +48,13 @@ type Callback = (err: unknown, response: { getUrn(): string } | undefined) => vo
 export class RecordingMonitor extends MockMonitor {
     readonly registrations: RecordedRegistration[] = [];
 
+    /** The latest registration of a resource (the one being created when the mocks are called). */
+    registrationOf(type: string, name: string): RecordedRegistration {
+        const found = [...this.registrations].reverse().find((r) => r.type === type && r.name === name);
+        if (!found) throw new Error(`no registration recorded for ${type} ${name}`);
+        return found;
+    }
+
     override async registerResource(req: RegisterResourceRequest, callback: Callback): Promise<void> {
         const record: RecordedRegistration = {
             type: req.getType(),

@@ -6,8 +6,9 @@
  */
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime/mocks";
 import { setMockOptions } from "@pulumi/pulumi/runtime/settings";
-import { RecordingMonitor, type RecordedOptions } from "./recordingMonitor";
+import { RecordingMonitor, type RecordedOptions, type RecordedRegistration } from "./recordingMonitor";
 import { readStackFiles } from "./stackFiles";
 
 export const SECRET_MARK = "[secret]";
@@ -47,6 +48,11 @@ export interface SynthOptions {
     readonly secretOverrides?: readonly string[];
     /** Called with the monitor before the program runs (tests use it to count registrations). */
     readonly onMonitor?: (monitor: RecordingMonitor) => void;
+    /**
+     * Replaces the offline mocks: what a registered resource becomes (engine/apply uses it to
+     * create each resource on a real Docker engine). Receives the recorded registration (its options).
+     */
+    readonly newResource?: (args: MockResourceArgs, registration: RecordedRegistration) => Promise<MockResourceResult>;
 }
 
 /** Replaces Pulumi's wire sentinels: secrets by "[secret]", unknowns by "[unknown]", references by their URN. */
@@ -138,8 +144,10 @@ export async function synthesize(stack: string, options: SynthOptions = {}): Pro
     }
     for (const k of options.secretOverrides ?? []) secretKeys.add(k);
 
-    const monitor = new RecordingMonitor({
-        newResource: (args) => ({ id: `${args.name}-id`, state: mockState(args.type, args.name, args.inputs) }),
+    const live = options.newResource;
+    const monitor: RecordingMonitor = new RecordingMonitor({
+        newResource: (args) =>
+            live ? live(args, monitor.registrationOf(args.type, args.name)) : { id: `${args.name}-id`, state: mockState(args.type, args.name, args.inputs) },
         call: () => ({}),
     });
     useMonitor(monitor, files.project, stack);

@@ -86,14 +86,31 @@ describe("every stack", () => {
     });
 
     it("mounts host Docker paths read-only, and only into admin-api and log-aggregator", async () => {
-        for (const [service, c] of containersByService(await synthStack("prod"))) {
-            const hostMounts = (c.inputs.volumes as Array<{ hostPath?: string; readOnly: boolean }>).filter((v) => v.hostPath);
-            if (service === "admin-api" || service === "log-aggregator") {
-                expect(hostMounts).toHaveLength(1);
-                expect(hostMounts[0].readOnly).toBe(true);
+        const byService = containersByService(await synthStack("prod"));
+        const others = [...byService.keys()].filter((k) => k !== "log-aggregator");
+        for (const [service, c] of byService) {
+            const hostMounts = (c.inputs.volumes as Array<{ hostPath?: string; containerPath: string; readOnly: boolean }>).filter((v) => v.hostPath);
+            if (service === "admin-api") {
+                expect(hostMounts).toEqual([{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true }]);
+            } else if (service === "log-aggregator") {
+                // One read-only folder per other container of the stack (by its id), never the whole folder.
+                expect(hostMounts.map((m) => m.hostPath).sort()).toEqual(others.map((k) => `/var/lib/docker/containers/homeiq-${k}-id`).sort());
+                for (const m of hostMounts) expect(m).toEqual({ hostPath: m.hostPath, containerPath: m.hostPath, readOnly: true });
             } else {
                 expect({ service, hostMounts }).toEqual({ service, hostMounts: [] });
             }
+        }
+    });
+
+    it("lets log-aggregator read the engine's logs as uid 1001 through the logs' group, after every other container", async () => {
+        const synth = await synthStack("prod");
+        const byService = containersByService(synth);
+        const aggregator = byService.get("log-aggregator")!;
+        expect(aggregator.inputs.user).toBe("1001:1001");
+        expect(aggregator.inputs.groupAdds).toEqual(["0"]);
+        for (const [service, c] of byService) {
+            if (service !== "log-aggregator") expect(aggregator.dependencies).toContain(c.urn);
+            if (service !== "log-aggregator" && service !== "admin-api") expect(c.inputs.groupAdds).toBeUndefined();
         }
     });
 });

@@ -1,0 +1,154 @@
+/**
+ * `npm run bench:coldstart`: how long a cold start of the whole stack takes on this machine's engine,
+ * from the first container create to the last container healthy, with the program's own specs
+ * applied as `pulumi up` would (engine/apply), 3 runs (HOMEIQ_BENCH_RUNS), beside the same graph
+ * with the old compose files' health settings (interval 30s, no start interval), and beside the
+ * engine's floor.
+ *
+ * The floor, per run: the longest path through the containers' dependency graph where each
+ * container costs what the engine itself needs before a dependent may start: its create+start
+ * (measured) plus one health probe (the duration of its first passing probe, from the engine's
+ * health log). An orchestrator that started each container the moment its dependencies passed one
+ * probe, and probed the instant a container started, would take exactly this long.
+ *
+ * Uses the prod stack file under the test name itest-bench (nothing of a real stack is touched)
+ * and the stand-in images, which boot instantly (engine/README.md). Run `npm run test:engine` once
+ * first, or let this build the stand-ins (engine/build-stack-standins.sh).
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { applyStack, destroyStack, ApplyError, type ApplyResult } from "../engine/apply/applyStack";
+import type { Props } from "../engine/apply/liveResources";
+import { docker } from "../test/engine/helpers";
+import { inspect, removeTestStack, testOverrides, TEST_STACK_PREFIX, type TestProject } from "../test/engine/stack-helpers";
+
+const RUNS = Number(process.env.HOMEIQ_BENCH_RUNS ?? 3);
+const CONTAINER = "docker:index/container:Container";
+const REPO = path.resolve(__dirname, "..");
+
+/** The old compose files' health settings: interval 30s, timeout 10s, retries 3, no start interval. */
+function oldComposeHealth(type: string, _name: string, inputs: Props): Props {
+    if (type !== CONTAINER) return inputs;
+    const health = inputs.healthcheck as Props;
+    const { startInterval: _dropped, ...rest } = health;
+    return { ...inputs, healthcheck: { ...rest, interval: "30s", timeout: "10s", retries: 3 } };
+}
+
+interface RunFigures {
+    readonly seconds: number;
+    readonly floorSeconds: number;
+    readonly levels: number;
+}
+
+const parseTime = (t: string): number => Date.parse(t);
+
+function figures(result: ApplyResult): RunFigures {
+    const containers = result.synth.resources.filter((r) => r.type === CONTAINER);
+    const byUrn = new Map(containers.map((c) => [c.urn, c]));
+    const created = new Map(result.events.filter((e) => e.type === CONTAINER).map((e) => [e.name, e]));
+    const first = Math.min(...[...created.values()].map((e) => e.start));
+    const last = Math.max(...[...created.values()].map((e) => e.report!.healthyAt!));
+
+    // Per container: create+start as measured, plus its first passing probe's duration.
+    const cost = new Map<string, number>();
+    for (const c of containers) {
+        const e = created.get(c.name)!;
+        const info = inspect(String(c.inputs.name));
+        const passing = (info.State.Health?.Log ?? []).find((l) => l.ExitCode === 0);
+        const probeMs = passing ? parseTime(passing.End) - parseTime(passing.Start) : 0;
+        cost.set(c.urn, e.report!.startedAt! - e.start + probeMs);
+    }
+    const memo = new Map<string, { ms: number; levels: number }>();
+    const longest = (urn: string): { ms: number; levels: number } => {
+        const known = memo.get(urn);
+        if (known) return known;
+        const deps = byUrn.get(urn)!.dependencies.filter((d) => byUrn.has(d)).map(longest);
+        const before = deps.reduce((a, b) => (b.ms > a.ms ? b : a), { ms: 0, levels: 0 });
+        const value = { ms: before.ms + cost.get(urn)!, levels: before.levels + 1 };
+        memo.set(urn, value);
+        return value;
+    };
+    const critical = containers.map((c) => longest(c.urn)).reduce((a, b) => (b.ms > a.ms ? b : a));
+    return { seconds: (last - first) / 1000, floorSeconds: critical.ms / 1000, levels: critical.levels };
+}
+
+function project(): TestProject {
+    const stack = `${TEST_STACK_PREFIX}bench`;
+    const projectDir = fs.mkdtempSync(path.join(os.tmpdir(), "homeiq-bench-"));
+    fs.copyFileSync(path.join(REPO, "Pulumi.yaml"), path.join(projectDir, "Pulumi.yaml"));
+    fs.copyFileSync(path.join(REPO, "Pulumi.prod.yaml"), path.join(projectDir, `Pulumi.${stack}.yaml`));
+    const backupRoot = path.join(projectDir, "backups");
+    fs.mkdirSync(backupRoot);
+    return { stack, projectDir, backupRoot };
+}
+
+async function once(p: TestProject, oldHealth: boolean): Promise<RunFigures> {
+    removeTestStack(p.stack);
+    let result: ApplyResult | undefined;
+    try {
+        result = await applyStack(p.stack, {
+            projectDir: p.projectDir,
+            configOverrides: testOverrides(p, { "homeiq:postDeployValidation": "false", "homeiq:healthWaitTimeoutSeconds": "300" }),
+            secretOverrides: ["homeiq:homeAssistantToken"],
+            transformInputs: oldHealth ? oldComposeHealth : undefined,
+            log: () => undefined,
+        });
+        return figures(result);
+    } catch (err) {
+        if (err instanceof ApplyError) await destroyStack(err.state, { log: () => undefined });
+        throw err;
+    } finally {
+        if (result) await destroyStack(result.state, { log: () => undefined });
+        removeTestStack(p.stack);
+    }
+}
+
+const stats = (xs: number[]): { min: number; median: number; max: number } => {
+    const s = [...xs].sort((a, b) => a - b);
+    return { min: s[0], median: s[Math.floor(s.length / 2)], max: s[s.length - 1] };
+};
+const fmt = (x: { min: number; median: number; max: number }, unit = "s"): string =>
+    `min ${x.min.toFixed(2)}${unit}  median ${x.median.toFixed(2)}${unit}  max ${x.max.toFixed(2)}${unit}`;
+
+async function main(): Promise<void> {
+    const setup = spawnSync("bash", [path.join(REPO, "engine", "build-stack-standins.sh")], { stdio: "inherit" });
+    if (setup.status !== 0) throw new Error("engine/build-stack-standins.sh failed");
+    const engine = docker(["version", "--format", "{{.Server.Version}}"]).stdout.trim();
+    const p = project();
+    try {
+        // Warm-up: builds the images through the program's Image inputs (not timed).
+        process.stdout.write(`engine ${engine}; warm-up apply (builds images)…\n`);
+        await once(p, false);
+        const program: RunFigures[] = [];
+        const old: RunFigures[] = [];
+        for (let i = 1; i <= RUNS; i++) {
+            program.push(await once(p, false));
+            process.stdout.write(`run ${i}/${RUNS} program specs: ${program[i - 1].seconds.toFixed(2)} s (floor ${program[i - 1].floorSeconds.toFixed(2)} s)\n`);
+            old.push(await once(p, true));
+            process.stdout.write(`run ${i}/${RUNS} old compose health settings: ${old[i - 1].seconds.toFixed(2)} s\n`);
+        }
+        const ratioFloor = program.map((r) => r.seconds / r.floorSeconds);
+        const ratioOld = program.map((r, i) => old[i].seconds / r.seconds);
+        process.stdout.write(
+            [
+                "",
+                `cold start, first container create → all ${RUNS > 0 ? "containers" : ""} healthy (prod specs, stand-in images, ${RUNS} runs, dependency depth ${program[0].levels}):`,
+                `  program's specs (interval 30s, start interval 1s):  ${fmt(stats(program.map((r) => r.seconds)))}`,
+                `  old compose health (interval 30s, no start int.): ${fmt(stats(old.map((r) => r.seconds)))}`,
+                `  engine floor (create+start + one probe per level):  ${fmt(stats(program.map((r) => r.floorSeconds)))}`,
+                `  program / floor:  ${fmt(stats(ratioFloor), "×")}   (target ≤ 1.5×)`,
+                `  old / program:    ${fmt(stats(ratioOld), "×")}`,
+                "",
+            ].join("\n"),
+        );
+    } finally {
+        fs.rmSync(p.projectDir, { recursive: true, force: true });
+    }
+}
+
+main().catch((err) => {
+    process.stderr.write(`bench:coldstart failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+});
