@@ -4,7 +4,8 @@
  * here from the prod synth's docker:index/image:Image inputs, i.e. from the stand-in checkout
  * (engine/stack-standins/homeiq-checkout) at the catalog's Dockerfile paths and contexts, with the
  * non-root adapter on top of data-api and sports-data. Each container then runs with its prod
- * inputs (stack-standins.ts says which inputs are not applied, and why) in dependency order.
+ * inputs, in dependency order, through the engine applier's drivers (stack-standins.ts says what a
+ * test container changes of its spec, and why).
  *
  * What is proven: each image keeps the real image's user, command and health-check tools; every
  * service is healthy under its prod spec and writes where the real one writes; the dashboard's
@@ -12,8 +13,11 @@
  * a stand-in fails loudly when a spec takes away a place it writes to.
  */
 import * as fs from "fs";
-import { docker, Resources, sleep, uniqueName } from "./helpers";
-import { buildSynthImages, runArguments, synthStandinStack, type StandinSynth, type SynthContainer } from "./stack-standins";
+import { docker, Resources, uniqueName } from "./helpers";
+import type { DriverContext } from "../../engine/apply/liveResources";
+import {
+  buildSynthImages, driverContext, startContainer, synthStandinStack, testInputs, type StandinSynth, type SynthContainer, type TestNames,
+} from "./stack-standins";
 
 const PROBE_IMAGE = "homeiq-standin/python-appuser:stack";
 const DOCKER_SOCKET = "/var/run/docker.sock";
@@ -48,17 +52,19 @@ const PYTHON_SERVICES = Object.keys(REAL_IMAGES).filter((k) => k !== "influxdb" 
 
 interface Started {
   readonly container: string;
+  /** "running healthy", or why not. */
   readonly status: string;
-  readonly log: string;
 }
 
 describe("stand-in HomeIQ images under the program's prod container specs (real engine)", () => {
   const res = new Resources();
   const tagPrefix = uniqueName("standin-images");
   const network = uniqueName("standin-net");
+  const ctx: DriverContext = driverContext();
   let synth: StandinSynth;
   let images: Map<string, string>;
-  let volumes: Map<string, string>;
+  let names: TestNames;
+  const containerIds = new Map<string, string>();
   let probe: string;
   const started = new Map<string, Started>();
 
@@ -87,24 +93,15 @@ describe("stand-in HomeIQ images under the program's prod container specs (real 
     return JSON.parse(body) as Record<string, unknown>;
   };
 
-  /** Runs a container from a (possibly changed) copy of a service's inputs; returns its name. */
-  const run = (c: SynthContainer, tag: string, inputs: Record<string, unknown> = c.inputs, image = images.get(c.imageUrn)!): string => {
+  /** Starts a test container from a service's spec (with `changes`); waits for healthy unless `wait: false` is among them. */
+  const start = async (c: SynthContainer, tag: string, changes: Record<string, unknown> = {}, testNames: TestNames = names): Promise<string> => {
     const container = res.container(uniqueName(tag));
-    const { args, env } = runArguments(inputs, { container, image, network, volumes });
-    docker(args, { env, timeoutMs: 60_000 });
+    await startContainer(ctx, testInputs(c, container, testNames, changes));
     return container;
   };
-
-  /** Waits until healthy, exited, or the spec's waitTimeout; returns the final status. */
-  const waitHealthy = (container: string, timeoutSeconds: number): string => {
-    const deadline = Date.now() + timeoutSeconds * 1000;
-    for (;;) {
-      const status = inspect(container, "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}");
-      if (status === "running healthy" || status.startsWith("exited") || Date.now() > deadline) return status;
-      sleep(200);
-    }
-  };
-  const waitExited = (container: string): { code: number; log: string } => {
+  /** Starts a container that is expected to exit; returns its exit code and log. */
+  const startExpectingExit = async (c: SynthContainer, tag: string, changes: Record<string, unknown>, testNames: TestNames = names): Promise<{ code: number; log: string }> => {
+    const container = await start(c, tag, { ...changes, wait: false }, testNames);
     const code = Number(docker(["wait", container], { timeoutMs: 30_000 }).stdout.trim());
     const logs = docker(["logs", container]);
     return { code, log: logs.stdout + logs.stderr };
@@ -114,41 +111,48 @@ describe("stand-in HomeIQ images under the program's prod container specs (real 
     const socketGid = String(fs.statSync(DOCKER_SOCKET).gid);
     let t = Date.now();
     synth = await synthStandinStack("prod", { "homeiq:dockerSocketGroupId": socketGid });
-    images = buildSynthImages(synth.resources, tagPrefix);
+    images = await buildSynthImages(ctx, synth.resources, tagPrefix);
     console.log(`synth + ${images.size} images built in ${((Date.now() - t) / 1000).toFixed(1)} s`);
     t = Date.now();
     docker(["network", "create", network]);
-    volumes = new Map(
+    const volumes = new Map(
       synth.resources
         .filter((r) => r.type === "docker:index/volume:Volume")
         .map((r) => [String(r.inputs.name), res.volume(uniqueName(`standin-${String(r.inputs.name)}`))]),
     );
+    names = { network, volumes, images, containerIds };
     probe = res.container(uniqueName("standin-probe"));
     docker(["run", "-d", "--name", probe, "--network", network, "--entrypoint", "sleep", PROBE_IMAGE, "infinity"]);
 
     // Dependency waves: a container starts when every container it depends on is up (healthy or not).
     const pending = [...synth.containers];
-    const done = new Set<string>();
     while (pending.length) {
-      const wave = pending.filter((c) => c.dependsOn.every((d) => done.has(d)));
+      const wave = pending.filter((c) => c.dependsOn.every((d) => !pending.some((p) => p.resource.urn === d)));
       if (!wave.length) throw new Error(`dependency cycle among ${pending.map((c) => c.service).join(", ")}`);
-      const names = wave.map((c) => [c, run(c, `standin-prod-${c.service}`)] as const);
-      for (const [c, container] of names) {
-        const status = waitHealthy(container, Number(c.inputs.waitTimeout ?? 180));
-        const logs = docker(["logs", container]);
-        started.set(c.service, { container, status, log: logs.stdout + logs.stderr });
-        done.add(c.resource.urn);
-        pending.splice(pending.indexOf(c), 1);
-      }
+      await Promise.all(
+        wave.map(async (c) => {
+          const container = res.container(uniqueName(`standin-prod-${c.service}`));
+          let status = "running healthy";
+          try {
+            await startContainer(ctx, testInputs(c, container, names));
+          } catch (err) {
+            status = err instanceof Error ? err.message : String(err);
+          }
+          const id = docker(["inspect", "-f", "{{.Id}}", container], { allowFail: true });
+          if (id.code === 0) containerIds.set(c.resource.name, id.stdout.trim());
+          started.set(c.service, { container, status });
+        }),
+      );
+      for (const c of wave) pending.splice(pending.indexOf(c), 1);
     }
     console.log(`stand-in prod stack: ${synth.containers.length} containers started and waited for in ${((Date.now() - t) / 1000).toFixed(1)} s`);
-  });
+  }, 10 * 60_000);
 
   afterAll(() => {
     res.cleanup();
     docker(["network", "rm", network], { allowFail: true });
     if (images) docker(["image", "rm", ...[...images.values()].filter((i) => i.startsWith(`${tagPrefix}/`))], { allowFail: true });
-  });
+  }, 5 * 60_000);
 
   it("builds every Image input of the prod synth from the stand-in checkout, with the non-root adapter on data-api and sports-data", () => {
     const built = synth.resources.filter((r) => r.type === "docker:index/image:Image").map((r) => r.name).sort();
@@ -194,7 +198,7 @@ describe("stand-in HomeIQ images under the program's prod container specs (real 
     const rows = docker(["exec", s.container, "python", "-c",
       `import sqlite3; print(sqlite3.connect("/app/data/${db}").execute("SELECT service, uid FROM standin_starts").fetchall())`]).stdout.trim();
     expect(rows).toBe(`[('${service}', 1001)]`);
-    expect(inspect(s.container, '{{range .Mounts}}{{if eq .Destination "/app/data"}}{{.Name}}{{end}}{{end}}')).toBe(volumes.get(volume));
+    expect(inspect(s.container, '{{range .Mounts}}{{if eq .Destination "/app/data"}}{{.Name}}{{end}}{{end}}')).toBe(names.volumes.get(volume));
   });
 
   it("influxdb: the stand-in serves /health and /ready as uid 1000 on the prod volumes", () => {
@@ -231,71 +235,59 @@ describe("stand-in HomeIQ images under the program's prod container specs (real 
     expect(info.docker_socket).toMatchObject({ socket: DOCKER_SOCKET, ok: true });
   });
 
-  // KNOWN SPEC PROBLEM (issue 7): the engine keeps /var/lib/docker/containers 0710 root:root, so
-  // log-aggregator as 1001 cannot list it. When the program is fixed, this test must be turned
-  // into "reads the logs" (files_read > 0, no errors).
-  it("log-aggregator: under the prod spec it cannot list /var/lib/docker/containers (KNOWN SPEC PROBLEM, issue 7)", () => {
-    const stats = getJson("http://log-aggregator:8015/api/v1/logs/stats");
-    expect(stats).toMatchObject({ containers_seen: 0, files_read: 0, errors: ["/var/lib/docker/containers: EACCES (errno 13): Permission denied"] });
-  });
-
-  it("log-aggregator: the stand-in reads real json-file logs when it may (run as root with the same mount)", () => {
-    const c = spec("log-aggregator");
-    const { user: _u, readOnly: _r, tmpfs: _t, capabilities: _c, ...asRoot } = c.inputs;
-    // HOME keeps Python's user site (the packages) at /home/appuser/.local for root.
-    const envs = [...(c.inputs.envs as string[]), "HOME=/home/appuser"];
-    const container = run(c, "standin-logs-root", { ...asRoot, user: "0:0", envs });
-    expect(waitHealthy(container, 30)).toBe("running healthy");
-    const stats = JSON.parse(docker(["exec", container, "curl", "-sS", "-X", "POST", "http://localhost:8015/api/v1/logs/collect"]).stdout) as Record<string, number | string[]>;
-    expect(stats.errors).toEqual([]);
-    expect(stats.files_read).toBeGreaterThan(0);
+  it("log-aggregator: reads the json-file logs of the stack's other containers under the prod spec (their folders mounted, group 0)", () => {
+    const others = synth.containers.length - 1;
+    const stats = JSON.parse(docker(["exec", probe, "curl", "-sS", "-X", "POST", "http://log-aggregator:8015/api/v1/logs/collect"]).stdout) as Record<string, unknown>;
+    expect(stats).toMatchObject({ containers_seen: others, files_read: others, errors: [] });
     expect(stats.lines).toBeGreaterThan(0);
   });
 
-  it.each(["data-api", "sports-data"])("%s: the non-root adapter is required: its own image as 1001 fails loudly, even with PYTHONUSERBASE", (service) => {
+  it("log-aggregator: reports the exact error when the engine's folder is mounted whole, as the program did before (0710 root:root)", async () => {
+    const c = spec("log-aggregator");
+    const whole = { hostPath: "/var/lib/docker/containers", containerPath: "/var/lib/docker/containers", readOnly: true };
+    const volumes = [...(c.inputs.volumes as Array<Record<string, unknown>>).filter((v) => v.hostPath === undefined), whole];
+    const container = await start(c, "standin-logs-whole-folder", { volumes });
+    const stats = JSON.parse(docker(["exec", container, "curl", "-sS", "-X", "POST", "http://localhost:8015/api/v1/logs/collect"]).stdout) as Record<string, unknown>;
+    expect(stats).toMatchObject({ containers_seen: 0, files_read: 0, errors: ["/var/lib/docker/containers: EACCES (errno 13): Permission denied"] });
+  });
+
+  it.each(["data-api", "sports-data"])("%s: the non-root adapter is required: its own image as 1001 fails loudly, even with PYTHONUSERBASE", async (service) => {
     const c = spec(service);
-    const bare = waitExited(run(c, `standin-no-adapter-${service}`, c.inputs, ownImage(service)));
+    const bare = await startExpectingExit(c, `standin-no-adapter-${service}`, { image: ownImage(service) });
     expect(bare.code).toBe(1);
     expect(bare.log).toContain("No module named uvicorn");
     // Half the adapter (the variable without opening /root) is not enough: /root is 0700.
     const envs = [...(c.inputs.envs as string[]), "PYTHONUSERBASE=/root/.local"];
-    const half = waitExited(run(c, `standin-half-adapter-${service}`, { ...c.inputs, envs }, ownImage(service)));
+    const half = await startExpectingExit(c, `standin-half-adapter-${service}`, { image: ownImage(service), envs });
     expect(half.code).toBe(1);
     expect(half.log).toContain("No module named uvicorn");
   });
 
-  it("websocket-ingestion: fails loudly, naming the path and errno, when the spec loses its /app/logs tmpfs", () => {
+  it("websocket-ingestion: fails loudly, naming the path and errno, when the spec loses its /app/logs tmpfs", async () => {
     const c = spec("websocket-ingestion");
     const tmpfs = { ...(c.inputs.tmpfs as Record<string, string>) };
     delete tmpfs["/app/logs"];
-    const r = waitExited(run(c, "standin-no-logs-tmpfs", { ...c.inputs, tmpfs }));
+    const r = await startExpectingExit(c, "standin-no-logs-tmpfs", { tmpfs });
     expect(r.code).toBe(1);
     expect(r.log).toContain("FATAL: cannot write log file /app/logs/websocket-ingestion.log: EROFS (errno 30): Read-only file system");
   });
 
-  it("carbon-intensity: fails loudly when its InfluxDB token is empty (every InfluxDB client checks it at start)", () => {
+  it("carbon-intensity: fails loudly when its InfluxDB token is empty (every InfluxDB client checks it at start)", async () => {
     const c = spec("carbon-intensity");
     const envs = (c.inputs.envs as string[]).map((e) => (e.startsWith("INFLUXDB_TOKEN=") ? "INFLUXDB_TOKEN=" : e));
-    const r = waitExited(run(c, "standin-no-token", { ...c.inputs, envs }));
+    const r = await startExpectingExit(c, "standin-no-token", { envs });
     expect(r.code).toBe(1);
     expect(r.log).toContain("FATAL: INFLUXDB_URL is http://influxdb:8086 but INFLUXDB_TOKEN is empty or unset");
   });
 
-  it("data-api: fails loudly on a volume the image's root user created first (the case the volume handover exists for)", () => {
+  it("data-api: fails loudly on a volume the image's root user created first (the case the volume handover exists for)", async () => {
     const c = spec("data-api");
-    const volume = res.volume(uniqueName("standin-root-owned"));
-    const names = new Map([["prod-sqlite-data", volume]]);
+    const own = { ...names, volumes: new Map([["prod-sqlite-data", res.volume(uniqueName("standin-root-owned"))]]) };
     // As dev runs it: the image's own user (root), writable, default capabilities; the volume is first mounted there.
-    const { user: _u, readOnly: _r, tmpfs: _t, capabilities: _c, ...asDev } = c.inputs;
-    const asRoot = res.container(uniqueName("standin-data-api-root"));
-    const dev = runArguments(asDev, { container: asRoot, image: ownImage("data-api"), network, volumes: names });
-    docker(dev.args, { env: dev.env });
-    expect(waitHealthy(asRoot, 60)).toBe("running healthy");
-    docker(["rm", "-f", asRoot]);
-    const prod = res.container(uniqueName("standin-data-api-1001"));
-    const p = runArguments(c.inputs, { container: prod, image: images.get(c.imageUrn)!, network, volumes: names });
-    docker(p.args, { env: p.env });
-    const r = waitExited(prod);
+    const asDev = { user: undefined, readOnly: undefined, tmpfs: undefined, capabilities: undefined, image: ownImage("data-api") };
+    const first = await start(c, "standin-data-api-root", asDev, own);
+    docker(["rm", "-f", first]);
+    const r = await startExpectingExit(c, "standin-data-api-1001", {}, own);
     expect(r.code).toBe(1);
     expect(r.log).toContain("FATAL: cannot write SQLite database /app/data/metadata.db (opened as ./data/metadata.db from /app): EACCES (errno 13): Permission denied");
   });
