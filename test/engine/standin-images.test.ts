@@ -272,6 +272,13 @@ describe("stand-in HomeIQ images under the program's prod container specs (real 
     expect(r.log).toContain("FATAL: cannot write log file /app/logs/websocket-ingestion.log: EROFS (errno 30): Read-only file system");
   });
 
+  it("enrichment-pipeline: stops on SIGTERM as the real (uvicorn-run) services do, instead of being killed after the grace period", async () => {
+    const container = await start(spec("enrichment-pipeline"), "standin-sigterm");
+    docker(["stop", "-t", "20", container], { timeoutMs: 60_000 });
+    // Ignored as PID 1, SIGTERM would leave `docker stop` to SIGKILL it (exit 137) after 20 s.
+    expect(inspect(container, "{{.State.ExitCode}}")).toBe("0");
+  });
+
   it("carbon-intensity: fails loudly when its InfluxDB token is empty (every InfluxDB client checks it at start)", async () => {
     const c = spec("carbon-intensity");
     const envs = (c.inputs.envs as string[]).map((e) => (e.startsWith("INFLUXDB_TOKEN=") ? "INFLUXDB_TOKEN=" : e));
