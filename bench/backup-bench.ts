@@ -31,7 +31,7 @@ const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 2);
 const MiB = 1024 * 1024;
 
 function engineUp(): void {
-  for (const s of ["start.sh", "build-standins.sh"]) {
+  for (const s of ["start.sh", "build-standins.sh", "build-stack-standins.sh"]) {
     const r = spawnSync("bash", [path.join(__dirname, "..", "engine", s)], { stdio: "inherit" });
     if (r.status !== 0) throw new Error(`engine/${s} failed; the benchmark needs a real Docker engine`);
   }

@@ -53,7 +53,8 @@ export function dockerApi(dockerHost?: string): DockerApi {
                         res.on("end", () => {
                             const text = Buffer.concat(chunks).toString("utf8");
                             const status = res.statusCode ?? 0;
-                            if (status >= 300) {
+                            // As the Go client (checkResponseErr): 1xx-3xx are answers, e.g. 304 for stopping a stopped container.
+                            if (status >= 400) {
                                 reject(new DockerApiError(method, path, status, text));
                                 return;
                             }

@@ -1,12 +1,12 @@
 /**
  * backup.sh -> lose everything -> restore.sh, and restore.sh refusing damaged
  * backups, on a real Docker engine with the environment the program gives the
- * scripts. InfluxDB is the locally built STAND-IN (homeiq-standin/influxdb:test).
+ * scripts. InfluxDB is the locally built STAND-IN (homeiq-standin/influxdb:stack).
  */
 import * as fs from "fs";
 import * as path from "path";
 import {
-  backupDirOf, backupEnv, createStack, docker, influxChecksum, listFiles, pythonInContainer, pythonOnVolume, Resources, restoreEnv,
+  backupDirOf, backupEnv, createStack, docker, IMAGES, influxChecksum, listFiles, pythonInContainer, pythonOnVolume, Resources, restoreEnv,
   runScript, SERVICE_UID, sqliteDigestOnVolume, Stack, startInflux, startService, volumeChecksum, writeInflux,
 } from "./helpers";
 
@@ -38,7 +38,7 @@ describe("backup then restore onto recreated containers and volumes", () => {
     ]));
     expect(files.some((f) => f.startsWith("influxdb/"))).toBe(true);
     const manifest = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8"));
-    expect(manifest).toMatchObject({ format: "homeiq-backup/1", stack: s.stack, reason: "test", images: { influxdb: "homeiq-standin/influxdb:test" } });
+    expect(manifest).toMatchObject({ format: "homeiq-backup/1", stack: s.stack, reason: "test", images: { influxdb: IMAGES.influxStandin } });
     expect(manifest.sqlite.map((e: { service: string; status: string }) => [e.service, e.status])).toEqual([
       ["data-api", "backed-up"], ["sports-data", "backed-up"],
     ]);

@@ -1,6 +1,7 @@
 /**
  * Jest globalSetup of the `engine` project: installs Docker Engine 26 (Debian trixie's docker.io,
- * unpacked by engine/install.sh), starts a real Docker engine (or reuses one that answers) and builds the stand-in images.
+ * unpacked by engine/install.sh), starts a real Docker engine (or reuses one that answers) and builds the stand-in images
+ * (build-standins.sh, then build-stack-standins.sh, whose images start FROM one of the first).
  * Each script's output is passed through line by line as it comes, so a first run (minutes of apt,
  * debootstrap and image builds) shows its progress.
  * If any step fails the whole engine suite FAILS with the reason: it never skips.
@@ -65,4 +66,5 @@ export default async function globalSetup(): Promise<void> {
   await runSetupScript(path.join(ENGINE, "install.sh"), 10 * 60_000);
   await runSetupScript(path.join(ENGINE, "start.sh"), 2 * 60_000);
   await runSetupScript(path.join(ENGINE, "build-standins.sh"), 15 * 60_000);
+  await runSetupScript(path.join(ENGINE, "build-stack-standins.sh"), 10 * 60_000);
 }

@@ -16,8 +16,8 @@ export const SCRIPTS = path.join(REPO_ROOT, "scripts", "backup");
 export const IMAGES = {
   busybox: "homeiq-standin/busybox:test",
   python: "homeiq-standin/python:test",
-  /** A STAND-IN for influxdb:2.7 (see engine/standins/influxdb/influx); not InfluxDB. */
-  influxStandin: "homeiq-standin/influxdb:test",
+  /** A STAND-IN for influxdb:2.7 (engine/stack-standins/images/influxdb, engine/standins/influxdb/influx); not InfluxDB. */
+  influxStandin: "homeiq-standin/influxdb:stack",
 } as const;
 
 export interface RunResult {
@@ -260,14 +260,29 @@ export function stackNames(res: Resources, tag: string, token: string): Stack {
   };
 }
 
+/**
+ * `docker run` arguments for the InfluxDB stand-in's first-run setup: the variables the influxdb:2.7
+ * entrypoint requires (USERNAME, PASSWORD, ORG, BUCKET) and the operator token, which is named here
+ * and passed in the docker CLI's environment (see influxSetupEnv).
+ */
+export function influxSetupArgs(org = "homeiq", bucket = "home_assistant_events"): string[] {
+  return [
+    "-e", "DOCKER_INFLUXDB_INIT_MODE=setup", "-e", "DOCKER_INFLUXDB_INIT_USERNAME=admin",
+    "-e", "DOCKER_INFLUXDB_INIT_PASSWORD", "-e", `DOCKER_INFLUXDB_INIT_ORG=${org}`,
+    "-e", `DOCKER_INFLUXDB_INIT_BUCKET=${bucket}`, "-e", "DOCKER_INFLUXDB_INIT_ADMIN_TOKEN",
+  ];
+}
+
+/** The docker CLI environment for influxSetupArgs. */
+export function influxSetupEnv(token: string): Record<string, string> {
+  return { DOCKER_INFLUXDB_INIT_ADMIN_TOKEN: token, DOCKER_INFLUXDB_INIT_PASSWORD: "homeiq-test-influx-password" };
+}
+
 export function startInflux(s: Stack): void {
   docker([
     "run", "-d", "--name", s.influx.container, "--network", "none",
-    "-v", `${s.influx.volume}:/var/lib/influxdb2`,
-    "-e", "DOCKER_INFLUXDB_INIT_MODE=setup", "-e", "DOCKER_INFLUXDB_INIT_ORG=homeiq",
-    "-e", "DOCKER_INFLUXDB_INIT_BUCKET=home_assistant_events", "-e", "DOCKER_INFLUXDB_INIT_ADMIN_TOKEN",
-    IMAGES.influxStandin,
-  ], { env: { DOCKER_INFLUXDB_INIT_ADMIN_TOKEN: s.token } });
+    "-v", `${s.influx.volume}:/var/lib/influxdb2`, ...influxSetupArgs(), IMAGES.influxStandin,
+  ], { env: influxSetupEnv(s.token) });
   for (let i = 0; i < 100; i++) {
     if (docker(["exec", s.influx.container, "influx", "ping"], { allowFail: true }).code === 0) return;
     sleep(100);

@@ -1,13 +1,13 @@
 /**
  * scripts/influxdb/set-retention.sh on a real Docker engine, against the
- * InfluxDB STAND-IN image (homeiq-standin/influxdb:test, not InfluxDB: its shell
+ * InfluxDB STAND-IN image (homeiq-standin/influxdb:stack, not InfluxDB: its shell
  * `influx` implements `bucket list --org O --name B --hide-headers` and
  * `bucket update --id ID --retention R` for the one bucket its setup creates).
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { docker, IMAGES, REPO_ROOT, Resources, run, RunResult, sleep, uniqueName } from "./helpers";
+import { docker, IMAGES, influxSetupArgs, influxSetupEnv, REPO_ROOT, Resources, run, RunResult, sleep, uniqueName } from "./helpers";
 
 const SCRIPT = path.join(REPO_ROOT, "scripts", "influxdb", "set-retention.sh");
 const ORG = "homeiq";
@@ -30,11 +30,8 @@ function setRetention(env: Record<string, string>, timeoutMs = 60_000): RunResul
 function startInfluxStandin(res: Resources, token: string): string {
   const name = res.container(uniqueName("retention-influx"));
   docker([
-    "run", "-d", "--name", name, "--network", "none",
-    "-e", "DOCKER_INFLUXDB_INIT_MODE=setup", "-e", `DOCKER_INFLUXDB_INIT_ORG=${ORG}`,
-    "-e", `DOCKER_INFLUXDB_INIT_BUCKET=${BUCKET}`, "-e", "DOCKER_INFLUXDB_INIT_ADMIN_TOKEN",
-    IMAGES.influxStandin,
-  ], { env: { DOCKER_INFLUXDB_INIT_ADMIN_TOKEN: token }, timeoutMs: 60_000 });
+    "run", "-d", "--name", name, "--network", "none", ...influxSetupArgs(ORG, BUCKET), IMAGES.influxStandin,
+  ], { env: influxSetupEnv(token), timeoutMs: 60_000 });
   for (let i = 0; i < 100; i++) {
     if (docker(["exec", name, "influx", "ping"], { allowFail: true, timeoutMs: 30_000 }).code === 0) return name;
     sleep(100);

@@ -6,7 +6,7 @@
  */
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { docker, IMAGES, REPO_ROOT, Resources, run, sleep, uniqueName } from "./helpers";
+import { docker, IMAGES, influxSetupArgs, influxSetupEnv, REPO_ROOT, Resources, run, sleep, uniqueName } from "./helpers";
 
 export const VALIDATE_SH = path.join(REPO_ROOT, "scripts", "validate", "validate.sh");
 
@@ -153,8 +153,7 @@ export function startInfluxStandin(res: Resources, tag: string): { container: st
   const container = res.container(uniqueName(`validate-${tag}`));
   docker([
     "run", "-d", "--init", "--name", container, "-p", "127.0.0.1::8086", "--memory", "64m",
-    "-e", "DOCKER_INFLUXDB_INIT_MODE=setup", "-e", "DOCKER_INFLUXDB_INIT_ADMIN_TOKEN=homeiq-test-validate-not-a-secret",
-    IMAGES.influxStandin,
-  ], { timeoutMs: 60_000 });
+    ...influxSetupArgs(), IMAGES.influxStandin,
+  ], { env: influxSetupEnv("homeiq-test-validate-not-a-secret"), timeoutMs: 60_000 });
   return { container, base: `http://127.0.0.1:${publishedPort(container, 8086)}` };
 }
