@@ -155,6 +155,11 @@ export interface ServiceDefinition {
     readonly dependsOn: readonly ServiceKey[];
     readonly volumes: readonly VolumeMount[];
     readonly hostMounts: readonly HostMount[];
+    /**
+     * Resolves its dependencies' addresses once, at start (nginx's upstreams): it is replaced whenever
+     * one of them is, or it would keep talking to a container that is gone. The reason says why.
+     */
+    readonly replaceWithDependencies?: string;
     /** Reads the other containers' logs: it starts after all of them, with their log folders mounted. */
     readonly containerLogs?: ContainerLogAccess;
     readonly environmentGroups: readonly EnvironmentGroup[];
@@ -320,7 +325,7 @@ export const SERVICE_CATALOG: Readonly<Record<ServiceKey, ServiceDefinition>> = 
             {
                 hostPath: "/var/run/docker.sock",
                 containerPath: "/var/run/docker.sock",
-                reason: "admin-api reports container status through the Docker SDK (read-only mount; grant the socket's group with dockerSocketGroupId)",
+                reason: "admin-api reports container status through the Docker SDK (read-only mount; it gets the socket's group: dockerSocketGroupId, or found at deploy time)",
             },
         ],
         environmentGroups: ["influxdb-client", "home-assistant", "weather", "admin-auth", "cors"],
@@ -440,6 +445,9 @@ export const SERVICE_CATALOG: Readonly<Record<ServiceKey, ServiceDefinition>> = 
         healthCheck: { test: curlCheck(80, "/health"), startPeriodSeconds: 30, httpPath: "/" },
         // nginx resolves all three upstreams when it starts, so all three must be up first.
         dependsOn: ["admin-api", "data-api", "sports-data"],
+        replaceWithDependencies:
+            "nginx resolves its upstreams' names once, when it starts: a replaced upstream gets a new address, " +
+            "and nginx would keep proxying to the old one (502) until restarted",
         volumes: [],
         hostMounts: [],
         // The old VITE_* runtime variables are dropped: the bundle is built before they could apply.

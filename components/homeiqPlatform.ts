@@ -8,10 +8,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { SERVICE_CATALOG, startOrder, type ServiceKey, type VolumeKey } from "../catalog/services";
 import type { StackConfig } from "../config/schema";
 import { CleanRebuild } from "./cleanRebuild";
-import { HomeIQService } from "./homeiqService";
+import { HomeIQService, mountsDockerSocket } from "./homeiqService";
 import type { InfluxDbConnection } from "./influxDbConnection";
 import { containerHardening } from "./homeiqService";
-import { dockerLabels, LABEL_RESTORED_FROM, LABEL_STACK, networkName, volumeName } from "./naming";
+import { dockerLabels, LABEL_DEPENDENCY_IDS, LABEL_RESTORED_FROM, LABEL_STACK, networkName, volumeName } from "./naming";
+import { DockerSocketGroup } from "./dockerSocketGroup";
 import { PlatformSecrets } from "./platformSecrets";
 import { PlatformVolumes } from "./platformVolumes";
 import { createHash } from "crypto";
@@ -167,6 +168,13 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
             return restoreStep;
         };
 
+        // The Docker socket's group for a service that mounts the socket: from config, else asked of the engine once.
+        let socketGroupId: pulumi.Input<string> | undefined = config.dockerSocketGroupId === undefined ? undefined : String(config.dockerSocketGroupId);
+        const socketGroup = (probeImage: pulumi.Input<string>): pulumi.Input<string> => {
+            socketGroupId ??= new DockerSocketGroup(`${name}-docker-socket-group`, { probeImage, dockerHost: config.dockerHost }, { parent: this }).groupId;
+            return socketGroupId;
+        };
+
         // Services that read the other containers' logs start last, with those containers' ids.
         const logReaders = enabled.filter((k) => SERVICE_CATALOG[k].containerLogs);
         const creationOrder = [...enabled.filter((k) => !logReaders.includes(k)), ...logReaders];
@@ -201,9 +209,15 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
                         ...logSources,
                     ],
                     logSourceIds: logSources.map((c) => c.id),
+                    dockerSocketGroup: mountsDockerSocket(service) ? socketGroup(imageRefs[key]!) : undefined,
                     provider: this.provider,
-                    // A restore replaces the containers that read the restored files, so they start on them.
-                    extraLabels: isSqlite && restoredFrom ? { [LABEL_RESTORED_FROM]: restoredFrom } : undefined,
+                    extraLabels: {
+                        // A restore replaces the containers that read the restored files, so they start on them.
+                        ...(isSqlite && restoredFrom ? { [LABEL_RESTORED_FROM]: restoredFrom } : {}),
+                        ...(service.replaceWithDependencies
+                            ? { [LABEL_DEPENDENCY_IDS]: pulumi.all(service.dependsOn.map((d) => services[d]!.container.id)).apply((ids) => ids.join(",")) }
+                            : {}),
+                    },
                 },
                 { parent: this },
             );

@@ -33,9 +33,11 @@ export interface HomeIQServiceArgs {
     readonly startAfter: pulumi.Input<pulumi.Resource>[];
     readonly provider: docker.Provider;
     /** Labels beyond the standard ones (a change replaces the container). */
-    readonly extraLabels?: Readonly<Record<string, string>>;
+    readonly extraLabels?: Readonly<Record<string, pulumi.Input<string>>>;
     /** Ids of the containers whose logs this service reads (catalog `containerLogs`). */
     readonly logSourceIds?: pulumi.Input<string>[];
+    /** The Docker socket's group on the Docker host (config, or found at deploy time), for a service that mounts the socket. */
+    readonly dockerSocketGroup?: pulumi.Input<string>;
 }
 
 /** The container settings that hardening decides, as plain data (also used by tests and docs). */
@@ -79,11 +81,16 @@ function containerLogMounts(service: ServiceDefinition, ids: pulumi.Input<string
     });
 }
 
+/** Whether a service mounts the Docker socket (and so needs the socket's group). */
+export const mountsDockerSocket = (service: ServiceDefinition): boolean => service.hostMounts.some((m) => m.hostPath === DOCKER_SOCKET);
+export const DOCKER_SOCKET = "/var/run/docker.sock";
+
 /** Groups a service needs beyond its user's own: the Docker socket's, the engine's log files'. */
-export function supplementaryGroups(service: ServiceDefinition, config: StackConfig): string[] | undefined {
-    const groups: string[] = [];
-    if (service.hostMounts.some((m) => m.hostPath === "/var/run/docker.sock") && config.dockerSocketGroupId !== undefined) {
-        groups.push(String(config.dockerSocketGroupId));
+function supplementaryGroups(service: ServiceDefinition, socketGroup: pulumi.Input<string> | undefined): pulumi.Input<string>[] | undefined {
+    const groups: pulumi.Input<string>[] = [];
+    if (mountsDockerSocket(service)) {
+        if (socketGroup === undefined) throw new Error(`${service.key} mounts ${DOCKER_SOCKET} but was given no socket group`);
+        groups.push(socketGroup);
     }
     if (service.containerLogs) groups.push(service.containerLogs.readGroup);
     return groups.length > 0 ? groups : undefined;
@@ -153,7 +160,7 @@ export class HomeIQService extends pulumi.ComponentResource {
                 tmpfs: hardening.tmpfs,
                 securityOpts: hardening.securityOpts,
                 capabilities: hardening.capabilities,
-                groupAdds: supplementaryGroups(service, config),
+                groupAdds: supplementaryGroups(service, args.dockerSocketGroup),
                 // A clean stop for databases (the old deploy script allowed 30 s).
                 destroyGraceSeconds: 30,
             },

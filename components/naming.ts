@@ -2,6 +2,7 @@
  * Docker names and labels. Every real Docker name starts with the stack, so dev and prod can
  * share one Docker host without colliding.
  */
+import type * as pulumi from "@pulumi/pulumi";
 import type { ServiceKey, VolumeKey } from "../catalog/services";
 
 export const LABEL_SERVICE = "com.homeiq.service";
@@ -10,6 +11,8 @@ export const LABEL_VOLUME = "com.homeiq.volume";
 export const LABEL_DATA = "com.homeiq.data";
 export const LABEL_REBUILD_GENERATION = "com.homeiq.rebuild-generation";
 export const LABEL_RESTORED_FROM = "com.homeiq.restored-from";
+/** The ids of the containers a service resolves at start (catalog `replaceWithDependencies`). */
+export const LABEL_DEPENDENCY_IDS = "com.homeiq.dependency-ids";
 
 export const containerName = (stack: string, service: ServiceKey): string => `${stack}-${service}`;
 export const volumeName = (stack: string, volume: VolumeKey): string => `${stack}-${volume}`;
@@ -17,6 +20,6 @@ export const networkName = (stack: string): string => `${stack}-homeiq`;
 export const builtImageName = (stack: string, service: ServiceKey): string => `homeiq-${stack}-${service}:local`;
 
 /** The docker provider takes labels as a list of {label, value}. */
-export function dockerLabels(labels: Readonly<Record<string, string>>): Array<{ label: string; value: string }> {
+export function dockerLabels<V extends pulumi.Input<string>>(labels: Readonly<Record<string, V>>): Array<{ label: string; value: V }> {
     return Object.entries(labels).map(([label, value]) => ({ label, value }));
 }

@@ -19,6 +19,7 @@ export const SCRIPTS = {
     chownVolume: "scripts/backup/chown-volume.sh",
     setRetention: "scripts/influxdb/set-retention.sh",
     validate: "scripts/validate/validate.sh",
+    socketGroup: "scripts/docker/socket-group.sh",
 } as const;
 
 /** `bash scripts/<script>`, e.g. scriptCommand(SCRIPTS.backup). */

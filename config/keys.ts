@@ -100,7 +100,7 @@ export const CONFIG_KEYS = {
         "After every change, check each published health URL from this machine and fail the update if one does not answer.",
     ),
     healthWaitTimeoutSeconds: plain("integer", 180, "Seconds `pulumi up` waits for each container to become healthy."),
-    dockerSocketGroupId: plain("string", "", "Group id owning the Docker socket, given to admin-api so it can read it (optional)."),
+    dockerSocketGroupId: plain("string", "", "Group id owning the Docker socket, given to admin-api so it can use it; unset: asked of the engine at deploy time."),
 } as const satisfies Record<string, ConfigKeyDeclaration>;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;

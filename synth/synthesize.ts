@@ -15,6 +15,7 @@ import { ConfigValidationError } from "../config/loadConfig";
 import { parseStackConfig } from "../config/schema";
 import { RecordingMonitor, type RecordedOptions, type RecordedRegistration } from "./recordingMonitor";
 import { readStackFiles, type StackFileConfig } from "./stackFiles";
+import { scriptCommand, SCRIPTS } from "../components/scriptCommand";
 
 export const SECRET_MARK = "[secret]";
 export const UNKNOWN_MARK = "[unknown]";
@@ -120,6 +121,9 @@ export function redact(value: unknown, envEntry = false): unknown {
 }
 
 /** Values a provider would compute, so dependent inputs are readable offline. */
+/** The Docker socket group the offline synth shows for admin-api (found on the real host at deploy time). */
+export const MOCK_SOCKET_GROUP = "mock-docker-socket-gid";
+
 export function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
     // Fake on sight: the marker, then 32 hex of the name's hash so each resource's digest differs.
     const digest = `sha256:${MOCK_DIGEST_MARKER}${createHash("sha256").update(name).digest("hex").slice(0, 32)}`;
@@ -130,6 +134,9 @@ export function mockState(type: string, name: string, inputs: Record<string, unk
             return { ...inputs, repoDigest: `${String(inputs.imageName).replace(/:[^:/]*$/, "")}@${digest}` };
         case "docker:index/remoteImage:RemoteImage":
             return { ...inputs, imageId: digest, repoDigest: `${String(inputs.name)}` };
+        case "command:local:Command":
+            // What the socket-group probe prints, with a value nobody can take for a real group id.
+            return { ...inputs, stdout: inputs.create === scriptCommand(SCRIPTS.socketGroup) ? `HOMEIQ_DOCKER_SOCKET_GID=${MOCK_SOCKET_GROUP}` : "", stderr: "" };
         default:
             return inputs;
     }
