@@ -28,6 +28,8 @@ export interface ConfigProblem {
     readonly fix: string;
 }
 
+/** The shortest influxdbAdminToken accepted (scripts/migrate/from-compose.sh uses the same bound). */
+export const MIN_TOKEN_LENGTH = 24;
 const BUILT_SERVICES = SERVICE_KEYS.filter((k) => SERVICE_CATALOG[k].image.kind === "built");
 const RESOURCE_FIELDS = ["memoryMiB", "memoryReservationMiB", "cpus"] as const;
 type ResourceField = (typeof RESOURCE_FIELDS)[number];
@@ -119,7 +121,12 @@ export const CONFIG_FIELDS = {
     influxdbBucket: influxName,
     influxdbRetentionDays: integer((n) => n.min(0, { error: "must be 0 (forever) or more" })),
     influxdbAdminPassword: unsetIfEmpty(secretValue(12)),
-    influxdbAdminToken: unsetIfEmpty(secretValue(24)),
+    // Its placeholder and length rules depend on acceptPlaceholderInfluxdbToken: checked in parseStackConfig.
+    influxdbAdminToken: unsetIfEmpty(z.string()),
+    acceptPlaceholderInfluxdbToken: z.preprocess(
+        (v) => (v === "true" ? true : v === "false" ? false : v),
+        z.boolean({ error: "must be true or false" }),
+    ),
     jwtSecret: unsetIfEmpty(secretValue(32)),
     adminPassword: unsetIfEmpty(secretValue(12)),
     dataApiKey: unsetIfEmpty(secretValue(24)),
@@ -213,6 +220,8 @@ export interface StackConfig {
         readonly org: string;
         readonly bucket: string;
         readonly retentionDays: number;
+        /** influxdbAdminToken is an old placeholder (or short) carried over on purpose: warn on every run. */
+        readonly placeholderTokenAccepted: boolean;
     };
     readonly secrets: SecretSettings;
     readonly integrations: {
@@ -417,6 +426,33 @@ export function parseStackConfig(stackValues: Readonly<Record<string, unknown>>)
         if (ok) images = { source: "registry", references, influxdbImage: f.influxdbImage };
     }
 
+    // The InfluxDB admin token. A full restore of an old compose deployment brings back its token, often the
+    // placeholder `ha-ingestor-token`: accepted only when the stack says so explicitly (scripts/migrate).
+    const token = f.influxdbAdminToken;
+    const acceptPlaceholder = f.acceptPlaceholderInfluxdbToken === true;
+    const tokenWeakness =
+        token === undefined ? undefined : isPlaceholderSecret(token) ? "is a placeholder credential from the old compose files" : token.length < MIN_TOKEN_LENGTH ? `must be at least ${MIN_TOKEN_LENGTH} characters` : undefined;
+    if (tokenWeakness !== undefined && !acceptPlaceholder) {
+        problems.add(
+            "influxdbAdminToken",
+            undefined,
+            token,
+            tokenWeakness,
+            `a token of at least ${MIN_TOKEN_LENGTH} characters that is not an old placeholder, or unset (generated); an old one carried over from the compose files only with homeiq:acceptPlaceholderInfluxdbToken=true`,
+            setCommand("influxdbAdminToken", undefined, "<token>"),
+        );
+    }
+    if (acceptPlaceholder && tokenWeakness === undefined) {
+        problems.add(
+            "acceptPlaceholderInfluxdbToken",
+            undefined,
+            raw.acceptPlaceholderInfluxdbToken,
+            token === undefined ? "is true, but homeiq:influxdbAdminToken is not set" : "is true, but homeiq:influxdbAdminToken is no longer a placeholder (rotated?)",
+            "false (the default); true only while influxdbAdminToken is a placeholder carried over from a compose deployment",
+            "pulumi config rm homeiq:acceptPlaceholderInfluxdbToken",
+        );
+    }
+
     // Services: disabled entries, resources, ports.
     const disabled = new Map<ServiceKey, string>();
     for (const e of entries(problems, "disabledServices", f.disabledServices ?? [], "calendar=no Google account in this home")) {
@@ -559,6 +595,7 @@ export function parseStackConfig(stackValues: Readonly<Record<string, unknown>>)
                 org: f.influxdbOrg as string,
                 bucket: f.influxdbBucket as string,
                 retentionDays: f.influxdbRetentionDays as number,
+                placeholderTokenAccepted: acceptPlaceholder,
             },
             secrets,
             integrations: {
