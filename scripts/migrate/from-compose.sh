@@ -8,10 +8,10 @@
 #   - a RUNNING container is backed up online, as the program backs up its own stacks: backup.sh
 #     runs `influx backup` and SQLite's online backup API inside it;
 #   - a STOPPED container is never started: its files are copied, through read-only mounts of its
-#     volumes (or `docker cp` of its container layer), into scratch volumes of this script. Nothing
+#     volumes (or a `docker commit` of its container layer), into scratch volumes of this script. Nothing
 #     writes to a stopped container's files, so the copy is consistent; a scratch InfluxDB started
 #     from the same image on the copy (and SQLite, on the copies) does any crash recovery there,
-#     and backup.sh backs up those scratch copies. Scratch containers and volumes are removed at exit.
+#     and backup.sh backs up those scratch copies. Scratch containers, volumes and images are removed at exit.
 #
 # Usage and exit codes: README.md in this folder. The InfluxDB admin token is read from the old
 # influx container's environment (or HOMEIQ_MIGRATE_INFLUX_TOKEN) and handed to backup.sh in its
@@ -237,12 +237,14 @@ done
 
 # --- scratch space (removed at exit, whatever happens) -------------------------------------------------------------
 SCRATCH=homeiq-migrate-$$-$RANDOM
-SCRATCH_CONTAINERS=() SCRATCH_VOLUMES=()
+SCRATCH_CONTAINERS=() SCRATCH_VOLUMES=() SCRATCH_IMAGES=()
 cleanup() {
   local rc=$?
   if ((${#SCRATCH_CONTAINERS[@]})); then docker rm -f "${SCRATCH_CONTAINERS[@]}" >/dev/null 2>&1 || true; fi
   if ((${#SCRATCH_VOLUMES[@]})); then docker volume rm -f "${SCRATCH_VOLUMES[@]}" >/dev/null 2>&1 || true; fi
-  ((${#SCRATCH_CONTAINERS[@]} + ${#SCRATCH_VOLUMES[@]} == 0)) || log "removed the scratch containers and volumes ($SCRATCH-*)"
+  if ((${#SCRATCH_IMAGES[@]})); then docker image rm -f "${SCRATCH_IMAGES[@]}" >/dev/null 2>&1 || true; fi
+  ((${#SCRATCH_CONTAINERS[@]} + ${#SCRATCH_VOLUMES[@]} + ${#SCRATCH_IMAGES[@]} == 0)) ||
+    log "removed the scratch containers, volumes and images ($SCRATCH-*)"
   exit "$rc"
 }
 trap cleanup EXIT
@@ -362,7 +364,7 @@ for svc in $SQLITE_SERVICES; do
     where="${SQL_WHERE[$svc]} (running: online backup)"
   else
     # Stopped: nothing writes to its files, so a copy of the database and of any -wal/-journal beside it is
-    # consistent. A volume is read through a read-only mount; the container layer with `docker cp`.
+    # consistent. A volume is read through a read-only mount; the container layer through `docker commit`.
     t0=$(now_ns)
     vol=$SCRATCH-$svc
     scratch_volume "$vol"
@@ -380,17 +382,19 @@ for svc in $SQLITE_SERVICES; do
       fi
       copied=$(grep -c . <<<"$out" || true)
     else
-      errf=$(mktemp)
-      for suffix in "" -wal -journal; do
-        set +e
-        docker cp "$ctr:$dbpath$suffix" - 2>"$errf" | docker cp - "$source_ctr:$dbdir" 2>>"$errf"
-        st=("${PIPESTATUS[@]}")
-        set -e
-        if ((st[0] != 0)) && grep -q -e "Could not find the file" -e "No such file" "$errf"; then continue; fi
-        ((st[0] == 0 && st[1] == 0)) || die "$EXIT_STEP" "sqlite $svc: copying $ctr:$dbpath$suffix out of its container layer failed: $(tail -n 1 "$errf")"
-        copied=$((copied + 1))
-      done
-      rm -f "$errf"
+      # The container layer: `docker commit` reads it as a diff, without mounting the container. (`docker cp`
+      # and `docker export` mount it, which creates /etc/hosts-style mount points in the layer: a change.)
+      layer_image=$SCRATCH-$svc-layer:migrate
+      SCRATCH_IMAGES+=("$layer_image")
+      docker commit --pause=false --change 'LABEL com.homeiq.migrate.scratch=1' "$ctr" "$layer_image" >/dev/null ||
+        die "$EXIT_STEP" "sqlite $svc: cannot read the container layer of $ctr (docker commit to a scratch image)"
+      # shellcheck disable=SC2016 # expanded by the helper's sh
+      if ! out=$(docker run --rm --network none --user 0:0 -v "$vol:/homeiq-migrate" --entrypoint sh "$layer_image" \
+        -c 'for f in "$1" "$1-wal" "$1-journal"; do if [ -e "$f" ]; then cp -p "$f" /homeiq-migrate/ && echo "$f"; fi; done' \
+        copy "$dbpath" 2>&1); then
+        die "$EXIT_STEP" "sqlite $svc: copying $dbpath out of ${SQL_WHERE[$svc]} failed: $out"
+      fi
+      copied=$(grep -c . <<<"$out" || true)
     fi
     ((copied == 0)) || log "sqlite $svc: $ctr is stopped: copied $dbname ($copied file(s) with -wal/-journal) ${SQL_WHERE[$svc]} into scratch volume $vol in $(secs "$t0")"
     set +e
