@@ -105,7 +105,7 @@ declare -A PROJECT_SERVICES=() # project -> "service:state ..."
 declare -A PROJECT_IS_HOMEIQ=()
 declare -A CTR_OF=()          # "project/service" -> container name
 declare -A CTR_COUNT=()       # "project/service" -> number of containers
-while IFS=$'\t' read -r project service name state oneoff; do
+while IFS=$'\x1f' read -r project service name state oneoff; do
   [[ -n $project && -n $service ]] || continue
   [[ ${oneoff,,} == true ]] && continue # `docker compose run` leftovers are not the deployment
   # shellcheck disable=SC2053 # the glob is meant to match
@@ -116,7 +116,7 @@ while IFS=$'\t' read -r project service name state oneoff; do
   CTR_OF["$project/$service"]=$name
   CTR_COUNT["$project/$service"]=$((${CTR_COUNT["$project/$service"]:-0} + 1))
 done < <(docker ps -a --filter label=com.docker.compose.project --format \
-  '{{.Label "com.docker.compose.project"}}{{"\t"}}{{.Label "com.docker.compose.service"}}{{"\t"}}{{.Names}}{{"\t"}}{{.State}}{{"\t"}}{{.Label "com.docker.compose.oneoff"}}')
+  '{{.Label "com.docker.compose.project"}}{{"\x1f"}}{{.Label "com.docker.compose.service"}}{{"\x1f"}}{{.Names}}{{"\x1f"}}{{.State}}{{"\x1f"}}{{.Label "com.docker.compose.oneoff"}}')
 
 FOUND=()
 for p in "${!PROJECT_IS_HOMEIQ[@]}"; do FOUND+=("$p"); done
@@ -162,13 +162,13 @@ state_of() { # container -> running | stopped
 # mount_of <container> <path>: "volume-or-bind<TAB>name-or-source<TAB>destination" of the mount holding path, or nothing (container layer).
 mount_of() {
   local best='' best_dest='' dest type name source
-  while IFS=$'\t' read -r dest type name source; do
+  while IFS=$'\x1f' read -r dest type name source; do
     [[ -n $dest ]] || continue
     if [[ $2 == "$dest" || $2 == "$dest"/* ]] && ((${#dest} > ${#best_dest})); then
       best_dest=$dest
-      if [[ $type == volume ]]; then best="volume"$'\t'"$name"$'\t'"$dest"; else best="$type"$'\t'"$source"$'\t'"$dest"; fi
+      if [[ $type == volume ]]; then best="volume"$'\x1f'"$name"$'\x1f'"$dest"; else best="$type"$'\x1f'"$source"$'\x1f'"$dest"; fi
     fi
-  done < <(docker container inspect --format '{{range .Mounts}}{{.Destination}}{{"\t"}}{{.Type}}{{"\t"}}{{.Name}}{{"\t"}}{{.Source}}{{"\n"}}{{end}}' "$1")
+  done < <(docker container inspect --format '{{range .Mounts}}{{.Destination}}{{"\x1f"}}{{.Type}}{{"\x1f"}}{{.Name}}{{"\x1f"}}{{.Source}}{{"\n"}}{{end}}' "$1")
   printf '%s' "$best"
 }
 
@@ -179,7 +179,7 @@ INFLUX_USER=$(docker container inspect --format '{{.Config.User}}' "$INFLUX_CTR"
 INFLUX_DATA_MOUNT=$(mount_of "$INFLUX_CTR" /var/lib/influxdb2)
 [[ -n $INFLUX_DATA_MOUNT ]] ||
   die "$EXIT_NO_INFLUXDB" "influxdb container $INFLUX_CTR has no volume at /var/lib/influxdb2 (its data would be in its container layer, which this script does not migrate); nothing was changed"
-IFS=$'\t' read -r mtype mname _ <<<"$INFLUX_DATA_MOUNT"
+IFS=$'\x1f' read -r mtype mname _ <<<"$INFLUX_DATA_MOUNT"
 log "influxdb: container $INFLUX_CTR ($INFLUX_STATE), image $INFLUX_IMAGE_REF, data in $mtype $mname"
 
 # The old container's environment, read line by line through a pipe (no temp file): the
@@ -228,7 +228,7 @@ for svc in $SQLITE_SERVICES; do
   SQL_STATE[$svc]=$(state_of "$ctr")
   SQL_MOUNT[$svc]=$(mount_of "$ctr" "${SQLITE_PATH[$svc]}")
   if [[ -n ${SQL_MOUNT[$svc]} ]]; then
-    IFS=$'\t' read -r mtype mname _ <<<"${SQL_MOUNT[$svc]}"
+    IFS=$'\x1f' read -r mtype mname _ <<<"${SQL_MOUNT[$svc]}"
     SQL_WHERE[$svc]="in $mtype $mname"
   else
     SQL_WHERE[$svc]="in the container layer of $ctr"
@@ -273,9 +273,9 @@ try:
     journal = c.execute("PRAGMA journal_mode").fetchone()[0]
     c.close()
 except sqlite3.DatabaseError as e:
-    print("not a readable SQLite database: %s" % e); sys.exit(4)
+    print("not a readable SQLite database: %s" % str(e).replace("\n", " ")); sys.exit(4)
 if result != ["ok"]:
-    print("PRAGMA quick_check failed: %s" % "; ".join(result[:5])); sys.exit(4)
+    print("PRAGMA quick_check failed: %s" % "; ".join(r.replace("\n", " ") for r in result[:5])); sys.exit(4)
 print("%d bytes, %d tables, journal_mode %s, quick_check ok" % (os.path.getsize(path), tables, journal))'
 
 # --- 2. sources for backup.sh ----------------------------------------------------------------------------------------
@@ -285,7 +285,7 @@ if [[ $INFLUX_STATE == stopped ]]; then
   # InfluxDB from the same image on the copies: `influx backup` needs a server, and this one is ours.
   t0=$(now_ns)
   mount_args=() copy_mounts=() copy_script='set -e' i=0
-  while IFS=$'\t' read -r dest; do
+  while IFS=$'\x1f' read -r dest; do
     [[ -n $dest ]] || continue
     vol=$SCRATCH-influxdb-$i
     scratch_volume "$vol"
@@ -452,9 +452,9 @@ log "backup complete: $BACKUP_DIR ($(awk -v b="$bytes" 'BEGIN { printf "%.1f MiB
 
 # --- 4. what the stack needs -----------------------------------------------------------------------------------------------
 running=()
-while IFS=$'\t' read -r name ports; do
+while IFS=$'\x1f' read -r name ports; do
   running+=("$name${ports:+ (ports $ports)}")
-done < <(docker ps --filter "label=com.docker.compose.project=$PROJECT" --format '{{.Names}}{{"\t"}}{{.Ports}}')
+done < <(docker ps --filter "label=com.docker.compose.project=$PROJECT" --format '{{.Names}}{{"\x1f"}}{{.Ports}}')
 
 if [[ -n $token_weakness ]]; then
   {

@@ -35,7 +35,7 @@ fi
 held=() projects=() others=() other_service=
 for entry in $HOMEIQ_HOST_PORTS; do
   service=${entry%%=*} port=${entry#*=}
-  while IFS=$'\t' read -r name stack project; do
+  while IFS=$'\x1f' read -r name stack project; do
     [[ -n $name && $stack != "$HOMEIQ_STACK" ]] || continue
     if [[ -n $project ]]; then
       held+=("host port $port ($service) is published by container $name of compose project '$project'")
@@ -45,7 +45,7 @@ for entry in $HOMEIQ_HOST_PORTS; do
       [[ " ${others[*]} " == *" $name "* ]] || others+=("$name")
       other_service=${other_service:-$service}
     fi
-  done < <(docker ps --filter "publish=$port" --format '{{.Names}}{{"\t"}}{{.Label "com.homeiq.stack"}}{{"\t"}}{{.Label "com.docker.compose.project"}}')
+  done < <(docker ps --filter "publish=$port" --format '{{.Names}}{{"\x1f"}}{{.Label "com.homeiq.stack"}}{{"\x1f"}}{{.Label "com.docker.compose.project"}}')
 done
 
 if ((${#held[@]} == 0)); then
