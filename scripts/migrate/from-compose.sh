@@ -396,7 +396,7 @@ for svc in $SQLITE_SERVICES; do
       fi
       copied=$(grep -c . <<<"$out" || true)
     fi
-    ((copied == 0)) || log "sqlite $svc: $ctr is stopped: copied $dbname ($copied file(s) with -wal/-journal) ${SQL_WHERE[$svc]} into scratch volume $vol in $(secs "$t0")"
+    ((copied == 0)) || log "sqlite $svc: $ctr is stopped: copied $copied file(s) ($dbname, and its -wal/-journal if any) ${SQL_WHERE[$svc]} into scratch volume $vol in $(secs "$t0")"
     set +e
     out=$(docker run --rm --network none --user 0:0 -v "$vol:$dbdir" --entrypoint python3 "$image" -c "$CHECK_PY" "$dbpath" rw 2>&1)
     rc=$?
