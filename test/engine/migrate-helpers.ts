@@ -238,7 +238,11 @@ export interface PulumiCall {
  * Runs each printed command with a fake `pulumi` first on PATH that records its argv and stdin, and returns
  * the calls and the config they set (`homeiq:key` -> value, secret or not).
  */
-export function runPrintedCommands(commands: readonly string[], workDir: string): { calls: PulumiCall[]; config: Record<string, string>; secretKeys: string[] } {
+export function runPrintedCommands(
+  commands: readonly string[],
+  workDir: string,
+  env: Record<string, string> = {},
+): { calls: PulumiCall[]; config: Record<string, string>; secretKeys: string[] } {
   const bin = fs.mkdtempSync(path.join(workDir, "fake-pulumi-"));
   fs.writeFileSync(
     path.join(bin, "pulumi"),
@@ -247,7 +251,7 @@ export function runPrintedCommands(commands: readonly string[], workDir: string)
   );
   const record = fs.mkdtempSync(path.join(workDir, "pulumi-calls-"));
   for (const c of commands) {
-    const r = spawnSync("bash", ["-c", c], { env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ""}`, FAKE_PULUMI_DIR: record }, timeout: 60_000 });
+    const r = spawnSync("bash", ["-c", c], { env: { ...process.env, ...env, PATH: `${bin}:${process.env.PATH ?? ""}`, FAKE_PULUMI_DIR: record }, timeout: 60_000 });
     if (r.status !== 0) throw new Error(`printed command failed (${r.status}): ${c}\n${r.stderr?.toString()}`);
   }
   const calls: PulumiCall[] = [];
@@ -393,4 +397,11 @@ export function migrationScene(tag: string, token: string): { old: OldDeployment
     fs.rmSync(scene.work, { recursive: true, force: true });
   });
   return scene;
+}
+
+/** The first line of the top-level README that starts with `prefix` (its commands are run by the tests as written). */
+export function readmeLine(prefix: string): string {
+  const line = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8").split("\n").find((l) => l.trim().startsWith(prefix));
+  if (!line) throw new Error(`README.md has no line starting with ${prefix}`);
+  return line.trim();
 }

@@ -11,7 +11,7 @@ import * as path from "path";
 import { docker, sleep } from "./helpers";
 import {
   containerState, digestOfFile, digestOnVolume, layerDir, migrate, migrateName, migrationLeftovers, migrationScene, printedCommands,
-  restoreAsProgram, runPrintedCommands, seedSql, sha256, treeChecksum, volumeDir,
+  readmeLine, restoreAsProgram, runPrintedCommands, seedSql, sha256, treeChecksum, volumeDir,
 } from "./migrate-helpers";
 
 /** Strong enough for the program's rules (24+ characters, not a placeholder). */
@@ -39,8 +39,8 @@ describe("a STOPPED old deployment moves into a fresh stack byte for byte, and n
     expect(before.dataApi.tables["events"]?.rows).toBe(20000);
     expect(before.sportsData.tables["events"]?.rows).toBe(3000);
 
-    // The cut-over: stop (never `down -v`), then migrate.
-    old.compose(["stop"]);
+    // The cut-over: stop (never `down -v`), as the README's step 2 does (by project name, no compose file), then migrate.
+    docker(["compose", "-p", old.project, "stop"]);
     const services = ["influxdb", "data-api", "sports-data", "data-retention"] as const;
     const oldState = () => ({
       influxData: treeChecksum(volumeDir(old.volume("influxdb_data"))),
@@ -89,6 +89,12 @@ describe("a STOPPED old deployment moves into a fresh stack byte for byte, and n
       expect(c.args.join(" ")).not.toContain(TOKEN);
     }
     expect(path.dirname(folder)).toBe(path.join(root, fresh.stack));
+    // The README's line (step 3) runs exactly these commands from the saved output (from a file, not on
+    // stdin: a command reading stdin would eat the rest).
+    fs.writeFileSync(path.join(work, "homeiq-migrate.log"), r.stdout);
+    const viaReadme = runPrintedCommands([readmeLine("bash <(sed -n '/^----- pulumi config -----$/")], work, { HOME: work });
+    expect(viaReadme.config).toEqual(config);
+    expect(viaReadme.secretKeys).toEqual(secretKeys);
     const manifest = JSON.parse(fs.readFileSync(path.join(folder, "manifest.json"), "utf8"));
     expect(manifest).toMatchObject({ format: "homeiq-backup/1", stack: fresh.stack, reason: `migrate-from-compose:${old.project}` });
     expect(JSON.parse(fs.readFileSync(path.join(folder, "config.json"), "utf8")).migratedFrom).toMatchObject({
@@ -124,6 +130,15 @@ describe("a STOPPED old deployment moves into a fresh stack byte for byte, and n
     const row = fresh.bucketRow(TOKEN, ORG, BUCKET);
     expect(row.code).toBe(0);
     expect(row.stdout.split("\t")[2]).toBe("720h0m0s");
+
+    // The README's step 5: the old containers go, every old volume stays as it was.
+    const kept = [old.volume("influxdb_data"), old.volume("influxdb_config"), old.volume("sqlite-data")];
+    const volumesBefore = kept.map((v) => treeChecksum(volumeDir(v)));
+    docker(["compose", "-p", old.project, "down"]);
+    expect(docker(["ps", "-a", "-q", "--filter", `label=com.docker.compose.project=${old.project}`]).stdout.trim()).toBe("");
+    const listed = docker(["volume", "ls", "--filter", `label=com.docker.compose.project=${old.project}`, "--format", "{{.Name}}"]).stdout.split("\n").filter(Boolean).sort();
+    expect(listed).toEqual([...kept, old.volume("data_retention_backups"), old.volume("ha_ingestor_logs")].sort());
+    expect(kept.map((v) => treeChecksum(volumeDir(v)))).toEqual(volumesBefore);
 
     const mib = Number(docker(["run", "--rm", "-v", `${old.volume("sqlite-data")}:/a:ro`, "-v", `${old.volume("influxdb_data")}:/b:ro`, "homeiq-standin/busybox:test", "du", "-sk", "/a", "/b"]).stdout
       .split("\n").filter(Boolean).reduce((s, l) => s + Number(l.split(/\s+/)[0]), 0)) / 1024;
