@@ -405,3 +405,15 @@ export function readmeLine(prefix: string): string {
   if (!line) throw new Error(`README.md has no line starting with ${prefix}`);
   return line.trim();
 }
+
+/**
+ * A `docker` first on PATH that records every argv it is called with (NUL-separated, one file) and runs the
+ * real CLI: to prove a secret never reaches a command line, from-compose.sh's or backup.sh's.
+ */
+export function dockerArgvRecorder(workDir: string): { env: Record<string, string>; argv: () => string } {
+  const real = spawnSync("bash", ["-c", "command -v docker"]).stdout.toString().trim();
+  const bin = fs.mkdtempSync(path.join(workDir, "docker-argv-"));
+  const log = path.join(bin, "argv.log");
+  fs.writeFileSync(path.join(bin, "docker"), `#!/usr/bin/env bash\nprintf '%s\\0' "$@" >> "${log}"\nprintf '\\n' >> "${log}"\nexec "${real}" "$@"\n`, { mode: 0o755 });
+  return { env: { PATH: `${bin}:${process.env.PATH ?? ""}` }, argv: () => (fs.existsSync(log) ? fs.readFileSync(log, "utf8") : "") };
+}

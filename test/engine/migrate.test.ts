@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { docker, sleep } from "./helpers";
 import {
-  containerState, digestOfFile, digestOnVolume, layerDir, migrate, migrateName, migrationLeftovers, migrationScene, printedCommands,
+  containerState, digestOfFile, digestOnVolume, dockerArgvRecorder, layerDir, migrate, migrateName, migrationLeftovers, migrationScene, printedCommands,
   readmeLine, restoreAsProgram, runPrintedCommands, seedSql, sha256, treeChecksum, volumeDir,
 } from "./migrate-helpers";
 
@@ -54,7 +54,8 @@ describe("a STOPPED old deployment moves into a fresh stack byte for byte, and n
 
     const root = path.join(work, "backups");
     const started = Date.now();
-    const r = migrate(["--stack", fresh.stack, "--backup-root", root, "--project-glob", old.project]);
+    const recorder = dockerArgvRecorder(work);
+    const r = migrate(["--stack", fresh.stack, "--backup-root", root, "--project-glob", old.project], recorder.env);
     const seconds = (Date.now() - started) / 1000;
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
     expect(r.stdout).toContain(`compose project '${old.project}'`);
@@ -63,6 +64,11 @@ describe("a STOPPED old deployment moves into a fresh stack byte for byte, and n
     expect(r.stdout).toContain(`sqlite sports-data: webhooks.db in the container layer of ${old.container("sports-data")} (stopped: copy)`);
     expect(r.stdout).toContain("nothing of it was started, changed or written");
     expect(r.stdout + r.stderr).not.toContain(TOKEN);
+    // ... nor in any docker command line, from-compose.sh's or backup.sh's (the recorder saw them all).
+    const argv = recorder.argv();
+    expect(argv).toContain(`exec\0-e\0INFLUX_TOKEN\0`);
+    expect(argv).toContain("commit\0--pause=false");
+    expect(argv).not.toContain(TOKEN);
 
     // Nothing of the old deployment changed: its volumes and its containers' layers, sports-data's database
     // among them (every byte, mode, owner, mtime, ctime), and no container was started. The script's scratch
