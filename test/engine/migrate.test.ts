@@ -268,3 +268,28 @@ describe("a RUNNING old deployment, with data-api's database under a live writer
     expect(fresh.bucketRow(TOKEN, ORG, BUCKET).code).toBe(0);
   }, 600_000);
 });
+
+describe("an old deployment of the old prod file: no data-api, no sports-data", () => {
+  const { old, fresh, work } = migrationScene("prod-file", TOKEN);
+
+  it("migrates InfluxDB, reports both databases as absent, and the restore leaves the new SQLite volumes alone", async () => {
+    old.up(["influxdb", "data-retention"]);
+    old.writeInflux(3000);
+    const influxBefore = old.influxChecksum();
+    const r = migrate(["--stack", fresh.stack, "--backup-root", path.join(work, "backups"), "--project-glob", old.project]);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(r.stdout).toContain(`sqlite data-api: no data-api container in project '${old.project}' (the old prod compose file had none); nothing to migrate for it`);
+    expect(r.stdout).toContain(`sqlite sports-data: no sports-data container in project '${old.project}'`);
+    const { config, secretKeys } = runPrintedCommands(printedCommands(r.stdout), work);
+    const folder = config["homeiq:restoreFrom"]!;
+    const manifest = JSON.parse(fs.readFileSync(path.join(folder, "manifest.json"), "utf8"));
+    expect(manifest.sqlite).toEqual([]);
+    expect(manifest.files.map((f: { path: string }) => f.path).filter((p: string) => p.startsWith("sqlite/"))).toEqual([]);
+
+    const { restore } = await restoreAsProgram(fresh, "prod", config, secretKeys, work);
+    expect({ code: restore.code, stderr: restore.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(restore.stdout).toContain(`sqlite data-api: the backup holds no database for it (not deployed when taken); leaving volume ${fresh.volume("sqlite-data")} as it is`);
+    expect(restore.stdout).toContain(`restore complete from ${folder}: influxdb`);
+    expect(old.influxChecksum(fresh.influx)).toBe(influxBefore);
+  }, 300_000);
+});
