@@ -9,6 +9,13 @@ import { loadStackConfig } from "./config/loadConfig";
 export function main(stack: string = pulumi.getStack()) {
     // Config first: invalid config throws here, before any resource is registered.
     const config = loadStackConfig(stack);
+    if (config.influxdb.placeholderTokenAccepted) {
+        pulumi.log.warn(
+            "homeiq:influxdbAdminToken is an old placeholder credential, carried over from the compose files and accepted only because " +
+                "homeiq:acceptPlaceholderInfluxdbToken is true. Anyone who knows those files can use InfluxDB with it. Rotate it " +
+                "(README, 'Coming from the compose files': rotate the carried token) and remove that key.",
+        );
+    }
     const platform = new HomeIQPlatform("homeiq", { stack, config });
     return {
         profile: config.profileName,

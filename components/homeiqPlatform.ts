@@ -17,6 +17,7 @@ import { PlatformSecrets } from "./platformSecrets";
 import { PlatformVolumes } from "./platformVolumes";
 import { createHash } from "crypto";
 import { DeploymentValidation, validationTargets } from "./deploymentValidation";
+import { HostPortsCheck } from "./hostPortsCheck";
 import { InfluxRetention } from "./influxRetention";
 import { dataOwner, sqliteServices, type BackupTarget } from "./backupScripts";
 import { RestoreFromBackup } from "./restoreFromBackup";
@@ -49,6 +50,7 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
     readonly volumeHandover?: VolumeHandover;
     readonly validation?: DeploymentValidation;
     readonly influxRetention?: InfluxRetention;
+    readonly hostPorts: HostPortsCheck;
 
     constructor(name: string, args: HomeIQPlatformArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("homeiq:index:HomeIQPlatform", name, {}, opts);
@@ -122,9 +124,13 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
                 : undefined;
         this.preChangeBackup = preChange;
 
+        // No container is created or replaced while another container holds one of the stack's host ports.
+        this.hostPorts = new HostPortsCheck(`${name}-host-ports`, { stack, config, services: enabled }, { parent: this });
+
         const services: Partial<Record<ServiceKey, HomeIQService>> = {};
         const extraStartAfter: Partial<Record<ServiceKey, pulumi.Resource[]>> = {};
-        if (preChange) for (const key of stateful) extraStartAfter[key] = [preChange.command];
+        for (const key of enabled) extraStartAfter[key] = [this.hostPorts.command];
+        if (preChange) for (const key of stateful) extraStartAfter[key] = [...(extraStartAfter[key] ?? []), preChange.command];
         const sqliteKeys = sqliteServices(config);
         const nonRootVolumes = Object.fromEntries(
             sqliteKeys

@@ -61,6 +61,11 @@ export const CONFIG_KEYS = {
     influxdbRetentionDays: plain("integer", 0, "Retention of the bucket in days; 0 keeps data forever. Applied at creation and to the running bucket on change."),
     influxdbAdminPassword: secret("InfluxDB admin password; generated and kept in state when unset."),
     influxdbAdminToken: secret("InfluxDB admin token; generated and kept in state when unset."),
+    acceptPlaceholderInfluxdbToken: plain(
+        "boolean",
+        false,
+        "Accept an old placeholder (or short) influxdbAdminToken carried over from a compose deployment (scripts/migrate); rotate it, then remove this key.",
+    ),
     jwtSecret: secret("admin-api JWT signing key; generated when unset."),
     adminPassword: secret("admin-api admin password; generated when unset."),
     dataApiKey: secret("data-api API key; generated when unset."),

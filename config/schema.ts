@@ -56,6 +56,8 @@ export function isPlaceholderSecret(value: string): boolean {
     return isPlaceholderCredential(value) || /^<.*>$/.test(value.trim());
 }
 
+/** The shortest influxdbAdminToken accepted (scripts/migrate/from-compose.sh uses the same bound). */
+export const MIN_TOKEN_LENGTH = 24;
 const BUILT_SERVICES = SERVICE_KEYS.filter((k) => SERVICE_CATALOG[k].image.kind === "built");
 const RESOURCE_FIELDS = ["memoryMiB", "memoryReservationMiB", "cpus"] as const;
 type ResourceField = (typeof RESOURCE_FIELDS)[number];
@@ -210,7 +212,9 @@ export const CONFIG_FIELDS = {
     influxdbBucket: influxName,
     influxdbRetentionDays: integer(0, RETENTION_DAYS_MAX, "must be 0 (forever) or more"),
     influxdbAdminPassword: unsetIfEmpty(secretText(12, "password", "is a placeholder credential from the old compose files")),
-    influxdbAdminToken: unsetIfEmpty(secretText(24, "token", "is a placeholder credential from the old compose files")),
+    // Its placeholder and length rules depend on acceptPlaceholderInfluxdbToken: checked in parseStackConfig.
+    influxdbAdminToken: unsetIfEmpty(text(SECRET_MAX, [(v) => (/\s/.test(v) ? "contains a space; a token or key is one word" : undefined)])),
+    acceptPlaceholderInfluxdbToken: z.preprocess((v) => (v === "true" ? true : v === "false" ? false : v), z.boolean({ error: "must be true or false" })),
     jwtSecret: unsetIfEmpty(secretText(32, "token", "is a placeholder credential from the old compose files")),
     adminPassword: unsetIfEmpty(secretText(12, "password", "is a placeholder credential from the old compose files")),
     dataApiKey: unsetIfEmpty(secretText(24, "token", "is a placeholder credential from the old compose files")),
@@ -296,6 +300,7 @@ const ALLOWED: Record<ConfigKey, string> = {
     backupRequest: `a whole number from 0 to ${COUNTER_MAX}, raised by one for each backup`,
     restoreFrom: "the absolute path of a complete backup folder (letters, digits and _ . / + - only)",
     postDeployValidation: "true or false",
+    acceptPlaceholderInfluxdbToken: "true or false (true only while influxdbAdminToken is a placeholder carried over from a compose deployment)",
     healthWaitTimeoutSeconds: `whole seconds from ${HEALTH_WAIT_SECONDS.min} to ${HEALTH_WAIT_SECONDS.max}`,
     dockerSocketGroupId: `the numeric group id (0-${GROUP_ID_MAX}) owning the Docker socket on the Docker host`,
 };
@@ -350,6 +355,7 @@ const EXAMPLE: Record<ConfigKey, string | undefined> = {
     backupRequest: "1",
     restoreFrom: "/srv/homeiq-backups/prod/20261127T101500Z",
     postDeployValidation: "false",
+    acceptPlaceholderInfluxdbToken: "false",
     healthWaitTimeoutSeconds: "180",
     // Empty means "not set"; the group owning the socket is found on the Docker host with getent.
     dockerSocketGroupId: "$(getent group docker | cut -d: -f3)",
@@ -413,6 +419,8 @@ export interface StackConfig {
         readonly org: string;
         readonly bucket: string;
         readonly retentionDays: number;
+        /** influxdbAdminToken is an old placeholder (or short) carried over on purpose: warn on every run. */
+        readonly placeholderTokenAccepted: boolean;
     };
     readonly secrets: SecretSettings;
     readonly integrations: {
@@ -628,6 +636,33 @@ export function parseStackConfig(stackValues: Readonly<Record<string, unknown>>,
         images = registryImages(problems, f.imageReferences ?? [], f.influxdbImage);
     }
 
+    // The InfluxDB admin token. A full restore of an old compose deployment brings back its token, often the
+    // placeholder `ha-ingestor-token`: accepted only when the stack says so explicitly (scripts/migrate).
+    const token = f.influxdbAdminToken;
+    const acceptPlaceholder = f.acceptPlaceholderInfluxdbToken === true;
+    const tokenWeakness =
+        token === undefined ? undefined : isPlaceholderSecret(token) ? "is a placeholder credential from the old compose files" : token.length < MIN_TOKEN_LENGTH ? `must be at least ${MIN_TOKEN_LENGTH} characters` : undefined;
+    if (tokenWeakness !== undefined && !acceptPlaceholder) {
+        problems.add(
+            "influxdbAdminToken",
+            undefined,
+            token,
+            tokenWeakness,
+            `a token of at least ${MIN_TOKEN_LENGTH} characters that is not an old placeholder, or unset (generated); an old one carried over from the compose files only with homeiq:acceptPlaceholderInfluxdbToken=true`,
+            fixCommand.setSecret("influxdbAdminToken"),
+        );
+    }
+    if (acceptPlaceholder && tokenWeakness === undefined) {
+        problems.add(
+            "acceptPlaceholderInfluxdbToken",
+            undefined,
+            raw.acceptPlaceholderInfluxdbToken,
+            token === undefined ? "is true, but homeiq:influxdbAdminToken is not set" : "is true, but homeiq:influxdbAdminToken is no longer a placeholder (rotated?)",
+            "false (the default); true only while influxdbAdminToken is a placeholder carried over from a compose deployment",
+            "pulumi config rm homeiq:acceptPlaceholderInfluxdbToken",
+        );
+    }
+
     // Services: disabled entries, resources, ports.
     const disabled = new Map<ServiceKey, string>();
     const disabledIndex = new Map<ServiceKey, number>();
@@ -818,6 +853,7 @@ export function parseStackConfig(stackValues: Readonly<Record<string, unknown>>,
                 org: f.influxdbOrg as string,
                 bucket: f.influxdbBucket as string,
                 retentionDays: f.influxdbRetentionDays as number,
+                placeholderTokenAccepted: acceptPlaceholder,
             },
             secrets,
             integrations: {

@@ -115,6 +115,7 @@ const VALID: Record<ConfigKey, fc.Arbitrary<string>> = {
     backupRequest: fc.integer({ min: 0, max: 5 }).map(String),
     restoreFrom: fc.constantFrom("/srv/homeiq-backups/prod/20261127T101500Z", "/srv/b/x/"),
     postDeployValidation: fc.constantFrom("true", "false"),
+    acceptPlaceholderInfluxdbToken: fc.constantFrom("false"),
     healthWaitTimeoutSeconds: fc.integer({ min: HEALTH_WAIT_SECONDS.min, max: HEALTH_WAIT_SECONDS.max }).map(String),
     dockerSocketGroupId: fc.integer({ min: 0, max: 2147483647 }).map(String),
 };

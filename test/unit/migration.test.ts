@@ -1,0 +1,145 @@
+/**
+ * What the program does for a migration from the old compose files (scripts/migrate): the host-ports
+ * check that every container waits for, the explicit opt-in for a carried placeholder InfluxDB token,
+ * and the facts the migration script repeats from the catalog, kept equal here.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { PLACEHOLDER_CREDENTIALS } from "../../catalog/placeholderCredentials";
+import { SERVICE_CATALOG, SERVICE_KEYS } from "../../catalog/services";
+import { MIN_TOKEN_LENGTH } from "../../config/schema";
+import { synthesize, type SynthResult } from "../../synth/synthesize";
+import { COMMAND, containersByService, expectConfigError, ofType, synthStack } from "./helpers";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const MIGRATE_SCRIPT = fs.readFileSync(path.join(ROOT, "scripts", "migrate", "from-compose.sh"), "utf8");
+const OLD_TOKEN = "ha-ingestor-token";
+
+function command(result: SynthResult, name: string) {
+    return ofType(result, COMMAND).find((c) => c.name === name);
+}
+
+describe.each([
+    ["dev", 10000],
+    ["prod", 0],
+])("stack %s: the host-ports check", (stack, offset) => {
+    it("runs scripts/preflight/ports-free.sh with every deployed service's host port, and every container waits for it", async () => {
+        const result = await synthStack(stack);
+        const check = command(result, "homeiq-host-ports")!;
+        expect(check.inputs.create).toBe("bash scripts/preflight/ports-free.sh");
+        expect(check.inputs.update).toBe(check.inputs.create);
+        const env = check.inputs.environment as Record<string, string>;
+        expect(env.HOMEIQ_STACK).toBe(stack);
+        const ports = Object.fromEntries(env.HOMEIQ_HOST_PORTS!.split(" ").map((e) => e.split("=") as [string, string]));
+        expect(Object.keys(ports).sort()).toEqual([...SERVICE_KEYS].sort());
+        for (const k of SERVICE_KEYS) expect({ k, port: Number(ports[k]) }).toEqual({ k, port: SERVICE_CATALOG[k].defaultHostPort + offset });
+        const containers = containersByService(result);
+        expect(containers.size).toBe(SERVICE_KEYS.length);
+        for (const [service, c] of containers) expect({ service, waits: c.dependencies.includes(check.urn) }).toEqual({ service, waits: true });
+        // It depends on nothing: it is the first thing a deployment does.
+        expect(check.dependencies).toEqual([]);
+    });
+
+    it("runs again with each new restore folder (how a migration arrives), and not otherwise", async () => {
+        const plain = command(await synthStack(stack), "homeiq-host-ports")!;
+        expect(plain.inputs.triggers).toEqual([""]);
+        const folder = `/srv/homeiq-backups/${stack}/20261127T101500Z`;
+        const restoring = command(await synthesize(stack, { configOverrides: { "homeiq:restoreFrom": folder } }), "homeiq-host-ports")!;
+        expect(restoring.inputs.triggers).toEqual([folder]);
+    });
+});
+
+it("checks the ports a stack overrides, not the profile's", async () => {
+    const result = await synthesize("prod", { configOverrides: { "homeiq:hostPorts": JSON.stringify(["influxdb=28086"]) } });
+    const env = command(result, "homeiq-host-ports")!.inputs.environment as Record<string, string>;
+    expect(env.HOMEIQ_HOST_PORTS!.split(" ")).toContain("influxdb=28086");
+    expect(env.HOMEIQ_HOST_PORTS!.split(" ")).not.toContain("influxdb=8086");
+});
+
+describe("a placeholder InfluxDB admin token carried over from the compose files", () => {
+    it.each([
+        ["the old default", OLD_TOKEN, /is a placeholder credential from the old compose files/],
+        ["a short custom token", "my-own-token-20-chars", new RegExp(`must be at least ${MIN_TOKEN_LENGTH} characters`)],
+    ])("is refused without homeiq:acceptPlaceholderInfluxdbToken (%s), value never shown, before anything is registered", async (_name, token, problem) => {
+        const { error, registered } = await expectConfigError("prod", { "homeiq:influxdbAdminToken": token }, { secretOverrides: ["homeiq:influxdbAdminToken"] });
+        expect(registered).toBe(0);
+        const p = error.problems.find((x) => x.key === "homeiq:influxdbAdminToken")!;
+        expect(p.value).toBe("[secret]");
+        expect(p.problem).toMatch(problem);
+        expect(p.allowed).toMatch(/homeiq:acceptPlaceholderInfluxdbToken=true/);
+        expect(p.fix).toBe("pulumi config set --secret homeiq:influxdbAdminToken");
+        expect(error.message).not.toContain(token);
+    });
+
+    it("is accepted with homeiq:acceptPlaceholderInfluxdbToken=true, reaches InfluxDB's users and the restore as a secret, and warns on every run", async () => {
+        const warn = jest.spyOn(pulumi.log, "warn").mockImplementation(() => Promise.resolve());
+        try {
+            const folder = "/srv/homeiq-backups/prod/20261127T101500Z";
+            const result = await synthesize("prod", {
+                configOverrides: { "homeiq:influxdbAdminToken": OLD_TOKEN, "homeiq:acceptPlaceholderInfluxdbToken": "true", "homeiq:restoreFrom": folder },
+                secretOverrides: ["homeiq:influxdbAdminToken"],
+            });
+            const restore = command(result, "homeiq-restore")!;
+            expect((restore.inputs.environment as Record<string, string>).HOMEIQ_INFLUX_TOKEN).toBe("[secret]");
+            expect(JSON.stringify(result.resources)).not.toContain(OLD_TOKEN);
+            const messages = warn.mock.calls.map((c) => String(c[0]));
+            expect(messages).toEqual([expect.stringMatching(/influxdbAdminToken is an old placeholder credential.*Rotate it/s)]);
+            expect(messages.join("\n")).not.toContain(OLD_TOKEN);
+        } finally {
+            warn.mockRestore();
+        }
+    });
+
+    it("does not warn when no placeholder is carried", async () => {
+        const warn = jest.spyOn(pulumi.log, "warn").mockImplementation(() => Promise.resolve());
+        try {
+            await synthesize("dev");
+            expect(warn.mock.calls.map((c) => String(c[0])).filter((m) => m.includes("placeholder"))).toEqual([]);
+        } finally {
+            warn.mockRestore();
+        }
+    });
+
+    it.each([
+        ["the token was rotated", { "homeiq:influxdbAdminToken": "a-rotated-operator-token-0123456789" }, /is no longer a placeholder \(rotated\?\)/],
+        ["no token is set", {}, /is true, but homeiq:influxdbAdminToken is not set/],
+    ])("leaving homeiq:acceptPlaceholderInfluxdbToken=true is refused when %s, with the command that removes it", async (_name, overrides, problem) => {
+        const { error } = await expectConfigError(
+            "prod",
+            { ...overrides, "homeiq:acceptPlaceholderInfluxdbToken": "true" },
+            { secretOverrides: ["homeiq:influxdbAdminToken"] },
+        );
+        expect(error.problems).toHaveLength(1);
+        expect(error.problems[0]).toMatchObject({ key: "homeiq:acceptPlaceholderInfluxdbToken", value: "\"true\"", fix: "pulumi config rm homeiq:acceptPlaceholderInfluxdbToken" });
+        expect(error.problems[0]?.problem).toMatch(problem);
+    });
+
+    it("refuses a value other than true or false", async () => {
+        const { error } = await expectConfigError("prod", { "homeiq:acceptPlaceholderInfluxdbToken": "yes" });
+        expect(error.problems.map((p) => [p.key, p.problem])).toEqual([["homeiq:acceptPlaceholderInfluxdbToken", "must be true or false"]]);
+    });
+});
+
+describe("scripts/migrate/from-compose.sh repeats the catalog's facts exactly", () => {
+    const scriptValue = (name: string): string => {
+        const m = new RegExp(`^readonly ${name}=(?:"([^"]*)"|(\\S+))`, "m").exec(MIGRATE_SCRIPT);
+        if (!m) throw new Error(`${name} not found in from-compose.sh`);
+        return m[1] ?? m[2] ?? "";
+    };
+
+    it("knows HomeIQ's compose services as the catalog's keys", () => {
+        expect(scriptValue("HOMEIQ_SERVICES").split(" ").sort()).toEqual([...SERVICE_KEYS].sort());
+    });
+
+    it("looks for each SQLite database where the catalog says the service keeps it", () => {
+        const sqlite = SERVICE_KEYS.filter((k) => SERVICE_CATALOG[k].sqliteDatabase);
+        expect(scriptValue("SQLITE_SERVICES").split(" ").sort()).toEqual([...sqlite].sort());
+        for (const k of sqlite) expect(MIGRATE_SCRIPT).toContain(`[${k}]=${SERVICE_CATALOG[k].sqliteDatabase!.containerPath}`);
+    });
+
+    it("refuses the same placeholders, and the same short tokens, as the config schema", () => {
+        expect(scriptValue("PLACEHOLDERS").split(" ").sort()).toEqual([...PLACEHOLDER_CREDENTIALS].sort());
+        expect(Number(scriptValue("MIN_TOKEN_LENGTH"))).toBe(MIN_TOKEN_LENGTH);
+    });
+});
