@@ -3,8 +3,9 @@
  * the script's absolute path: every input, secrets included, travels in the Command's `environment`.
  */
 import * as path from "path";
+import { REPOSITORY_ROOT } from "./repositoryRoot";
 
-const SCRIPTS = path.resolve(__dirname, "..", "scripts");
+const SCRIPTS = path.join(REPOSITORY_ROOT, "scripts");
 
 /** `bash "<repository>/scripts/<script>"`, e.g. scriptCommand("backup/backup.sh"). */
 export function scriptCommand(script: string): string {

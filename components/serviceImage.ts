@@ -9,8 +9,9 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ServiceDefinition } from "../catalog/services";
 import type { ImageSettings } from "../config/schema";
 import { builtImageName } from "./naming";
+import { REPOSITORY_ROOT } from "./repositoryRoot";
 
-const NON_ROOT_ADAPTER_CONTEXT = path.join(__dirname, "..", "images", "non-root-python");
+const NON_ROOT_ADAPTER_CONTEXT = path.join(REPOSITORY_ROOT, "images", "non-root-python");
 
 export interface ServiceImageArgs {
     readonly service: ServiceDefinition;
