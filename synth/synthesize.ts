@@ -4,9 +4,9 @@
  * inputs, dependencies and options, and the stack outputs. Secret values are replaced by
  * "[secret]". No Pulumi CLI and no Docker are needed.
  */
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { setMockOptions } from "@pulumi/pulumi/runtime/settings";
+import { REPOSITORY_ROOT } from "../components/repositoryRoot";
 import { RecordingMonitor, type RecordedOptions } from "./recordingMonitor";
 import { readStackFiles } from "./stackFiles";
 
@@ -124,7 +124,7 @@ function useMonitor(monitor: RecordingMonitor, project: string, stack: string): 
  * config) without registering anything in that case.
  */
 export async function synthesize(stack: string, options: SynthOptions = {}): Promise<SynthResult> {
-    const projectDir = options.projectDir ?? path.resolve(__dirname, "..");
+    const projectDir = options.projectDir ?? REPOSITORY_ROOT;
     const files = readStackFiles(projectDir, stack);
     const config = { ...files.config };
     const secretKeys = new Set(files.secretKeys);
