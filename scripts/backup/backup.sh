@@ -339,7 +339,7 @@ while IFS= read -r -d '' f; do
   [[ /$rel != */.homeiq-* ]] || die "$EXIT_STEP" "a leftover work file is in the backup: '$rel'"
   files+=("$rel")
   [[ -n ${SHA[$rel]:-} ]] || to_hash+=("$f")
-done < <(find "$PARTIAL" -type f ! -name manifest.json ! -name manifest.sha256 -print0 | sort -z)
+done < <(find "$PARTIAL" -type f ! -name manifest.json ! -name manifest.sha256 -print0 | LC_ALL=C sort -z)
 hashed_bytes=0
 while read -r sha f; do
   SHA[${f#"$PARTIAL"/}]=$sha
@@ -387,7 +387,7 @@ join_lines() { # separator items...: the items with the separator between them
 # --- check the folder against the manifest, make it durable, then publish -----------------
 # No second hash pass: the hashes above were computed from the files as stored. This checks
 # that the folder holds exactly the manifest's files, each with its size.
-mapfile -d '' present < <(find "$PARTIAL" -type f ! -name manifest.json ! -name manifest.sha256 -printf '%P\0' | sort -z)
+mapfile -d '' present < <(find "$PARTIAL" -type f ! -name manifest.json ! -name manifest.sha256 -printf '%P\0' | LC_ALL=C sort -z)
 [[ ${present[*]} == "${files[*]}" ]] || die "$EXIT_STEP" "verification: the files in $PARTIAL changed while the manifest was written"
 for l in "${file_lines[@]}"; do
   [[ $l =~ \"path\":\ \"([^\"]+)\",\ \"size\":\ ([0-9]+), ]] || die "$EXIT_STEP" "internal error: cannot parse manifest line $l"
