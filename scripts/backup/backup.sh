@@ -125,17 +125,19 @@ done
 PARTIAL=$STACK_DIR/$TS.partial
 FINAL=$STACK_DIR/$TS
 CREATED_AT=$(date -u -d "${TS:0:8} ${TS:9:2}:${TS:11:2}:${TS:13:2}" +%Y-%m-%dT%H:%M:%SZ)
-influx_tmp_in_container=
-one_off= # name of the one-off container of a DIRECT step while it runs
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/homeiq-backup.XXXXXX") # step logs; never inside the backup
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/homeiq-backup.XXXXXX") # step logs and results; never inside the backup
+STEP_PIDS=() STEP_NAMES=()
 
 cleanup() {
-  local rc=$?
-  if [[ -n $one_off ]]; then
-    docker rm -f "$one_off" >/dev/null 2>&1 || true
-  fi
-  if [[ -n $influx_tmp_in_container ]]; then
-    docker exec "$INFLUX_CONTAINER" rm -rf "$influx_tmp_in_container" >/dev/null 2>&1 || true
+  local rc=$? name
+  if ((${#STEP_PIDS[@]})); then
+    kill "${STEP_PIDS[@]}" 2>/dev/null || true
+    for name in "${STEP_NAMES[@]}"; do
+      docker rm -f "homeiq-backup-$name-$TS-$$" >/dev/null 2>&1 || true
+    done
+    if [[ -f $WORK/influx-tmp ]]; then
+      docker exec "$INFLUX_CONTAINER" rm -rf "$(<"$WORK/influx-tmp")" >/dev/null 2>&1 || true
+    fi
   fi
   rm -rf "$WORK"
   if ((rc != 0)) && [[ -d $PARTIAL ]]; then
@@ -150,9 +152,9 @@ trap cleanup EXIT
 log "writing $PARTIAL"
 
 # --- DIRECT transfer helpers --------------------------------------------------------------
-# A DIRECT step bind-mounts one folder of $PARTIAL into a one-off container, after putting a
-# marker file there; the container first checks it sees that marker and may write beside it.
-direct_ok=0 # a DIRECT step has written into $PARTIAL: this engine can
+# A DIRECT step bind-mounts its folder of $PARTIAL into a one-off container named
+# homeiq-backup-<step>-<ts>-<pid>, after putting a marker file there; the container first checks
+# that it sees the marker and may write beside it.
 new_marker() { # <folder>: creates a marker file in it and prints its name
   local m=.homeiq-direct-$TS-$$-$RANDOM
   : >"$1/$m"
@@ -165,93 +167,91 @@ new_marker() { # <folder>: creates a marker file in it and prints its name
 direct_unavailable() {
   (($1 == 11)) || { (($1 == 125)) && grep -q 'bind source path does not exist' "$2"; }
 }
-# fall_back_to_stream <what failed>: in auto mode, before any DIRECT step has written, the
-# remaining steps stream; otherwise the backup fails.
+# fall_back_to_stream <step>: in auto mode the step streams instead; a forced direct fails.
 fall_back_to_stream() {
-  if [[ $TRANSFER != auto ]] || ((direct_ok)); then
+  [[ $TRANSFER == auto ]] ||
     die "$EXIT_STEP" "$1: the Docker engine cannot write into $PARTIAL (HOMEIQ_BACKUP_TRANSFER=$TRANSFER)"
-  fi
-  log "the Docker engine cannot write into $PARTIAL (a remote engine or a user namespace): streaming through the docker CLI instead"
-  TRANSFER=stream
+  log "$1: the Docker engine cannot write into $PARTIAL (a remote engine or a user namespace): streaming through the docker CLI instead"
+}
+# hash_into <result file> <file>...: "<sha256> <path relative to $PARTIAL>" lines, each file read once.
+hash_into() {
+  local out=$1 sha f
+  shift
+  sha256_files "$@" | while read -r sha f; do printf '%s %s\n' "$sha" "${f#"$PARTIAL"/}"; done >"$out"
+  (($(wc -l <"$out") == $#)) || die "$EXIT_STEP" "could not compute the sha256 of every file in $*"
 }
 
-# --- InfluxDB -------------------------------------------------------------------------
-influx_json='null'
-if [[ $influx_state == running ]]; then
+# --- the steps ------------------------------------------------------------------------------
+# Each step runs in the background (InfluxDB and every SQLite database at once) and leaves in
+# $WORK its manifest entry (<step>.json) and its files' hashes (<step>.sha256).
+
+backup_influxdb() {
+  local t0 rc marker image transfer= bytes ns tmp
   mkdir "$PARTIAL/influxdb"
   t0=$(now_ns)
-  influx_transfer=
   if [[ $TRANSFER != stream ]]; then
     # A one-off container of the influx container's image, in its network namespace and with
     # its volumes, runs `influx backup` as `docker exec` would, into the bind-mounted folder.
     marker=$(new_marker "$PARTIAL/influxdb")
     image=$(docker container inspect --format '{{.Image}}' "$INFLUX_CONTAINER")
     log "influxdb: influx backup in a one-off container of $INFLUX_CONTAINER's image, straight into $PARTIAL/influxdb (token passed by environment)"
-    one_off=homeiq-backup-influxdb-$TS-$$
     set +e
     # The token goes to the docker CLI's environment only; `-e INFLUX_TOKEN` names it.
-    INFLUX_TOKEN=$HOMEIQ_INFLUX_TOKEN docker run --rm --name "$one_off" --network "container:$INFLUX_CONTAINER" \
+    INFLUX_TOKEN=$HOMEIQ_INFLUX_TOKEN docker run --rm --name "homeiq-backup-influxdb-$TS-$$" --network "container:$INFLUX_CONTAINER" \
       --volumes-from "$INFLUX_CONTAINER" --user 0:0 --mount "type=bind,src=$PARTIAL/influxdb,dst=/homeiq-backup" \
       -e INFLUX_TOKEN --entrypoint sh "$image" -c "$INFLUX_BACKUP_SH" influx-backup "$marker" </dev/null 2>&1 |
-      tee "$WORK/influx.log" | sed -u 's/^/  influx: /'
+      tee "$WORK/influxdb.docker" | sed 's/^/  influx: /'
     rc=${PIPESTATUS[0]}
     set -e
-    one_off=
     rm -f "$PARTIAL/influxdb/$marker"
     if ((rc == 0)); then
-      direct_ok=1 influx_transfer=direct
-    elif direct_unavailable "$rc" "$WORK/influx.log"; then
-      fall_back_to_stream "influxdb"
+      transfer=direct
+    elif direct_unavailable "$rc" "$WORK/influxdb.docker"; then
+      fall_back_to_stream influxdb
     else
       die "$EXIT_STEP" "influxdb: 'influx backup' failed in a one-off container of $INFLUX_CONTAINER's image (exit $rc; see the lines above)"
     fi
   fi
-  if [[ -z $influx_transfer ]]; then
-    influx_tmp_in_container=$INFLUX_TMP/homeiq-backup-$TS-$$
+  if [[ -z $transfer ]]; then
+    tmp=$INFLUX_TMP/homeiq-backup-$TS-$$
+    echo "$tmp" >"$WORK/influx-tmp" # for cleanup
     log "influxdb: influx backup in $INFLUX_CONTAINER (token passed by environment)"
     # The token goes to the docker CLI's environment only; `-e INFLUX_TOKEN` names
     # it, and the influx CLI reads $INFLUX_TOKEN itself: it is in no argv.
     if ! INFLUX_TOKEN=$HOMEIQ_INFLUX_TOKEN docker exec -e INFLUX_TOKEN "$INFLUX_CONTAINER" \
-      influx backup "$influx_tmp_in_container" 2>&1 | sed -u 's/^/  influx: /'; then
+      influx backup "$tmp" 2>&1 | sed 's/^/  influx: /'; then
       die "$EXIT_STEP" "influxdb: 'influx backup' failed in container $INFLUX_CONTAINER (see the lines above)"
     fi
     log "influxdb: copying the backup out of the container"
-    if ! docker exec "$INFLUX_CONTAINER" tar -C "$influx_tmp_in_container" -cf - . |
+    if ! docker exec "$INFLUX_CONTAINER" tar -C "$tmp" -cf - . |
       tar -C "$PARTIAL/influxdb" -xf - --no-same-owner --no-same-permissions; then
-      die "$EXIT_STEP" "influxdb: streaming $influx_tmp_in_container out of $INFLUX_CONTAINER failed"
+      die "$EXIT_STEP" "influxdb: streaming $tmp out of $INFLUX_CONTAINER failed"
     fi
-    docker exec "$INFLUX_CONTAINER" rm -rf "$influx_tmp_in_container" >/dev/null 2>&1 ||
-      warn "influxdb: could not remove $influx_tmp_in_container in $INFLUX_CONTAINER"
-    influx_tmp_in_container=
-    influx_transfer=stream
+    docker exec "$INFLUX_CONTAINER" rm -rf "$tmp" >/dev/null 2>&1 ||
+      warn "influxdb: could not remove $tmp in $INFLUX_CONTAINER"
+    rm -f "$WORK/influx-tmp"
+    transfer=stream
   fi
-  [[ -n $(find "$PARTIAL/influxdb" -type f -print -quit) ]] ||
-    die "$EXIT_STEP" "influxdb: 'influx backup' produced no files"
+  local files=()
+  mapfile -d '' files < <(find "$PARTIAL/influxdb" -type f -print0)
+  ((${#files[@]})) || die "$EXIT_STEP" "influxdb: 'influx backup' produced no files"
+  hash_into "$WORK/influxdb.sha256" "${files[@]}"
   bytes=$(du -sb "$PARTIAL/influxdb" | cut -f1)
   ns=$(($(now_ns) - t0))
-  log "influxdb: $(human_mb "$bytes") in $((ns / 1000000)) ms ($(rate "$bytes" "$ns"), $influx_transfer)"
-  influx_json="{\"container\": $(json_str "$INFLUX_CONTAINER"), \"status\": \"backed-up\", \"transfer\": \"$influx_transfer\", \"dir\": \"influxdb\"}"
-elif [[ -n $INFLUX_CONTAINER ]]; then
-  log "influxdb: container $INFLUX_CONTAINER does not exist; nothing to back up for it"
-  influx_json="{\"container\": $(json_str "$INFLUX_CONTAINER"), \"status\": \"not-deployed\"}"
-fi
+  log "influxdb: $(human_mb "$bytes") in $((ns / 1000000)) ms ($(rate "$bytes" "$ns"), $transfer, hashed)"
+  echo "{\"container\": $(json_str "$INFLUX_CONTAINER"), \"status\": \"backed-up\", \"transfer\": \"$transfer\", \"dir\": \"influxdb\"}" >"$WORK/influxdb.json"
+}
 
-# --- SQLite -----------------------------------------------------------------------------
 # The program goes in argv (`python3 -c`, not secret), not on stdin: no stdin
 # attach, which the 20.10 CLI can hang in (docker/cli#2542).
 SQLITE_BACKUP_PY=$(<"$HERE/sqlite_backup.py")
-declare -A SHA=() # relative path -> sha256, for files already hashed
-sqlite_lines=()
-for i in "${!SQL_SERVICES[@]}"; do
+
+backup_sqlite() { # <index in SQL_*>
+  local i=$1 svc ctr dbpath state rel common errf t0 image user transfer= rc=0 method marker result
+  local want_size got_size want_sha got_sha ns cmd
   svc=${SQL_SERVICES[i]} ctr=${SQL_CONTAINERS[i]} dbpath=${SQL_PATHS[i]} state=${SQL_STATES[i]}
-  base=$(basename "$dbpath")
-  rel=sqlite/$svc/$base
+  rel=sqlite/$svc/$(basename "$dbpath")
   common="\"service\": $(json_str "$svc"), \"container\": $(json_str "$ctr"), \"path\": $(json_str "$dbpath")"
-  if [[ $state == absent ]]; then
-    log "sqlite $svc: container $ctr does not exist; nothing to back up for it"
-    sqlite_lines+=("{$common, \"status\": \"not-deployed\"}")
-    continue
-  fi
   mkdir -p "$PARTIAL/sqlite/$svc"
   errf=$WORK/sqlite-$svc.stderr
   t0=$(now_ns)
@@ -261,25 +261,19 @@ for i in "${!SQL_SERVICES[@]}"; do
   else
     log "sqlite $svc: container $ctr is stopped; online backup of $dbpath through a one-off container of its image"
   fi
-  transfer=
-  rc=0
   if [[ $TRANSFER != stream ]]; then
     # A one-off container of the service's image with its volumes: sqlite_backup.py takes
     # the snapshot as the service's user straight into the bind-mounted folder.
     marker=$(new_marker "$PARTIAL/sqlite/$svc")
     method="run"
-    one_off=homeiq-backup-$svc-$TS-$$
     set +e
-    docker run --rm --name "$one_off" --network none --volumes-from "$ctr" --user 0:0 \
+    docker run --rm --name "homeiq-backup-sqlite-$svc-$TS-$$" --network none --volumes-from "$ctr" --user 0:0 \
       --mount "type=bind,src=$PARTIAL/sqlite/$svc,dst=/homeiq-backup" --entrypoint python3 "$image" \
       -c "$SQLITE_BACKUP_PY" "$dbpath" /homeiq-backup "$marker" "$user" </dev/null >/dev/null 2>"$errf"
     rc=$?
     set -e
-    one_off=
     rm -f "$PARTIAL/sqlite/$svc/$marker"
-    if ((rc == 0 || rc == 3)); then
-      direct_ok=1 transfer=direct
-    elif direct_unavailable "$rc" "$errf"; then
+    if direct_unavailable "$rc" "$errf"; then
       grep -v '^HOMEIQ_SQLITE_RESULT ' "$errf" | sed 's/^/  /' || true
       fall_back_to_stream "sqlite $svc"
     else
@@ -305,8 +299,8 @@ for i in "${!SQL_SERVICES[@]}"; do
   if ((rc == 3)); then
     log "sqlite $svc: $ctr has no database at $dbpath yet; nothing to back up for it"
     rm -rf "${PARTIAL:?}/sqlite/$svc"
-    sqlite_lines+=("{$common, \"status\": \"no-database-file\", \"method\": \"$method\", \"transfer\": \"$transfer\"}")
-    continue
+    echo "{$common, \"status\": \"no-database-file\", \"method\": \"$method\", \"transfer\": \"$transfer\"}" >"$WORK/sqlite-$i.json"
+    return 0
   fi
   ((rc == 0)) || die "$EXIT_STEP" "sqlite $svc: online backup of $dbpath in $ctr failed (exit $rc; see the lines above)"
   want_size=$(sed -n 's/.*"size": \([0-9]*\).*/\1/p' <<<"$result")
@@ -314,45 +308,73 @@ for i in "${!SQL_SERVICES[@]}"; do
   got_size=$(stat -c %s "$PARTIAL/$rel")
   [[ $want_size == "$got_size" ]] ||
     die "$EXIT_STEP" "sqlite $svc: the copy in the backup has $got_size bytes, the container wrote ${want_size:-?}"
+  hash_into "$WORK/sqlite-$i.sha256" "$PARTIAL/$rel"
   if [[ $transfer == stream ]]; then
     # What arrived through the pipe, read back from the file, against what the container sent.
     want_sha=$(sed -n 's/.*"sha256": "\([0-9a-f]\{64\}\)".*/\1/p' <<<"$result")
-    SHA[$rel]=$(sha256_of "$PARTIAL/$rel")
-    [[ -n $want_sha && $want_sha == "${SHA[$rel]}" ]] ||
+    got_sha=$(cut -d' ' -f1 "$WORK/sqlite-$i.sha256")
+    [[ -n $want_sha && $want_sha == "$got_sha" ]] ||
       die "$EXIT_STEP" "sqlite $svc: the copy received ($got_size bytes) does not match what the container sent"
   fi
   ns=$(($(now_ns) - t0))
-  log "sqlite $svc: $(human_mb "$got_size") in $((ns / 1000000)) ms ($(rate "$got_size" "$ns"), $transfer), quick_check ok"
-  sqlite_lines+=("{$common, \"status\": \"backed-up\", \"method\": \"$method\", \"transfer\": \"$transfer\", \"file\": $(json_str "$rel")}")
+  log "sqlite $svc: $(human_mb "$got_size") in $((ns / 1000000)) ms ($(rate "$got_size" "$ns"), $transfer, hashed), quick_check ok"
+  echo "{$common, \"status\": \"backed-up\", \"method\": \"$method\", \"transfer\": \"$transfer\", \"file\": $(json_str "$rel")}" >"$WORK/sqlite-$i.json"
+}
+
+# --- run the steps at once, report each in order ----------------------------------------------
+start_step() { # <name> <function> [args]: runs it in the background, its output kept in $WORK
+  local name=$1
+  shift
+  "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+  STEP_PIDS+=($!) STEP_NAMES+=("$name")
+}
+influx_json='null'
+if [[ $influx_state == running ]]; then
+  start_step influxdb backup_influxdb
+elif [[ -n $INFLUX_CONTAINER ]]; then
+  log "influxdb: container $INFLUX_CONTAINER does not exist; nothing to back up for it"
+  influx_json="{\"container\": $(json_str "$INFLUX_CONTAINER"), \"status\": \"not-deployed\"}"
+fi
+for i in "${!SQL_SERVICES[@]}"; do
+  if [[ ${SQL_STATES[i]} == absent ]]; then
+    log "sqlite ${SQL_SERVICES[i]}: container ${SQL_CONTAINERS[i]} does not exist; nothing to back up for it"
+    echo "{\"service\": $(json_str "${SQL_SERVICES[i]}"), \"container\": $(json_str "${SQL_CONTAINERS[i]}"), \"path\": $(json_str "${SQL_PATHS[i]}"), \"status\": \"not-deployed\"}" >"$WORK/sqlite-$i.json"
+  else
+    start_step "sqlite-${SQL_SERVICES[i]}" backup_sqlite "$i"
+  fi
 done
+failed=()
+for n in "${!STEP_PIDS[@]}"; do
+  rc=0
+  wait "${STEP_PIDS[n]}" || rc=$?
+  cat "$WORK/${STEP_NAMES[n]}.out"
+  cat "$WORK/${STEP_NAMES[n]}.err" >&2
+  ((rc == 0)) || failed+=("${STEP_NAMES[n]}")
+done
+STEP_PIDS=()
+((${#failed[@]} == 0)) || die "$EXIT_STEP" "backup step(s) failed: ${failed[*]} (see above)"
+[[ ! -f $WORK/influxdb.json ]] || influx_json=$(<"$WORK/influxdb.json")
+sqlite_lines=()
+for i in "${!SQL_SERVICES[@]}"; do sqlite_lines+=("$(<"$WORK/sqlite-$i.json")"); done
 
 # --- config, manifest ------------------------------------------------------------------
 printf '%s\n' "$CONFIG_JSON" >"$PARTIAL/config.json"
 
-# Every file is hashed once, here, reading it back after it was written (the DIRECT steps
-# fsynced theirs): that hash is what the manifest records and restore.sh checks.
-t0=$(now_ns)
-files=() to_hash=()
-while IFS= read -r -d '' f; do
-  rel=${f#"$PARTIAL"/}
+# Every file was hashed once by its step, reading it back after it was written (the DIRECT
+# steps fsynced theirs first); that hash is what the manifest records and restore.sh checks.
+declare -A SHA=()
+while read -r sha rel; do SHA[$rel]=$sha; done < <(cat "$WORK"/*.sha256 2>/dev/null)
+hash_into "$WORK/config.sha256" "$PARTIAL/config.json"
+read -r sha rel <"$WORK/config.sha256"
+SHA[$rel]=$sha
+files=() file_lines=()
+while IFS= read -r -d '' rel; do
   [[ $rel =~ ^[A-Za-z0-9_./+-]+$ ]] || die "$EXIT_STEP" "unexpected file name in the backup: '$rel'"
   [[ /$rel != */.homeiq-* ]] || die "$EXIT_STEP" "a leftover work file is in the backup: '$rel'"
+  [[ -n ${SHA[$rel]:-} ]] || die "$EXIT_STEP" "$rel is in the backup folder, but no step wrote it"
   files+=("$rel")
-  [[ -n ${SHA[$rel]:-} ]] || to_hash+=("$f")
-done < <(find "$PARTIAL" -type f ! -name manifest.json ! -name manifest.sha256 -print0 | LC_ALL=C sort -z)
-hashed_bytes=0
-while read -r sha f; do
-  SHA[${f#"$PARTIAL"/}]=$sha
-done < <(sha256_files "${to_hash[@]}")
-file_lines=()
-for rel in "${files[@]}"; do
-  [[ -n ${SHA[$rel]:-} ]] || die "$EXIT_STEP" "could not compute the sha256 of $rel"
-  size=$(stat -c %s "$PARTIAL/$rel")
-  hashed_bytes=$((hashed_bytes + size))
-  file_lines+=("    {\"path\": \"$rel\", \"size\": $size, \"sha256\": \"${SHA[$rel]}\"}")
-done
-ns=$(($(now_ns) - t0))
-log "checksums: ${#files[@]} files, $(human_mb "$hashed_bytes") in $((ns / 1000000)) ms ($(rate "$hashed_bytes" "$ns"))"
+  file_lines+=("    {\"path\": \"$rel\", \"size\": $(stat -c %s "$PARTIAL/$rel"), \"sha256\": \"${SHA[$rel]}\"}")
+done < <(find "$PARTIAL" -type f ! -name manifest.json ! -name manifest.sha256 -printf '%P\0' | LC_ALL=C sort -z)
 
 join_lines() { # separator items...: the items with the separator between them
   local sep=$1 first=1 item
