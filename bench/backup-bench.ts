@@ -14,6 +14,9 @@
  *   - sqlite3      the sqlite3 CLI's `.backup` of the database into a file, fsynced (local engine only)
  *   - docker tar   tar in a one-off busybox container mounting both volumes read-only, its stdout
  *                  (logging off: --log-driver none) into a host file, fsynced
+ *   - stand-in     the InfluxDB stand-in's own `influx backup` in its container: part of every
+ *                  backup.sh row (it tars its data and hashes it with busybox sha256sum for its own
+ *                  manifest), and not a measure of the real influx CLI
  *   - backup.sh    DIRECT transfer (what a local engine gets)
  *   - backup.sh    STREAM transfer (what a remote ssh:// engine gets, run here on the local engine)
  *   - restore.sh   of that round's DIRECT backup onto the same volumes (the service stopped)
@@ -154,7 +157,8 @@ c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     console.log(`${((Date.now() - t) / 1000).toFixed(1)} s`);
     startService(s.dataApi.container, s.dataApi.volume);
 
-    const source = volumeBytes(s.dataApi.volume) + volumeBytes(s.influx.volume);
+    const influxBytes = volumeBytes(s.influx.volume);
+    const source = volumeBytes(s.dataApi.volume) + influxBytes;
     const mounts = [s.dataApi.volume, s.influx.volume].map((v) => docker(["volume", "inspect", "-f", "{{.Mountpoint}}", v]).stdout.trim());
     const local = mounts.every((m) => fs.existsSync(m));
     const hostFiles = local ? mounts.flatMap(filesUnder) : [];
@@ -163,9 +167,10 @@ c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     const hasSqlite3 = spawnSync("sqlite3", ["-version"]).status === 0;
     const hasOpenssl = spawnSync("openssl", ["version"]).status === 0;
     const oldBackup = COMPARE_REF ? scriptsAt(COMPARE_REF, work) : "";
-    const root = path.join(work, "backups");
-    const streamRoot = path.join(work, "backups-stream");
-    const oldRoot = path.join(work, "backups-old");
+    // A fresh backup root per run, removed after it (untimed): retention has nothing to delete.
+    let runs = 0;
+    const freshRoot = (): string => path.join(work, `backups-${++runs}`);
+    const dropRoot = (dir: string): void => fs.rmSync(path.dirname(path.dirname(dir)), { recursive: true, force: true });
     const backupEnv = (rootDir: string, extra: Record<string, string>): Record<string, string> => ({
       HOMEIQ_STACK: s.stack,
       HOMEIQ_BACKUP_ROOT: rootDir,
@@ -193,6 +198,7 @@ c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     const STREAM = "backup.sh (STREAM, as for ssh://)";
     const OLD = `backup.sh at ${COMPARE_REF.slice(0, 12)}`;
     const RESTORE = "restore.sh";
+    const STANDIN = "stand-in influx backup alone";
 
     for (let round = 1; round <= ROUNDS; round++) {
       console.log(`round ${round} (load ${load()})`);
@@ -208,16 +214,25 @@ c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
       add("docker tar (--log-driver none)", source, timed("docker", ["run", "--rm", "--log-driver", "none", "--network", "none",
         "-v", `${s.dataApi.volume}:/data/sqlite:ro`, "-v", `${s.influx.volume}:/data/influx:ro`, IMAGES.busybox, "tar", "-C", "/data", "-cf", "-", "."], out));
 
-      const direct = timedScript(path.join(REPO_ROOT, "scripts", "backup", "backup.sh"), backupEnv(root, { HOMEIQ_BACKUP_TRANSFER: "direct" }));
+      // The stand-in's `influx backup` alone (a tar, then busybox sha256sum for its own manifest):
+      // part of every backup.sh row below.
+      const influxTmp = `/tmp/homeiq-bench-${round}`;
+      add(STANDIN, influxBytes, timed("docker", ["exec", "-e", "INFLUX_TOKEN", s.influx.container, "influx", "backup", influxTmp], undefined,
+        { INFLUX_TOKEN: s.token }));
+      docker(["exec", s.influx.container, "rm", "-rf", influxTmp]);
+
+      const direct = timedScript(path.join(REPO_ROOT, "scripts", "backup", "backup.sh"), backupEnv(freshRoot(), { HOMEIQ_BACKUP_TRANSFER: "direct" }));
       add(DIRECT, source, direct.ms);
       console.log(`  ${DIRECT}: ${steps(direct.stdout)}`);
-      const stream = timedScript(path.join(REPO_ROOT, "scripts", "backup", "backup.sh"), backupEnv(streamRoot, { HOMEIQ_BACKUP_TRANSFER: "stream" }));
+      const stream = timedScript(path.join(REPO_ROOT, "scripts", "backup", "backup.sh"), backupEnv(freshRoot(), { HOMEIQ_BACKUP_TRANSFER: "stream" }));
       add(STREAM, source, stream.ms);
       console.log(`  ${STREAM}: ${steps(stream.stdout)}`);
+      dropRoot(backupDirOf({ code: 0, stdout: stream.stdout, stderr: "" }));
       if (oldBackup) {
-        const old = timedScript(oldBackup, backupEnv(oldRoot, {}));
+        const old = timedScript(oldBackup, backupEnv(freshRoot(), {}));
         add(OLD, source, old.ms);
         console.log(`  ${OLD}: ${steps(old.stdout)}`);
+        dropRoot(backupDirOf({ code: 0, stdout: old.stdout, stderr: "" }));
       }
 
       // restore.sh of this round's DIRECT backup onto the same volumes, as `pulumi up` runs it:
@@ -236,6 +251,7 @@ c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
       docker(["start", s.dataApi.container]);
       add(RESTORE, backupBytes, restore.ms);
       console.log(`  ${RESTORE}: ${steps(restore.stdout)}`);
+      dropRoot(dir);
     }
 
     const hostTar = rows.get(HOST_TAR);
