@@ -96,9 +96,13 @@ for i in "${!F_PATHS[@]}"; do
   [[ -f $DIR/$f ]] || refuse "file $f listed in manifest.json is missing"
   size=$(stat -c %s "$DIR/$f")
   [[ $size == "${F_SIZES[i]}" ]] || refuse "file $f has $size bytes, manifest.json says ${F_SIZES[i]}"
-  [[ $(sha256sum "$DIR/$f" | cut -d' ' -f1) == "${F_SHAS[i]}" ]] ||
-    refuse "file $f does not match its sha256 in manifest.json (changed or corrupt)"
   bytes_total=$((bytes_total + size))
+done
+# Every file read once, by one hasher (openssl when present), in manifest order.
+mapfile -t got < <(sha256_files "${F_PATHS[@]/#/$DIR/}" | cut -d' ' -f1)
+for i in "${!F_PATHS[@]}"; do
+  [[ ${got[i]:-} == "${F_SHAS[i]}" ]] ||
+    refuse "file ${F_PATHS[i]} does not match its sha256 in manifest.json (changed or corrupt)"
 done
 log "verified manifest and ${#F_PATHS[@]} files ($(human_mb "$bytes_total")) of stack '$m_stack' taken $m_created"
 
