@@ -202,7 +202,17 @@ dst=/target/$rel
 tmp=$dst.homeiq-restore-tmp
 mkdir -p "$(dirname "$dst")"
 mv -f "$incoming" "$tmp"
-got=$(sha256sum "$tmp" | cut -d" " -f1)
+if command -v python3 >/dev/null 2>&1; then
+  # hashlib (OpenSSL): several times faster than coreutils sha256sum on the same bytes
+  got=$(python3 -c "import hashlib, sys
+h = hashlib.sha256()
+with open(sys.argv[1], \"rb\") as f:
+    for block in iter(lambda: f.read(1 << 20), b\"\"):
+        h.update(block)
+print(h.hexdigest())" "$tmp")
+else
+  got=$(sha256sum "$tmp" | cut -d" " -f1)
+fi
 if [ "$got" != "$want" ]; then rm -f "$tmp"; echo "checksum of the copy in the volume is wrong" >&2; exit 7; fi
 if command -v python3 >/dev/null 2>&1; then
   python3 -c "import sqlite3, sys
