@@ -130,14 +130,15 @@ STEP_PIDS=() STEP_NAMES=()
 
 cleanup() {
   local rc=$? name
-  if ((${#STEP_PIDS[@]})); then
-    kill "${STEP_PIDS[@]}" 2>/dev/null || true
+  if ((rc != 0)); then
+    ((${#STEP_PIDS[@]} == 0)) || kill "${STEP_PIDS[@]}" 2>/dev/null || true
     for name in "${STEP_NAMES[@]}"; do
       docker rm -f "homeiq-backup-$name-$TS-$$" >/dev/null 2>&1 || true
     done
-    if [[ -f $WORK/influx-tmp ]]; then
-      docker exec "$INFLUX_CONTAINER" rm -rf "$(<"$WORK/influx-tmp")" >/dev/null 2>&1 || true
-    fi
+  fi
+  # Left by a STREAM InfluxDB step that did not finish.
+  if [[ -f $WORK/influx-tmp ]]; then
+    docker exec "$INFLUX_CONTAINER" rm -rf "$(<"$WORK/influx-tmp")" >/dev/null 2>&1 || true
   fi
   rm -rf "$WORK"
   if ((rc != 0)) && [[ -d $PARTIAL ]]; then
@@ -193,7 +194,8 @@ backup_influxdb() {
     # A one-off container of the influx container's image, in its network namespace and with
     # its volumes, runs `influx backup` as `docker exec` would, into the bind-mounted folder.
     marker=$(new_marker "$PARTIAL/influxdb")
-    image=$(docker container inspect --format '{{.Image}}' "$INFLUX_CONTAINER")
+    image=$(docker container inspect --format '{{.Image}}' "$INFLUX_CONTAINER") ||
+      die "$EXIT_STEP" "influxdb: cannot inspect container $INFLUX_CONTAINER"
     log "influxdb: influx backup in a one-off container of $INFLUX_CONTAINER's image, straight into $PARTIAL/influxdb (token passed by environment)"
     set +e
     # The token goes to the docker CLI's environment only; `-e INFLUX_TOKEN` names it.
@@ -255,7 +257,8 @@ backup_sqlite() { # <index in SQL_*>
   mkdir -p "$PARTIAL/sqlite/$svc"
   errf=$WORK/sqlite-$svc.stderr
   t0=$(now_ns)
-  IFS='|' read -r image user < <(docker container inspect --format '{{.Image}}|{{.Config.User}}' "$ctr")
+  IFS='|' read -r image user < <(docker container inspect --format '{{.Image}}|{{.Config.User}}' "$ctr") ||
+    die "$EXIT_STEP" "sqlite $svc: cannot inspect container $ctr"
   if [[ $state == running ]]; then
     log "sqlite $svc: online backup of $dbpath in running container $ctr"
   else
