@@ -69,6 +69,31 @@ describe("launch.js: is bin/ built from the current sources?", () => {
     });
 });
 
+describe("launch.js: the SDK's per-promise stacks", () => {
+    // In a child process: the wrapper is process-wide.
+    const probe = `
+require(${JSON.stringify(path.join(ROOT, "launch.js"))}).skipUnusedPromiseStacks();
+const { debuggablePromise } = require("@pulumi/pulumi/runtime/debuggable");
+const p = Promise.resolve(1);
+debuggablePromise(p, "probe");
+function thrower() { return new Error("boom").stack; }
+console.log(JSON.stringify({ promise: p._debugStackTrace, error: thrower() }));
+`;
+    const stacks = (env: Record<string, string>): { promise: string; error: string } => {
+        const r = run(ROOT, process.execPath, ["-e", probe], env);
+        expect(r.stderr).toBe("");
+        return JSON.parse(r.stdout) as { promise: string; error: string };
+    };
+
+    it("are left unformatted unless PULUMI_DEBUG_PROMISE_LEAKS is set; every other stack is formatted as before", () => {
+        const quiet = stacks({ PULUMI_DEBUG_PROMISE_LEAKS: "" });
+        expect(quiet.promise).toContain("not formatted: set PULUMI_DEBUG_PROMISE_LEAKS=1");
+        expect(quiet.error).toMatch(/^Error: boom\n {4}at thrower \(/);
+        const debugging = stacks({ PULUMI_DEBUG_PROMISE_LEAKS: "1" });
+        expect(debugging.promise).toMatch(/^Error\n {4}at debuggablePromise \(.*debuggable\.js:\d+:\d+\)/);
+    });
+});
+
 describe("the compiled program (npm run build in a copy of the repository)", () => {
     let copy: string;
     const toRepo = (text: string): string => text.split(copy).join(ROOT);
