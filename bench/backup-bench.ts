@@ -96,7 +96,9 @@ function timedScript(scriptPath: string, env: Record<string, string>): { ms: num
 function scriptsAt(ref: string, into: string): string {
   const dir = path.join(into, "scripts-at-ref");
   fs.mkdirSync(dir);
-  for (const f of ["backup.sh", "lib.sh", "sqlite_backup.py"]) {
+  const list = spawnSync("git", ["-C", REPO_ROOT, "ls-tree", "--name-only", `${ref}:scripts/backup`]);
+  if (list.status !== 0) throw new Error(`BENCH_COMPARE_REF=${ref}: git ls-tree failed: ${list.stderr}`);
+  for (const f of list.stdout.toString().split("\n").filter(Boolean)) {
     const r = spawnSync("git", ["-C", REPO_ROOT, "show", `${ref}:scripts/backup/${f}`]);
     if (r.status !== 0) throw new Error(`BENCH_COMPARE_REF=${ref}: git show ${ref}:scripts/backup/${f} failed: ${r.stderr}`);
     fs.writeFileSync(path.join(dir, f), r.stdout);

@@ -83,9 +83,19 @@ STACK_DIR=$HOMEIQ_BACKUP_ROOT/$HOMEIQ_STACK
 log "stack '$HOMEIQ_STACK', reason '$REASON', backup root $HOMEIQ_BACKUP_ROOT, keep $KEEP, transfer $TRANSFER"
 
 # --- what exists? ----------------------------------------------------------------
-influx_state=absent
+# inspect_container <name>: "running|<image id>|<user>", "stopped|<image id>|<user>" or "absent||"
+# (one docker call: what the steps need later, too).
+inspect_container() {
+  local facts
+  if facts=$(docker container inspect --format '{{.State.Running}}|{{.Image}}|{{.Config.User}}' "$1" 2>/dev/null); then
+    [[ $facts == true\|* ]] && echo "running|${facts#*|}" || echo "stopped|${facts#*|}"
+  else
+    echo "absent||"
+  fi
+}
+influx_state=absent INFLUX_IMAGE=
 if [[ -n $INFLUX_CONTAINER ]]; then
-  influx_state=$(container_state "$INFLUX_CONTAINER")
+  IFS='|' read -r influx_state INFLUX_IMAGE _ < <(inspect_container "$INFLUX_CONTAINER")
   log "influxdb container $INFLUX_CONTAINER: $influx_state"
   if [[ $influx_state == stopped ]]; then
     die "$EXIT_STEP" "influxdb container $INFLUX_CONTAINER exists but is not running; 'influx backup' needs the server up (docker start $INFLUX_CONTAINER, then retry)"
@@ -94,9 +104,9 @@ if [[ -n $INFLUX_CONTAINER ]]; then
     require_var HOMEIQ_INFLUX_TOKEN "" "the InfluxDB operator token (secret)"
   fi
 fi
-SQL_STATES=()
+SQL_STATES=() SQL_IMAGES=() SQL_USERS=()
 for i in "${!SQL_SERVICES[@]}"; do
-  SQL_STATES[i]=$(container_state "${SQL_CONTAINERS[i]}")
+  IFS='|' read -r "SQL_STATES[i]" "SQL_IMAGES[i]" "SQL_USERS[i]" < <(inspect_container "${SQL_CONTAINERS[i]}")
   log "sqlite ${SQL_SERVICES[i]}: container ${SQL_CONTAINERS[i]} ${SQL_STATES[i]}"
 done
 
@@ -187,21 +197,19 @@ hash_into() {
 # $WORK its manifest entry (<step>.json) and its files' hashes (<step>.sha256).
 
 backup_influxdb() {
-  local t0 rc marker image transfer= bytes ns tmp
+  local t0 rc marker transfer= bytes ns tmp
   mkdir "$PARTIAL/influxdb"
   t0=$(now_ns)
   if [[ $TRANSFER != stream ]]; then
     # A one-off container of the influx container's image, in its network namespace and with
     # its volumes, runs `influx backup` as `docker exec` would, into the bind-mounted folder.
     marker=$(new_marker "$PARTIAL/influxdb")
-    image=$(docker container inspect --format '{{.Image}}' "$INFLUX_CONTAINER") ||
-      die "$EXIT_STEP" "influxdb: cannot inspect container $INFLUX_CONTAINER"
     log "influxdb: influx backup in a one-off container of $INFLUX_CONTAINER's image, straight into $PARTIAL/influxdb (token passed by environment)"
     set +e
     # The token goes to the docker CLI's environment only; `-e INFLUX_TOKEN` names it.
     INFLUX_TOKEN=$HOMEIQ_INFLUX_TOKEN docker run --rm --name "homeiq-backup-influxdb-$TS-$$" --network "container:$INFLUX_CONTAINER" \
       --volumes-from "$INFLUX_CONTAINER" --user 0:0 --mount "type=bind,src=$PARTIAL/influxdb,dst=/homeiq-backup" \
-      -e INFLUX_TOKEN --entrypoint sh "$image" -c "$INFLUX_BACKUP_SH" influx-backup "$marker" </dev/null 2>&1 |
+      -e INFLUX_TOKEN --entrypoint sh "$INFLUX_IMAGE" -c "$INFLUX_BACKUP_SH" influx-backup "$marker" </dev/null 2>&1 |
       tee "$WORK/influxdb.docker" | sed 's/^/  influx: /'
     rc=${PIPESTATUS[0]}
     set -e
@@ -257,8 +265,7 @@ backup_sqlite() { # <index in SQL_*>
   mkdir -p "$PARTIAL/sqlite/$svc"
   errf=$WORK/sqlite-$svc.stderr
   t0=$(now_ns)
-  IFS='|' read -r image user < <(docker container inspect --format '{{.Image}}|{{.Config.User}}' "$ctr") ||
-    die "$EXIT_STEP" "sqlite $svc: cannot inspect container $ctr"
+  image=${SQL_IMAGES[i]} user=${SQL_USERS[i]}
   if [[ $state == running ]]; then
     log "sqlite $svc: online backup of $dbpath in running container $ctr"
   else
@@ -311,12 +318,16 @@ backup_sqlite() { # <index in SQL_*>
   got_size=$(stat -c %s "$PARTIAL/$rel")
   [[ $want_size == "$got_size" ]] ||
     die "$EXIT_STEP" "sqlite $svc: the copy in the backup has $got_size bytes, the container wrote ${want_size:-?}"
-  hash_into "$WORK/sqlite-$i.sha256" "$PARTIAL/$rel"
-  if [[ $transfer == stream ]]; then
+  want_sha=$(sed -n 's/.*"sha256": "\([0-9a-f]\{64\}\)".*/\1/p' <<<"$result")
+  [[ -n $want_sha ]] || die "$EXIT_STEP" "sqlite $svc: the container reported no sha256 for the copy"
+  if [[ $transfer == direct ]]; then
+    # Computed in the container, reading the fsynced copy back where it lies (while quick_check ran).
+    echo "$want_sha $rel" >"$WORK/sqlite-$i.sha256"
+  else
     # What arrived through the pipe, read back from the file, against what the container sent.
-    want_sha=$(sed -n 's/.*"sha256": "\([0-9a-f]\{64\}\)".*/\1/p' <<<"$result")
+    hash_into "$WORK/sqlite-$i.sha256" "$PARTIAL/$rel"
     got_sha=$(cut -d' ' -f1 "$WORK/sqlite-$i.sha256")
-    [[ -n $want_sha && $want_sha == "$got_sha" ]] ||
+    [[ $want_sha == "$got_sha" ]] ||
       die "$EXIT_STEP" "sqlite $svc: the copy received ($got_size bytes) does not match what the container sent"
   fi
   ns=$(($(now_ns) - t0))

@@ -14,10 +14,11 @@ backup folder bind-mounted at <out dir>:
   before anything is written: a remote engine, or a user namespace). It then
   takes the backup AS <user> (the service container's user, so no file the
   service later needs is ever created as root: a root-owned -wal or -shm would
-  lock the service out) into a staging folder inside <out dir>, checks it with
-  `PRAGMA quick_check`, moves it to <out dir>/<db file name>, hands it to the
-  owner of <out dir> (the user who runs backup.sh, as seen from here) with mode
-  0600, and fsyncs it. The bytes are written once, straight into the backup.
+  lock the service out) into a staging folder inside <out dir>, fsyncs it and
+  reads it back once for its sha256 while `PRAGMA quick_check` checks it, moves
+  it to <out dir>/<db file name>, and hands it to the owner of <out dir> (the
+  user who runs backup.sh, as seen from here) with mode 0600. The bytes are
+  written once, straight into the backup.
 
 STREAM (remote engine): `docker exec` into the service container (or `docker
 run --volumes-from` when it is stopped) as the service's user:
@@ -36,7 +37,7 @@ up to the busy timeout). The live file is never copied byte-for-byte.
 
 stdout: STREAM: the database bytes, nothing else. DIRECT: nothing.
 stderr: progress lines, and one final line
-        `HOMEIQ_SQLITE_RESULT {"size": N, "check": "ok", ...}` (STREAM adds "sha256").
+        `HOMEIQ_SQLITE_RESULT {"size": N, "sha256": "...", "check": "ok", ...}`.
 exit:   0 copied; 3 the database file does not exist; 4 backup or check failed;
         11 (DIRECT) <out dir> is not the host's backup folder; nothing written.
 """
@@ -49,6 +50,7 @@ import pwd
 import sqlite3
 import sys
 import tempfile
+import threading
 import time
 
 CHUNK = 1 << 20
@@ -64,8 +66,11 @@ def result(**fields):
     sys.stderr.write("HOMEIQ_SQLITE_RESULT %s\n" % json.dumps(fields, sort_keys=True))
 
 
-def snapshot(src_path, dst_path):
-    """SQLite's online backup of src_path into the new file dst_path, then quick_check; returns (check, pages)."""
+def snapshot(src_path, dst_path, during_check=None):
+    """SQLite's online backup of src_path into the new file dst_path, then quick_check.
+
+    during_check(), if given, runs in a second thread while quick_check reads the finished copy
+    (both mostly outside the GIL). Returns (check, pages, what during_check returned)."""
     started = time.time()
     # timeout = busy timeout in seconds, for rollback-journal databases whose
     # writer holds the lock at the moment the snapshot starts.
@@ -78,11 +83,20 @@ def snapshot(src_path, dst_path):
     log("online backup of %s (%d bytes on disk) started" % (src_path, os.path.getsize(src_path)))
     src.backup(dst)  # pages=-1: the whole database from one read transaction
     src.close()
+    side = {}
+    worker = None
+    if during_check:
+        worker = threading.Thread(target=lambda: side.update(value=during_check()))
+        worker.start()
     check = dst.execute("PRAGMA quick_check").fetchone()[0]
     pages = dst.execute("PRAGMA page_count").fetchone()[0]
     dst.close()
+    if worker:
+        worker.join()
+        if "value" not in side:
+            raise OSError("hashing the copy failed (see above)")
     log("snapshot taken in %.1fs (%d pages, quick_check %s)" % (time.time() - started, pages, check))
-    return check, pages
+    return check, pages, side.get("value")
 
 
 def remove_quietly(*paths):
@@ -97,7 +111,7 @@ def stream(src_path):
     fd, tmp = tempfile.mkstemp(prefix=".homeiq-backup-", suffix=".sqlite-tmp", dir=os.path.dirname(src_path) or ".")
     os.close(fd)
     try:
-        check, pages = snapshot(src_path, tmp)
+        check, pages, _ = snapshot(src_path, tmp)
         if check != "ok":
             log("quick_check of the backup copy failed: %s" % check)
             return 4
@@ -117,6 +131,16 @@ def stream(src_path):
         return 0
     finally:
         remove_quietly(tmp, tmp + "-journal", tmp + "-wal", tmp + "-shm")
+
+
+def fsync_and_hash(path):
+    """fsyncs the file, then reads it back once: its sha256."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+        for block in iter(lambda: f.read(CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def resolve_user(spec):
@@ -169,7 +193,9 @@ def direct(src_path, out_dir, marker, user):
                 log("no database file at %s" % src_path)
                 result(status="absent")
                 return 3
-            check, pages = snapshot(src_path, staged)
+            # The copy is complete once the backup step returns: it is fsynced and hashed (read
+            # back once) while quick_check reads it too.
+            check, pages, sha256 = snapshot(src_path, staged, during_check=lambda: fsync_and_hash(staged))
         finally:
             os.seteuid(0)
             os.setegid(0)
@@ -186,7 +212,7 @@ def direct(src_path, out_dir, marker, user):
             size = os.fstat(fd).st_size
         finally:
             os.close(fd)
-        result(status="ok", size=size, check=check, pages=pages, sqlite=sqlite3.sqlite_version)
+        result(status="ok", size=size, sha256=sha256, check=check, pages=pages, sqlite=sqlite3.sqlite_version)
         return 0
     finally:
         remove_quietly(staged, staged + "-journal", staged + "-wal", staged + "-shm")
