@@ -224,23 +224,26 @@ c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         { INFLUX_TOKEN: s.token }));
       docker(["exec", s.influx.container, "rm", "-rf", influxTmp]);
 
-      const direct = timedScript(path.join(REPO_ROOT, "scripts", "backup", "backup.sh"), backupEnv(freshRoot(), { HOMEIQ_BACKUP_TRANSFER: "direct" }));
-      add(DIRECT, source, direct.ms);
-      console.log(`  ${DIRECT}: ${steps(direct.stdout)}`);
-      const stream = timedScript(path.join(REPO_ROOT, "scripts", "backup", "backup.sh"), backupEnv(freshRoot(), { HOMEIQ_BACKUP_TRANSFER: "stream" }));
-      add(STREAM, source, stream.ms);
-      console.log(`  ${STREAM}: ${steps(stream.stdout)}`);
-      dropRoot(backupDirOf({ code: 0, stdout: stream.stdout, stderr: "" }));
-      if (oldBackup) {
-        const old = timedScript(oldBackup, backupEnv(freshRoot(), {}));
-        add(OLD, source, old.ms);
-        console.log(`  ${OLD}: ${steps(old.stdout)}`);
-        dropRoot(backupDirOf({ code: 0, stdout: old.stdout, stderr: "" }));
+      // The backup.sh variants in turn, each round starting with the next one: none always runs first.
+      const variants: Array<[string, string, Record<string, string>]> = [
+        [DIRECT, path.join(REPO_ROOT, "scripts", "backup", "backup.sh"), { HOMEIQ_BACKUP_TRANSFER: "direct" }],
+        [STREAM, path.join(REPO_ROOT, "scripts", "backup", "backup.sh"), { HOMEIQ_BACKUP_TRANSFER: "stream" }],
+        ...(oldBackup ? [[OLD, oldBackup, {}] as [string, string, Record<string, string>]] : []),
+      ];
+      let direct = "";
+      for (let v = 0; v < variants.length; v++) {
+        const [name, script, extra] = variants[(v + round - 1) % variants.length]!;
+        const b = timedScript(script, backupEnv(freshRoot(), extra));
+        add(name, source, b.ms);
+        console.log(`  ${name}: ${steps(b.stdout)}`);
+        const dir = backupDirOf({ code: 0, stdout: b.stdout, stderr: "" });
+        if (name === DIRECT) direct = dir;
+        else dropRoot(dir);
       }
 
       // restore.sh of this round's DIRECT backup onto the same volumes, as `pulumi up` runs it:
       // InfluxDB running, the SQLite service stopped.
-      const dir = backupDirOf({ code: 0, stdout: direct.stdout, stderr: "" });
+      const dir = direct;
       const backupBytes = bytesOf(filesUnder(dir));
       docker(["stop", "-t", "2", s.dataApi.container]);
       const restore = timedScript(path.join(REPO_ROOT, "scripts", "backup", "restore.sh"), {
