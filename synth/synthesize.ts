@@ -6,10 +6,10 @@
  * start with MOCK_DIGEST_MARKER. No Pulumi CLI and no Docker are needed.
  */
 import { createHash } from "crypto";
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime/mocks";
 import { setMockOptions } from "@pulumi/pulumi/runtime/settings";
+import { REPOSITORY_ROOT } from "../components/repositoryRoot";
 import { CONFIG_NAMESPACE } from "../config/keys";
 import { ConfigValidationError } from "../config/loadConfig";
 import { parseStackConfig } from "../config/schema";
@@ -185,7 +185,7 @@ function useMonitor(monitor: RecordingMonitor, project: string, stack: string): 
  * config) without registering anything in that case.
  */
 export async function synthesize(stack: string, options: SynthOptions = {}): Promise<SynthResult> {
-    const projectDir = options.projectDir ?? path.resolve(__dirname, "..");
+    const projectDir = options.projectDir ?? REPOSITORY_ROOT;
     const files = readStackFiles(projectDir, stack);
     if (files.problems.length > 0) throw stackFileProblems(stack, files);
     const config = { ...files.config };

@@ -11,7 +11,12 @@
 #   manifest.json  manifest.sha256  config.json
 #   influxdb/...                   files written by `influx backup`
 #   sqlite/<service>/<db file>     SQLite online-backup copies
-# The folder is built as <ts>.partial, every checksum is re-verified, then it is
+# Transfer: on a local engine (DIRECT) `influx backup` and the SQLite online backup
+# run in one-off containers of the services' own images that write straight into
+# the bind-mounted backup folder (each byte written once); on a remote engine
+# (STREAM) the bytes come through the docker CLI. Every file is then hashed once,
+# after it was written and fsynced, into the manifest.
+# The folder is built as <ts>.partial, checked against the manifest, fsynced, then
 # renamed; only then are backups beyond the newest HOMEIQ_BACKUP_KEEP deleted.
 set -euo pipefail
 umask 077 # backups hold InfluxDB's KV store (with its tokens): owner-only
@@ -49,6 +54,18 @@ IMAGES_JSON=${IMAGES_JSON//[$'\n\r']/ } # one line in the manifest, whose file e
   die "$EXIT_USAGE" "HOMEIQ_STACK_CONFIG_JSON must be a JSON object ({...})"
 [[ $IMAGES_JSON =~ ^[[:space:]]*\{.*\}[[:space:]]*$ ]] ||
   die "$EXIT_USAGE" "HOMEIQ_IMAGES_JSON must be a JSON object ({...})"
+TRANSFER=${HOMEIQ_BACKUP_TRANSFER:-auto}
+[[ $TRANSFER =~ ^(auto|direct|stream)$ ]] ||
+  die "$EXIT_USAGE" "HOMEIQ_BACKUP_TRANSFER must be auto, direct or stream (got '$TRANSFER')"
+case ${DOCKER_HOST:-} in
+  "" | unix://*) ;;
+  *)
+    # A bind mount names a folder on the engine's machine: only a local engine can write into ours.
+    [[ $TRANSFER != direct ]] ||
+      die "$EXIT_USAGE" "HOMEIQ_BACKUP_TRANSFER=direct needs a local engine (DOCKER_HOST unset or unix://...)"
+    TRANSFER=stream
+    ;;
+esac
 
 # HOMEIQ_SQLITE_DBS: "service=container:/abs/path/db service2=container2:/abs/path2"
 SQL_SERVICES=() SQL_CONTAINERS=() SQL_PATHS=()
@@ -66,14 +83,25 @@ done
 
 need_docker
 command -v sha256sum >/dev/null || die "$EXIT_DOCKER" "sha256sum (coreutils) is not on PATH"
+INFLUX_BACKUP_SH=$(<"$HERE/influx_backup.sh")
 
 STACK_DIR=$HOMEIQ_BACKUP_ROOT/$HOMEIQ_STACK
-log "stack '$HOMEIQ_STACK', reason '$REASON', backup root $HOMEIQ_BACKUP_ROOT, keep $KEEP"
+log "stack '$HOMEIQ_STACK', reason '$REASON', backup root $HOMEIQ_BACKUP_ROOT, keep $KEEP, transfer $TRANSFER"
 
 # --- what exists? ----------------------------------------------------------------
-influx_state=absent
+# inspect_container <name>: "running|<image id>|<user>", "stopped|<image id>|<user>" or "absent||"
+# (one docker call: what the steps need later, too).
+inspect_container() {
+  local facts
+  if facts=$(docker container inspect --format '{{.State.Running}}|{{.Image}}|{{.Config.User}}' "$1" 2>/dev/null); then
+    [[ $facts == true\|* ]] && echo "running|${facts#*|}" || echo "stopped|${facts#*|}"
+  else
+    echo "absent||"
+  fi
+}
+influx_state=absent INFLUX_IMAGE=
 if [[ -n $INFLUX_CONTAINER ]]; then
-  influx_state=$(container_state "$INFLUX_CONTAINER")
+  IFS='|' read -r influx_state INFLUX_IMAGE _ < <(inspect_container "$INFLUX_CONTAINER")
   log "influxdb container $INFLUX_CONTAINER: $influx_state"
   if [[ $influx_state == stopped ]]; then
     die "$EXIT_STEP" "influxdb container $INFLUX_CONTAINER exists but is not running; 'influx backup' needs the server up (docker start $INFLUX_CONTAINER, then retry)"
@@ -82,9 +110,9 @@ if [[ -n $INFLUX_CONTAINER ]]; then
     require_var HOMEIQ_INFLUX_TOKEN "" "the InfluxDB operator token (secret)"
   fi
 fi
-SQL_STATES=()
+SQL_STATES=() SQL_IMAGES=() SQL_USERS=()
 for i in "${!SQL_SERVICES[@]}"; do
-  SQL_STATES[i]=$(container_state "${SQL_CONTAINERS[i]}")
+  IFS='|' read -r "SQL_STATES[i]" "SQL_IMAGES[i]" "SQL_USERS[i]" < <(inspect_container "${SQL_CONTAINERS[i]}")
   log "sqlite ${SQL_SERVICES[i]}: container ${SQL_CONTAINERS[i]} ${SQL_STATES[i]}"
 done
 
@@ -113,120 +141,260 @@ done
 PARTIAL=$STACK_DIR/$TS.partial
 FINAL=$STACK_DIR/$TS
 CREATED_AT=$(date -u -d "${TS:0:8} ${TS:9:2}:${TS:11:2}:${TS:13:2}" +%Y-%m-%dT%H:%M:%SZ)
-influx_tmp_in_container=
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/homeiq-backup.XXXXXX") # step logs and results; never inside the backup
+STEP_PIDS=() STEP_NAMES=()
 
 cleanup() {
-  local rc=$?
-  if [[ -n $influx_tmp_in_container ]]; then
-    docker exec "$INFLUX_CONTAINER" rm -rf "$influx_tmp_in_container" >/dev/null 2>&1 || true
+  local rc=$? name
+  if ((rc != 0)); then
+    ((${#STEP_PIDS[@]} == 0)) || kill "${STEP_PIDS[@]}" 2>/dev/null || true
+    for name in "${STEP_NAMES[@]}"; do
+      docker rm -f "homeiq-backup-$name-$TS-$$" >/dev/null 2>&1 || true
+    done
   fi
+  # Left by a STREAM InfluxDB step that did not finish.
+  if [[ -f $WORK/influx-tmp ]]; then
+    docker exec "$INFLUX_CONTAINER" rm -rf "$(<"$WORK/influx-tmp")" >/dev/null 2>&1 || true
+  fi
+  rm -rf "$WORK"
   if ((rc != 0)) && [[ -d $PARTIAL ]]; then
-    rm -rf "$PARTIAL"
-    printf '[%s] removed the incomplete backup folder %s\n' "$LOG_TAG" "$PARTIAL" >&2
+    if rm -rf "$PARTIAL"; then
+      printf '[%s] removed the incomplete backup folder %s\n' "$LOG_TAG" "$PARTIAL" >&2
+    else
+      printf '[%s] WARNING: could not remove all of the incomplete backup folder %s\n' "$LOG_TAG" "$PARTIAL" >&2
+    fi
   fi
 }
 trap cleanup EXIT
 log "writing $PARTIAL"
 
-# --- InfluxDB -------------------------------------------------------------------------
-influx_json='null'
-if [[ $influx_state == running ]]; then
-  influx_tmp_in_container=$INFLUX_TMP/homeiq-backup-$TS-$$
-  log "influxdb: influx backup in $INFLUX_CONTAINER (token passed by environment)"
-  t0=$(now_ns)
-  # The token goes to the docker CLI's environment only; `-e INFLUX_TOKEN` names
-  # it, and the influx CLI reads $INFLUX_TOKEN itself: it is in no argv.
-  if ! INFLUX_TOKEN=$HOMEIQ_INFLUX_TOKEN docker exec -e INFLUX_TOKEN "$INFLUX_CONTAINER" \
-    influx backup "$influx_tmp_in_container" 2>&1 | sed -u 's/^/  influx: /'; then
-    die "$EXIT_STEP" "influxdb: 'influx backup' failed in container $INFLUX_CONTAINER (see the lines above)"
-  fi
+# --- DIRECT transfer helpers --------------------------------------------------------------
+# A DIRECT step bind-mounts its folder of $PARTIAL into a one-off container named
+# homeiq-backup-<step>-<ts>-<pid>, after putting a marker file there; the container first checks
+# that it sees the marker and may write beside it.
+new_marker() { # <folder>: creates a marker file in it and prints its name
+  local m=.homeiq-direct-$TS-$$-$RANDOM
+  : >"$1/$m"
+  echo "$m"
+}
+# direct_unavailable <exit code> <log file>: true when a DIRECT step showed, before writing
+# anything, that this engine cannot write into $PARTIAL: the container said so (exit 11: not
+# the same folder, or a user namespace), or the engine has no such folder (a remote engine
+# behind a docker context).
+direct_unavailable() {
+  (($1 == 11)) || { (($1 == 125)) && grep -q 'bind source path does not exist' "$2"; }
+}
+# fall_back_to_stream <step>: in auto mode the step streams instead; a forced direct fails.
+fall_back_to_stream() {
+  [[ $TRANSFER == auto ]] ||
+    die "$EXIT_STEP" "$1: the Docker engine cannot write into $PARTIAL (HOMEIQ_BACKUP_TRANSFER=$TRANSFER)"
+  log "$1: the Docker engine cannot write into $PARTIAL (a remote engine or a user namespace): streaming through the docker CLI instead"
+}
+# hash_into <result file> <file>...: "<sha256> <path relative to $PARTIAL>" lines, each file read once.
+hash_into() {
+  local out=$1 sha f
+  shift
+  sha256_files "$@" | while read -r sha f; do printf '%s %s\n' "$sha" "${f#"$PARTIAL"/}"; done >"$out"
+  (($(wc -l <"$out") == $#)) || die "$EXIT_STEP" "could not compute the sha256 of every file in $*"
+}
+
+# --- the steps ------------------------------------------------------------------------------
+# Each step runs in the background (InfluxDB and every SQLite database at once) and leaves in
+# $WORK its manifest entry (<step>.json) and its files' hashes (<step>.sha256).
+
+backup_influxdb() {
+  local t0 rc marker transfer= bytes ns tmp
   mkdir "$PARTIAL/influxdb"
-  log "influxdb: copying the backup out of the container"
-  if ! docker exec "$INFLUX_CONTAINER" tar -C "$influx_tmp_in_container" -cf - . |
-    tar -C "$PARTIAL/influxdb" -xf - --no-same-owner --no-same-permissions; then
-    die "$EXIT_STEP" "influxdb: streaming $influx_tmp_in_container out of $INFLUX_CONTAINER failed"
+  t0=$(now_ns)
+  if [[ $TRANSFER != stream ]]; then
+    # A one-off container of the influx container's image, in its network namespace and with
+    # its volumes, runs `influx backup` as `docker exec` would, into the bind-mounted folder.
+    marker=$(new_marker "$PARTIAL/influxdb")
+    log "influxdb: influx backup in a one-off container of $INFLUX_CONTAINER's image, straight into $PARTIAL/influxdb (token passed by environment)"
+    set +e
+    # The token goes to the docker CLI's environment only; `-e INFLUX_TOKEN` names it.
+    INFLUX_TOKEN=$HOMEIQ_INFLUX_TOKEN docker run --rm --name "homeiq-backup-influxdb-$TS-$$" --network "container:$INFLUX_CONTAINER" \
+      --volumes-from "$INFLUX_CONTAINER" --user 0:0 --mount "type=bind,src=$PARTIAL/influxdb,dst=/homeiq-backup" \
+      -e INFLUX_TOKEN --entrypoint sh "$INFLUX_IMAGE" -c "$INFLUX_BACKUP_SH" influx-backup "$marker" </dev/null 2>&1 |
+      tee "$WORK/influxdb.docker" | sed 's/^/  influx: /'
+    rc=${PIPESTATUS[0]}
+    set -e
+    rm -f "$PARTIAL/influxdb/$marker"
+    if ((rc == 0)); then
+      transfer=direct
+    elif direct_unavailable "$rc" "$WORK/influxdb.docker"; then
+      fall_back_to_stream influxdb
+    else
+      die "$EXIT_STEP" "influxdb: 'influx backup' failed in a one-off container of $INFLUX_CONTAINER's image (exit $rc; see the lines above)"
+    fi
   fi
-  docker exec "$INFLUX_CONTAINER" rm -rf "$influx_tmp_in_container" >/dev/null 2>&1 ||
-    warn "influxdb: could not remove $influx_tmp_in_container in $INFLUX_CONTAINER"
-  influx_tmp_in_container=
-  [[ -n $(find "$PARTIAL/influxdb" -type f -print -quit) ]] ||
-    die "$EXIT_STEP" "influxdb: 'influx backup' produced no files"
+  if [[ -z $transfer ]]; then
+    tmp=$INFLUX_TMP/homeiq-backup-$TS-$$
+    echo "$tmp" >"$WORK/influx-tmp" # for cleanup
+    log "influxdb: influx backup in $INFLUX_CONTAINER (token passed by environment)"
+    # The token goes to the docker CLI's environment only; `-e INFLUX_TOKEN` names
+    # it, and the influx CLI reads $INFLUX_TOKEN itself: it is in no argv.
+    if ! INFLUX_TOKEN=$HOMEIQ_INFLUX_TOKEN docker exec -e INFLUX_TOKEN "$INFLUX_CONTAINER" \
+      influx backup "$tmp" 2>&1 | sed 's/^/  influx: /'; then
+      die "$EXIT_STEP" "influxdb: 'influx backup' failed in container $INFLUX_CONTAINER (see the lines above)"
+    fi
+    log "influxdb: copying the backup out of the container"
+    if ! docker exec "$INFLUX_CONTAINER" tar -C "$tmp" -cf - . |
+      tar -C "$PARTIAL/influxdb" -xf - --no-same-owner --no-same-permissions; then
+      die "$EXIT_STEP" "influxdb: streaming $tmp out of $INFLUX_CONTAINER failed"
+    fi
+    docker exec "$INFLUX_CONTAINER" rm -rf "$tmp" >/dev/null 2>&1 ||
+      warn "influxdb: could not remove $tmp in $INFLUX_CONTAINER"
+    rm -f "$WORK/influx-tmp"
+    transfer=stream
+  fi
+  local files=()
+  mapfile -d '' files < <(find "$PARTIAL/influxdb" -type f -print0)
+  ((${#files[@]})) || die "$EXIT_STEP" "influxdb: 'influx backup' produced no files"
+  hash_into "$WORK/influxdb.sha256" "${files[@]}"
   bytes=$(du -sb "$PARTIAL/influxdb" | cut -f1)
   ns=$(($(now_ns) - t0))
-  log "influxdb: $(human_mb "$bytes") in $((ns / 1000000)) ms ($(rate "$bytes" "$ns"))"
-  influx_json="{\"container\": $(json_str "$INFLUX_CONTAINER"), \"status\": \"backed-up\", \"dir\": \"influxdb\"}"
+  log "influxdb: $(human_mb "$bytes") in $((ns / 1000000)) ms ($(rate "$bytes" "$ns"), $transfer, hashed)"
+  echo "{\"container\": $(json_str "$INFLUX_CONTAINER"), \"status\": \"backed-up\", \"transfer\": \"$transfer\", \"dir\": \"influxdb\"}" >"$WORK/influxdb.json"
+}
+
+# The program goes in argv (`python3 -c`, not secret), not on stdin: no stdin
+# attach, which the 20.10 CLI can hang in (docker/cli#2542).
+SQLITE_BACKUP_PY=$(<"$HERE/sqlite_backup.py")
+
+backup_sqlite() { # <index in SQL_*>
+  local i=$1 svc ctr dbpath state rel common errf t0 image user transfer= rc=0 method marker result
+  local want_size got_size want_sha got_sha ns cmd
+  svc=${SQL_SERVICES[i]} ctr=${SQL_CONTAINERS[i]} dbpath=${SQL_PATHS[i]} state=${SQL_STATES[i]}
+  rel=sqlite/$svc/$(basename "$dbpath")
+  common="\"service\": $(json_str "$svc"), \"container\": $(json_str "$ctr"), \"path\": $(json_str "$dbpath")"
+  mkdir -p "$PARTIAL/sqlite/$svc"
+  errf=$WORK/sqlite-$svc.stderr
+  t0=$(now_ns)
+  image=${SQL_IMAGES[i]} user=${SQL_USERS[i]}
+  if [[ $state == running ]]; then
+    log "sqlite $svc: online backup of $dbpath in running container $ctr"
+  else
+    log "sqlite $svc: container $ctr is stopped; online backup of $dbpath through a one-off container of its image"
+  fi
+  if [[ $TRANSFER != stream ]]; then
+    # A one-off container of the service's image with its volumes: sqlite_backup.py takes
+    # the snapshot as the service's user straight into the bind-mounted folder.
+    marker=$(new_marker "$PARTIAL/sqlite/$svc")
+    method="run"
+    set +e
+    docker run --rm --name "homeiq-backup-sqlite-$svc-$TS-$$" --network none --volumes-from "$ctr" --user 0:0 \
+      --mount "type=bind,src=$PARTIAL/sqlite/$svc,dst=/homeiq-backup" --entrypoint python3 "$image" \
+      -c "$SQLITE_BACKUP_PY" "$dbpath" /homeiq-backup "$marker" "$user" </dev/null >/dev/null 2>"$errf"
+    rc=$?
+    set -e
+    rm -f "$PARTIAL/sqlite/$svc/$marker"
+    if direct_unavailable "$rc" "$errf"; then
+      grep -v '^HOMEIQ_SQLITE_RESULT ' "$errf" | sed 's/^/  /' || true
+      fall_back_to_stream "sqlite $svc"
+    else
+      transfer=direct
+    fi
+  fi
+  if [[ -z $transfer ]]; then
+    transfer=stream
+    if [[ $state == running ]]; then
+      method="exec"
+      cmd=(docker exec "$ctr" python3 -c "$SQLITE_BACKUP_PY" "$dbpath")
+    else
+      method="run"
+      cmd=(docker run --rm --network none --volumes-from "$ctr" ${user:+--user "$user"} --entrypoint python3 "$image" -c "$SQLITE_BACKUP_PY" "$dbpath")
+    fi
+    set +e
+    "${cmd[@]}" </dev/null >"$PARTIAL/$rel" 2>"$errf"
+    rc=$?
+    set -e
+  fi
+  grep -v '^HOMEIQ_SQLITE_RESULT ' "$errf" | sed 's/^/  /' || true
+  result=$(sed -n 's/^HOMEIQ_SQLITE_RESULT //p' "$errf" | tail -n 1)
+  if ((rc == 3)); then
+    log "sqlite $svc: $ctr has no database at $dbpath yet; nothing to back up for it"
+    rm -rf "${PARTIAL:?}/sqlite/$svc"
+    echo "{$common, \"status\": \"no-database-file\", \"method\": \"$method\", \"transfer\": \"$transfer\"}" >"$WORK/sqlite-$i.json"
+    return 0
+  fi
+  ((rc == 0)) || die "$EXIT_STEP" "sqlite $svc: online backup of $dbpath in $ctr failed (exit $rc; see the lines above)"
+  want_size=$(sed -n 's/.*"size": \([0-9]*\).*/\1/p' <<<"$result")
+  [[ -f $PARTIAL/$rel ]] || die "$EXIT_STEP" "sqlite $svc: the backup reported success but $PARTIAL/$rel is missing"
+  got_size=$(stat -c %s "$PARTIAL/$rel")
+  [[ $want_size == "$got_size" ]] ||
+    die "$EXIT_STEP" "sqlite $svc: the copy in the backup has $got_size bytes, the container wrote ${want_size:-?}"
+  want_sha=$(sed -n 's/.*"sha256": "\([0-9a-f]\{64\}\)".*/\1/p' <<<"$result")
+  [[ -n $want_sha ]] || die "$EXIT_STEP" "sqlite $svc: the container reported no sha256 for the copy"
+  if [[ $transfer == direct ]]; then
+    # Computed in the container, reading the fsynced copy back where it lies (while quick_check ran).
+    echo "$want_sha $rel" >"$WORK/sqlite-$i.sha256"
+  else
+    # What arrived through the pipe, read back from the file, against what the container sent.
+    hash_into "$WORK/sqlite-$i.sha256" "$PARTIAL/$rel"
+    got_sha=$(cut -d' ' -f1 "$WORK/sqlite-$i.sha256")
+    [[ $want_sha == "$got_sha" ]] ||
+      die "$EXIT_STEP" "sqlite $svc: the copy received ($got_size bytes) does not match what the container sent"
+  fi
+  ns=$(($(now_ns) - t0))
+  log "sqlite $svc: $(human_mb "$got_size") in $((ns / 1000000)) ms ($(rate "$got_size" "$ns"), $transfer, hashed), quick_check ok"
+  echo "{$common, \"status\": \"backed-up\", \"method\": \"$method\", \"transfer\": \"$transfer\", \"file\": $(json_str "$rel")}" >"$WORK/sqlite-$i.json"
+}
+
+# --- run the steps at once, report each in order ----------------------------------------------
+start_step() { # <name> <function> [args]: runs it in the background, its output kept in $WORK
+  local name=$1
+  shift
+  "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+  STEP_PIDS+=($!) STEP_NAMES+=("$name")
+}
+influx_json='null'
+if [[ $influx_state == running ]]; then
+  start_step influxdb backup_influxdb
 elif [[ -n $INFLUX_CONTAINER ]]; then
   log "influxdb: container $INFLUX_CONTAINER does not exist; nothing to back up for it"
   influx_json="{\"container\": $(json_str "$INFLUX_CONTAINER"), \"status\": \"not-deployed\"}"
 fi
-
-# --- SQLite -----------------------------------------------------------------------------
-# The program goes in argv (`python3 -c`, not secret), not on stdin: no stdin
-# attach, which the 20.10 CLI can hang in (docker/cli#2542).
-SQLITE_BACKUP_PY=$(<"$HERE/sqlite_backup.py")
-sqlite_lines=()
 for i in "${!SQL_SERVICES[@]}"; do
-  svc=${SQL_SERVICES[i]} ctr=${SQL_CONTAINERS[i]} dbpath=${SQL_PATHS[i]} state=${SQL_STATES[i]}
-  base=$(basename "$dbpath")
-  rel=sqlite/$svc/$base
-  common="\"service\": $(json_str "$svc"), \"container\": $(json_str "$ctr"), \"path\": $(json_str "$dbpath")"
-  if [[ $state == absent ]]; then
-    log "sqlite $svc: container $ctr does not exist; nothing to back up for it"
-    sqlite_lines+=("{$common, \"status\": \"not-deployed\"}")
-    continue
-  fi
-  mkdir -p "$PARTIAL/sqlite/$svc"
-  errf=$PARTIAL/.sqlite-$svc.stderr
-  t0=$(now_ns)
-  if [[ $state == running ]]; then
-    log "sqlite $svc: online backup of $dbpath in running container $ctr"
-    method="exec"
-    cmd=(docker exec "$ctr" python3 -c "$SQLITE_BACKUP_PY" "$dbpath")
+  if [[ ${SQL_STATES[i]} == absent ]]; then
+    log "sqlite ${SQL_SERVICES[i]}: container ${SQL_CONTAINERS[i]} does not exist; nothing to back up for it"
+    echo "{\"service\": $(json_str "${SQL_SERVICES[i]}"), \"container\": $(json_str "${SQL_CONTAINERS[i]}"), \"path\": $(json_str "${SQL_PATHS[i]}"), \"status\": \"not-deployed\"}" >"$WORK/sqlite-$i.json"
   else
-    image=$(docker container inspect --format '{{.Image}}' "$ctr")
-    user=$(docker container inspect --format '{{.Config.User}}' "$ctr")
-    log "sqlite $svc: container $ctr is stopped; online backup of $dbpath through a one-off container of its image"
-    method="run"
-    cmd=(docker run --rm --network none --volumes-from "$ctr" ${user:+--user "$user"} --entrypoint python3 "$image" -c "$SQLITE_BACKUP_PY" "$dbpath")
+    start_step "sqlite-${SQL_SERVICES[i]}" backup_sqlite "$i"
   fi
-  set +e
-  "${cmd[@]}" </dev/null >"$PARTIAL/$rel" 2>"$errf"
-  rc=$?
-  set -e
-  grep -v '^HOMEIQ_SQLITE_RESULT ' "$errf" | sed 's/^/  /' || true
-  result=$(sed -n 's/^HOMEIQ_SQLITE_RESULT //p' "$errf" | tail -n 1)
-  rm -f "$errf"
-  if ((rc == 3)); then
-    log "sqlite $svc: $ctr has no database at $dbpath yet; nothing to back up for it"
-    rm -rf "${PARTIAL:?}/sqlite/$svc"
-    sqlite_lines+=("{$common, \"status\": \"no-database-file\", \"method\": \"$method\"}")
-    continue
-  fi
-  ((rc == 0)) || die "$EXIT_STEP" "sqlite $svc: online backup of $dbpath in $ctr failed (exit $rc; see the lines above)"
-  want_sha=$(sed -n 's/.*"sha256": "\([0-9a-f]\{64\}\)".*/\1/p' <<<"$result")
-  want_size=$(sed -n 's/.*"size": \([0-9]*\).*/\1/p' <<<"$result")
-  got_sha=$(sha256sum "$PARTIAL/$rel" | cut -d' ' -f1)
-  got_size=$(stat -c %s "$PARTIAL/$rel")
-  if [[ -z $want_sha || $want_sha != "$got_sha" || $want_size != "$got_size" ]]; then
-    die "$EXIT_STEP" "sqlite $svc: the copy received ($got_size bytes) does not match what the container sent (${want_size:-?} bytes)"
-  fi
-  ns=$(($(now_ns) - t0))
-  log "sqlite $svc: $(human_mb "$got_size") in $((ns / 1000000)) ms ($(rate "$got_size" "$ns")), quick_check ok"
-  sqlite_lines+=("{$common, \"status\": \"backed-up\", \"method\": \"$method\", \"file\": $(json_str "$rel")}")
 done
+failed=()
+for n in "${!STEP_PIDS[@]}"; do
+  rc=0
+  wait "${STEP_PIDS[n]}" || rc=$?
+  cat "$WORK/${STEP_NAMES[n]}.out"
+  cat "$WORK/${STEP_NAMES[n]}.err" >&2
+  ((rc == 0)) || failed+=("${STEP_NAMES[n]}")
+done
+STEP_PIDS=()
+((${#failed[@]} == 0)) || die "$EXIT_STEP" "backup step(s) failed: ${failed[*]} (see above)"
+[[ ! -f $WORK/influxdb.json ]] || influx_json=$(<"$WORK/influxdb.json")
+sqlite_lines=()
+for i in "${!SQL_SERVICES[@]}"; do sqlite_lines+=("$(<"$WORK/sqlite-$i.json")"); done
 
 # --- config, manifest ------------------------------------------------------------------
 printf '%s\n' "$CONFIG_JSON" >"$PARTIAL/config.json"
 
-log "computing checksums"
-file_lines=()
-while IFS= read -r -d '' f; do
-  rel=${f#"$PARTIAL"/}
+# Every file was hashed once by its step, reading it back after it was written (the DIRECT
+# steps fsynced theirs first); that hash is what the manifest records and restore.sh checks.
+declare -A SHA=()
+while read -r sha rel; do SHA[$rel]=$sha; done < <(cat "$WORK"/*.sha256 2>/dev/null)
+hash_into "$WORK/config.sha256" "$PARTIAL/config.json"
+read -r sha rel <"$WORK/config.sha256"
+SHA[$rel]=$sha
+files=() file_lines=()
+while IFS= read -r -d '' rel; do
   [[ $rel =~ ^[A-Za-z0-9_./+-]+$ ]] || die "$EXIT_STEP" "unexpected file name in the backup: '$rel'"
-  size=$(stat -c %s "$f")
-  sha=$(sha256sum "$f" | cut -d' ' -f1)
-  file_lines+=("    {\"path\": \"$rel\", \"size\": $size, \"sha256\": \"$sha\"}")
-done < <(find "$PARTIAL" -type f ! -name manifest.json ! -name manifest.sha256 -print0 | sort -z)
+  [[ /$rel != */.homeiq-* ]] || die "$EXIT_STEP" "a leftover work file is in the backup: '$rel'"
+  [[ -n ${SHA[$rel]:-} ]] || die "$EXIT_STEP" "$rel is in the backup folder, but no step wrote it"
+  files+=("$rel")
+  file_lines+=("    {\"path\": \"$rel\", \"size\": $(stat -c %s "$PARTIAL/$rel"), \"sha256\": \"${SHA[$rel]}\"}")
+done < <(find "$PARTIAL" -type f ! -name manifest.json ! -name manifest.sha256 -printf '%P\0' | LC_ALL=C sort -z)
 
 join_lines() { # separator items...: the items with the separator between them
   local sep=$1 first=1 item
@@ -258,19 +426,21 @@ join_lines() { # separator items...: the items with the separator between them
 } >"$PARTIAL/manifest.json"
 (cd "$PARTIAL" && sha256sum manifest.json >manifest.sha256)
 
-# --- verify what was written, then publish ---------------------------------------------
-log "verifying ${#file_lines[@]} files against the manifest"
+# --- check the folder against the manifest, make it durable, then publish -----------------
+# No second hash pass: the hashes above were computed from the files as stored. This checks
+# that the folder holds exactly the manifest's files, each with its size.
+mapfile -d '' present < <(find "$PARTIAL" -type f ! -name manifest.json ! -name manifest.sha256 -printf '%P\0' | LC_ALL=C sort -z)
+[[ ${present[*]} == "${files[*]}" ]] || die "$EXIT_STEP" "verification: the files in $PARTIAL changed while the manifest was written"
 for l in "${file_lines[@]}"; do
-  [[ $l =~ \"path\":\ \"([^\"]+)\",\ \"size\":\ ([0-9]+),\ \"sha256\":\ \"([0-9a-f]{64})\" ]] ||
-    die "$EXIT_STEP" "internal error: cannot parse manifest line $l"
-  p=${BASH_REMATCH[1]}
-  [[ $(stat -c %s "$PARTIAL/$p") == "${BASH_REMATCH[2]}" ]] || die "$EXIT_STEP" "verification: size of $p changed"
-  [[ $(sha256sum "$PARTIAL/$p" | cut -d' ' -f1) == "${BASH_REMATCH[3]}" ]] ||
-    die "$EXIT_STEP" "verification: checksum of $p changed"
+  [[ $l =~ \"path\":\ \"([^\"]+)\",\ \"size\":\ ([0-9]+), ]] || die "$EXIT_STEP" "internal error: cannot parse manifest line $l"
+  [[ $(stat -c %s "$PARTIAL/${BASH_REMATCH[1]}") == "${BASH_REMATCH[2]}" ]] ||
+    die "$EXIT_STEP" "verification: size of ${BASH_REMATCH[1]} changed"
 done
 (cd "$PARTIAL" && sha256sum --quiet -c manifest.sha256) || die "$EXIT_STEP" "verification: manifest.json changed"
-sync -f "$PARTIAL/manifest.json" 2>/dev/null || true
+# fsync every file and folder (those the DIRECT steps already fsynced cost nothing more).
+find "$PARTIAL" -exec sync -- {} + || die "$EXIT_STEP" "could not fsync $PARTIAL"
 mv -T "$PARTIAL" "$FINAL" || die "$EXIT_STEP" "could not rename $PARTIAL to $FINAL"
+sync -- "$STACK_DIR" || warn "could not fsync $STACK_DIR"
 total=$(du -sb "$FINAL" | cut -f1)
 log "backup complete: $FINAL ($(human_mb "$total"), ${#file_lines[@]} files)"
 

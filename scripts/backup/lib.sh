@@ -80,3 +80,23 @@ human_mb() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
 rate() { awk -v b="$1" -v ns="$2" 'BEGIN { if (ns <= 0) ns = 1; printf "%.1f MiB/s", (b / 1048576) / (ns / 1e9) }'; }
 
 now_ns() { date +%s%N; }
+
+# sha256_files <file>...: prints "<sha256> <file>" for each file, reading each once. Uses
+# `openssl dgst` when the host has it (SHA-NI / assembler: several times faster than coreutils
+# sha256sum on the same bytes), else sha256sum. Exits non-zero if a file cannot be read.
+sha256_files() {
+  (($#)) || return 0
+  if command -v openssl >/dev/null; then
+    # `-r` prints "<hex> *<file>", one line per file, in argument order.
+    openssl dgst -sha256 -r "$@" | sed 's/^\([0-9a-f]\{64\}\) \*/\1 /'
+  else
+    sha256sum "$@" | sed 's/^\([0-9a-f]\{64\}\)  /\1 /'
+  fi
+}
+
+# sha256_of <file>: the sha256 of one file.
+sha256_of() {
+  local line
+  line=$(sha256_files "$1") || return 1
+  printf '%s\n' "${line%% *}"
+}

@@ -7,17 +7,20 @@ import * as fs from "fs";
 import * as path from "path";
 import {
   backupDirOf, backupEnv, createStack, docker, IMAGES, influxChecksum, listFiles, pythonInContainer, pythonOnVolume, Resources, restoreEnv,
-  runScript, SERVICE_UID, sqliteDigestOnVolume, Stack, startInflux, startService, volumeChecksum, writeInflux,
+  runScript, SERVICE_UID, sha256File, sqliteDigestOnVolume, Stack, startInflux, startService, volumeChecksum, writeInflux,
 } from "./helpers";
 
 const TOKEN = "homeiq-test-token-restore-4b1d";
 
-describe("backup then restore onto recreated containers and volumes", () => {
+describe.each([
+  ["DIRECT (local engine, the default)", "auto", "direct", "run"],
+  ["STREAM (as for a remote engine)", "stream", "stream", "exec"],
+] as const)("backup (%s) then restore onto recreated containers and volumes", (_name, transfer, recorded, method) => {
   const res = new Resources();
   afterAll(() => res.cleanup());
 
   it("restores SQLite (row counts and per-table checksums) and InfluxDB data identical to what was backed up", () => {
-    const s = createStack(res, "roundtrip", TOKEN);
+    const s = createStack(res, `roundtrip-${recorded}`, TOKEN);
     const before = {
       dataApi: sqliteDigestOnVolume(s.dataApi.volume, s.dataApi.db),
       sportsData: sqliteDigestOnVolume(s.sportsData.volume, s.sportsData.db),
@@ -27,7 +30,8 @@ describe("backup then restore onto recreated containers and volumes", () => {
     expect(before.sportsData.tables["events"]?.rows).toBe(500);
 
     const root = res.tmpDir("roundtrip-root");
-    const b = runScript("backup.sh", backupEnv(s, root));
+    const b = runScript("backup.sh", backupEnv(s, root, { HOMEIQ_BACKUP_TRANSFER: transfer }));
+    expect(b.stderr).toBe("");
     expect(b.code).toBe(0);
     const dir = backupDirOf(b);
     expect(path.dirname(dir)).toBe(path.join(root, s.stack));
@@ -39,9 +43,17 @@ describe("backup then restore onto recreated containers and volumes", () => {
     expect(files.some((f) => f.startsWith("influxdb/"))).toBe(true);
     const manifest = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8"));
     expect(manifest).toMatchObject({ format: "homeiq-backup/1", stack: s.stack, reason: "test", images: { influxdb: IMAGES.influxStandin } });
-    expect(manifest.sqlite.map((e: { service: string; status: string }) => [e.service, e.status])).toEqual([
-      ["data-api", "backed-up"], ["sports-data", "backed-up"],
+    expect(manifest.influxdb).toMatchObject({ status: "backed-up", transfer: recorded });
+    expect(manifest.sqlite.map((e: { service: string; status: string; method: string; transfer: string }) => [e.service, e.status, e.method, e.transfer])).toEqual([
+      ["data-api", "backed-up", method, recorded], ["sports-data", "backed-up", method, recorded],
     ]);
+    // Every file is listed with the size and sha256 it has on disk, and nothing else is in the folder.
+    const listed = manifest.files as Array<{ path: string; size: number; sha256: string }>;
+    expect(listed.map((f) => f.path).sort()).toEqual(files.filter((f) => !f.startsWith("manifest.")));
+    for (const f of listed) {
+      expect(fs.statSync(path.join(dir, f.path)).size).toBe(f.size);
+      expect(sha256File(path.join(dir, f.path))).toBe(f.sha256);
+    }
 
     // Lose everything: containers and volumes.
     docker(["rm", "-f", "-v", s.influx.container, s.dataApi.container, s.sportsData.container]);

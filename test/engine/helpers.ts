@@ -82,12 +82,22 @@ export function docker(args: readonly string[], opts: RunOptions = {}): RunResul
  * (HOMEIQ_* variables inherited from the test process are removed first), as a
  * Pulumi Command resource would.
  */
-export function runScript(script: "backup.sh" | "restore.sh" | "chown-volume.sh", env: Record<string, string>, timeoutMs = 240_000): RunResult {
+export function runScript(
+  script: "backup.sh" | "restore.sh" | "chown-volume.sh",
+  env: Record<string, string>,
+  timeoutMs = 240_000,
+  runAs?: HostUser,
+): RunResult {
   const base: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v !== undefined && !k.startsWith("HOMEIQ_")) base[k] = v;
   }
-  const r = spawnSync("bash", [path.join(SCRIPTS, script)], {
+  const bash = ["bash", path.join(SCRIPTS, script)];
+  // As another host user: setpriv (util-linux) drops to it, keeping the groups given (the socket's).
+  const [cmd, ...args] = runAs
+    ? ["setpriv", `--reuid=${runAs.uid}`, `--regid=${runAs.gid}`, `--groups=${runAs.groups.join(",")}`, "--inh-caps=-all", ...bash]
+    : bash;
+  const r = spawnSync(cmd!, args, {
     env: { ...base, ...env },
     maxBuffer: 256 * 1024 * 1024,
     timeout: timeoutMs,
@@ -97,6 +107,45 @@ export function runScript(script: "backup.sh" | "restore.sh" | "chown-volume.sh"
     throw new Error(`${script} did not finish within ${timeoutMs} ms (${r.error?.message ?? r.signal})\nstdout:\n${r.stdout?.toString().slice(-3000)}\nstderr:\n${r.stderr?.toString().slice(-3000)}`);
   }
   return toResult(script, [], r, true);
+}
+
+/** A host user (not root) for runScript: uid, gid and supplementary groups. */
+export interface HostUser {
+  readonly uid: number;
+  readonly gid: number;
+  readonly groups: readonly number[];
+}
+
+/**
+ * A `docker` first on PATH that appends each command line it gets to `argvLog` and then runs the
+ * real docker CLI, optionally: with `from` replaced by `to` in every argument; with the source of
+ * every `--mount type=bind,...` replaced by `bindSource` (an engine that has another folder at that
+ * path); without DOCKER_HOST (to stand a named remote engine in for this local one).
+ */
+export function dockerShim(
+  res: Resources,
+  opts: { readonly replace?: readonly [string, string]; readonly bindSource?: string; readonly ignoreDockerHost?: boolean } = {},
+): { readonly env: Record<string, string>; readonly argvLog: string } {
+  const dir = res.tmpDir("docker-shim");
+  const argvLog = path.join(dir, "argv.log");
+  const realDocker = run("sh", ["-c", "command -v docker"]).stdout.trim();
+  const [from, to] = opts.replace ?? ["", ""];
+  fs.writeFileSync(
+    path.join(dir, "docker"),
+    [
+      "#!/usr/bin/env bash",
+      `printf '%s\\n' "$*" >>'${argvLog}'`,
+      opts.ignoreDockerHost ? "unset DOCKER_HOST" : "",
+      from ? `args=(); for a in "$@"; do args+=("\${a//'${from}'/'${to}'}"); done; set -- "\${args[@]}"` : "",
+      opts.bindSource
+        ? `args=(); for a in "$@"; do [[ $a == type=bind,src=* ]] && a="type=bind,src=${opts.bindSource},dst=\${a#*,dst=}"; args+=("$a"); done; set -- "\${args[@]}"`
+        : "",
+      `exec '${realDocker}' "$@"`,
+      "",
+    ].join("\n"),
+    { mode: 0o755 },
+  );
+  return { env: { PATH: `${dir}:${process.env["PATH"] ?? ""}` }, argvLog };
 }
 
 /** The folder backup.sh reported on its last `HOMEIQ_BACKUP_DIR=` line ("" when it backed up nothing). */

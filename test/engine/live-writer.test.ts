@@ -119,14 +119,17 @@ describe.each([
       }
     }
 
-    // --- the online backups, same writer, same moment ---
+    // --- the online backups, same writer, same moment: DIRECT (a one-off container beside the
+    // writer's, as on a local engine) and STREAM (docker exec into the writer's container) ---
     const root = res.tmpDir(`live-${mode}-root`);
     const online: Prefix[] = [];
-    for (let round = 1; round <= 3; round++) {
+    const transfers = ["direct", "direct", "direct", "stream", "stream"];
+    for (const transfer of transfers) {
       const r = runScript("backup.sh", {
         HOMEIQ_STACK: stack,
         HOMEIQ_BACKUP_ROOT: root,
         HOMEIQ_BACKUP_KEEP: "5",
+        HOMEIQ_BACKUP_TRANSFER: transfer,
         HOMEIQ_SQLITE_DBS: `data-api=${container}:/app/data/${db}`,
       });
       expect(r.stderr).toBe("");
@@ -139,7 +142,7 @@ describe.each([
 
     const lines = [
       `live-writer report (journal_mode=${mode}; writer: ${BATCH} rows per transaction; ${startRows} rows when copying began, ${endRows} at the end)`,
-      ...online.map((o, i) => `  backup.sh online backup ${i + 1}: ${summary(o)}`),
+      ...online.map((o, i) => `  backup.sh online backup ${i + 1} (${transfers[i]}): ${summary(o)}`),
       ...Object.entries(naive).map(([name, n]) => {
         const lost = n.rows !== undefined && n.rows < n.committedBefore ? `; LOST ${n.committedBefore - n.rows} rows committed before the copy began` : "";
         const wal = n.walBytes !== undefined ? `, -wal ${n.walBytes} bytes` : "";

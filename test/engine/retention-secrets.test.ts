@@ -5,7 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import {
-  backupDirOf, backupEnv, createStack, docker, IMAGES, listFiles, Resources, restoreEnv, run, runScript, SERVICE_UID,
+  backupDirOf, backupEnv, createStack, docker, dockerShim, IMAGES, listFiles, Resources, restoreEnv, runScript, SERVICE_UID,
   stackNames, uniqueName,
 } from "./helpers";
 
@@ -83,55 +83,62 @@ describe("secrets", () => {
   const res = new Resources();
   afterAll(() => res.cleanup());
 
-  it("the InfluxDB token appears in no output and no backup file except InfluxDB's own backup files", () => {
+  it("the InfluxDB token appears in no output, no docker argv and no backup file except InfluxDB's own, with either transfer", () => {
     const token = `FAKE-SECRET-${uniqueName("tok").replace(/\W/g, "")}-do-not-print`;
     const s = createStack(res, "secrets", token);
     const root = res.tmpDir("secrets-root");
     const outputs: string[] = [];
     // A `docker` shim first in PATH records every docker command line the
     // scripts run, to show the token travels by environment only, never argv.
-    const shimDir = res.tmpDir("secrets-shim");
-    const argvLog = path.join(shimDir, "argv.log");
-    const realDocker = run("sh", ["-c", "command -v docker"]).stdout.trim();
-    fs.writeFileSync(path.join(shimDir, "docker"), `#!/bin/sh\nprintf '%s\\n' "$*" >>'${argvLog}'\nexec '${realDocker}' "$@"\n`, { mode: 0o755 });
-    const shimPath = { PATH: `${shimDir}:${process.env["PATH"] ?? ""}` };
+    const shim = dockerShim(res);
 
-    const b = runScript("backup.sh", backupEnv(s, root, shimPath));
-    outputs.push(b.stdout, b.stderr);
-    expect(b.code).toBe(0);
-    const dir = backupDirOf(b);
+    const dirs: string[] = [];
+    for (const transfer of ["direct", "stream"]) {
+      const b = runScript("backup.sh", backupEnv(s, root, { ...shim.env, HOMEIQ_BACKUP_TRANSFER: transfer }));
+      outputs.push(b.stdout, b.stderr);
+      expect(b.code).toBe(0);
+      dirs.push(backupDirOf(b));
+    }
 
-    const r = runScript("restore.sh", restoreEnv(s, dir, shimPath));
+    const r = runScript("restore.sh", restoreEnv(s, dirs[0]!, shim.env));
     outputs.push(r.stdout, r.stderr);
     expect(r.code).toBe(0);
 
     // Failure paths print errors; they must not print the token either.
-    const wrong = runScript("backup.sh", backupEnv(s, root, { HOMEIQ_INFLUX_TOKEN: `${token}-wrong` }));
-    outputs.push(wrong.stdout, wrong.stderr);
-    expect(wrong.code).toBe(4);
-    expect(wrong.stderr).toContain("'influx backup' failed");
-    const refused = runScript("restore.sh", restoreEnv(s, `${dir}.partial`));
+    for (const transfer of ["direct", "stream"]) {
+      const wrong = runScript("backup.sh", backupEnv(s, root, { HOMEIQ_INFLUX_TOKEN: `${token}-wrong`, HOMEIQ_BACKUP_TRANSFER: transfer }));
+      outputs.push(wrong.stdout, wrong.stderr);
+      expect(wrong.code).toBe(4);
+      expect(wrong.stderr).toContain("'influx backup' failed");
+    }
+    const refused = runScript("restore.sh", restoreEnv(s, `${dirs[0]}.partial`));
     outputs.push(refused.stdout, refused.stderr);
     expect(refused.code).toBe(5);
 
     for (const o of outputs) expect(o).not.toContain(token);
-    const argv = fs.readFileSync(argvLog, "utf8");
+    const argv = fs.readFileSync(shim.argvLog, "utf8");
+    // DIRECT: a one-off container of the influx image; the token is named (-e INFLUX_TOKEN), not given.
+    expect(argv).toMatch(/^run --rm --name \S+ --network container:\S+ --volumes-from \S+ --user 0:0 --mount type=bind,src=\S+,dst=\/homeiq-backup -e INFLUX_TOKEN --entrypoint sh \S+ -c /m);
+    expect(argv).toContain('influx backup "$out"');
+    // STREAM and restore: docker exec into the influx container.
     expect(argv).toMatch(/^exec -e INFLUX_TOKEN \S+ influx backup /m);
     expect(argv).toMatch(/^exec -e INFLUX_TOKEN \S+ influx restore --full /m);
     expect(argv).not.toContain(token);
 
-    const holding = listFiles(dir).filter((f) => fs.readFileSync(path.join(dir, f)).includes(token));
-    for (const f of holding) expect(f).toMatch(/^influxdb\//);
-    // InfluxDB's own KV store backup does hold it (as the real one holds its
-    // tokens); this also shows the scan above can find the token at all.
-    expect(holding.length).toBeGreaterThan(0);
-    // Owner-only permissions on everything in the backup.
-    for (const f of listFiles(dir)) expect(fs.statSync(path.join(dir, f)).mode & 0o077).toBe(0);
-    expect(fs.statSync(dir).mode & 0o077).toBe(0);
+    for (const dir of dirs) {
+      const holding = listFiles(dir).filter((f) => fs.readFileSync(path.join(dir, f)).includes(token));
+      for (const f of holding) expect(f).toMatch(/^influxdb\//);
+      // InfluxDB's own KV store backup does hold it (as the real one holds its
+      // tokens); this also shows the scan above can find the token at all.
+      expect(holding.length).toBeGreaterThan(0);
+      // Owner-only permissions on everything in the backup, folders included.
+      for (const f of listFiles(dir)) expect(fs.statSync(path.join(dir, f)).mode & 0o077).toBe(0);
+      for (const d of [dir, path.join(dir, "influxdb"), path.join(dir, "sqlite", "data-api")]) expect(fs.statSync(d).mode & 0o077).toBe(0);
+    }
     // No temporary backup left inside the influx container.
     expect(docker(["exec", s.influx.container, "ls", "/tmp"]).stdout).not.toMatch(/homeiq-(backup|restore)-/);
-    // The failed run left no folder behind.
-    expect(fs.readdirSync(path.join(root, s.stack))).toEqual([path.basename(dir)]);
+    // The failed runs left no folder behind.
+    expect(fs.readdirSync(path.join(root, s.stack)).sort()).toEqual(dirs.map((d) => path.basename(d)).sort());
   }, 300_000);
 });
 

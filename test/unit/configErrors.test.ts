@@ -200,7 +200,8 @@ describe("npm run synth", () => {
 
     const synth = async (stack: string) => {
         try {
-            const { stdout, stderr } = await run(path.join(ROOT, "node_modules", ".bin", "ts-node"), ["--transpile-only", path.join(ROOT, "synth", "cli.ts"), stack], {
+            // What `npm run synth` runs: node launch.js synth/cli (bin/ when current, else the sources).
+            const { stdout, stderr } = await run(process.execPath, [path.join(ROOT, "launch.js"), "synth/cli", stack], {
                 env: { ...process.env, HOMEIQ_PROJECT_DIR: dir },
                 maxBuffer: 64 * 1024 * 1024,
             });

@@ -1,0 +1,129 @@
+/**
+ * How backup.sh moves the bytes (scripts/backup/README.md, "Transfer"), on a real Docker engine:
+ * DIRECT into the bind-mounted backup folder when the engine can write there, STREAM through the
+ * docker CLI otherwise, and files owned by the (non-root) user who runs the backup either way.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import {
+  backupDirOf, backupEnv, createStack, docker, dockerShim, IMAGES, listFiles, Resources, restoreEnv, runScript, SERVICE_UID, Stack,
+} from "./helpers";
+
+const TOKEN = "homeiq-test-token-transfer-77aa";
+
+interface Manifest {
+  influxdb: { transfer: string };
+  sqlite: Array<{ service: string; transfer: string }>;
+}
+const manifestOf = (dir: string): Manifest => JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")) as Manifest;
+const transfers = (m: Manifest): string[] => [m.influxdb.transfer, ...m.sqlite.map((e) => e.transfer)];
+
+describe("transfer choice", () => {
+  const res = new Resources();
+  let s: Stack;
+  afterAll(() => res.cleanup());
+  beforeAll(() => {
+    s = createStack(res, "transfer", TOKEN);
+  }, 300_000);
+
+  it("auto: when the engine sees another folder at the backup's path, nothing is written there and every step streams", () => {
+    const root = res.tmpDir("transfer-decoy-root");
+    const decoy = res.tmpDir("transfer-decoy"); // what the "engine" mounts instead of the backup folder
+    const shim = dockerShim(res, { bindSource: decoy });
+    const r = runScript("backup.sh", backupEnv(s, root, shim.env));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("the Docker engine cannot write into");
+    expect(r.stdout).toContain("streaming through the docker CLI instead");
+    expect(transfers(manifestOf(backupDirOf(r)))).toEqual(["stream", "stream", "stream"]);
+    // Each of the three steps tried DIRECT once, and none wrote into the folder it was given.
+    expect(fs.readFileSync(shim.argvLog, "utf8").match(/^run .*--mount type=bind/gm)).toHaveLength(3);
+    expect(fs.readdirSync(decoy)).toEqual([]);
+    const verify = runScript("restore.sh", restoreEnv(s, backupDirOf(r), { HOMEIQ_RESTORE_VERIFY_ONLY: "1" }));
+    expect(verify.code).toBe(0);
+  }, 300_000);
+
+  it("auto: when the engine has no folder at the backup's path (a remote engine behind a docker context), every step streams", () => {
+    const root = res.tmpDir("transfer-absent-root");
+    const shim = dockerShim(res, { replace: [`src=${root}/`, `src=${root}-not-on-the-engine/`] });
+    const r = runScript("backup.sh", backupEnv(s, root, shim.env));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("streaming through the docker CLI instead");
+    expect(transfers(manifestOf(backupDirOf(r)))).toEqual(["stream", "stream", "stream"]);
+  }, 300_000);
+
+  it("direct, forced: an engine that cannot write into the folder fails the backup (exit 4) and leaves no folder", () => {
+    const root = res.tmpDir("transfer-forced-root");
+    const shim = dockerShim(res, { bindSource: res.tmpDir("transfer-forced-decoy") });
+    const r = runScript("backup.sh", backupEnv(s, root, { ...shim.env, HOMEIQ_BACKUP_TRANSFER: "direct" }));
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain("the Docker engine cannot write into");
+    expect(r.stderr).toContain("HOMEIQ_BACKUP_TRANSFER=direct");
+    expect(fs.readdirSync(path.join(root, s.stack))).toEqual([]);
+  }, 300_000);
+
+  it("DOCKER_HOST=ssh://…: streams without trying a bind mount; forcing direct there is refused (exit 2)", () => {
+    const root = res.tmpDir("transfer-ssh-root");
+    // The shim drops DOCKER_HOST, so this local engine stands in for the named remote one.
+    const shim = dockerShim(res, { ignoreDockerHost: true });
+    const remote = { ...shim.env, DOCKER_HOST: "ssh://homeiq@backup-host.invalid" };
+    const r = runScript("backup.sh", backupEnv(s, root, remote));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("transfer stream");
+    expect(transfers(manifestOf(backupDirOf(r)))).toEqual(["stream", "stream", "stream"]);
+    expect(fs.readFileSync(shim.argvLog, "utf8")).not.toContain("--mount");
+    const forced = runScript("backup.sh", backupEnv(s, root, { ...remote, HOMEIQ_BACKUP_TRANSFER: "direct" }));
+    expect(forced.code).toBe(2);
+    expect(forced.stderr).toContain("HOMEIQ_BACKUP_TRANSFER=direct needs a local engine");
+  }, 300_000);
+
+  it("rejects an unknown HOMEIQ_BACKUP_TRANSFER with exit 2, naming it and what is allowed", () => {
+    const r = runScript("backup.sh", backupEnv(s, res.tmpDir("transfer-bad-root"), { HOMEIQ_BACKUP_TRANSFER: "fast" }));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("HOMEIQ_BACKUP_TRANSFER must be auto, direct or stream (got 'fast')");
+  }, 60_000);
+});
+
+describe("a backup taken by a non-root user (as `pulumi up` runs it)", () => {
+  const res = new Resources();
+  afterAll(() => res.cleanup());
+
+  it("DIRECT: every file and folder belongs to that user, owner-only; it can verify, and retention can delete its backups", () => {
+    const s = createStack(res, "nonroot", TOKEN);
+    // Not root, not the services' uid 1001; in the group that owns the Docker socket.
+    const socketGid = fs.statSync("/var/run/docker.sock").gid;
+    const user = { uid: 4242, gid: 4242, groups: [socketGid] };
+    const root = res.tmpDir("nonroot-root");
+    const home = res.tmpDir("nonroot-home"); // the docker CLI reads ~/.docker
+    for (const d of [root, home]) fs.chownSync(d, user.uid, user.gid);
+    const env = { HOME: home, HOMEIQ_BACKUP_KEEP: "1" };
+
+    const first = runScript("backup.sh", backupEnv(s, root, env), 240_000, user);
+    expect(first.stderr).toBe("");
+    expect(first.code).toBe(0);
+    const dir = backupDirOf(first);
+    expect(transfers(manifestOf(dir))).toEqual(["direct", "direct", "direct"]);
+    const entries = [dir, ...listFiles(dir).flatMap((f) => [path.join(dir, f), path.dirname(path.join(dir, f))])];
+    for (const p of new Set(entries)) {
+      const st = fs.statSync(p);
+      expect(`${p} ${st.uid}:${st.gid}`).toBe(`${p} ${user.uid}:${user.gid}`);
+      expect(st.mode & 0o077).toBe(0);
+    }
+    expect(listFiles(dir).filter((f) => f.includes(".homeiq-"))).toEqual([]);
+
+    const verify = runScript("restore.sh", restoreEnv(s, dir, { HOME: home, HOMEIQ_RESTORE_VERIFY_ONLY: "1" }), 240_000, user);
+    expect(verify.code).toBe(0);
+
+    const second = runScript("backup.sh", backupEnv(s, root, env), 240_000, user);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain(`retention: deleting ${dir}`);
+    expect(fs.existsSync(dir)).toBe(false);
+    expect(fs.readdirSync(path.join(root, s.stack))).toEqual([path.basename(backupDirOf(second))]);
+
+    // The services' volumes: still all the service user's (no root-owned -wal, -shm or work file).
+    for (const volume of [s.dataApi.volume, s.sportsData.volume]) {
+      const owners = docker(["run", "--rm", "-v", `${volume}:/v:ro`, IMAGES.busybox, "sh", "-c", "find /v -exec stat -c '%u:%g %n' {} +"]).stdout;
+      expect(owners.trim().split("\n").filter((l) => !l.startsWith(`${SERVICE_UID} `))).toEqual([]);
+      expect(owners).not.toContain(".homeiq-");
+    }
+  }, 300_000);
+});
