@@ -1,9 +1,16 @@
 /**
- * Two projects: "unit" runs the Pulumi program under mocks (no Docker needed);
- * "engine" runs the scripts that Command resources execute against a real Docker
- * engine, which its globalSetup installs and starts (see engine/).
+ * Three projects, from fast to slow:
+ * - "unit": in-process, no Docker. Pure functions (the config schema, the resolve step, the policy
+ *   pack), and the program under Pulumi's mocks: its globalSetup runs every synth the tests read
+ *   once (test/unit/synthCases.ts), so no test file loads the program for a committed stack.
+ * - "process": the program as a user runs it, as separate processes: `npm run synth` (bin/ or
+ *   ts-node), `npm run build`, other checkouts. No Docker.
+ * - "engine": the scripts that Command resources run, and whole stacks, against a real Docker
+ *   engine, which its globalSetup installs and starts (see engine/).
+ *
+ * Test files are transpiled only (isolatedModules): `npm test` type-checks everything with tsc first.
  */
-const tsJest = ["ts-jest", { tsconfig: "tsconfig.json", isolatedModules: false }];
+const tsJest = ["ts-jest", { tsconfig: "tsconfig.jest.json" }];
 
 /** @type {import('jest').Config} */
 module.exports = {
@@ -13,6 +20,15 @@ module.exports = {
       testEnvironment: "node",
       transform: { "^.+\\.ts$": tsJest },
       testMatch: ["<rootDir>/test/unit/**/*.test.ts"],
+      globalSetup: "<rootDir>/test/unit/globalSetup.ts",
+      globalTeardown: "<rootDir>/test/unit/globalTeardown.ts",
+    },
+    {
+      displayName: "process",
+      testEnvironment: "node",
+      transform: { "^.+\\.ts$": tsJest },
+      testMatch: ["<rootDir>/test/process/**/*.test.ts"],
+      testTimeout: 300000,
     },
     {
       displayName: "engine",

@@ -23,8 +23,8 @@ import {
 } from "../../policy/policies";
 import type { Evaluation, PackConfig, PolicyName, ResourceInput, Violation } from "../../policy/policies";
 import { POLICY_EXCEPTIONS } from "../../policy/exceptions";
-import { synthesize } from "../../synth/synthesize";
 import type { SynthResult } from "../../synth/synthesize";
+import { synthStack } from "./helpers";
 
 const POLICY_DIR = path.join(__dirname, "..", "..", "policy");
 
@@ -684,7 +684,7 @@ describe.each(["prod", "dev"] as const)("the %s stack the program synthesizes", 
     const DEV_ADVISORY: PolicyName[] = ["container-non-root-user", "container-capabilities-restricted"];
 
     beforeAll(async () => {
-        result = await synthesize(stack);
+        result = await synthStack(stack);
         const resources: ResourceInput[] = result.resources.map((r) => ({
             type: r.type,
             name: r.name,

@@ -1,7 +1,7 @@
 /** The post-deploy validation gate is a Command that runs after every container and reruns when one changes. */
 import { SERVICE_KEYS } from "../../catalog/services";
-import { synthesize } from "../../synth/synthesize";
-import { COMMAND, containersByService, ofType, synthStack } from "./helpers";
+import { COMMAND, containersByService, ofType, synthOf, synthStack } from "./helpers";
+import { VARIANTS } from "./synthCases";
 
 describe.each(["dev", "prod"])("stack %s", (stack) => {
     const gate = async () => {
@@ -39,6 +39,6 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
 });
 
 it("can be turned off for a Docker host the Pulumi machine cannot reach", async () => {
-    const result = await synthesize("prod", { configOverrides: { "homeiq:postDeployValidation": "false" } });
+    const result = await synthOf(VARIANTS.prodNoValidation);
     expect(ofType(result, COMMAND).find((c) => c.name === "homeiq-validation")).toBeUndefined();
 });
