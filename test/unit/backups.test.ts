@@ -1,7 +1,7 @@
 /** Backups and restore are Command resources wired to run at the right moments of a deployment. */
 import type { SynthResult } from "../../synth/synthesize";
 import { COMMAND, configErrorOf, containersByService, ofType, synthOf, synthStack } from "./helpers";
-import { ERRORS, RESTORE_FOLDER, VARIANTS } from "./synthCases";
+import { ERRORS, RESTORE_FOLDER, TRIGGER_CASES, VARIANTS } from "./synthCases";
 
 const STATEFUL = ["data-api", "influxdb", "sports-data"];
 
@@ -130,5 +130,25 @@ describe("InfluxDB bucket retention", () => {
         expect((retention.inputs.environment as Record<string, string>).HOMEIQ_INFLUX_RETENTION).toBe("0");
         expect(retention.inputs.triggers).toEqual([0, folder]);
         expect(retention.dependencies).toContain(command(result, "homeiq-restore")!.urn);
+    });
+});
+
+describe("the pre-change backup's trigger is a digest of what the stateful containers get", () => {
+    const trigger = async (c: (typeof TRIGGER_CASES)[keyof typeof TRIGGER_CASES]) => command(await synthOf(c), "homeiq-pre-change-backup")!.inputs.triggers as string[];
+
+    it("is visible (not a secret) when no stateful container has a secret in its environment", async () => {
+        expect(await trigger(TRIGGER_CASES.base)).toEqual([expect.stringMatching(/^[0-9a-f]{64}$/)]);
+    });
+
+    it("changes when a stateful container's spec changes, and before each restore", async () => {
+        const base = await trigger(TRIGGER_CASES.base);
+        expect(await trigger(TRIGGER_CASES.statefulChanged)).not.toEqual(base);
+        expect(await trigger(TRIGGER_CASES.restoring)).not.toEqual(base);
+    });
+
+    it("stays the same when only another container or a backup setting changes (no backup for nothing)", async () => {
+        const base = await trigger(TRIGGER_CASES.base);
+        expect(await trigger(TRIGGER_CASES.otherChanged)).toEqual(base);
+        expect(await trigger(TRIGGER_CASES.settingChanged)).toEqual(base);
     });
 });

@@ -32,6 +32,23 @@ export const VARIANTS = {
     },
 } satisfies Record<string, SynthCase>;
 
+/**
+ * A stack whose only stateful service has no secret in its environment, so the pre-change backup's
+ * trigger (a digest of the stateful containers' specs) shows in the synth; and changes to it.
+ */
+const SQLITE_ONLY = SERVICE_KEYS.filter((k) => !["sports-data", "log-aggregator"].includes(k));
+const sqliteOnly = (extra: Record<string, string> = {}): SynthCase => ({
+    stack: "prod",
+    overrides: { "homeiq:disabledServices": disabledList(SQLITE_ONLY), "homeiq:corsOrigins": "[]", "homeiq:dashboardBindAddress": "", ...extra },
+});
+export const TRIGGER_CASES = {
+    base: sqliteOnly(),
+    statefulChanged: sqliteOnly({ "homeiq:resourceOverrides": JSON.stringify(["sports-data:memoryMiB=300"]) }),
+    otherChanged: sqliteOnly({ "homeiq:resourceOverrides": JSON.stringify(["log-aggregator:memoryMiB=300"]) }),
+    restoring: sqliteOnly({ "homeiq:restoreFrom": RESTORE_FOLDER }),
+    settingChanged: sqliteOnly({ "homeiq:backupKeep": "3" }),
+} satisfies Record<string, SynthCase>;
+
 /** Recognisable values for every secret a user can set (secrets.test.ts looks for them in the graph). */
 export const USER_SECRETS: Record<string, string> = {
     "homeiq:homeAssistantToken": "leakcheck-ha-token-0123456789abcdef",
@@ -146,7 +163,10 @@ export function withDependents(keys: readonly ServiceKey[]): Set<ServiceKey> {
 /** A service and everything it (transitively) depends on. */
 const needs = (k: ServiceKey): ServiceKey[] => [k, ...SERVICE_CATALOG[k].dependsOn.flatMap(needs)];
 
-export const disabledList = (disabled: Iterable<ServiceKey>): string => JSON.stringify([...disabled].map((k) => `${k}=not in this test`));
+/** homeiq:disabledServices for `disabled` (a function declaration: cases above use it while the module loads). */
+export function disabledList(disabled: Iterable<ServiceKey>): string {
+    return JSON.stringify([...disabled].map((k) => `${k}=not in this test`));
+}
 
 export interface CombinationCase {
     readonly name: string;
@@ -222,6 +242,7 @@ export function allSynthCases(): SynthCase[] {
     return [
         ...Object.values(COMMITTED),
         ...Object.values(VARIANTS),
+        ...Object.values(TRIGGER_CASES),
         withUserSecrets("dev"),
         withUserSecrets("prod"),
         ...["dev", "prod"].flatMap((stack) => VARIED.map(([, overrides]) => ({ stack, overrides }))),
