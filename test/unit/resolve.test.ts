@@ -10,15 +10,11 @@ import type { LifecycleStep, LifecycleStepKind, PlatformPlan } from "../../confi
 import { DOCKER_SOCKET, resolvePlatform } from "../../config/resolve";
 import { parseStackConfig, type StackConfig } from "../../config/schema";
 import { closedDisabled } from "./configGenerators";
-import { disabledList } from "./synthCases";
+import { disabledList, REQUIRED_VALUES, RESTORE_FOLDER } from "./synthCases";
 
 const SEED = 4242;
-const BASE = {
-    homeAssistantUrl: "http://homeassistant.local:8123",
-    homeAssistantToken: "a-long-lived-token-for-this-test-0123",
-    homeiqCheckoutPath: "/srv/homeiq",
-};
-const RESTORE = "/srv/homeiq-backups/prod/20261127T101500Z";
+const BASE = REQUIRED_VALUES;
+const RESTORE = RESTORE_FOLDER;
 const STATEFUL = SERVICE_KEYS.filter((k) => SERVICE_CATALOG[k].stateful);
 const SQLITE = SERVICE_KEYS.filter((k) => SERVICE_CATALOG[k].sqliteDatabase);
 const INFLUX = SERVICE_KEYS.filter((k) => SERVICE_CATALOG[k].influxdbServer);

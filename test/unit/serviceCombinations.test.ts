@@ -14,15 +14,10 @@ import { SERVICE_CATALOG, SERVICE_KEYS } from "../../catalog/services";
 import { parseStackConfig } from "../../config/schema";
 import type { SynthResource, SynthResult } from "../../synth/synthesize";
 import { COMMAND, containersByService, ofType, synthOf, VOLUME } from "./helpers";
-import { combinationCases, combinationSynth, disabledList, withDependents, type CombinationCase } from "./synthCases";
+import { combinationCases, combinationSynth, disabledList, REQUIRED_VALUES, RESTORE_FOLDER, withDependents, type CombinationCase } from "./synthCases";
 
-const BASE = {
-    profile: "prod",
-    homeAssistantUrl: "http://homeassistant.local:8123",
-    homeAssistantToken: "a-long-lived-token-for-this-test-0123",
-    homeiqCheckoutPath: "/srv/homeiq",
-};
-const RESTORE = "/srv/homeiq-backups/prod/20261127T101500Z";
+const BASE = { profile: "prod", ...REQUIRED_VALUES };
+const RESTORE = RESTORE_FOLDER;
 const STATEFUL = SERVICE_KEYS.filter((k) => SERVICE_CATALOG[k].stateful);
 const SQLITE = SERVICE_KEYS.filter((k) => SERVICE_CATALOG[k].sqliteDatabase);
 

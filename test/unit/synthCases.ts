@@ -11,6 +11,12 @@ import { CONFIG_ERROR_CASES } from "./configErrorCases";
 import type { SynthCase } from "./helpers";
 
 export const RESTORE_FOLDER = "/srv/homeiq-backups/prod/20261127T101500Z";
+/** The keys a stack must set, valid (for parseStackConfig, which reads no stack file). */
+export const REQUIRED_VALUES = {
+    homeAssistantUrl: "http://homeassistant.local:8123",
+    homeAssistantToken: "a-long-lived-token-for-this-test-0123",
+    homeiqCheckoutPath: "/srv/homeiq",
+} as const;
 export const OLD_TOKEN = "ha-ingestor-token";
 
 /** The committed stack files, as they are. */
