@@ -292,6 +292,10 @@ backup_sqlite() { # <index in SQL_*>
     if direct_unavailable "$rc" "$errf"; then
       grep -v '^HOMEIQ_SQLITE_RESULT ' "$errf" | sed 's/^/  /' || true
       fall_back_to_stream "sqlite $svc"
+    elif ((rc == 3)) && [[ $state == running && $TRANSFER == auto ]]; then
+      # A one-off container sees the service's volumes, not its own filesystem: a database kept in the
+      # container layer (the old compose files' sports-data) is only there for `docker exec`.
+      log "sqlite $svc: no database at $dbpath on $ctr's volumes; looking inside the running container"
     else
       transfer=direct
     fi

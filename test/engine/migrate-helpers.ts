@@ -14,7 +14,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { synthesize } from "../../synth/synthesize";
-import { docker, IMAGES, REPO_ROOT, RunResult, sleep } from "./helpers";
+import { docker, IMAGES, influxSetupArgs, influxSetupEnv, REPO_ROOT, RunResult, sleep } from "./helpers";
 
 export const FIXTURE = path.join(REPO_ROOT, "test", "engine", "fixtures", "compose-v1");
 export const MIGRATE = path.join(REPO_ROOT, "scripts", "migrate", "from-compose.sh");
@@ -341,13 +341,12 @@ export class FreshStack {
   /** Volumes, and InfluxDB set up from the stack's config (org, bucket, admin token), as the program's influxdb container is. */
   create(config: Record<string, string>): void {
     for (const v of this.volumes) docker(["volume", "create", "--label", `com.homeiq.stack=${this.stack}`, v]);
+    // The four setup variables the influxdb:2.7 entrypoint (and so its stand-in) requires, and the stack's token.
     docker(
       ["run", "-d", "--name", this.influx, "--network", "none", "--label", `com.homeiq.stack=${this.stack}`,
         "-v", `${this.stack}-influxdb-data:/var/lib/influxdb2`, "-v", `${this.stack}-influxdb-config:/etc/influxdb2`,
-        "-e", "DOCKER_INFLUXDB_INIT_MODE=setup", "-e", `DOCKER_INFLUXDB_INIT_ORG=${config["homeiq:influxdbOrg"]}`,
-        "-e", `DOCKER_INFLUXDB_INIT_BUCKET=${config["homeiq:influxdbBucket"]}`, "-e", "DOCKER_INFLUXDB_INIT_ADMIN_TOKEN",
-        IMAGES.influxStandin],
-      { env: { DOCKER_INFLUXDB_INIT_ADMIN_TOKEN: config["homeiq:influxdbAdminToken"] ?? "" } },
+        ...influxSetupArgs(config["homeiq:influxdbOrg"], config["homeiq:influxdbBucket"]), IMAGES.influxStandin],
+      { env: influxSetupEnv(config["homeiq:influxdbAdminToken"] ?? "") },
     );
     for (let i = 0; i < 100; i++) {
       if (docker(["exec", this.influx, "influx", "ping"], { allowFail: true }).code === 0) return;
