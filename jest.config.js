@@ -14,6 +14,11 @@ const tsJest = ["ts-jest", { tsconfig: "tsconfig.jest.json" }];
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // Jest's default on these 2-core machines is one worker, so every file ran after the other. The
+  // engine files mostly wait on Docker (health checks, builds, backups), so three at a time overlap
+  // those waits; their names and ports are their own (each file's uniqueName prefix; the two stack
+  // files use different test stacks and port plans), so they do not depend on each other's order.
+  maxWorkers: 3,
   projects: [
     {
       displayName: "unit",
