@@ -14,7 +14,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { synthesize } from "../../synth/synthesize";
-import { docker, IMAGES, influxSetupArgs, influxSetupEnv, REPO_ROOT, RunResult, sleep } from "./helpers";
+import { docker, IMAGES, influxSetupArgs, influxSetupEnv, REPO_ROOT, RunResult, waitForInflux } from "./helpers";
 
 export const FIXTURE = path.join(REPO_ROOT, "test", "engine", "fixtures", "compose-v1");
 export const MIGRATE = path.join(REPO_ROOT, "scripts", "migrate", "from-compose.sh");
@@ -91,11 +91,7 @@ export class OldDeployment {
   up(services: readonly string[] = []): void {
     this.compose(["up", "-d", "--quiet-pull", ...services]);
     if (services.length === 0 || services.includes("influxdb")) {
-      for (let i = 0; i < 100; i++) {
-        if (docker(["exec", this.container("influxdb"), "influx", "ping"], { allowFail: true }).code === 0) return;
-        sleep(100);
-      }
-      throw new Error(`${this.container("influxdb")} did not finish its setup`);
+      waitForInflux(this.container("influxdb"));
     }
   }
 
@@ -348,11 +344,7 @@ export class FreshStack {
         ...influxSetupArgs(config["homeiq:influxdbOrg"], config["homeiq:influxdbBucket"]), IMAGES.influxStandin],
       { env: influxSetupEnv(config["homeiq:influxdbAdminToken"] ?? "") },
     );
-    for (let i = 0; i < 100; i++) {
-      if (docker(["exec", this.influx, "influx", "ping"], { allowFail: true }).code === 0) return;
-      sleep(100);
-    }
-    throw new Error(`${this.influx} did not finish its setup`);
+    waitForInflux(this.influx);
   }
 
   /** `influx bucket list` with a token: the bucket's row, or the error. */
