@@ -33,7 +33,7 @@ module.exports = {
       testEnvironment: "node",
       transform: { "^.+\\.ts$": tsJest },
       testMatch: ["<rootDir>/test/process/**/*.test.ts"],
-      testTimeout: 300000,
+      setupFilesAfterEnv: ["<rootDir>/test/slowTimeout.ts"],
     },
     {
       displayName: "engine",
@@ -43,8 +43,7 @@ module.exports = {
       // Installs and starts a real Docker engine and builds the stand-in images;
       // throws (fails the run) if the engine cannot start. Never skips.
       globalSetup: "<rootDir>/test/engine/globalSetup.ts",
-      // Generous: first run installs docker.io and debootstraps the python image.
-      testTimeout: 300000,
+      setupFilesAfterEnv: ["<rootDir>/test/slowTimeout.ts"],
     },
   ],
 };
