@@ -41,6 +41,16 @@ export interface HardeningPlan {
 /** A supplementary group: the Docker socket's (configured, or found at deploy time), or a fixed gid. */
 export type GroupPlan = { readonly dockerSocket: true } | { readonly gid: string };
 
+/** What a backup takes of a service, and how a restore puts it back. */
+export interface BackupRole {
+    /** Holds state: its container is replaced only after a backup, and the final backup runs while it is up. */
+    readonly stateful: boolean;
+    /** The InfluxDB server: backed up with the influx CLI inside it. */
+    readonly influxdb: boolean;
+    /** Its SQLite database: copied through SQLite's online backup API; restored into the volume as `owner`. */
+    readonly sqlite?: { readonly containerPath: string; readonly volumeName: string; readonly pathInVolume: string; readonly owner: string };
+}
+
 export interface ServicePlan {
     readonly key: ServiceKey;
     readonly containerName: string;
@@ -69,6 +79,7 @@ export interface ServicePlan {
     readonly replacedWith: readonly ServiceKey[];
     readonly urls: { readonly service: string; readonly health: string };
     readonly validation: { readonly check: ValidationCheck; readonly url: string };
+    readonly backup: BackupRole;
 }
 
 export interface VolumePlan {

@@ -147,9 +147,7 @@ export function resolvePlatform(stack: string, config: StackConfig, catalog: Cat
     const influxServer = only("influxdbServer", keys.filter((k) => catalog[k].influxdbServer));
     const dashboard = only("dashboard", keys.filter((k) => catalog[k].dashboard));
     const influxEndpoint: InfluxDbEndpoint = { url: influxServer ? `http://${influxServer}:${catalog[influxServer].containerPort}` : "" };
-    const influxDeployed = influxServer !== undefined && enabled.includes(influxServer);
     const sqlite = keys.filter((k) => catalog[k].sqliteDatabase && config.services[k].enabled);
-    const stateful = enabled.filter((k) => catalog[k].stateful);
     const restoreFrom = config.backups.restoreFrom;
 
     const services: ServicePlan[] = creationOrder.map((key) => {
@@ -190,6 +188,16 @@ export function resolvePlatform(stack: string, config: StackConfig, catalog: Cat
             replacedWith: service.replaceWithDependencies ? service.dependsOn : [],
             urls: { service: serviceUrl, health: `${serviceUrl}${service.healthCheck.httpPath}` },
             validation: { check: check.check, url: `${serviceUrl}${check.path}` },
+            backup: {
+                stateful: service.stateful,
+                influxdb: service.influxdbServer === true,
+                sqlite: service.sqliteDatabase && {
+                    containerPath: service.sqliteDatabase.containerPath,
+                    volumeName: volumeName(stack, service.sqliteDatabase.volume),
+                    pathInVolume: service.sqliteDatabase.pathInVolume,
+                    owner: dataOwner(service, profile),
+                },
+            },
         };
     });
     const planOf = new Map(services.map((s) => [s.key, s]));
@@ -223,7 +231,7 @@ export function resolvePlatform(stack: string, config: StackConfig, catalog: Cat
         cleanRebuild: config.rebuildGeneration > 0 && config.images.source === "build" ? { generation: config.rebuildGeneration } : undefined,
         services,
         dockerSocketGroup,
-        lifecycle: lifecycleSteps(stack, config, catalog, { enabled, stateful, sqlite, influxServer: influxDeployed ? influxServer : undefined }),
+        lifecycle: lifecycleSteps(stack, config, enabled.map((k) => planOf.get(k)!)),
         validation: config.postDeployValidation
             ? { after: enabled, targets: enabled.map((k) => `${k}=${planOf.get(k)!.validation.check}:${planOf.get(k)!.validation.url}`).join(" "), ...VALIDATION_REQUESTS }
             : undefined,
@@ -237,21 +245,21 @@ export function resolvePlatform(stack: string, config: StackConfig, catalog: Cat
 }
 
 /**
- * The data lifecycle around the containers, in the order its steps are created; each says what it
- * runs after and which services wait for it. A stack that deploys nothing stateful has no backups
- * (the schema refuses restoreFrom and backupRequest for it).
+ * The data lifecycle around the deployed services (in start order), from their backup roles: its
+ * steps in the order they are created, each saying what it runs after and which services wait for
+ * it. A stack that deploys nothing stateful has no backups (the schema refuses restoreFrom and
+ * backupRequest for it).
  */
-function lifecycleSteps(
-    stack: string,
-    config: StackConfig,
-    catalog: Catalog,
-    deployed: { enabled: readonly ServiceKey[]; stateful: readonly ServiceKey[]; sqlite: readonly ServiceKey[]; influxServer?: ServiceKey },
-): LifecycleStep[] {
-    const { enabled, stateful, sqlite, influxServer } = deployed;
-    const { dockerHost, profile } = config;
+function lifecycleSteps(stack: string, config: StackConfig, deployed: readonly ServicePlan[]): LifecycleStep[] {
+    const { dockerHost } = config;
     const restoreFrom = config.backups.restoreFrom;
-    const influxContainer = influxServer ? containerName(stack, influxServer) : "";
-    const db = (k: ServiceKey) => catalog[k].sqliteDatabase!;
+    const enabled = deployed.map((s) => s.key);
+    const stateful = deployed.filter((s) => s.backup.stateful).map((s) => s.key);
+    // In catalog order, as backup.sh lists them in each manifest.
+    const sqlite = deployed.filter((s) => s.backup.sqlite).sort((a, b) => SERVICE_KEYS.indexOf(a.key) - SERVICE_KEYS.indexOf(b.key));
+    const sqliteKeys = sqlite.map((s) => s.key);
+    const influx = deployed.find((s) => s.backup.influxdb);
+    const influxContainer = influx?.containerName ?? "";
     const services = (list: readonly ServiceKey[]): StepRef[] => list.map((service) => ({ service }));
 
     // No container is created or replaced while another container holds one of the stack's host ports.
@@ -276,39 +284,37 @@ function lifecycleSteps(
         root: config.backups.root ?? DEFAULT_BACKUP_ROOT,
         keep: config.backups.keep,
         influxContainer,
-        sqliteDatabases: sqlite.map((k) => `${k}=${containerName(stack, k)}:${db(k).containerPath}`).join(" "),
+        sqliteDatabases: sqlite.map((s) => `${s.key}=${s.containerName}:${s.backup.sqlite!.containerPath}`).join(" "),
         configJson: nonSecretConfig(config),
     };
     // Backups: taken before any stateful container is replaced, and at destroy.
     steps.push({ kind: "pre-change-backup", after: [], before: stateful, target, stateful, restoreFrom: restoreFrom ?? "" });
 
-    const owners = Object.fromEntries(
-        sqlite.filter((k) => dataOwner(catalog[k], profile) !== "0:0").map((k) => [volumeName(stack, db(k).volume), dataOwner(catalog[k], profile)]),
-    );
+    const owners = Object.fromEntries(sqlite.filter((s) => s.backup.sqlite!.owner !== "0:0").map((s) => [s.backup.sqlite!.volumeName, s.backup.sqlite!.owner]));
     if (Object.keys(owners).length > 0) {
         // The volumes older deployments filled as root, handed to the non-root user once the current data is backed up.
-        steps.push({ kind: "volume-handover", after: [{ step: "pre-change-backup" }], before: sqlite, dockerHost, owners, helperImageOf: sqlite[0] });
+        steps.push({ kind: "volume-handover", after: [{ step: "pre-change-backup" }], before: sqliteKeys, dockerHost, owners, helperImageOf: sqliteKeys[0] });
     }
     if (restoreFrom) {
         // Once: after InfluxDB (when deployed) is up and the current data is backed up, before any SQLite service starts.
         steps.push({
             kind: "restore",
-            after: [...(influxServer ? services([influxServer]) : []), { step: "pre-change-backup" }],
-            before: sqlite,
+            after: [...(influx ? services([influx.key]) : []), { step: "pre-change-backup" }],
+            before: sqliteKeys,
             folder: restoreFrom,
             stack,
             dockerHost,
             influxContainer,
-            sqliteRestores: sqlite.map((k) => `${k}=${volumeName(stack, db(k).volume)}:${db(k).pathInVolume}:${dataOwner(catalog[k], profile)}`).join(" "),
-            stopContainers: sqlite.map((k) => containerName(stack, k)),
-            helperImageOf: sqlite[0],
+            sqliteRestores: sqlite.map((s) => `${s.key}=${s.backup.sqlite!.volumeName}:${s.backup.sqlite!.pathInVolume}:${s.backup.sqlite!.owner}`).join(" "),
+            stopContainers: sqlite.map((s) => s.containerName),
+            helperImageOf: sqliteKeys[0],
         });
     }
-    if (influxServer) {
+    if (influx) {
         // After a restore, the restored bucket is the one to set.
         steps.push({
             kind: "influxdb-retention",
-            after: [...services([influxServer]), ...(restoreFrom ? [{ step: "restore" as const }] : [])],
+            after: [...services([influx.key]), ...(restoreFrom ? [{ step: "restore" as const }] : [])],
             before: [],
             dockerHost,
             container: influxContainer,

@@ -234,6 +234,17 @@ describe("what the catalog decides, not a service's name", () => {
         expect(configured.dockerSocketGroup).toEqual({ configured: "998" });
     });
 
+    it("gives each service the backup role its catalog entry says: stateful, the InfluxDB server, a SQLite database owned by the user it runs as", () => {
+        for (const s of plan.services) {
+            const c = SERVICE_CATALOG[s.key];
+            expect({ key: s.key, stateful: s.backup.stateful, influxdb: s.backup.influxdb }).toEqual({ key: s.key, stateful: c.stateful, influxdb: c.influxdbServer === true });
+            expect({ key: s.key, sqlite: s.backup.sqlite?.containerPath }).toEqual({ key: s.key, sqlite: c.sqliteDatabase?.containerPath });
+            if (s.backup.sqlite) expect(s.backup.sqlite.owner).toBe(s.hardening.user ?? "0:0");
+        }
+        const pre = step(plan, "pre-change-backup")!;
+        expect(pre.stateful).toEqual(plan.services.filter((s) => s.backup.stateful).map((s) => s.key));
+    });
+
     it("keeps the volumes of the deployed services only, data volumes retained as the profile asks", () => {
         const used = new Set(plan.services.flatMap((s) => s.volumes.map((v) => v.volume)));
         expect(plan.volumes.map((v) => v.key).sort()).toEqual([...used].sort());
