@@ -14,7 +14,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { synthesize } from "../../synth/synthesize";
-import { docker, IMAGES, REPO_ROOT, RunResult, sleep } from "./helpers";
+import { docker, IMAGES, influxSetupArgs, influxSetupEnv, REPO_ROOT, RunResult, sleep } from "./helpers";
 
 export const FIXTURE = path.join(REPO_ROOT, "test", "engine", "fixtures", "compose-v1");
 export const MIGRATE = path.join(REPO_ROOT, "scripts", "migrate", "from-compose.sh");
@@ -160,9 +160,14 @@ export function digestOfFile(file: string): Digest {
   }
 }
 
+/**
+ * The digest of a database on a volume, read from a copy (with its -wal, if any): SQLite cannot open a
+ * WAL-mode file on a read-only mount (it must create the -shm), and the volume must stay untouched.
+ */
 export function digestOnVolume(volume: string, rel: string): Digest {
+  const copyThenDigest = 'cp "/d/$1" /tmp/db && { [ ! -f "/d/$1-wal" ] || cp "/d/$1-wal" /tmp/db-wal; } && exec python3 -c "$2" /tmp/db';
   return JSON.parse(
-    docker(["run", "--rm", "--network", "none", "-v", `${volume}:/d:ro`, IMAGES.python, "python3", "-c", DIGEST_PY, `/d/${rel}`]).stdout,
+    docker(["run", "--rm", "--network", "none", "-v", `${volume}:/d:ro`, IMAGES.python, "sh", "-c", copyThenDigest, "sh", rel, DIGEST_PY]).stdout,
   ) as Digest;
 }
 
@@ -344,10 +349,9 @@ export class FreshStack {
     docker(
       ["run", "-d", "--name", this.influx, "--network", "none", "--label", `com.homeiq.stack=${this.stack}`,
         "-v", `${this.stack}-influxdb-data:/var/lib/influxdb2`, "-v", `${this.stack}-influxdb-config:/etc/influxdb2`,
-        "-e", "DOCKER_INFLUXDB_INIT_MODE=setup", "-e", `DOCKER_INFLUXDB_INIT_ORG=${config["homeiq:influxdbOrg"]}`,
-        "-e", `DOCKER_INFLUXDB_INIT_BUCKET=${config["homeiq:influxdbBucket"]}`, "-e", "DOCKER_INFLUXDB_INIT_ADMIN_TOKEN",
+        ...influxSetupArgs(config["homeiq:influxdbOrg"], config["homeiq:influxdbBucket"]),
         IMAGES.influxStandin],
-      { env: { DOCKER_INFLUXDB_INIT_ADMIN_TOKEN: config["homeiq:influxdbAdminToken"] ?? "" } },
+      { env: influxSetupEnv(config["homeiq:influxdbAdminToken"] ?? "") },
     );
     for (let i = 0; i < 100; i++) {
       if (docker(["exec", this.influx, "influx", "ping"], { allowFail: true }).code === 0) return;
