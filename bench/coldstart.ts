@@ -19,6 +19,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { SERVICE_CATALOG, SERVICE_KEYS } from "../catalog/services";
+import { HEALTH_CHECK_TIMING } from "../components/homeiqService";
 import { applyStack, destroyStack, ApplyError, type ApplyResult } from "../engine/apply/applyStack";
 import type { Props } from "../engine/apply/liveResources";
 import { docker } from "../test/engine/helpers";
@@ -90,7 +92,12 @@ async function once(p: TestProject, oldHealth: boolean): Promise<RunFigures> {
     try {
         result = await applyStack(p.stack, {
             projectDir: p.projectDir,
-            configOverrides: testOverrides(p, { "homeiq:postDeployValidation": "false", "homeiq:healthWaitTimeoutSeconds": "300" }),
+            configOverrides: testOverrides(p, {
+                "homeiq:postDeployValidation": "false",
+                "homeiq:healthWaitTimeoutSeconds": "300",
+                // Ports of their own, so the benchmark can run beside the acceptance test's itest-prod.
+                "homeiq:hostPorts": JSON.stringify(SERVICE_KEYS.map((k) => `${k}=${SERVICE_CATALOG[k].defaultHostPort + 20000}`)),
+            }),
             secretOverrides: ["homeiq:homeAssistantToken"],
             transformInputs: oldHealth ? oldComposeHealth : undefined,
             log: () => undefined,
@@ -135,7 +142,7 @@ async function main(): Promise<void> {
             [
                 "",
                 `cold start, first container create → all ${RUNS > 0 ? "containers" : ""} healthy (prod specs, stand-in images, ${RUNS} runs, dependency depth ${program[0].levels}):`,
-                `  program's specs (interval 30s, start interval 1s):  ${fmt(stats(program.map((r) => r.seconds)))}`,
+                `  program's specs (interval 30s, start interval ${HEALTH_CHECK_TIMING.startInterval}): ${fmt(stats(program.map((r) => r.seconds)))}`,
                 `  old compose health (interval 30s, no start int.): ${fmt(stats(old.map((r) => r.seconds)))}`,
                 `  engine floor (create+start + one probe per level):  ${fmt(stats(program.map((r) => r.floorSeconds)))}`,
                 `  program / floor:  ${fmt(stats(ratioFloor), "×")}   (target ≤ 1.5×)`,

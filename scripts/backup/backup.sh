@@ -262,6 +262,18 @@ backup_influxdb() {
 # attach, which the 20.10 CLI can hang in (docker/cli#2542).
 SQLITE_BACKUP_PY=$(<"$HERE/sqlite_backup.py")
 
+# on_a_mount <container> <path>: true when <path> lies on one of the container's mounts (a volume or
+# bind), which a one-off container sees through --volumes-from. A file in the container's own
+# writable layer (the old compose files kept sports-data's webhooks.db there) is seen only by
+# `docker exec` into the container itself.
+on_a_mount() {
+  local m
+  while IFS= read -r m; do
+    [[ -n $m && $2 == "${m%/}"/* ]] && return 0
+  done < <(docker inspect --format '{{range .Mounts}}{{println .Destination}}{{end}}' "$1")
+  return 1
+}
+
 backup_sqlite() { # <index in SQL_*>
   local i=$1 svc ctr dbpath state rel common errf t0 image user transfer= rc=0 method marker result
   local want_size got_size want_sha got_sha ns cmd
@@ -277,7 +289,18 @@ backup_sqlite() { # <index in SQL_*>
   else
     log "sqlite $svc: container $ctr is stopped; online backup of $dbpath through a one-off container of its image"
   fi
-  if [[ $TRANSFER != stream ]]; then
+  local layer=0
+  on_a_mount "$ctr" "$dbpath" || layer=1
+  if ((layer)); then
+    # Only the container itself sees a file in its own layer: a one-off container would find
+    # nothing there and the database would be reported absent. Never skip it silently.
+    [[ $state == running ]] ||
+      die "$EXIT_STEP" "sqlite $svc: $dbpath is in the own layer of the stopped container $ctr (not on a volume), which only the running container can read; start it and retry, or use scripts/migrate/from-compose.sh for an old compose deployment"
+    [[ $TRANSFER != direct ]] ||
+      die "$EXIT_STEP" "sqlite $svc: HOMEIQ_BACKUP_TRANSFER=direct, but $dbpath is in the container's own layer, not on a volume"
+    log "sqlite $svc: $dbpath is in $ctr's own layer, not on a volume: streaming it through docker exec"
+  fi
+  if [[ $TRANSFER != stream ]] && ((layer == 0)); then
     # A one-off container of the service's image with its volumes: sqlite_backup.py takes
     # the snapshot as the service's user straight into the bind-mounted folder.
     marker=$(new_marker "$PARTIAL/sqlite/$svc")
@@ -292,10 +315,6 @@ backup_sqlite() { # <index in SQL_*>
     if direct_unavailable "$rc" "$errf"; then
       grep -v '^HOMEIQ_SQLITE_RESULT ' "$errf" | sed 's/^/  /' || true
       fall_back_to_stream "sqlite $svc"
-    elif ((rc == 3)) && [[ $state == running && $TRANSFER == auto ]]; then
-      # A one-off container sees the service's volumes, not its own filesystem: a database kept in the
-      # container layer (the old compose files' sports-data) is only there for `docker exec`.
-      log "sqlite $svc: no database at $dbpath on $ctr's volumes; looking inside the running container"
     else
       transfer=direct
     fi

@@ -6,7 +6,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import {
-  backupDirOf, backupEnv, createStack, docker, dockerShim, IMAGES, listFiles, Resources, restoreEnv, runScript, SERVICE_UID, Stack,
+  backupDirOf, backupEnv, createStack, DIGEST_PY, docker, dockerShim, IMAGES, listFiles, pythonInContainer, pythonWithFiles, Resources, restoreEnv,
+  runScript, SERVICE_UID, Stack, uniqueName,
 } from "./helpers";
 
 const TOKEN = "homeiq-test-token-transfer-77aa";
@@ -125,5 +126,51 @@ describe("a backup taken by a non-root user (as `pulumi up` runs it)", () => {
       expect(owners.trim().split("\n").filter((l) => !l.startsWith(`${SERVICE_UID} `))).toEqual([]);
       expect(owners).not.toContain(".homeiq-");
     }
+  }, 300_000);
+});
+
+describe("a SQLite database in a container's own layer, not on a volume (the old compose files' sports-data)", () => {
+  const res = new Resources();
+  let container: string;
+  afterAll(() => res.cleanup());
+  beforeAll(() => {
+    container = res.container(uniqueName("layer-db"));
+    docker(["run", "-d", "--init", "--name", container, "--network", "none", IMAGES.python, "sleep", "infinity"]);
+    pythonInContainer(container, `
+import os, sqlite3
+os.makedirs("/app/data", exist_ok=True)
+c = sqlite3.connect("/app/data/webhooks.db")
+c.execute("CREATE TABLE hooks (id INTEGER PRIMARY KEY, payload BLOB)")
+c.executemany("INSERT INTO hooks (payload) VALUES (randomblob(300))", [()] * 400)
+c.commit()
+`);
+  }, 300_000);
+
+  const env = (root: string): Record<string, string> => ({
+    HOMEIQ_STACK: "layer-test",
+    HOMEIQ_BACKUP_ROOT: root,
+    HOMEIQ_INFLUX_CONTAINER: "",
+    HOMEIQ_SQLITE_DBS: `sports-data=${container}:/app/data/webhooks.db`,
+  });
+
+  it("running: is streamed out of the container itself (a one-off container would not see it), never reported absent", () => {
+    const root = res.tmpDir("layer-root");
+    const r = runScript("backup.sh", env(root));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("in " + container + "'s own layer, not on a volume: streaming it through docker exec");
+    const dir = backupDirOf(r);
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")) as { sqlite: Array<{ status: string; transfer: string }> };
+    expect(manifest.sqlite.map((e) => [e.status, e.transfer])).toEqual([["backed-up", "stream"]]);
+    const inBackup = JSON.parse(pythonWithFiles({ "db.sqlite": path.join(dir, "sqlite", "sports-data", "webhooks.db") }, DIGEST_PY, ["/tmp/db.sqlite"]));
+    expect(inBackup).toEqual(JSON.parse(pythonInContainer(container, DIGEST_PY, ["/app/data/webhooks.db"])));
+  }, 300_000);
+
+  it("stopped: refused (exit 4), naming the file and the container, instead of a backup without it", () => {
+    docker(["stop", "-t", "2", container]);
+    const root = res.tmpDir("layer-stopped-root");
+    const r = runScript("backup.sh", env(root));
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain(`/app/data/webhooks.db is in the own layer of the stopped container ${container}`);
+    expect(fs.readdirSync(root).flatMap((d) => fs.readdirSync(path.join(root, d)))).toEqual([]);
   }, 300_000);
 });

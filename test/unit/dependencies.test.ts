@@ -37,11 +37,11 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
         for (const service of INFLUX_USERS) expect({ service, deps: e.get(service) }).toEqual({ service, deps: expect.arrayContaining(["influxdb"]) });
     });
 
-    it("waits for each container to be healthy, with a 1 s start interval", async () => {
+    it("waits for each container to be healthy, with a 250 ms start interval", async () => {
         for (const [service, c] of containersByService(await synthStack(stack))) {
             expect({ service, wait: c.inputs.wait }).toEqual({ service, wait: true });
             const hc = c.inputs.healthcheck as Record<string, unknown>;
-            expect({ service, startInterval: hc.startInterval, interval: hc.interval }).toEqual({ service, startInterval: "1s", interval: "30s" });
+            expect({ service, startInterval: hc.startInterval, interval: hc.interval }).toEqual({ service, startInterval: "250ms", interval: "30s" });
         }
     });
 
