@@ -1,13 +1,16 @@
 /**
  * The program as a function, so the offline synth and the tests can run it more than once in a
  * process. index.ts calls it once and exports what it returns as the stack outputs.
+ *
+ * Top to bottom: the config is validated (invalid config throws here, before any resource is
+ * registered), resolved into the platform's plan, and the plan is deployed.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { HomeIQPlatform } from "./components/homeiqPlatform";
 import { loadStackConfig } from "./config/loadConfig";
+import { resolvePlatform } from "./config/resolve";
 
 export function main(stack: string = pulumi.getStack()) {
-    // Config first: invalid config throws here, before any resource is registered.
     const config = loadStackConfig(stack);
     if (config.influxdb.placeholderTokenAccepted) {
         pulumi.log.warn(
@@ -16,17 +19,16 @@ export function main(stack: string = pulumi.getStack()) {
                 "(README, 'Coming from the compose files': rotate the carried token) and remove that key.",
         );
     }
-    const platform = new HomeIQPlatform("homeiq", { stack, config });
+    const plan = resolvePlatform(stack, config);
+    const platform = new HomeIQPlatform("homeiq", { plan });
     return {
-        profile: config.profileName,
-        serviceUrls: platform.serviceUrls,
-        healthUrls: platform.healthUrls,
-        dashboardUrl: platform.dashboardUrl,
+        profile: plan.profileName,
+        serviceUrls: plan.outputs.serviceUrls,
+        healthUrls: plan.outputs.healthUrls,
+        dashboardUrl: plan.outputs.dashboardUrl,
         networkName: platform.network.name,
         volumeNames: platform.volumes.names,
-        disabledServices: Object.values(config.services)
-            .filter((s) => !s.enabled)
-            .map((s) => `${s.key}: ${s.disabledReason}`),
+        disabledServices: plan.outputs.disabledServices,
         /** Needed to sign in to InfluxDB's UI; a secret. */
         influxdbAdminToken: platform.secrets.get("influxdbAdminToken"),
         /** admin-api's admin password; a secret. */

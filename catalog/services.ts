@@ -117,18 +117,24 @@ export interface ServiceSecurity {
     readonly capabilityAdditions: readonly CapabilityAddition[];
 }
 
+/** What the post-deploy validation (scripts/validate/validate.sh) takes for a healthy answer. */
+export type ValidationCheck = "http200" | "html" | "influx-ready";
+
 export interface HealthCheckDefinition {
     /** Docker `tests` form: ["CMD", ...] using a command that exists in the image. */
     readonly test: readonly string[];
     readonly startPeriodSeconds: number;
-    /** HTTP path on the published port that answers 200 when healthy (used for outputs and validation). */
+    /** HTTP path on the published port that answers 200 when healthy (the healthUrls output). */
     readonly httpPath: string;
+    /** How the post-deploy validation checks it from the host; unset: 200 on httpPath. */
+    readonly validation?: { readonly check: ValidationCheck; readonly path: string };
 }
 
-/** The environment a service receives is computed from these groups (see components/serviceEnvironment.ts). */
+/** The environment a service receives is computed from these groups (config/environment.ts). */
 export type EnvironmentGroup =
     | "influxdb-server"
     | "influxdb-client"
+    | "log-level"
     | "home-assistant"
     | "weather"
     | "admin-auth"
@@ -168,6 +174,18 @@ export interface ServiceDefinition {
     readonly security: ServiceSecurity;
     /** Holds state a backup must capture (its container is replaced only after a backup). */
     readonly stateful: boolean;
+    /**
+     * It is the InfluxDB server every client writes to (at http://<key>:<containerPort>): backups take
+     * its data with the influx CLI inside it, a restore writes into it (so it waits for it), and the
+     * bucket's retention is set on it. At most one service.
+     */
+    readonly influxdbServer?: true;
+    /**
+     * The stack's dashboard, the one service meant for other machines on the home network: its port
+     * binds to the dashboard bind address (homeiq:dashboardBindAddress, else the profile's) instead of
+     * the profile's publish address, and its URL is the dashboardUrl output. At most one service.
+     */
+    readonly dashboard?: true;
     /** The SQLite database the service keeps on a volume, which backups copy through SQLite's online backup API. */
     readonly sqliteDatabase?: SqliteDatabase;
 }
@@ -229,7 +247,7 @@ const influxClient = (
     dependsOn: ["influxdb"],
     volumes: [],
     hostMounts: [],
-    environmentGroups: ["influxdb-client"],
+    environmentGroups: ["influxdb-client", "log-level"],
     fixedEnvironment: { SERVICE_PORT: String(port) },
     security: appUserSecurity,
     stateful: false,
@@ -244,7 +262,8 @@ export const SERVICE_CATALOG: Readonly<Record<ServiceKey, ServiceDefinition>> = 
         image: { kind: "stock", reference: "influxdb:2.7" },
         containerPort: 8086,
         defaultHostPort: 8086,
-        healthCheck: { test: curlCheck(8086), startPeriodSeconds: 40, httpPath: "/health" },
+        // Ready means set up and serving, which /health alone does not say during first-run setup.
+        healthCheck: { test: curlCheck(8086), startPeriodSeconds: 40, httpPath: "/health", validation: { check: "influx-ready", path: "/ready" } },
         dependsOn: [],
         volumes: [
             { volume: "influxdb-data", containerPath: "/var/lib/influxdb2" },
@@ -265,6 +284,7 @@ export const SERVICE_CATALOG: Readonly<Record<ServiceKey, ServiceDefinition>> = 
             capabilityAdditions: [],
         },
         stateful: true,
+        influxdbServer: true,
     },
     "websocket-ingestion": {
         key: "websocket-ingestion",
@@ -278,7 +298,7 @@ export const SERVICE_CATALOG: Readonly<Record<ServiceKey, ServiceDefinition>> = 
         dependsOn: ["influxdb", "enrichment-pipeline"],
         volumes: [],
         hostMounts: [],
-        environmentGroups: ["influxdb-client", "home-assistant", "weather"],
+        environmentGroups: ["influxdb-client", "home-assistant", "weather", "log-level"],
         fixedEnvironment: {
             ENRICHMENT_SERVICE_URL: "http://enrichment-pipeline:8002",
             WEBSOCKET_INGESTION_PORT: "8001",
@@ -303,7 +323,7 @@ export const SERVICE_CATALOG: Readonly<Record<ServiceKey, ServiceDefinition>> = 
         dependsOn: ["influxdb"],
         volumes: [],
         hostMounts: [],
-        environmentGroups: ["influxdb-client", "weather"],
+        environmentGroups: ["influxdb-client", "weather", "log-level"],
         fixedEnvironment: { ...LOG_SETTINGS },
         security: appUserSecurity,
         stateful: false,
@@ -328,7 +348,7 @@ export const SERVICE_CATALOG: Readonly<Record<ServiceKey, ServiceDefinition>> = 
                 reason: "admin-api reports container status through the Docker SDK (read-only mount; it gets the socket's group: dockerSocketGroupId, or found at deploy time)",
             },
         ],
-        environmentGroups: ["influxdb-client", "home-assistant", "weather", "admin-auth", "cors"],
+        environmentGroups: ["influxdb-client", "home-assistant", "weather", "admin-auth", "cors", "log-level"],
         fixedEnvironment: {
             ...LOG_SETTINGS,
             API_HOST: "0.0.0.0",
@@ -355,7 +375,7 @@ export const SERVICE_CATALOG: Readonly<Record<ServiceKey, ServiceDefinition>> = 
         dependsOn: ["influxdb"],
         volumes: [{ volume: "sqlite-data", containerPath: "/app/data" }],
         hostMounts: [],
-        environmentGroups: ["influxdb-client", "data-api-auth", "cors"],
+        environmentGroups: ["influxdb-client", "data-api-auth", "cors", "log-level"],
         fixedEnvironment: {
             DATA_API_HOST: "0.0.0.0",
             DATA_API_PORT: "8006",
@@ -378,7 +398,7 @@ export const SERVICE_CATALOG: Readonly<Record<ServiceKey, ServiceDefinition>> = 
         dependsOn: ["influxdb"],
         volumes: [{ volume: "data-retention-backups", containerPath: "/backups" }],
         hostMounts: [],
-        environmentGroups: ["influxdb-client"],
+        environmentGroups: ["influxdb-client", "log-level"],
         fixedEnvironment: {
             ...LOG_SETTINGS,
             CLEANUP_INTERVAL_HOURS: "24",
@@ -395,26 +415,26 @@ export const SERVICE_CATALOG: Readonly<Record<ServiceKey, ServiceDefinition>> = 
         "ha-ingestor-carbon-intensity",
         "services/carbon-intensity-service/Dockerfile",
         8010,
-        { description: "Grid carbon intensity (WattTime)", environmentGroups: ["influxdb-client", "carbon-intensity"] },
+        { description: "Grid carbon intensity (WattTime)", environmentGroups: ["influxdb-client", "carbon-intensity", "log-level"] },
     ),
     "electricity-pricing": influxClient(
         "electricity-pricing",
         "ha-ingestor-electricity-pricing",
         "services/electricity-pricing-service/Dockerfile",
         8011,
-        { description: "Electricity prices", environmentGroups: ["influxdb-client", "electricity-pricing"] },
+        { description: "Electricity prices", environmentGroups: ["influxdb-client", "electricity-pricing", "log-level"] },
     ),
     "air-quality": influxClient("air-quality", "ha-ingestor-air-quality", "services/air-quality-service/Dockerfile", 8012, {
         description: "Air quality (AirNow)",
-        environmentGroups: ["influxdb-client", "air-quality"],
+        environmentGroups: ["influxdb-client", "air-quality", "log-level"],
     }),
     calendar: influxClient("calendar", "ha-ingestor-calendar", "services/calendar-service/Dockerfile", 8013, {
         description: "Google Calendar occupancy signals",
-        environmentGroups: ["influxdb-client", "calendar"],
+        environmentGroups: ["influxdb-client", "calendar", "log-level"],
     }),
     "smart-meter": influxClient("smart-meter", "ha-ingestor-smart-meter", "services/smart-meter-service/Dockerfile", 8014, {
         description: "Smart meter readings",
-        environmentGroups: ["influxdb-client", "smart-meter"],
+        environmentGroups: ["influxdb-client", "smart-meter", "log-level"],
     }),
     "sports-data": {
         key: "sports-data",
@@ -427,7 +447,7 @@ export const SERVICE_CATALOG: Readonly<Record<ServiceKey, ServiceDefinition>> = 
         dependsOn: [],
         volumes: [{ volume: "sports-data", containerPath: "/app/data" }],
         hostMounts: [],
-        environmentGroups: ["sports"],
+        environmentGroups: ["sports", "log-level"],
         fixedEnvironment: { PORT: "8005" },
         security: { ...appUserSecurity, needsNonRootAdapter: true },
         stateful: true,
@@ -442,7 +462,8 @@ export const SERVICE_CATALOG: Readonly<Record<ServiceKey, ServiceDefinition>> = 
         containerPort: 80,
         defaultHostPort: 3000,
         // nginx answers /health itself (docs/homeiq.md).
-        healthCheck: { test: curlCheck(80, "/health"), startPeriodSeconds: 30, httpPath: "/" },
+        // The page itself must come back as HTML: nginx answering /health says nothing about the bundle.
+        healthCheck: { test: curlCheck(80, "/health"), startPeriodSeconds: 30, httpPath: "/", validation: { check: "html", path: "/" } },
         // nginx resolves all three upstreams when it starts, so all three must be up first.
         dependsOn: ["admin-api", "data-api", "sports-data"],
         replaceWithDependencies:
@@ -469,6 +490,7 @@ export const SERVICE_CATALOG: Readonly<Record<ServiceKey, ServiceDefinition>> = 
             ],
         },
         stateful: false,
+        dashboard: true,
     },
     "log-aggregator": {
         key: "log-aggregator",
@@ -490,7 +512,7 @@ export const SERVICE_CATALOG: Readonly<Record<ServiceKey, ServiceDefinition>> = 
                 "could read none of them: it gets the folder of each of the stack's other containers, read-only, and " +
                 "the group that owns the logs (root, gid 0), and nothing else of the host's Docker data",
         },
-        environmentGroups: [],
+        environmentGroups: ["log-level"],
         fixedEnvironment: { ...LOG_SETTINGS, PORT: "8015" },
         security: appUserSecurity,
         stateful: false,

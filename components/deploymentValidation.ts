@@ -8,34 +8,15 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { ServiceKey } from "../catalog/services";
+import type { ValidationPlan } from "../config/plan";
 import { scriptCommand, SCRIPTS } from "./scriptCommand";
 
-/** What a healthy answer looks like for each service. */
-export type ValidationCheck = "http200" | "html" | "influx-ready";
-
-/**
- * `service=check:url` for each service: InfluxDB must report ready on /ready, the dashboard must
- * serve HTML on its page, every other service must answer 200 on its health URL.
- */
-export function validationTargets(healthUrls: Readonly<Partial<Record<ServiceKey, string>>>, serviceUrls: Readonly<Partial<Record<ServiceKey, string>>>): string {
-    return (Object.entries(healthUrls) as Array<[ServiceKey, string]>)
-        .map(([service, url]) => {
-            if (service === "influxdb") return `${service}=influx-ready:${serviceUrls.influxdb}/ready`;
-            if (service === "health-dashboard") return `${service}=html:${url}`;
-            return `${service}=http200:${url}`;
-        })
-        .join(" ");
-}
-
 export interface DeploymentValidationArgs {
-    /** `service=check:url` entries (validationTargets). */
-    readonly targets: string;
+    /** What to check and how patiently (the catalog says what a healthy answer is for each service). */
+    readonly plan: ValidationPlan;
     /** The containers to wait for; their ids are the triggers. */
     readonly containers: readonly { id: pulumi.Output<string> }[];
     readonly dependsOn: pulumi.Input<pulumi.Resource>[];
-    readonly requestTimeoutSeconds: number;
-    readonly attempts: number;
 }
 
 export class DeploymentValidation extends pulumi.ComponentResource {
@@ -48,9 +29,9 @@ export class DeploymentValidation extends pulumi.ComponentResource {
             {
                 create: scriptCommand(SCRIPTS.validate),
                 environment: {
-                    HOMEIQ_VALIDATE_TARGETS: args.targets,
-                    HOMEIQ_VALIDATE_TIMEOUT_SECONDS: String(args.requestTimeoutSeconds),
-                    HOMEIQ_VALIDATE_ATTEMPTS: String(args.attempts),
+                    HOMEIQ_VALIDATE_TARGETS: args.plan.targets,
+                    HOMEIQ_VALIDATE_TIMEOUT_SECONDS: String(args.plan.requestTimeoutSeconds),
+                    HOMEIQ_VALIDATE_ATTEMPTS: String(args.plan.attempts),
                     HOMEIQ_VALIDATE_INTERVAL_SECONDS: "2",
                 },
                 triggers: args.containers.map((c) => c.id),

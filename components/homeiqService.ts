@@ -1,19 +1,17 @@
 /**
- * One HomeIQ service: its container, with health check, limits, logging, exposure and hardening
- * read from the catalog and the resolved profile. No stack-name branches: every difference comes
- * in through `config`.
+ * One HomeIQ service: its container, exactly as its ServicePlan says (health check, limits,
+ * logging, exposure, hardening, mounts), with what only exists at deploy time wired in: the image,
+ * the secrets, the network and volumes, the Docker socket's group, the other containers' ids.
+ *
+ * containerSpec builds the container's inputs; the platform builds each spec once and hands the
+ * same object to the container and, for a stateful service, to the pre-change backup's trigger.
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { ServiceDefinition, VolumeKey } from "../catalog/services";
-import type { ResolvedService, StackConfig } from "../config/schema";
-import {
-    containerName,
-    dockerLabels,
-    LABEL_REBUILD_GENERATION,
-    LABEL_SERVICE,
-    LABEL_STACK,
-} from "./naming";
+import type { VolumeKey } from "../catalog/services";
+import type { EnvValue, ServicePlan } from "../config/plan";
+import { dockerLabels, LABEL_DEPENDENCY_IDS } from "./naming";
+import type { PlatformSecrets } from "./platformSecrets";
 
 /**
  * Health-check timing: a 30 s steady interval, but a 250 ms start interval (Docker Engine >= 25), so a
@@ -23,82 +21,103 @@ import {
  */
 export const HEALTH_CHECK_TIMING = { interval: "30s", timeout: "10s", retries: 3, startInterval: "250ms" } as const;
 
-export interface HomeIQServiceArgs {
-    readonly service: ServiceDefinition;
-    readonly settings: ResolvedService;
-    readonly config: StackConfig;
-    readonly stack: string;
+/** What the container gets that only exists at deploy time. */
+export interface ServiceWiring {
     readonly image: pulumi.Input<string>;
-    readonly environment: pulumi.Input<string>[];
-    /** Whether any environment entry is a secret: the container's `envs` output is then kept secret too. */
-    readonly hasSecretEnvironment: boolean;
+    readonly secrets: PlatformSecrets;
     readonly networkName: pulumi.Input<string>;
     readonly volumeNames: Readonly<Partial<Record<VolumeKey, pulumi.Input<string>>>>;
-    /** Containers (and backup or restore steps) that must be healthy or done before this one starts. */
-    readonly startAfter: pulumi.Input<pulumi.Resource>[];
-    readonly provider: docker.Provider;
-    /** Labels beyond the standard ones (a change replaces the container). */
-    readonly extraLabels?: Readonly<Record<string, pulumi.Input<string>>>;
-    /** Ids of the containers whose logs this service reads (catalog `containerLogs`). */
-    readonly logSourceIds?: pulumi.Input<string>[];
-    /** The Docker socket's group on the Docker host (config, or found at deploy time), for a service that mounts the socket. */
+    /** The Docker socket's group on the Docker host, for a service that mounts the socket. */
     readonly dockerSocketGroup?: pulumi.Input<string>;
+    /** The container id of a service, for the plan's `readsLogsOf` and `replacedWith`. */
+    readonly containerId: (service: ServicePlan["key"]) => pulumi.Input<string>;
 }
 
-/** The container settings that hardening decides, as plain data (also used by tests and docs). */
-export interface ContainerHardening {
-    readonly user?: string;
-    readonly readOnly: boolean;
-    readonly tmpfs?: Record<string, string>;
-    readonly securityOpts: string[];
-    readonly capabilities?: { drops: string[]; adds: string[] };
+/** A container's inputs, and whether its environment holds a secret (its `envs` output is then kept secret). */
+export interface ContainerSpec {
+    readonly containerName: string;
+    readonly args: docker.ContainerArgs;
+    readonly hasSecretEnvironment: boolean;
 }
 
-export function containerHardening(service: ServiceDefinition, config: StackConfig): ContainerHardening {
-    const h = config.profile.hardening;
-    const s = service.security;
-    const user = h.runAsNonRoot && s.nonRootUser !== null ? s.nonRootUser : undefined;
-    const readOnly = h.readOnlyRootFilesystem && s.readOnlyRootFilesystem;
-    let tmpfs: Record<string, string> | undefined;
-    if (readOnly) {
-        const [uid, gid] = user ? user.split(":") : [undefined, undefined];
-        const owner = uid ? `,uid=${uid},gid=${gid}` : "";
-        tmpfs = Object.fromEntries(s.tmpfsPaths.map((p) => [p, `rw,noexec,nosuid,size=64m${owner}`]));
+/** The docker provider's `envs` form, sorted by name. A secret value keeps its entry secret (pulumi.concat propagates it). */
+export function toDockerEnvs(env: Readonly<Record<string, EnvValue>>, secrets: PlatformSecrets): pulumi.Input<string>[] {
+    return Object.keys(env)
+        .sort()
+        .map((name) => {
+            const value = env[name];
+            return typeof value === "string" ? `${name}=${value}` : pulumi.concat(name, "=", secrets.value(value.secret));
+        });
+}
+
+/** The container inputs of `plan`, wired. */
+export function containerSpec(plan: ServicePlan, wiring: ServiceWiring): ContainerSpec {
+    const volumes: docker.types.input.ContainerVolume[] = [
+        ...plan.volumes.map((m) => {
+            const volumeName = wiring.volumeNames[m.volume];
+            if (volumeName === undefined) throw new Error(`${plan.key}: volume ${m.volume} was not created`);
+            return { volumeName, containerPath: m.containerPath, readOnly: false };
+        }),
+        ...plan.hostMounts.map((m) => ({ hostPath: m.hostPath, containerPath: m.containerPath, readOnly: true })),
+        // One read-only mount per container whose json-file log it reads, at the host's own path.
+        ...(plan.readsLogsOf?.services ?? []).map((k) => {
+            const folder = pulumi.interpolate`${plan.readsLogsOf!.hostFolder}/${wiring.containerId(k)}`;
+            return { hostPath: folder, containerPath: folder, readOnly: true };
+        }),
+    ];
+    const groups = plan.groups.map((g) => {
+        if (!("dockerSocket" in g)) return g.gid;
+        if (wiring.dockerSocketGroup === undefined) throw new Error(`${plan.key} mounts the Docker socket but was given no socket group`);
+        return wiring.dockerSocketGroup;
+    });
+    const labels: Record<string, pulumi.Input<string>> = { ...plan.labels };
+    if (plan.replacedWith.length > 0) {
+        labels[LABEL_DEPENDENCY_IDS] = pulumi.all(plan.replacedWith.map((k) => wiring.containerId(k))).apply((ids) => ids.join(","));
     }
     return {
-        user,
-        readOnly,
-        tmpfs,
-        securityOpts: h.noNewPrivileges ? ["no-new-privileges=true"] : [],
-        capabilities: h.dropAllCapabilities
-            ? { drops: ["ALL"], adds: s.capabilityAdditions.map((c) => c.capability) }
-            : undefined,
+        containerName: plan.containerName,
+        hasSecretEnvironment: Object.values(plan.environment).some((v) => typeof v !== "string"),
+        args: {
+            name: plan.containerName,
+            image: wiring.image,
+            labels: dockerLabels(labels),
+            envs: toDockerEnvs(plan.environment, wiring.secrets),
+            restart: plan.restart,
+            memory: plan.resources.memoryMiB,
+            memoryReservation: plan.resources.memoryReservationMiB,
+            cpus: String(plan.resources.cpus),
+            healthcheck: {
+                tests: [...plan.healthCheck.tests],
+                ...HEALTH_CHECK_TIMING,
+                startPeriod: `${plan.healthCheck.startPeriodSeconds}s`,
+            },
+            // Health-gated start: `pulumi up` waits until this container is healthy before starting dependents.
+            wait: true,
+            waitTimeout: plan.healthWaitSeconds,
+            ports: [{ ...plan.port, protocol: "tcp" }],
+            networksAdvanced: [{ name: wiring.networkName, aliases: [...plan.networkAliases] }],
+            volumes,
+            logDriver: "json-file",
+            logOpts: { "max-size": `${plan.logRotation.maxSizeMiB}m`, "max-file": String(plan.logRotation.maxFiles) },
+            user: plan.hardening.user,
+            readOnly: plan.hardening.readOnly,
+            tmpfs: plan.hardening.tmpfs ? { ...plan.hardening.tmpfs } : undefined,
+            securityOpts: [...plan.hardening.securityOpts],
+            capabilities: plan.hardening.capabilities
+                ? { drops: [...plan.hardening.capabilities.drops], adds: [...plan.hardening.capabilities.adds] }
+                : undefined,
+            groupAdds: groups.length > 0 ? groups : undefined,
+            // A clean stop for databases (the old deploy script allowed 30 s).
+            destroyGraceSeconds: 30,
+        },
     };
 }
 
-/** One read-only mount per container whose json-file log the service reads, at the host's own path. */
-function containerLogMounts(service: ServiceDefinition, ids: pulumi.Input<string>[]): docker.types.input.ContainerVolume[] {
-    const access = service.containerLogs;
-    if (!access) return [];
-    return ids.map((id) => {
-        const folder = pulumi.interpolate`${access.hostFolder}/${id}`;
-        return { hostPath: folder, containerPath: folder, readOnly: true };
-    });
-}
-
-/** Whether a service mounts the Docker socket (and so needs the socket's group). */
-export const mountsDockerSocket = (service: ServiceDefinition): boolean => service.hostMounts.some((m) => m.hostPath === DOCKER_SOCKET);
-export const DOCKER_SOCKET = "/var/run/docker.sock";
-
-/** Groups a service needs beyond its user's own: the Docker socket's, the engine's log files'. */
-function supplementaryGroups(service: ServiceDefinition, socketGroup: pulumi.Input<string> | undefined): pulumi.Input<string>[] | undefined {
-    const groups: pulumi.Input<string>[] = [];
-    if (mountsDockerSocket(service)) {
-        if (socketGroup === undefined) throw new Error(`${service.key} mounts ${DOCKER_SOCKET} but was given no socket group`);
-        groups.push(socketGroup);
-    }
-    if (service.containerLogs) groups.push(service.containerLogs.readGroup);
-    return groups.length > 0 ? groups : undefined;
+export interface HomeIQServiceArgs {
+    readonly spec: ContainerSpec;
+    /** Containers (and lifecycle steps) that must be healthy or done before this one starts. */
+    readonly startAfter: pulumi.Input<pulumi.Resource>[];
+    readonly provider: docker.Provider;
 }
 
 export class HomeIQService extends pulumi.ComponentResource {
@@ -107,77 +126,15 @@ export class HomeIQService extends pulumi.ComponentResource {
 
     constructor(name: string, args: HomeIQServiceArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("homeiq:index:HomeIQService", name, {}, opts);
-        const { service, settings, config, stack } = args;
-        const hardening = containerHardening(service, config);
-        this.containerName = containerName(stack, service.key);
-
-        const volumes: docker.types.input.ContainerVolume[] = [
-            ...service.volumes.map((m) => {
-                const volumeName = args.volumeNames[m.volume];
-                if (volumeName === undefined) throw new pulumi.ResourceError(`volume ${m.volume} was not created`, this);
-                return { volumeName, containerPath: m.containerPath, readOnly: false };
-            }),
-            ...service.hostMounts.map((m) => ({ hostPath: m.hostPath, containerPath: m.containerPath, readOnly: true })),
-            ...containerLogMounts(service, args.logSourceIds ?? []),
-        ];
-
-        this.container = new docker.Container(
-            name,
-            {
-                name: this.containerName,
-                image: args.image,
-                labels: dockerLabels({
-                    [LABEL_SERVICE]: service.key,
-                    [LABEL_STACK]: stack,
-                    [LABEL_REBUILD_GENERATION]: String(config.rebuildGeneration),
-                    ...args.extraLabels,
-                }),
-                envs: args.environment,
-                restart: config.profile.restartPolicy,
-                memory: settings.resources.memoryMiB,
-                memoryReservation: settings.resources.memoryReservationMiB,
-                cpus: String(settings.resources.cpus),
-                healthcheck: {
-                    tests: [...service.healthCheck.test],
-                    ...HEALTH_CHECK_TIMING,
-                    startPeriod: `${service.healthCheck.startPeriodSeconds}s`,
-                },
-                // Health-gated start: `pulumi up` waits until this container is healthy before starting dependents.
-                wait: true,
-                waitTimeout: config.healthWaitTimeoutSeconds,
-                ports: [
-                    {
-                        internal: service.containerPort,
-                        external: settings.hostPort,
-                        ip: settings.bindAddress,
-                        protocol: "tcp",
-                    },
-                ],
-                networksAdvanced: [{ name: args.networkName, aliases: [service.key, service.legacyName] }],
-                volumes,
-                logDriver: "json-file",
-                logOpts: {
-                    "max-size": `${config.profile.logRotation.maxSizeMiB}m`,
-                    "max-file": String(config.profile.logRotation.maxFiles),
-                },
-                user: hardening.user,
-                readOnly: hardening.readOnly,
-                tmpfs: hardening.tmpfs,
-                securityOpts: hardening.securityOpts,
-                capabilities: hardening.capabilities,
-                groupAdds: supplementaryGroups(service, args.dockerSocketGroup),
-                // A clean stop for databases (the old deploy script allowed 30 s).
-                destroyGraceSeconds: 30,
-            },
-            {
-                parent: this,
-                provider: args.provider,
-                dependsOn: args.startAfter,
-                // Names are fixed per stack, so the old container must go before its replacement starts.
-                deleteBeforeReplace: true,
-                additionalSecretOutputs: args.hasSecretEnvironment ? ["envs"] : [],
-            },
-        );
+        this.containerName = args.spec.containerName;
+        this.container = new docker.Container(name, args.spec.args, {
+            parent: this,
+            provider: args.provider,
+            dependsOn: args.startAfter,
+            // Names are fixed per stack, so the old container must go before its replacement starts.
+            deleteBeforeReplace: true,
+            additionalSecretOutputs: args.spec.hasSecretEnvironment ? ["envs"] : [],
+        });
         this.registerOutputs({ containerName: this.containerName });
     }
 }

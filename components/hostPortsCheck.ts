@@ -8,19 +8,11 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { ServiceKey } from "../catalog/services";
-import type { StackConfig } from "../config/schema";
+import type { HostPortsCheckStep } from "../config/plan";
 import { scriptCommand, SCRIPTS } from "./scriptCommand";
 
 export interface HostPortsCheckArgs {
-    readonly stack: string;
-    readonly config: StackConfig;
-    readonly services: readonly ServiceKey[];
-}
-
-/** HOMEIQ_HOST_PORTS: `service=port` for every deployed service. */
-export function hostPortsEntries(config: StackConfig, services: readonly ServiceKey[]): string {
-    return services.map((k) => `${k}=${config.services[k].hostPort}`).join(" ");
+    readonly step: HostPortsCheckStep;
 }
 
 export class HostPortsCheck extends pulumi.ComponentResource {
@@ -28,6 +20,7 @@ export class HostPortsCheck extends pulumi.ComponentResource {
 
     constructor(name: string, args: HostPortsCheckArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("homeiq:index:HostPortsCheck", name, {}, opts);
+        const { step } = args;
         const check = scriptCommand(SCRIPTS.hostPortsFree);
         this.command = new command.local.Command(
             name,
@@ -35,13 +28,9 @@ export class HostPortsCheck extends pulumi.ComponentResource {
                 create: check,
                 // A changed port plan is an update: check the new ports too.
                 update: check,
-                environment: {
-                    DOCKER_HOST: args.config.dockerHost,
-                    HOMEIQ_STACK: args.stack,
-                    HOMEIQ_HOST_PORTS: hostPortsEntries(args.config, args.services),
-                },
+                environment: { DOCKER_HOST: step.dockerHost, HOMEIQ_STACK: step.stack, HOMEIQ_HOST_PORTS: step.ports },
                 // A restore is how a migration from the compose files arrives: check again, whatever else changed.
-                triggers: [args.config.backups.restoreFrom ?? ""],
+                triggers: [step.restoreFrom],
                 logging: "stdoutAndStderr",
             },
             { parent: this },

@@ -6,20 +6,15 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import type { RetentionStep } from "../config/plan";
 import { scriptCommand, SCRIPTS } from "./scriptCommand";
 
 /** InfluxDB's retention notation: 0 is forever. */
 export const retentionValue = (days: number): string => (days === 0 ? "0" : `${days}d`);
 
 export interface InfluxRetentionArgs {
-    readonly container: string;
+    readonly step: RetentionStep;
     readonly token: pulumi.Output<string>;
-    readonly org: string;
-    readonly bucket: string;
-    readonly retentionDays: number;
-    readonly dockerHost: string;
-    /** The backup folder restored (a restore brings back the bucket's old retention), if any. */
-    readonly restoredFrom?: string;
     readonly after: pulumi.Input<pulumi.Resource>[];
 }
 
@@ -28,19 +23,21 @@ export class InfluxRetention extends pulumi.ComponentResource {
 
     constructor(name: string, args: InfluxRetentionArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("homeiq:index:InfluxRetention", name, {}, opts);
+        const { step } = args;
         this.command = new command.local.Command(
             name,
             {
                 create: scriptCommand(SCRIPTS.setRetention),
                 environment: {
-                    DOCKER_HOST: args.dockerHost,
-                    HOMEIQ_INFLUX_CONTAINER: args.container,
+                    DOCKER_HOST: step.dockerHost,
+                    HOMEIQ_INFLUX_CONTAINER: step.container,
                     HOMEIQ_INFLUX_TOKEN: args.token,
-                    HOMEIQ_INFLUX_ORG: args.org,
-                    HOMEIQ_INFLUX_BUCKET: args.bucket,
-                    HOMEIQ_INFLUX_RETENTION: retentionValue(args.retentionDays),
+                    HOMEIQ_INFLUX_ORG: step.org,
+                    HOMEIQ_INFLUX_BUCKET: step.bucket,
+                    HOMEIQ_INFLUX_RETENTION: retentionValue(step.retentionDays),
                 },
-                triggers: [args.retentionDays, args.restoredFrom ?? ""],
+                // A restore brings back the bucket's old retention: set it again after each one.
+                triggers: [step.retentionDays, step.restoredFrom],
                 logging: "stdoutAndStderr",
             },
             { parent: this, dependsOn: args.after },

@@ -1,42 +1,27 @@
 /**
- * The platform's credentials. Each is the user's own `pulumi config set --secret` value or, when
- * unset, a @pulumi/random value kept in the stack's state, so it is stable across updates. Every
- * value leaves this component as a Pulumi secret, never as plain text.
+ * The platform's credentials. Each is the user's own `pulumi config set --secret` value or, for the
+ * keys config/keys.ts marks as generated, a @pulumi/random value kept in the stack's state when
+ * unset, so it is stable across updates. Every value leaves this component as a Pulumi secret,
+ * never as plain text.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { GENERATED_SECRETS, type GeneratedSecretKey, type SecretKey } from "../config/keys";
 import type { SecretSettings } from "../config/schema";
-
-/** Credentials that are generated when not configured, and their generated lengths. */
-export const GENERATED_SECRETS = {
-    influxdbAdminPassword: 32,
-    influxdbAdminToken: 64,
-    jwtSecret: 64,
-    adminPassword: 24,
-    dataApiKey: 48,
-} as const;
-
-export type GeneratedSecretName = keyof typeof GENERATED_SECRETS;
-
-/** Third-party keys: optional, passed as an empty value when unset (as the old files did). */
-export type OptionalSecretName = Exclude<keyof SecretSettings, GeneratedSecretName | "homeAssistantToken">;
 
 export interface PlatformSecretsArgs {
     readonly settings: SecretSettings;
 }
 
 export class PlatformSecrets extends pulumi.ComponentResource {
-    readonly homeAssistantToken: pulumi.Output<string>;
-    private readonly generated: Record<GeneratedSecretName, pulumi.Output<string>>;
+    private readonly generated: Record<GeneratedSecretKey, pulumi.Output<string>>;
     private readonly settings: SecretSettings;
 
     constructor(name: string, args: PlatformSecretsArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("homeiq:index:PlatformSecrets", name, {}, opts);
         this.settings = args.settings;
-        this.homeAssistantToken = pulumi.secret(args.settings.homeAssistantToken ?? "");
-
-        const generated = {} as Record<GeneratedSecretName, pulumi.Output<string>>;
-        for (const [key, length] of Object.entries(GENERATED_SECRETS) as Array<[GeneratedSecretName, number]>) {
+        const generated = {} as Record<GeneratedSecretKey, pulumi.Output<string>>;
+        for (const [key, length] of Object.entries(GENERATED_SECRETS) as Array<[GeneratedSecretKey, number]>) {
             const configured = args.settings[key];
             if (configured !== undefined) {
                 generated[key] = pulumi.secret(configured);
@@ -51,18 +36,12 @@ export class PlatformSecrets extends pulumi.ComponentResource {
     }
 
     /** A generated-or-configured credential, always secret. */
-    get(name: GeneratedSecretName): pulumi.Output<string> {
+    get(name: GeneratedSecretKey): pulumi.Output<string> {
         return this.generated[name];
     }
 
-    /** A third-party key: secret when set, an empty plain string when not. */
-    optional(name: OptionalSecretName): pulumi.Input<string> {
-        const value = this.settings[name];
-        return value === undefined ? "" : pulumi.secret(value);
-    }
-
-    /** Whether a third-party key was configured (for feature toggles such as weather enrichment). */
-    has(name: OptionalSecretName): boolean {
-        return this.settings[name] !== undefined;
+    /** Any secret key's value as a secret (the generated one where it was generated; "" when unset). */
+    value(name: SecretKey): pulumi.Output<string> {
+        return Object.hasOwn(this.generated, name) ? this.generated[name as GeneratedSecretKey] : pulumi.secret(this.settings[name] ?? "");
     }
 }

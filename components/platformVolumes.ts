@@ -4,13 +4,12 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { VOLUME_CATALOG, VOLUME_KEYS, type VolumeKey } from "../catalog/services";
-import { dockerLabels, LABEL_DATA, LABEL_STACK, LABEL_VOLUME, volumeName } from "./naming";
+import type { VolumeKey } from "../catalog/services";
+import type { VolumePlan } from "../config/plan";
+import { dockerLabels } from "./naming";
 
 export interface PlatformVolumesArgs {
-    readonly stack: string;
-    readonly volumes: readonly VolumeKey[];
-    readonly retainDataVolumes: boolean;
+    readonly volumes: readonly VolumePlan[];
     readonly provider: docker.Provider;
 }
 
@@ -22,27 +21,14 @@ export class PlatformVolumes extends pulumi.ComponentResource {
         super("homeiq:index:PlatformVolumes", name, {}, opts);
         const volumes: Partial<Record<VolumeKey, docker.Volume>> = {};
         const names: Partial<Record<VolumeKey, pulumi.Output<string>>> = {};
-        for (const key of VOLUME_KEYS.filter((k) => args.volumes.includes(k))) {
-            const def = VOLUME_CATALOG[key];
+        for (const v of args.volumes) {
             const volume = new docker.Volume(
-                `${name}-${key}`,
-                {
-                    name: volumeName(args.stack, key),
-                    driver: "local",
-                    labels: dockerLabels({
-                        [LABEL_STACK]: args.stack,
-                        [LABEL_VOLUME]: key,
-                        [LABEL_DATA]: String(def.holdsData),
-                    }),
-                },
-                {
-                    parent: this,
-                    provider: args.provider,
-                    retainOnDelete: def.holdsData && args.retainDataVolumes,
-                },
+                `${name}-${v.key}`,
+                { name: v.name, driver: "local", labels: dockerLabels(v.labels) },
+                { parent: this, provider: args.provider, retainOnDelete: v.retainOnDelete },
             );
-            volumes[key] = volume;
-            names[key] = volume.name;
+            volumes[v.key] = volume;
+            names[v.key] = volume.name;
         }
         this.volumes = volumes;
         this.names = names;

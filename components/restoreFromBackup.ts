@@ -6,16 +6,15 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { sqliteRestoreTargets, sqliteServices, type BackupTarget } from "./backupScripts";
+import type { RestoreStep } from "../config/plan";
 import { scriptCommand, SCRIPTS } from "./scriptCommand";
-import { containerName } from "./naming";
 
 export interface RestoreFromBackupArgs {
-    readonly folder: string;
-    readonly target: BackupTarget;
+    readonly step: RestoreStep;
+    readonly influxToken: pulumi.Output<string>;
     /**
-     * A local image with sh and python3 that writes the SQLite files into their volumes; needed
-     * exactly when the stack deploys a SQLite service (whose image it is).
+     * The image of `step.helperImageOf` (sh and python3), which writes the SQLite files into their
+     * volumes; needed exactly when the stack deploys a SQLite service.
      */
     readonly helperImage?: pulumi.Input<string>;
     /** InfluxDB running (when deployed), and the pre-change backup of the current data taken. */
@@ -27,10 +26,9 @@ export class RestoreFromBackup extends pulumi.ComponentResource {
 
     constructor(name: string, args: RestoreFromBackupArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("homeiq:index:RestoreFromBackup", name, {}, opts);
-        const { stack, config } = args.target;
-        const sqlite = sqliteServices(config);
-        if (sqlite.length > 0 && args.helperImage === undefined) {
-            throw new pulumi.ResourceError(`restoring ${sqlite.join(", ")} needs a helper image`, this);
+        const { step } = args;
+        if (step.sqliteRestores !== "" && args.helperImage === undefined) {
+            throw new pulumi.ResourceError(`restoring ${step.stopContainers.join(", ")} needs a helper image`, this);
         }
         this.command = new command.local.Command(
             name,
@@ -40,19 +38,17 @@ export class RestoreFromBackup extends pulumi.ComponentResource {
                 // A constant: the folder is read from the environment by the shell, never pasted in.
                 update: `echo "restore from $HOMEIQ_RESTORE_DIR was already done; not repeated"`,
                 environment: {
-                    DOCKER_HOST: args.target.dockerHost,
-                    HOMEIQ_RESTORE_DIR: args.folder,
-                    HOMEIQ_STACK: stack,
+                    DOCKER_HOST: step.dockerHost,
+                    HOMEIQ_RESTORE_DIR: step.folder,
+                    HOMEIQ_STACK: step.stack,
                     // Empty when the stack does not deploy influxdb: restore.sh then leaves InfluxDB data alone and says so.
-                    HOMEIQ_INFLUX_CONTAINER: config.services.influxdb.enabled ? containerName(stack, "influxdb") : "",
-                    HOMEIQ_INFLUX_TOKEN: args.target.influxToken,
-                    HOMEIQ_SQLITE_RESTORES: sqliteRestoreTargets(stack, config),
+                    HOMEIQ_INFLUX_CONTAINER: step.influxContainer,
+                    HOMEIQ_INFLUX_TOKEN: args.influxToken,
+                    HOMEIQ_SQLITE_RESTORES: step.sqliteRestores,
                     HOMEIQ_RESTORE_HELPER_IMAGE: args.helperImage ?? "",
-                    HOMEIQ_STOP_CONTAINERS: sqlite
-                        .map((k) => containerName(stack, k))
-                        .join(" "),
+                    HOMEIQ_STOP_CONTAINERS: step.stopContainers.join(" "),
                 },
-                triggers: [args.folder],
+                triggers: [step.folder],
                 logging: "stdoutAndStderr",
             },
             { parent: this, dependsOn: args.after },

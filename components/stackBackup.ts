@@ -11,14 +11,16 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { backupEnvironment, type BackupTarget } from "./backupScripts";
+import type { BackupTargetPlan } from "../config/plan";
+import { backupEnvironment, type BackupWiring } from "./backupScripts";
 import { scriptCommand, SCRIPTS } from "./scriptCommand";
 
 export type BackupMoment = "pre-change" | "final" | "on-demand";
 
 export interface StackBackupArgs {
     readonly moment: BackupMoment;
-    readonly target: BackupTarget;
+    readonly target: BackupTargetPlan;
+    readonly wiring: BackupWiring;
     /** What, when it changes, makes the backup run again (pre-change: the stateful containers' specs and images). */
     readonly triggers?: pulumi.Input<unknown>[];
     /** Resources that must exist first (final and on-demand: the stateful containers). */
@@ -31,7 +33,7 @@ export class StackBackup extends pulumi.ComponentResource {
     constructor(name: string, args: StackBackupArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("homeiq:index:StackBackup", name, {}, opts);
         const run = scriptCommand(SCRIPTS.backup);
-        const environment = backupEnvironment(args.target, args.moment);
+        const environment = backupEnvironment(args.target, args.wiring, args.moment);
         this.command = new command.local.Command(
             name,
             args.moment === "final"

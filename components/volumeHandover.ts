@@ -4,13 +4,13 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import type { VolumeHandoverStep } from "../config/plan";
 import { scriptCommand, SCRIPTS } from "./scriptCommand";
 
 export interface VolumeHandoverArgs {
-    /** volume name → uid:gid */
-    readonly owners: Readonly<Record<string, string>>;
+    readonly step: VolumeHandoverStep;
+    /** The image of `step.helperImageOf`. */
     readonly helperImage: pulumi.Input<string>;
-    readonly dockerHost: string;
     readonly after: pulumi.Input<pulumi.Resource>[];
 }
 
@@ -19,7 +19,7 @@ export class VolumeHandover extends pulumi.ComponentResource {
 
     constructor(name: string, args: VolumeHandoverArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("homeiq:index:VolumeHandover", name, {}, opts);
-        const owners = Object.entries(args.owners)
+        const owners = Object.entries(args.step.owners)
             .map(([volume, owner]) => `${volume}=${owner}`)
             .join(" ");
         this.command = new command.local.Command(
@@ -27,7 +27,7 @@ export class VolumeHandover extends pulumi.ComponentResource {
             {
                 create: scriptCommand(SCRIPTS.chownVolume),
                 update: `echo "volume ownership unchanged"`,
-                environment: { DOCKER_HOST: args.dockerHost, HOMEIQ_CHOWN_VOLUMES: owners, HOMEIQ_HELPER_IMAGE: args.helperImage },
+                environment: { DOCKER_HOST: args.step.dockerHost, HOMEIQ_CHOWN_VOLUMES: owners, HOMEIQ_HELPER_IMAGE: args.helperImage },
                 // Once per owner change; chown-volume.sh is a no-op when ownership is already right.
                 triggers: [owners],
                 logging: "stdoutAndStderr",

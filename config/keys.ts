@@ -8,7 +8,12 @@
  * default on a key declared `secret: true`, so only the required secret is declared secret there;
  * optional credentials default to "" and are still handled as secrets by the program (set them
  * with `pulumi config set --secret`).
+ *
+ * This is the one list of secret keys: the schema, the resolved plan, PlatformSecrets and the error
+ * messages all read `secret` (and `generatedLength`) from here. Pulumi.yaml's `config:` block is
+ * written from it (`npm run write:project-file`; `npm run check:project-file` in `npm test`).
  */
+import { SERVICE_CATALOG, SERVICE_KEYS } from "../catalog/services";
 export type ConfigKeyType = "string" | "integer" | "boolean" | "array";
 
 export type ConfigDefault = string | number | boolean | readonly string[];
@@ -23,29 +28,42 @@ export interface ConfigKeyDeclaration {
      * a default for every optional declared key, and "" or [] here means "not set".
      */
     readonly default?: ConfigDefault;
+    /** A credential the program generates when unset (letters and digits, this long) and keeps in the stack's state. */
+    readonly generatedLength?: number;
+}
+
+interface SecretDeclaration extends ConfigKeyDeclaration {
+    readonly secret: true;
 }
 
 export const CONFIG_NAMESPACE = "homeiq";
 
-const required = (type: ConfigKeyType, description: string): ConfigKeyDeclaration => ({ type, secret: false, description });
-const plain = (type: ConfigKeyType, defaultValue: ConfigDefault, description: string): ConfigKeyDeclaration => ({
+const required = (type: ConfigKeyType, description: string): ConfigKeyDeclaration & { secret: false } => ({ type, secret: false, description });
+const plain = (type: ConfigKeyType, defaultValue: ConfigDefault, description: string): ConfigKeyDeclaration & { secret: false } => ({
     type,
     secret: false,
     description,
     default: defaultValue,
 });
-const requiredSecret = (description: string): ConfigKeyDeclaration => ({ type: "string", secret: true, description });
-const secret = (description: string): ConfigKeyDeclaration => ({ type: "string", secret: true, description, default: "" });
+const requiredSecret = (description: string): SecretDeclaration => ({ type: "string", secret: true, description });
+const secret = (description: string): SecretDeclaration => ({ type: "string", secret: true, description, default: "" });
+const generated = (length: number, description: string): SecretDeclaration & { generatedLength: number } => ({
+    ...secret(description),
+    generatedLength: length,
+});
+
+/** How many services are built from a HomeIQ checkout (the rest are pulled stock images). */
+const BUILT = SERVICE_KEYS.filter((k) => SERVICE_CATALOG[k].image.kind === "built").length;
 
 export const CONFIG_KEYS = {
     profile: required("string", "Which stack profile to use: dev or prod (stacks/<profile>.ts)."),
     dockerHost: plain("string", "unix:///var/run/docker.sock", "Docker host: unix:///path, ssh://user@host or tcp://host:port."),
-    imageSource: plain("string", "build", "build: build the 13 services from a HomeIQ checkout; registry: pull images pinned by digest."),
+    imageSource: plain("string", "build", `build: build the ${BUILT} services from a HomeIQ checkout; registry: pull images pinned by digest.`),
     homeiqCheckoutPath: plain("string", "", "Absolute path of the HomeIQ checkout to build from (required when imageSource is build)."),
     imageReferences: plain(
         "array",
         [],
-        "imageSource=registry: one 'service=repository@sha256:<64 hex>' entry for each of the 13 built services.",
+        `imageSource=registry: one 'service=repository@sha256:<64 hex>' entry for each of the ${BUILT} built services.`,
     ),
     influxdbImage: plain("string", "influxdb:2.7", "InfluxDB image; pin a digest with influxdb:2.7@sha256:... (required with imageSource=registry)."),
     rebuildGeneration: plain(
@@ -59,16 +77,16 @@ export const CONFIG_KEYS = {
     influxdbOrg: plain("string", "homeiq", "InfluxDB organisation shared by every service."),
     influxdbBucket: plain("string", "home_assistant_events", "InfluxDB bucket shared by every service."),
     influxdbRetentionDays: plain("integer", 0, "Retention of the bucket in days; 0 keeps data forever. Applied at creation and to the running bucket on change."),
-    influxdbAdminPassword: secret("InfluxDB admin password; generated and kept in state when unset."),
-    influxdbAdminToken: secret("InfluxDB admin token; generated and kept in state when unset."),
+    influxdbAdminPassword: generated(32, "InfluxDB admin password; generated and kept in state when unset."),
+    influxdbAdminToken: generated(64, "InfluxDB admin token; generated and kept in state when unset."),
     acceptPlaceholderInfluxdbToken: plain(
         "boolean",
         false,
         "Accept an old placeholder (or short) influxdbAdminToken carried over from a compose deployment (scripts/migrate); rotate it, then remove this key.",
     ),
-    jwtSecret: secret("admin-api JWT signing key; generated when unset."),
-    adminPassword: secret("admin-api admin password; generated when unset."),
-    dataApiKey: secret("data-api API key; generated when unset."),
+    jwtSecret: generated(64, "admin-api JWT signing key; generated when unset."),
+    adminPassword: generated(24, "admin-api admin password; generated when unset."),
+    dataApiKey: generated(48, "data-api API key; generated when unset."),
     weatherApiKey: secret("OpenWeatherMap API key (optional)."),
     wattTimeApiToken: secret("WattTime token for carbon-intensity (optional)."),
     pricingApiKey: secret("Electricity pricing provider key (optional)."),
@@ -110,11 +128,24 @@ export const CONFIG_KEYS = {
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
 
-export const SECRET_CONFIG_KEYS = (Object.keys(CONFIG_KEYS) as ConfigKey[]).filter((k) => CONFIG_KEYS[k].secret);
+/** Keys whose values are secrets. */
+export type SecretKey = { [K in ConfigKey]: (typeof CONFIG_KEYS)[K] extends { secret: true } ? K : never }[ConfigKey];
+/** Secrets generated when unset. */
+export type GeneratedSecretKey = { [K in ConfigKey]: (typeof CONFIG_KEYS)[K] extends { generatedLength: number } ? K : never }[ConfigKey];
 
-export function isSecretKey(key: string): boolean {
+export const SECRET_CONFIG_KEYS = (Object.keys(CONFIG_KEYS) as ConfigKey[]).filter((k): k is SecretKey => CONFIG_KEYS[k].secret);
+
+export function isSecretKey(key: string): key is SecretKey {
     return (SECRET_CONFIG_KEYS as string[]).includes(key);
 }
+
+/** The generated secrets and their lengths, in key order. */
+export const GENERATED_SECRETS = Object.fromEntries(
+    (Object.keys(CONFIG_KEYS) as ConfigKey[]).flatMap((k) => {
+        const length = (CONFIG_KEYS[k] as ConfigKeyDeclaration).generatedLength;
+        return length === undefined ? [] : [[k, length]];
+    }),
+) as Readonly<Record<GeneratedSecretKey, number>>;
 
 /** The values a stack gets for keys it does not set, as the Pulumi CLI applies them from Pulumi.yaml. */
 export function configDefaults(): Record<string, unknown> {

@@ -19,7 +19,8 @@ export const ServiceResourcesSchema = z
         /** CPU limit in cores, e.g. 0.5. */
         cpus: z.number().min(CPUS.min).max(CPUS.max),
     })
-    .strict();
+    .strict()
+    .refine((r) => r.memoryReservationMiB <= r.memoryMiB, { error: "memoryReservationMiB is above memoryMiB" });
 
 export type ServiceResources = z.infer<typeof ServiceResourcesSchema>;
 
@@ -45,9 +46,9 @@ export const ProfileSchema = z
         /** Added to each service's default host port, so two stacks can share one Docker host. */
         hostPortOffset: z.number().int().min(0).max(50000),
         /** Host address every published port binds to, except the dashboard's. */
-        publishBindAddress: z.string().min(1),
+        publishBindAddress: z.union([z.ipv4(), z.ipv6()]),
         /** Default bind address of the dashboard; `homeiq:dashboardBindAddress` overrides it. */
-        dashboardBindAddress: z.string().min(1),
+        dashboardBindAddress: z.union([z.ipv4(), z.ipv6()]),
         hardening: HardeningSchema,
         /** ENABLE_AUTH for admin-api and data-api. */
         enableAuth: z.boolean(),
@@ -68,3 +69,14 @@ export const ProfileSchema = z
     .strict();
 
 export type StackProfile = z.infer<typeof ProfileSchema>;
+
+/**
+ * `profile` parsed by ProfileSchema (what the program then uses), or an Error naming the profile's
+ * file and every field that is wrong.
+ */
+export function parseProfile(name: string, profile: unknown): StackProfile {
+    const parsed = ProfileSchema.safeParse(profile);
+    if (parsed.success) return parsed.data;
+    const problems = parsed.error.issues.map((i) => `  - ${i.path.join(".") || "(profile)"}: ${i.message}`);
+    throw new Error(`stacks/${name}.ts: the ${name} profile is not valid:\n${problems.join("\n")}`);
+}

@@ -17,10 +17,9 @@ import { RecordingMonitor, type RecordedOptions, type RecordedRegistration } fro
 import { readStackFiles, type StackFileConfig } from "./stackFiles";
 import { scriptCommand, SCRIPTS } from "../components/scriptCommand";
 
-export const SECRET_MARK = "[secret]";
-export const UNKNOWN_MARK = "[unknown]";
-/** Every image digest the offline mocks invent starts with this hex: it marks them as fake, never a real build. */
-export const MOCK_DIGEST_MARKER = "deadbeef".repeat(4);
+import { MOCK_DIGEST_MARKER, MOCK_SOCKET_GROUP, SECRET_MARK, UNKNOWN_MARK } from "./marks";
+
+export { MOCK_DIGEST_MARKER, MOCK_SOCKET_GROUP, SECRET_MARK, UNKNOWN_MARK } from "./marks";
 
 // Sentinels of Pulumi's wire format (sdk/nodejs/runtime/rpc.ts).
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -121,9 +120,6 @@ export function redact(value: unknown, envEntry = false): unknown {
 }
 
 /** Values a provider would compute, so dependent inputs are readable offline. */
-/** The Docker socket group the offline synth shows for admin-api (found on the real host at deploy time). */
-export const MOCK_SOCKET_GROUP = "mock-docker-socket-gid";
-
 export function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
     // Fake on sight: the marker, then 32 hex of the name's hash so each resource's digest differs.
     const digest = `sha256:${MOCK_DIGEST_MARKER}${createHash("sha256").update(name).digest("hex").slice(0, 32)}`;

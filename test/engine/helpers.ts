@@ -285,6 +285,26 @@ export function sleep(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
+/**
+ * Polls `ready` every `intervalMs` until it returns a value (anything but undefined or false), for at
+ * most `timeoutMs` of wall time; then throws, saying what never happened. How the engine tests wait
+ * for something: a condition with a bound, never a fixed sleep.
+ */
+export function waitFor<T>(what: string, ready: () => T | undefined | false, { timeoutMs = 30_000, intervalMs = 100 } = {}): T {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = ready();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() >= deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
+    sleep(intervalMs);
+  }
+}
+
+/** Until the InfluxDB stand-in in `container` has finished its first-run setup and answers `influx ping`. */
+export function waitForInflux(container: string, timeoutMs = 60_000): void {
+  waitFor(`${container}: influx ping after its setup`, () => docker(["exec", container, "influx", "ping"], { allowFail: true, timeoutMs: 30_000 }).code === 0, { timeoutMs });
+}
+
 // --- a small HomeIQ-like stack on the real engine ------------------------------------------
 
 export const SERVICE_UID = "1001:1001";
@@ -332,11 +352,7 @@ export function startInflux(s: Stack): void {
     "run", "-d", "--name", s.influx.container, "--network", "none",
     "-v", `${s.influx.volume}:/var/lib/influxdb2`, ...influxSetupArgs(), IMAGES.influxStandin,
   ], { env: influxSetupEnv(s.token) });
-  for (let i = 0; i < 100; i++) {
-    if (docker(["exec", s.influx.container, "influx", "ping"], { allowFail: true }).code === 0) return;
-    sleep(100);
-  }
-  throw new Error(`influx stand-in ${s.influx.container} did not come up`);
+  waitForInflux(s.influx.container);
 }
 
 export function writeInflux(s: Stack, lines: string): void {

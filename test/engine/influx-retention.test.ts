@@ -7,7 +7,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { docker, IMAGES, influxSetupArgs, influxSetupEnv, REPO_ROOT, Resources, run, RunResult, sleep, uniqueName } from "./helpers";
+import { docker, IMAGES, influxSetupArgs, influxSetupEnv, REPO_ROOT, Resources, run, RunResult, uniqueName, waitForInflux } from "./helpers";
 
 const SCRIPT = path.join(REPO_ROOT, "scripts", "influxdb", "set-retention.sh");
 const ORG = "homeiq";
@@ -32,11 +32,8 @@ function startInfluxStandin(res: Resources, token: string): string {
   docker([
     "run", "-d", "--name", name, "--network", "none", ...influxSetupArgs(ORG, BUCKET), IMAGES.influxStandin,
   ], { env: influxSetupEnv(token), timeoutMs: 60_000 });
-  for (let i = 0; i < 100; i++) {
-    if (docker(["exec", name, "influx", "ping"], { allowFail: true, timeoutMs: 30_000 }).code === 0) return name;
-    sleep(100);
-  }
-  throw new Error(`influx stand-in ${name} did not come up`);
+  waitForInflux(name);
+  return name;
 }
 
 /** The stand-in's own `bucket list` row for the bucket: [id, name, retention, ...]. */

@@ -8,7 +8,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import {
-  backupDirOf, docker, IMAGES, pythonOnVolume, pythonWithFiles, Resources, runScript, SERVICE_UID, sleep, uniqueName,
+  backupDirOf, docker, IMAGES, pythonOnVolume, pythonWithFiles, Resources, runScript, SERVICE_UID, uniqueName, waitFor,
 } from "./helpers";
 
 /** Inserts numbered rows, BATCH per transaction, as fast as it can (WAL mode, like a busy service). */
@@ -84,11 +84,7 @@ describe.each([
       IMAGES.python, "python3", "-c", WRITER_PY.replace("${MODE}", mode), `/app/data/${db}`,
     ]);
     // Let the database grow to a size where copies take a while.
-    const deadline = Date.now() + 120_000;
-    while (Date.now() < deadline) {
-      sleep(1000);
-      if (rowsNow(volume, db) >= SEED_ROWS) break;
-    }
+    waitFor(`${SEED_ROWS} rows written`, () => rowsNow(volume, db) >= SEED_ROWS, { timeoutMs: 120_000, intervalMs: 250 });
     const startRows = rowsNow(volume, db);
     expect(startRows).toBeGreaterThanOrEqual(SEED_ROWS);
 

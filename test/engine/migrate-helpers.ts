@@ -14,7 +14,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { synthesize } from "../../synth/synthesize";
-import { docker, IMAGES, influxSetupArgs, influxSetupEnv, REPO_ROOT, RunResult, sleep } from "./helpers";
+import { docker, IMAGES, influxSetupArgs, influxSetupEnv, REPO_ROOT, RunResult, waitForInflux } from "./helpers";
 
 export const FIXTURE = path.join(REPO_ROOT, "test", "engine", "fixtures", "compose-v1");
 export const MIGRATE = path.join(REPO_ROOT, "scripts", "migrate", "from-compose.sh");
@@ -91,11 +91,7 @@ export class OldDeployment {
   up(services: readonly string[] = []): void {
     this.compose(["up", "-d", "--quiet-pull", ...services]);
     if (services.length === 0 || services.includes("influxdb")) {
-      for (let i = 0; i < 100; i++) {
-        if (docker(["exec", this.container("influxdb"), "influx", "ping"], { allowFail: true }).code === 0) return;
-        sleep(100);
-      }
-      throw new Error(`${this.container("influxdb")} did not finish its setup`);
+      waitForInflux(this.container("influxdb"));
     }
   }
 
@@ -160,14 +156,9 @@ export function digestOfFile(file: string): Digest {
   }
 }
 
-/**
- * The digest of a database on a volume, read from a copy (with its -wal, if any): SQLite cannot open a
- * WAL-mode file on a read-only mount (it must create the -shm), and the volume must stay untouched.
- */
 export function digestOnVolume(volume: string, rel: string): Digest {
-  const copyThenDigest = 'cp "/d/$1" /tmp/db && { [ ! -f "/d/$1-wal" ] || cp "/d/$1-wal" /tmp/db-wal; } && exec python3 -c "$2" /tmp/db';
   return JSON.parse(
-    docker(["run", "--rm", "--network", "none", "-v", `${volume}:/d:ro`, IMAGES.python, "sh", "-c", copyThenDigest, "sh", rel, DIGEST_PY]).stdout,
+    docker(["run", "--rm", "--network", "none", "-v", `${volume}:/d:ro`, IMAGES.python, "python3", "-c", DIGEST_PY, `/d/${rel}`]).stdout,
   ) as Digest;
 }
 
@@ -346,18 +337,14 @@ export class FreshStack {
   /** Volumes, and InfluxDB set up from the stack's config (org, bucket, admin token), as the program's influxdb container is. */
   create(config: Record<string, string>): void {
     for (const v of this.volumes) docker(["volume", "create", "--label", `com.homeiq.stack=${this.stack}`, v]);
+    // The four setup variables the influxdb:2.7 entrypoint (and so its stand-in) requires, and the stack's token.
     docker(
       ["run", "-d", "--name", this.influx, "--network", "none", "--label", `com.homeiq.stack=${this.stack}`,
         "-v", `${this.stack}-influxdb-data:/var/lib/influxdb2`, "-v", `${this.stack}-influxdb-config:/etc/influxdb2`,
-        ...influxSetupArgs(config["homeiq:influxdbOrg"], config["homeiq:influxdbBucket"]),
-        IMAGES.influxStandin],
+        ...influxSetupArgs(config["homeiq:influxdbOrg"], config["homeiq:influxdbBucket"]), IMAGES.influxStandin],
       { env: influxSetupEnv(config["homeiq:influxdbAdminToken"] ?? "") },
     );
-    for (let i = 0; i < 100; i++) {
-      if (docker(["exec", this.influx, "influx", "ping"], { allowFail: true }).code === 0) return;
-      sleep(100);
-    }
-    throw new Error(`${this.influx} did not finish its setup`);
+    waitForInflux(this.influx);
   }
 
   /** `influx bucket list` with a token: the bucket's row, or the error. */

@@ -8,7 +8,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { docker, sleep } from "./helpers";
+import { docker, waitFor } from "./helpers";
 import {
   containerState, digestOfFile, digestOnVolume, dockerArgvRecorder, layerDir, migrate, migrateName, migrationLeftovers, migrationScene, printedCommands,
   readmeLine, restoreAsProgram, runPrintedCommands, seedSql, sha256, treeChecksum, volumeDir,
@@ -201,19 +201,20 @@ describe("a RUNNING old deployment, with data-api's database under a live writer
     const count = () => Number(old.python("data-api", COUNT_PY, ["/app/data/metadata.db"]).trim());
 
     docker(["exec", "-d", old.container("data-api"), "python3", "-c", WRITER]);
-    let atStart = count();
-    for (let i = 0; i < 100 && atStart < 20100; i++, atStart = count()) sleep(100);
+    const atStart = waitFor("the writer past its first 100 rows", () => {
+      const n = count();
+      return n >= 20100 && n;
+    });
     expect(atStart).toBeGreaterThanOrEqual(20100);
 
     const root = path.join(work, "backups");
     const r = migrate(["--stack", fresh.stack, "--backup-root", root, "--project-glob", old.project]);
     const afterBackup = count();
     docker(["exec", old.container("data-api"), "touch", "/tmp/stop-writer"]);
-    let done = docker(["exec", old.container("data-api"), "cat", "/tmp/writer-done"], { allowFail: true });
-    for (let i = 0; i < 100 && done.code !== 0; i++) {
-      sleep(100);
-      done = docker(["exec", old.container("data-api"), "cat", "/tmp/writer-done"], { allowFail: true });
-    }
+    const done = waitFor("the writer's last batch (/tmp/writer-done)", () => {
+      const r = docker(["exec", old.container("data-api"), "cat", "/tmp/writer-done"], { allowFail: true });
+      return r.code === 0 && r;
+    });
     const batches = Number(done.stdout.trim());
 
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });

@@ -1,5 +1,5 @@
 /**
- * Helpers for the engine acceptance test of whole stacks (stack.test.ts): a throwaway copy of a
+ * Helpers for the engine acceptance test of whole stacks (stack-acceptance.ts): a throwaway copy of a
  * stack's files under a test stack name (so nothing of a real `dev` or `prod` on this engine is
  * touched), the config that points the program at the stand-in HomeIQ checkout, and small probes
  * (HTTP, TCP, inspect) of the running containers.

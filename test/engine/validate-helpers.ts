@@ -6,7 +6,7 @@
  */
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { docker, IMAGES, influxSetupArgs, influxSetupEnv, REPO_ROOT, Resources, run, sleep, uniqueName } from "./helpers";
+import { docker, IMAGES, influxSetupArgs, influxSetupEnv, REPO_ROOT, Resources, run, uniqueName, waitFor } from "./helpers";
 
 export const VALIDATE_SH = path.join(REPO_ROOT, "scripts", "validate", "validate.sh");
 
@@ -84,12 +84,8 @@ export function publishedPort(container: string, port: number): number {
 
 /** Polls the URL with curl (bounded) until it answers 200. */
 export function waitFor200(url: string, seconds = 20): void {
-  for (let i = 0; i < seconds * 4; i++) {
-    const r = run("curl", ["-q", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "1", url], { allowFail: true, timeoutMs: 5_000 });
-    if (r.stdout === "200") return;
-    sleep(250);
-  }
-  throw new Error(`${url} never answered 200 within ${seconds} s`);
+  const ok = () => run("curl", ["-q", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "1", url], { allowFail: true, timeoutMs: 5_000 }).stdout === "200";
+  waitFor(`${url} answering 200`, ok, { timeoutMs: seconds * 1000, intervalMs: 250 });
 }
 
 /**

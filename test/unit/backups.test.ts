@@ -1,6 +1,7 @@
 /** Backups and restore are Command resources wired to run at the right moments of a deployment. */
-import { synthesize, type SynthResult } from "../../synth/synthesize";
-import { COMMAND, containersByService, ofType, synthStack, expectConfigError } from "./helpers";
+import type { SynthResult } from "../../synth/synthesize";
+import { COMMAND, configErrorOf, containersByService, ofType, synthOf, synthStack } from "./helpers";
+import { ERRORS, RESTORE_FOLDER, TRIGGER_CASES, VARIANTS } from "./synthCases";
 
 const STATEFUL = ["data-api", "influxdb", "sports-data"];
 
@@ -52,7 +53,7 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
 });
 
 it("takes an on-demand backup when homeiq:backupRequest is raised, after the stateful containers are up", async () => {
-    const result = await synthesize("prod", { configOverrides: { "homeiq:backupRequest": "3" } });
+    const result = await synthOf(VARIANTS.prodBackupRequest);
     const onDemand = command(result, "homeiq-on-demand-backup")!;
     expect(onDemand.inputs.triggers).toEqual([3]);
     expect((onDemand.inputs.environment as Record<string, string>).HOMEIQ_BACKUP_REASON).toBe("on-demand");
@@ -60,10 +61,10 @@ it("takes an on-demand backup when homeiq:backupRequest is raised, after the sta
 });
 
 describe("restore", () => {
-    const folder = "/srv/homeiq-backups/prod/20261127T101500Z";
+    const folder = RESTORE_FOLDER;
     let result: SynthResult;
     beforeAll(async () => {
-        result = await synthesize("prod", { configOverrides: { "homeiq:restoreFrom": folder } });
+        result = await synthOf(VARIANTS.prodRestore);
     });
 
     it("runs once per folder named: the folder is its trigger and an update never reruns it", () => {
@@ -89,7 +90,7 @@ describe("restore", () => {
     });
 
     it("refuses an unfinished (.partial) backup folder in config", async () => {
-        const { error, registered } = await expectConfigError("prod", { "homeiq:restoreFrom": `${folder}.partial` });
+        const { error, registered } = await configErrorOf(ERRORS.partialRestore);
         expect(registered).toBe(0);
         expect(error.message).toContain("names an unfinished (.partial) backup");
     });
@@ -105,7 +106,7 @@ it("hands root-owned SQLite volumes to uid 1001 once, before data-api and sports
 
 describe("InfluxDB bucket retention", () => {
     it("is applied to the running InfluxDB by a Command that reruns when the setting changes", async () => {
-        const result = await synthesize("prod", { configOverrides: { "homeiq:influxdbRetentionDays": "365" } });
+        const result = await synthOf(VARIANTS.prodRetention365);
         const retention = command(result, "homeiq-influxdb-retention")!;
         expect(retention.inputs.create).toBe("bash scripts/influxdb/set-retention.sh");
         expect(retention.inputs.triggers).toEqual([365, ""]);
@@ -123,11 +124,31 @@ describe("InfluxDB bucket retention", () => {
     });
 
     it("keeps data forever when set to 0, and runs after a restore", async () => {
-        const folder = "/srv/homeiq-backups/prod/20261127T101500Z";
-        const result = await synthesize("prod", { configOverrides: { "homeiq:restoreFrom": folder } });
+        const folder = RESTORE_FOLDER;
+        const result = await synthOf(VARIANTS.prodRestore);
         const retention = command(result, "homeiq-influxdb-retention")!;
         expect((retention.inputs.environment as Record<string, string>).HOMEIQ_INFLUX_RETENTION).toBe("0");
         expect(retention.inputs.triggers).toEqual([0, folder]);
         expect(retention.dependencies).toContain(command(result, "homeiq-restore")!.urn);
+    });
+});
+
+describe("the pre-change backup's trigger is a digest of what the stateful containers get", () => {
+    const trigger = async (c: (typeof TRIGGER_CASES)[keyof typeof TRIGGER_CASES]) => command(await synthOf(c), "homeiq-pre-change-backup")!.inputs.triggers as string[];
+
+    it("is visible (not a secret) when no stateful container has a secret in its environment", async () => {
+        expect(await trigger(TRIGGER_CASES.base)).toEqual([expect.stringMatching(/^[0-9a-f]{64}$/)]);
+    });
+
+    it("changes when a stateful container's spec changes, and before each restore", async () => {
+        const base = await trigger(TRIGGER_CASES.base);
+        expect(await trigger(TRIGGER_CASES.statefulChanged)).not.toEqual(base);
+        expect(await trigger(TRIGGER_CASES.restoring)).not.toEqual(base);
+    });
+
+    it("stays the same when only another container or a backup setting changes (no backup for nothing)", async () => {
+        const base = await trigger(TRIGGER_CASES.base);
+        expect(await trigger(TRIGGER_CASES.otherChanged)).toEqual(base);
+        expect(await trigger(TRIGGER_CASES.settingChanged)).toEqual(base);
     });
 });

@@ -6,7 +6,7 @@ import { parseStackConfig, type ParseOptions, type StackConfig } from "../../con
 import { formatProblems, showValue } from "../../config/problems";
 import { CPUS, HEALTH_WAIT_SECONDS, MEMORY_MIB, RETENTION_DAYS_MAX, SECRET_MAX, TEXT_MAX } from "../../config/rules";
 import { PROFILES } from "../../stacks";
-import { ProfileSchema } from "../../stacks/profile";
+import { parseProfile, ProfileSchema } from "../../stacks/profile";
 
 const TOKEN = "a-long-lived-token-for-this-test-0123";
 const BASE: Record<string, string> = {
@@ -201,5 +201,26 @@ describe("one source for the bounds", () => {
     it.each(Object.keys(PROFILES))("profile %s obeys the same resource bounds as homeiq:resourceOverrides", (name) => {
         const parsed = ProfileSchema.safeParse(PROFILES[name]);
         expect(parsed.success ? [] : parsed.error.issues).toEqual([]);
+    });
+
+    it("parses every profile when it loads: a profile out of bounds stops the program, naming the file and each field", () => {
+        const broken = {
+            ...PROFILES.prod,
+            publishBindAddress: "localhost",
+            resources: { ...PROFILES.prod.resources, influxdb: { memoryMiB: 4, memoryReservationMiB: 8, cpus: 1 } },
+        };
+        expect(() => parseProfile("prod", broken)).toThrow(/^stacks\/prod\.ts: the prod profile is not valid:\n/);
+        const message = (() => {
+            try {
+                parseProfile("prod", broken);
+                return "";
+            } catch (e) {
+                return (e as Error).message;
+            }
+        })();
+        expect(message).toMatch(/- publishBindAddress: /);
+        expect(message).toMatch(/- resources\.influxdb\.memoryMiB: /);
+        expect(message).toMatch(/- resources\.influxdb: memoryReservationMiB is above memoryMiB/);
+        expect(parseProfile("prod", PROFILES.prod)).toEqual(PROFILES.prod);
     });
 });

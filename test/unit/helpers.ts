@@ -1,18 +1,126 @@
-/** Test helpers over the offline synth: run a stack, then read its graph like a reviewer would. */
-import { ConfigValidationError } from "../../config/loadConfig";
-import { synthesize, type SynthOptions, type SynthResource, type SynthResult } from "../../synth/synthesize";
+/**
+ * Test helpers over the offline synth: run a stack, then read its graph like a reviewer would.
+ *
+ * A synth costs the program's modules (seconds, per test file: jest gives each file its own
+ * registry) and a fraction of a second per run. So the unit project's globalSetup runs every case
+ * of synthCases.ts once, in one process, and stores each outcome in a folder; `synthOf` and
+ * `configErrorOf` read it from there. A case that is not in that list, or a test file run outside
+ * jest's globalSetup, is run here, in-process, as before.
+ */
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import type { ConfigProblem } from "../../config/problems";
+import type { SynthResource, SynthResult } from "../../synth/synthesize";
 
 export const CONTAINER = "docker:index/container:Container";
 export const VOLUME = "docker:index/volume:Volume";
 export const NETWORK = "docker:index/network:Network";
 export const COMMAND = "command:local:Command";
 
-const cache = new Map<string, Promise<SynthResult>>();
+/** One run of the program under mocks: a stack file, with config changes (undefined removes a key). */
+export interface SynthCase {
+    readonly stack: string;
+    readonly overrides?: Readonly<Record<string, string | undefined>>;
+    /** Keys (of the overrides) whose values are secrets. */
+    readonly secretOverrides?: readonly string[];
+}
 
-/** The synth of a committed stack file, computed once per test file. */
+/** The program's invalid-config error, as data. */
+export interface ConfigErrorOutcome {
+    readonly message: string;
+    readonly problems: readonly ConfigProblem[];
+}
+
+export type CaseOutcome =
+    | { readonly kind: "synth"; readonly result: SynthResult; readonly warnings: string[] }
+    | { readonly kind: "config-error"; readonly error: ConfigErrorOutcome; readonly registered: number; readonly warnings: string[] };
+
+/** Where the unit project's globalSetup put this run's outcomes (unset outside it). */
+export const CACHE_ENV = "HOMEIQ_UNIT_SYNTHS";
+
+/** A case's file name: the same for the same stack, overrides and secret keys, in any order. */
+export function caseKey(c: SynthCase): string {
+    const overrides = Object.entries(c.overrides ?? {}).sort(([a], [b]) => a.localeCompare(b));
+    const secrets = [...(c.secretOverrides ?? [])].sort();
+    return createHash("sha256").update(JSON.stringify([c.stack, overrides, secrets])).digest("hex").slice(0, 32);
+}
+
+/** Runs a case in this process: the synth, or the config error with how many resources were registered first. */
+export async function runCase(c: SynthCase): Promise<CaseOutcome> {
+    // Loaded here, so a test file that only reads stored outcomes never loads the program.
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
+    const { synthesize } = require("../../synth/synthesize") as typeof import("../../synth/synthesize");
+    const { ConfigValidationError } = require("../../config/loadConfig") as typeof import("../../config/loadConfig");
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    const warnings: string[] = [];
+    const warn = pulumi.log.warn;
+    pulumi.log.warn = (message: string) => {
+        warnings.push(String(message));
+        return Promise.resolve();
+    };
+    // The SDK formats a stack trace for every promise it makes (only for its leak report): ~5x slower.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    let registered = -1;
+    try {
+        const result = await synthesize(c.stack, {
+            configOverrides: c.overrides,
+            secretOverrides: c.secretOverrides,
+            onMonitor: (m) => {
+                registered = 0;
+                const push = m.registrations.push.bind(m.registrations);
+                m.registrations.push = (...items) => {
+                    registered += items.length;
+                    return push(...items);
+                };
+            },
+        });
+        return { kind: "synth", result, warnings };
+    } catch (error) {
+        if (!(error instanceof ConfigValidationError)) throw error;
+        return { kind: "config-error", error: { message: error.message, problems: error.problems }, registered, warnings };
+    } finally {
+        Error.stackTraceLimit = limit;
+        pulumi.log.warn = warn;
+    }
+}
+
+/** A case's outcome: stored by the globalSetup, else run now. */
+export async function outcomeOf(c: SynthCase): Promise<CaseOutcome> {
+    const dir = process.env[CACHE_ENV];
+    const file = dir ? path.join(dir, `${caseKey(c)}.json`) : undefined;
+    if (file && fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, "utf8")) as CaseOutcome;
+    return runCase(c);
+}
+
+/** The synth of a case; fails the test with the problems if the config is refused. */
+export async function synthOf(c: SynthCase): Promise<SynthResult> {
+    const o = await outcomeOf(c);
+    if (o.kind !== "synth") throw new Error(`expected ${JSON.stringify(c)} to synthesize, but:\n${o.error.message}`);
+    return o.result;
+}
+
+/** The synth of a committed stack file as it is. */
 export function synthStack(stack: string): Promise<SynthResult> {
-    if (!cache.has(stack)) cache.set(stack, synthesize(stack));
-    return cache.get(stack) as Promise<SynthResult>;
+    return synthOf({ stack });
+}
+
+/** The validation error a case must raise, and how many resources were registered before it. */
+export async function configErrorOf(c: SynthCase): Promise<{ error: ConfigErrorOutcome; registered: number }> {
+    const o = await outcomeOf(c);
+    if (o.kind !== "config-error") throw new Error(`expected ${JSON.stringify(c)} to fail config validation`);
+    return { error: o.error, registered: o.registered };
+}
+
+/** Runs a stack with config changes and returns the validation error it must raise, plus how many resources were registered. */
+export function expectConfigError(
+    stack: string,
+    overrides: Record<string, string | undefined>,
+    extra: { secretOverrides?: readonly string[] } = {},
+): Promise<{ error: ConfigErrorOutcome; registered: number }> {
+    return configErrorOf({ stack, overrides, secretOverrides: extra.secretOverrides });
 }
 
 export function ofType(result: SynthResult, type: string): SynthResource[] {
@@ -37,33 +145,6 @@ export function envOf(container: SynthResource): Map<string, string> {
             return i < 0 ? [e, e] : [e.slice(0, i), e.slice(i + 1)];
         }),
     );
-}
-
-/** Runs a stack with config changes and returns the validation error it must raise, plus how many resources were registered. */
-export async function expectConfigError(
-    stack: string,
-    overrides: Record<string, string | undefined>,
-    extra: Partial<SynthOptions> = {},
-): Promise<{ error: ConfigValidationError; registered: number }> {
-    let registered = -1;
-    try {
-        await synthesize(stack, {
-            ...extra,
-            configOverrides: overrides,
-            onMonitor: (m) => {
-                registered = 0;
-                const push = m.registrations.push.bind(m.registrations);
-                m.registrations.push = (...items) => {
-                    registered += items.length;
-                    return push(...items);
-                };
-            },
-        });
-    } catch (error) {
-        if (error instanceof ConfigValidationError) return { error, registered };
-        throw error;
-    }
-    throw new Error(`expected stack ${stack} with ${JSON.stringify(overrides)} to fail config validation`);
 }
 
 /**

@@ -5,16 +5,15 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import * as pulumi from "@pulumi/pulumi";
 import { PLACEHOLDER_CREDENTIALS } from "../../catalog/placeholderCredentials";
 import { SERVICE_CATALOG, SERVICE_KEYS } from "../../catalog/services";
 import { MIN_TOKEN_LENGTH } from "../../config/schema";
-import { synthesize, type SynthResult } from "../../synth/synthesize";
-import { COMMAND, containersByService, expectConfigError, ofType, synthStack } from "./helpers";
+import type { SynthResult } from "../../synth/synthesize";
+import { COMMAND, configErrorOf, containersByService, ofType, outcomeOf, synthOf, synthStack } from "./helpers";
+import { COMMITTED, ERRORS, OLD_TOKEN, VARIANTS } from "./synthCases";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const MIGRATE_SCRIPT = fs.readFileSync(path.join(ROOT, "scripts", "migrate", "from-compose.sh"), "utf8");
-const OLD_TOKEN = "ha-ingestor-token";
 
 function command(result: SynthResult, name: string) {
     return ofType(result, COMMAND).find((c) => c.name === name);
@@ -44,14 +43,15 @@ describe.each([
     it("runs again with each new restore folder (how a migration arrives), and not otherwise", async () => {
         const plain = command(await synthStack(stack), "homeiq-host-ports")!;
         expect(plain.inputs.triggers).toEqual([""]);
-        const folder = `/srv/homeiq-backups/${stack}/20261127T101500Z`;
-        const restoring = command(await synthesize(stack, { configOverrides: { "homeiq:restoreFrom": folder } }), "homeiq-host-ports")!;
+        const variant = stack === "dev" ? VARIANTS.devRestore : VARIANTS.prodRestore;
+        const folder = variant.overrides["homeiq:restoreFrom"];
+        const restoring = command(await synthOf(variant), "homeiq-host-ports")!;
         expect(restoring.inputs.triggers).toEqual([folder]);
     });
 });
 
 it("checks the ports a stack overrides, not the profile's", async () => {
-    const result = await synthesize("prod", { configOverrides: { "homeiq:hostPorts": JSON.stringify(["influxdb=28086"]) } });
+    const result = await synthOf(VARIANTS.prodInfluxdbPort);
     const env = command(result, "homeiq-host-ports")!.inputs.environment as Record<string, string>;
     expect(env.HOMEIQ_HOST_PORTS!.split(" ")).toContain("influxdb=28086");
     expect(env.HOMEIQ_HOST_PORTS!.split(" ")).not.toContain("influxdb=8086");
@@ -59,10 +59,11 @@ it("checks the ports a stack overrides, not the profile's", async () => {
 
 describe("a placeholder InfluxDB admin token carried over from the compose files", () => {
     it.each([
-        ["the old default", OLD_TOKEN, /is a placeholder credential from the old compose files/],
-        ["a short custom token", "my-own-token-20-chars", new RegExp(`must be at least ${MIN_TOKEN_LENGTH} characters`)],
-    ])("is refused without homeiq:acceptPlaceholderInfluxdbToken (%s), value never shown, before anything is registered", async (_name, token, problem) => {
-        const { error, registered } = await expectConfigError("prod", { "homeiq:influxdbAdminToken": token }, { secretOverrides: ["homeiq:influxdbAdminToken"] });
+        ["the old default", ERRORS.placeholderToken, /is a placeholder credential from the old compose files/],
+        ["a short custom token", ERRORS.shortToken, new RegExp(`must be at least ${MIN_TOKEN_LENGTH} characters`)],
+    ])("is refused without homeiq:acceptPlaceholderInfluxdbToken (%s), value never shown, before anything is registered", async (_name, c, problem) => {
+        const token = c.overrides["homeiq:influxdbAdminToken"];
+        const { error, registered } = await configErrorOf(c);
         expect(registered).toBe(0);
         const p = error.problems.find((x) => x.key === "homeiq:influxdbAdminToken")!;
         expect(p.value).toBe("[secret]");
@@ -73,50 +74,34 @@ describe("a placeholder InfluxDB admin token carried over from the compose files
     });
 
     it("is accepted with homeiq:acceptPlaceholderInfluxdbToken=true, reaches InfluxDB's users and the restore as a secret, and warns on every run", async () => {
-        const warn = jest.spyOn(pulumi.log, "warn").mockImplementation(() => Promise.resolve());
-        try {
-            const folder = "/srv/homeiq-backups/prod/20261127T101500Z";
-            const result = await synthesize("prod", {
-                configOverrides: { "homeiq:influxdbAdminToken": OLD_TOKEN, "homeiq:acceptPlaceholderInfluxdbToken": "true", "homeiq:restoreFrom": folder },
-                secretOverrides: ["homeiq:influxdbAdminToken"],
-            });
-            const restore = command(result, "homeiq-restore")!;
-            expect((restore.inputs.environment as Record<string, string>).HOMEIQ_INFLUX_TOKEN).toBe("[secret]");
-            expect(JSON.stringify(result.resources)).not.toContain(OLD_TOKEN);
-            const messages = warn.mock.calls.map((c) => String(c[0]));
-            expect(messages).toEqual([expect.stringMatching(/influxdbAdminToken is an old placeholder credential.*Rotate it/s)]);
-            expect(messages.join("\n")).not.toContain(OLD_TOKEN);
-        } finally {
-            warn.mockRestore();
-        }
+        const outcome = await outcomeOf(VARIANTS.prodPlaceholderTokenAccepted);
+        if (outcome.kind !== "synth") throw new Error(outcome.error.message);
+        const restore = command(outcome.result, "homeiq-restore")!;
+        expect((restore.inputs.environment as Record<string, string>).HOMEIQ_INFLUX_TOKEN).toBe("[secret]");
+        expect(JSON.stringify(outcome.result.resources)).not.toContain(OLD_TOKEN);
+        // pulumi.log.warn, as the program called it during the run.
+        expect(outcome.warnings).toEqual([expect.stringMatching(/influxdbAdminToken is an old placeholder credential.*Rotate it/s)]);
+        expect(outcome.warnings.join("\n")).not.toContain(OLD_TOKEN);
     });
 
     it("does not warn when no placeholder is carried", async () => {
-        const warn = jest.spyOn(pulumi.log, "warn").mockImplementation(() => Promise.resolve());
-        try {
-            await synthesize("dev");
-            expect(warn.mock.calls.map((c) => String(c[0])).filter((m) => m.includes("placeholder"))).toEqual([]);
-        } finally {
-            warn.mockRestore();
-        }
+        const outcome = await outcomeOf(COMMITTED.dev);
+        expect(outcome.kind).toBe("synth");
+        expect(outcome.warnings.filter((m) => m.includes("placeholder"))).toEqual([]);
     });
 
     it.each([
-        ["the token was rotated", { "homeiq:influxdbAdminToken": "a-rotated-operator-token-0123456789" }, /is no longer a placeholder \(rotated\?\)/],
-        ["no token is set", {}, /is true, but homeiq:influxdbAdminToken is not set/],
-    ])("leaving homeiq:acceptPlaceholderInfluxdbToken=true is refused when %s, with the command that removes it", async (_name, overrides, problem) => {
-        const { error } = await expectConfigError(
-            "prod",
-            { ...overrides, "homeiq:acceptPlaceholderInfluxdbToken": "true" },
-            { secretOverrides: ["homeiq:influxdbAdminToken"] },
-        );
+        ["the token was rotated", ERRORS.acceptRotatedToken, /is no longer a placeholder \(rotated\?\)/],
+        ["no token is set", ERRORS.acceptWithoutToken, /is true, but homeiq:influxdbAdminToken is not set/],
+    ])("leaving homeiq:acceptPlaceholderInfluxdbToken=true is refused when %s, with the command that removes it", async (_name, c, problem) => {
+        const { error } = await configErrorOf(c);
         expect(error.problems).toHaveLength(1);
         expect(error.problems[0]).toMatchObject({ key: "homeiq:acceptPlaceholderInfluxdbToken", value: "\"true\"", fix: "pulumi config rm homeiq:acceptPlaceholderInfluxdbToken" });
         expect(error.problems[0]?.problem).toMatch(problem);
     });
 
     it("refuses a value other than true or false", async () => {
-        const { error } = await expectConfigError("prod", { "homeiq:acceptPlaceholderInfluxdbToken": "yes" });
+        const { error } = await configErrorOf(ERRORS.acceptYes);
         expect(error.problems.map((p) => [p.key, p.problem])).toEqual([["homeiq:acceptPlaceholderInfluxdbToken", "must be true or false"]]);
     });
 });

@@ -23,8 +23,9 @@ import {
 } from "../../policy/policies";
 import type { Evaluation, PackConfig, PolicyName, ResourceInput, Violation } from "../../policy/policies";
 import { POLICY_EXCEPTIONS } from "../../policy/exceptions";
-import { synthesize } from "../../synth/synthesize";
+import { SERVICE_KEYS } from "../../catalog/services";
 import type { SynthResult } from "../../synth/synthesize";
+import { synthStack } from "./helpers";
 
 const POLICY_DIR = path.join(__dirname, "..", "..", "policy");
 
@@ -684,7 +685,7 @@ describe.each(["prod", "dev"] as const)("the %s stack the program synthesizes", 
     const DEV_ADVISORY: PolicyName[] = ["container-non-root-user", "container-capabilities-restricted"];
 
     beforeAll(async () => {
-        result = await synthesize(stack);
+        result = await synthStack(stack);
         const resources: ResourceInput[] = result.resources.map((r) => ({
             type: r.type,
             name: r.name,
@@ -695,8 +696,8 @@ describe.each(["prod", "dev"] as const)("the %s stack the program synthesizes", 
         evaluation = evaluatePoliciesDetailed(resources, readPackConfig(stack));
     }, 120_000);
 
-    it("gives the pack all 14 containers and its data volumes to check", () => {
-        expect(result.resources.filter((r) => r.type === CONTAINER_TYPE)).toHaveLength(14);
+    it("gives the pack every service's container and its data volumes to check", () => {
+        expect(result.resources.filter((r) => r.type === CONTAINER_TYPE)).toHaveLength(SERVICE_KEYS.length);
         const dataVolumes = result.resources.filter(
             (r) => r.type === VOLUME_TYPE && (r.inputs.labels as Array<{ label: string; value: string }>).some((l) => l.label === "com.homeiq.data" && l.value === "true"),
         );

@@ -4,6 +4,7 @@ import * as path from "path";
 import { parse } from "yaml";
 import { CONFIG_KEYS, type ConfigKeyDeclaration } from "../../config/keys";
 import { parseStackConfig } from "../../config/schema";
+import { configBlock, withConfigBlock } from "../../tools/projectFile";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const project = parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as {
@@ -40,4 +41,36 @@ it.each(["dev", "prod"])("ships a Pulumi.%s.yaml whose plain values pass validat
     const result = parseStackConfig(values);
     expect(result.ok ? [] : result.problems).toEqual([]);
     expect(Object.values(doc.config).some((v) => typeof v === "object" && v !== null && "secure" in v)).toBe(false);
+});
+
+describe("the config: block is written from config/keys.ts (tools/projectFile.ts)", () => {
+    const text = fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8");
+
+    it("is exactly what the writer produces, so `npm run check:project-file` passes on the committed file", () => {
+        expect(withConfigBlock(text)).toBe(text);
+    });
+
+    it("replaces only the block: a changed declaration is rewritten, everything above `config:` is kept", () => {
+        const edited = text.replace('default: "admin"', 'default: "root"');
+        expect(edited).not.toBe(text);
+        expect(withConfigBlock(edited)).toBe(text);
+        const header = text.slice(0, text.search(/^config:/m));
+        expect(withConfigBlock(`${header}config:\n  stale:\n    type: string\n`)).toBe(text);
+    });
+
+    it("refuses a file where another top-level key follows `config:` (it would be cut off)", () => {
+        expect(() => withConfigBlock(`${text}extra: 1\n`)).toThrow(/'config:' must be the last top-level key/);
+    });
+
+    it("declares what the CLI reads: a generated block parses to the declarations", () => {
+        const block = parse(configBlock()) as { config: Record<string, { type: string; default?: unknown; description: string }> };
+        for (const [key, decl] of Object.entries(CONFIG_KEYS)) {
+            expect({ key, type: block.config[key].type, default: block.config[key].default, description: block.config[key].description }).toEqual({
+                key,
+                type: decl.type,
+                default: (decl as ConfigKeyDeclaration).default,
+                description: decl.description,
+            });
+        }
+    });
 });

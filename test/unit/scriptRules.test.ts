@@ -16,8 +16,9 @@ import * as os from "os";
 import * as path from "path";
 import { CONFIG_FIELDS } from "../../config/schema";
 import { RE_BACKUP_PATH, RE_STACK_NAME, RETENTION_DAYS_MAX } from "../../config/rules";
-import { synthesize, type SynthResult } from "../../synth/synthesize";
-import { COMMAND, ofType, withoutPromiseStackTraces } from "./helpers";
+import type { SynthResult } from "../../synth/synthesize";
+import { COMMAND, ofType, synthOf } from "./helpers";
+import { SCRIPT_CONFIGS as CONFIGS } from "./synthCases";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const SEED = 9009;
@@ -127,50 +128,17 @@ const EXPECTED_EXIT: Array<[RegExp, number, RegExp]> = [
     [/^docker builder prune --all --force$/, 0, /reclaimed/],
 ];
 
-const CONFIGS: Array<[string, string, Record<string, string>]> = [
-    ["dev", "dev", {}],
-    ["prod", "prod", {}],
-    [
-        "prod with a restore, ~ backup root, on-demand backup, rebuild, ssh host, odd names",
-        "prod",
-        {
-            "homeiq:restoreFrom": "/srv/homeiq-backups/prod/20261127T101500Z",
-            "homeiq:backupRoot": "~/backups/homeiq",
-            "homeiq:backupRequest": "2",
-            "homeiq:rebuildGeneration": "3",
-            "homeiq:dockerHost": "ssh://deploy@[fd00::10]:2222",
-            "homeiq:dashboardBindAddress": "::",
-            "homeiq:postDeployValidation": "false",
-            "homeiq:influxdbOrg": "my.org-1",
-            "homeiq:influxdbBucket": "b_2",
-            "homeiq:influxdbRetentionDays": String(RETENTION_DAYS_MAX),
-            "homeiq:backupKeep": "1000",
-        },
-    ],
-    [
-        "dev without influxdb and its dependents, restoring sports-data",
-        "dev",
-        {
-            "homeiq:disabledServices": JSON.stringify(
-                ["influxdb", "websocket-ingestion", "enrichment-pipeline", "admin-api", "data-api", "data-retention", "carbon-intensity", "electricity-pricing", "air-quality", "calendar", "smart-meter", "health-dashboard"].map((s) => `${s}=test`),
-            ),
-            "homeiq:restoreFrom": "/srv/homeiq-backups/dev/20261127T101500Z",
-        },
-    ],
-];
-
 describe("every Command runs its script with the environment the program gives it", () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "homeiq-script-rules-"));
     const bin = path.join(tmp, "bin");
     const home = path.join(tmp, "home");
-    withoutPromiseStackTraces();
     const results: Array<[string, SynthResult]> = [];
 
     beforeAll(async () => {
         fs.mkdirSync(bin);
         fs.mkdirSync(home);
         fakeTools(bin);
-        for (const [name, stack, overrides] of CONFIGS) results.push([name, await synthesize(stack, { configOverrides: overrides })]);
+        for (const [name, c] of CONFIGS) results.push([name, await synthOf(c)]);
     }, 60_000);
 
     afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

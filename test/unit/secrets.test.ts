@@ -1,23 +1,15 @@
 /** No credential appears in plain text anywhere in the synthesized graph or the outputs. */
-import { synthesize } from "../../synth/synthesize";
-import { containersByService, envOf } from "./helpers";
-
-// Recognisable values for every secret a user can set.
-const USER_SECRETS: Record<string, string> = {
-    "homeiq:homeAssistantToken": "leakcheck-ha-token-0123456789abcdef",
-    "homeiq:influxdbAdminPassword": "leakcheck-influx-password-0123",
-    "homeiq:jwtSecret": "leakcheck-jwt-secret-0123456789abcdef0123456789",
-    "homeiq:weatherApiKey": "leakcheck-weather-key-0123",
-    "homeiq:sportsApiKey": "leakcheck-sports-key-0123",
-    "homeiq:googleRefreshToken": "leakcheck-google-refresh-0123",
-};
+import { SERVICE_CATALOG, SERVICE_KEYS } from "../../catalog/services";
+import type { SynthResult } from "../../synth/synthesize";
+import { containersByService, envOf, synthOf } from "./helpers";
+import { USER_SECRETS, withUserSecrets } from "./synthCases";
 
 describe.each(["dev", "prod"])("stack %s", (stack) => {
     let json: string;
-    let result: Awaited<ReturnType<typeof synthesize>>;
+    let result: SynthResult;
 
     beforeAll(async () => {
-        result = await synthesize(stack, { configOverrides: USER_SECRETS, secretOverrides: Object.keys(USER_SECRETS) });
+        result = await synthOf(withUserSecrets(stack));
         json = JSON.stringify(result);
     });
 
@@ -63,7 +55,7 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
     it("gives every InfluxDB client the same connection (one org, bucket and URL)", () => {
         const byService = containersByService(result);
         const clients = [...byService.values()].map(envOf).filter((e) => e.has("INFLUXDB_URL"));
-        expect(clients.length).toBe(10);
+        expect(clients.length).toBe(SERVICE_KEYS.filter((k) => SERVICE_CATALOG[k].environmentGroups.includes("influxdb-client")).length);
         const distinct = new Set(clients.map((e) => [e.get("INFLUXDB_URL"), e.get("INFLUXDB_ORG"), e.get("INFLUXDB_BUCKET")].join("|")));
         expect([...distinct]).toEqual(["http://influxdb:8086|homeiq|home_assistant_events"]);
         const influx = envOf(byService.get("influxdb")!);

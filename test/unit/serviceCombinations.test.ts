@@ -4,49 +4,31 @@
  *
  * The config check runs over every set of disabled services there is (all 2^14, valid or not). The
  * graph is synthesized for every class of combination the backup, restore and validation wiring
- * can tell apart: it reads only which stateful services are deployed (influxdb, data-api,
- * sports-data; data-api needs influxdb, so 6 classes) and, for validation and volumes, which
- * services are deployed; each class is synthesized with the most and the fewest services it allows.
+ * can tell apart: it reads only which stateful services are deployed (each subset of the catalog's
+ * stateful services that their dependencies allow) and, for validation and volumes, which services
+ * are deployed; each class is synthesized with the most and the fewest services it allows
+ * (synthCases.ts: combinationCases).
  */
 import * as fc from "fast-check";
-import { SERVICE_CATALOG, SERVICE_KEYS, type ServiceKey } from "../../catalog/services";
+import { SERVICE_CATALOG, SERVICE_KEYS } from "../../catalog/services";
 import { parseStackConfig } from "../../config/schema";
-import { synthesize, type SynthResource, type SynthResult } from "../../synth/synthesize";
-import { COMMAND, containersByService, ofType, VOLUME, withoutPromiseStackTraces } from "./helpers";
+import type { SynthResource, SynthResult } from "../../synth/synthesize";
+import { COMMAND, containersByService, ofType, synthOf, VOLUME } from "./helpers";
+import { combinationCases, combinationSynth, disabledList, REQUIRED_VALUES, RESTORE_FOLDER, withDependents, type CombinationCase } from "./synthCases";
 
-const BASE = {
-    profile: "prod",
-    homeAssistantUrl: "http://homeassistant.local:8123",
-    homeAssistantToken: "a-long-lived-token-for-this-test-0123",
-    homeiqCheckoutPath: "/srv/homeiq",
-};
-const RESTORE = "/srv/homeiq-backups/prod/20261127T101500Z";
+const BASE = { profile: "prod", ...REQUIRED_VALUES };
+const RESTORE = RESTORE_FOLDER;
 const STATEFUL = SERVICE_KEYS.filter((k) => SERVICE_CATALOG[k].stateful);
 const SQLITE = SERVICE_KEYS.filter((k) => SERVICE_CATALOG[k].sqliteDatabase);
-
-/** The services that (transitively) depend on any of `keys`, and `keys` themselves. */
-function withDependents(keys: readonly ServiceKey[]): Set<ServiceKey> {
-    const out = new Set(keys);
-    for (let grew = true; grew; ) {
-        grew = false;
-        for (const k of SERVICE_KEYS) {
-            if (!out.has(k) && SERVICE_CATALOG[k].dependsOn.some((d) => out.has(d))) {
-                out.add(k);
-                grew = true;
-            }
-        }
-    }
-    return out;
-}
-
-const disabledList = (disabled: Iterable<ServiceKey>): string => JSON.stringify([...disabled].map((k) => `${k}=not in this test`));
 
 describe("config check over every set of disabled services", () => {
     const all = Array.from({ length: 1 << SERVICE_KEYS.length }, (_, m) => SERVICE_KEYS.filter((_k, i) => m & (1 << i)));
     const closed = all.filter((d) => withDependents(d).size === d.length);
 
     it("accepts each dependency-closed set that leaves a service, with restore and backup request exactly when something stateful is left", () => {
-        expect(closed.length).toBe(1924);
+        // The same sets, found another way: every deployed service's dependencies are deployed too.
+        const deployable = all.filter((d) => SERVICE_KEYS.every((k) => d.includes(k) || SERVICE_CATALOG[k].dependsOn.every((dep) => !d.includes(dep))));
+        expect(closed).toEqual(deployable);
         const wrong: string[] = [];
         for (const disabled of closed) {
             const enabledStateful = STATEFUL.filter((k) => !disabled.includes(k));
@@ -82,34 +64,10 @@ describe("config check over every set of disabled services", () => {
     });
 });
 
-interface Case {
-    readonly name: string;
-    readonly stack: "dev" | "prod";
-    readonly enabled: readonly ServiceKey[];
-    readonly restore: boolean;
-}
-
-/** The 6 classes of deployed stateful services; for each, the most services it allows and the fewest. */
-function cases(): Case[] {
-    const classes: ServiceKey[][] = [[], ["influxdb"], ["sports-data"], ["influxdb", "sports-data"], ["influxdb", "data-api"], ["influxdb", "data-api", "sports-data"]];
-    const out: Case[] = [];
-    for (const kept of classes) {
-        const most = SERVICE_KEYS.filter((k) => !withDependents(STATEFUL.filter((s) => !kept.includes(s))).has(k));
-        const fewest = kept.length > 0 ? kept : ["log-aggregator" as ServiceKey];
-        const label = kept.length > 0 ? kept.join("+") : "nothing stateful";
-        const restore = kept.length > 0;
-        out.push({ name: `prod, ${label}, most services, restore=${restore}`, stack: "prod", enabled: most, restore });
-        out.push({ name: `prod, ${label}, fewest services, restore=${restore}`, stack: "prod", enabled: fewest, restore });
-        if (restore) out.push({ name: `prod, ${label}, most services, no restore`, stack: "prod", enabled: most, restore: false });
-        out.push({ name: `dev, ${label}, most services, restore=${restore}`, stack: "dev", enabled: most, restore });
-    }
-    return out;
-}
-
 const env = (r: SynthResource | undefined): Record<string, string> => (r?.inputs.environment ?? {}) as Record<string, string>;
 
 /** Everything the wiring must hold for `c`, as a list of broken expectations (empty when right). */
-function wiringProblems(c: Case, result: SynthResult): string[] {
+function wiringProblems(c: CombinationCase, result: SynthResult): string[] {
     const broken: string[] = [];
     const check = (ok: boolean, what: string): void => {
         if (!ok) broken.push(what);
@@ -177,20 +135,7 @@ function wiringProblems(c: Case, result: SynthResult): string[] {
 }
 
 describe("graph for every class of enabled services", () => {
-    withoutPromiseStackTraces();
-
-    it.each(cases().map((c) => [c.name, c] as const))("%s", async (_name, c) => {
-        const disabled = SERVICE_KEYS.filter((k) => !c.enabled.includes(k));
-        const result = await synthesize(c.stack, {
-            configOverrides: {
-                "homeiq:disabledServices": disabledList(disabled),
-                "homeiq:restoreFrom": c.restore ? RESTORE : undefined,
-                "homeiq:backupRequest": STATEFUL.some((s) => c.enabled.includes(s)) ? "1" : undefined,
-                // Values the prod stack file sets for services these cases may leave out.
-                "homeiq:corsOrigins": c.enabled.includes("data-api") ? undefined : "[]",
-                "homeiq:dashboardBindAddress": c.enabled.includes("health-dashboard") ? undefined : "",
-            },
-        });
-        expect(wiringProblems(c, result)).toEqual([]);
-    }, 60_000);
+    it.each(combinationCases().map((c) => [c.name, c] as const))("%s", async (_name, c) => {
+        expect(wiringProblems(c, await synthOf(combinationSynth(c)))).toEqual([]);
+    });
 });

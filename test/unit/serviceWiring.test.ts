@@ -5,8 +5,9 @@
  */
 import { SERVICE_CATALOG } from "../../catalog/services";
 import { scriptCommand, SCRIPTS } from "../../components/scriptCommand";
-import { MOCK_SOCKET_GROUP, synthesize } from "../../synth/synthesize";
-import { COMMAND, containersByService, labelOf, ofType, synthStack } from "./helpers";
+import { MOCK_SOCKET_GROUP } from "../../synth/marks";
+import { COMMAND, containersByService, labelOf, ofType, synthOf, synthStack } from "./helpers";
+import { VARIANTS } from "./synthCases";
 
 describe("admin-api and the Docker socket's group", () => {
     it.each(["dev", "prod"])("%s: asks the engine for the socket's group at deploy time when homeiq:dockerSocketGroupId is unset", async (stack) => {
@@ -25,7 +26,7 @@ describe("admin-api and the Docker socket's group", () => {
     });
 
     it("uses homeiq:dockerSocketGroupId when it is set, and then runs no probe", async () => {
-        const synth = await synthesize("prod", { configOverrides: { "homeiq:dockerSocketGroupId": "998" } });
+        const synth = await synthOf(VARIANTS.prodSocketGroup);
         expect(containersByService(synth).get("admin-api")!.inputs.groupAdds).toEqual(["998"]);
         expect(ofType(synth, COMMAND).filter((c) => c.inputs.create === scriptCommand(SCRIPTS.socketGroup))).toEqual([]);
     });

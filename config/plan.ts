@@ -1,0 +1,222 @@
+/**
+ * The platform as it will be deployed, as plain data: every decision that the validated config,
+ * the profile and the catalog make together, resolved once by resolvePlatform (config/resolve.ts).
+ * Components take their slice of it and only wire Pulumi resources; tests read it as a value.
+ *
+ * Nothing here is a Pulumi Output: what only exists at deploy time is named instead (a secret by
+ * its config key, an image by its service, a container by its service), and the component that
+ * holds it fills it in.
+ */
+import type { ServiceKey, ValidationCheck, VolumeKey } from "../catalog/services";
+import type { SecretKey } from "./keys";
+import type { SecretSettings } from "./schema";
+import type { ServiceResources, StackProfile } from "../stacks/profile";
+
+/** A variable's value: plain text, or a secret config value (the configured one, or generated when unset). */
+export type EnvValue = string | { readonly secret: SecretKey };
+
+export interface BuildPlan {
+    readonly imageName: string;
+    readonly context: string;
+    readonly dockerfile: string;
+    readonly args: Readonly<Record<string, string>>;
+}
+
+export interface ImagePlan {
+    /** The image the service's own content comes from: pulled by reference, or built from the HomeIQ checkout. */
+    readonly base: { readonly pull: string } | { readonly build: BuildPlan };
+    /** A thin derived image (images/non-root-python) for a service that runs non-root in an image that cannot. */
+    readonly nonRootAdapter?: { readonly imageName: string; readonly context: string; readonly uid: string; readonly gid: string };
+}
+
+/** The container settings that hardening decides. */
+export interface HardeningPlan {
+    readonly user?: string;
+    readonly readOnly: boolean;
+    readonly tmpfs?: Readonly<Record<string, string>>;
+    readonly securityOpts: readonly string[];
+    readonly capabilities?: { readonly drops: readonly string[]; readonly adds: readonly string[] };
+}
+
+/** A supplementary group: the Docker socket's (configured, or found at deploy time), or a fixed gid. */
+export type GroupPlan = { readonly dockerSocket: true } | { readonly gid: string };
+
+/** What a backup takes of a service, and how a restore puts it back. */
+export interface BackupRole {
+    /** Holds state: its container is replaced only after a backup, and the final backup runs while it is up. */
+    readonly stateful: boolean;
+    /** The InfluxDB server: backed up with the influx CLI inside it. */
+    readonly influxdb: boolean;
+    /** Its SQLite database: copied through SQLite's online backup API; restored into the volume as `owner`. */
+    readonly sqlite?: { readonly containerPath: string; readonly volumeName: string; readonly pathInVolume: string; readonly owner: string };
+}
+
+export interface ServicePlan {
+    readonly key: ServiceKey;
+    readonly containerName: string;
+    readonly image: ImagePlan;
+    readonly environment: Readonly<Record<string, EnvValue>>;
+    /** Labels known before deployment (service, stack, rebuild generation, a restored backup). */
+    readonly labels: Readonly<Record<string, string>>;
+    readonly port: { readonly internal: number; readonly external: number; readonly ip: string };
+    readonly networkAliases: readonly string[];
+    readonly resources: ServiceResources;
+    readonly restart: StackProfile["restartPolicy"];
+    readonly logRotation: StackProfile["logRotation"];
+    readonly healthCheck: { readonly tests: readonly string[]; readonly startPeriodSeconds: number };
+    /** Seconds `pulumi up` waits for the container to become healthy. */
+    readonly healthWaitSeconds: number;
+    readonly hardening: HardeningPlan;
+    readonly groups: readonly GroupPlan[];
+    readonly volumes: ReadonlyArray<{ readonly volume: VolumeKey; readonly containerPath: string }>;
+    /** Host paths mounted read-only. */
+    readonly hostMounts: ReadonlyArray<{ readonly hostPath: string; readonly containerPath: string }>;
+    /** The services whose json-file logs it reads: each one's log folder under `hostFolder` is mounted read-only. */
+    readonly readsLogsOf?: { readonly hostFolder: string; readonly services: readonly ServiceKey[] };
+    /** Services whose containers must be healthy before this one starts. */
+    readonly startAfter: readonly ServiceKey[];
+    /** Services whose replacement replaces this one (their container ids are a label: catalog `replaceWithDependencies`). */
+    readonly replacedWith: readonly ServiceKey[];
+    readonly urls: { readonly service: string; readonly health: string };
+    readonly validation: { readonly check: ValidationCheck; readonly url: string };
+    readonly backup: BackupRole;
+}
+
+export interface VolumePlan {
+    readonly key: VolumeKey;
+    readonly name: string;
+    readonly holdsData: boolean;
+    /** Kept in Docker when Pulumi deletes it. */
+    readonly retainOnDelete: boolean;
+    readonly labels: Readonly<Record<string, string>>;
+}
+
+/** What the backup scripts need to know of the stack (scripts/backup/README.md); the token and images come at deploy time. */
+export interface BackupTargetPlan {
+    readonly stack: string;
+    readonly dockerHost: string;
+    /** Absolute, or `~/…` resolved by backup.sh where it runs. */
+    readonly root: string;
+    readonly keep: number;
+    /** The InfluxDB server's container, or "" when the stack does not deploy one. */
+    readonly influxContainer: string;
+    /** HOMEIQ_SQLITE_DBS: `service=container:path` of each deployed SQLite database. */
+    readonly sqliteDatabases: string;
+    /** The non-secret config, kept beside each backup as config.json. */
+    readonly configJson: string;
+}
+
+/** A lifecycle step, or a service's container (started and healthy). */
+export type StepRef = { readonly step: LifecycleStepKind } | { readonly service: ServiceKey };
+
+interface StepBase<K extends string> {
+    readonly kind: K;
+    /** What must exist (a step done, a container healthy) before it runs. */
+    readonly after: readonly StepRef[];
+    /** The services that start only after it. */
+    readonly before: readonly ServiceKey[];
+}
+
+export interface HostPortsCheckStep extends StepBase<"host-ports-check"> {
+    readonly stack: string;
+    readonly dockerHost: string;
+    /** HOMEIQ_HOST_PORTS: `service=port` of every deployed service. */
+    readonly ports: string;
+    /** A restore is how a migration from the compose files arrives: the check runs again for each one. */
+    readonly restoreFrom: string;
+}
+
+export interface PreChangeBackupStep extends StepBase<"pre-change-backup"> {
+    readonly target: BackupTargetPlan;
+    /** Its trigger is a digest of these services' container specs (and `restoreFrom`): it runs right before one of them changes. */
+    readonly stateful: readonly ServiceKey[];
+    readonly restoreFrom: string;
+}
+
+export interface VolumeHandoverStep extends StepBase<"volume-handover"> {
+    readonly dockerHost: string;
+    /** Volume name → uid:gid. */
+    readonly owners: Readonly<Record<string, string>>;
+    /** A deployed SQLite service whose image (sh, python3) runs the helper container. */
+    readonly helperImageOf: ServiceKey;
+}
+
+export interface RestoreStep extends StepBase<"restore"> {
+    readonly folder: string;
+    readonly stack: string;
+    readonly dockerHost: string;
+    readonly influxContainer: string;
+    /** HOMEIQ_SQLITE_RESTORES: `service=volume:path:uid:gid`. */
+    readonly sqliteRestores: string;
+    /** Containers stopped while their files are replaced. */
+    readonly stopContainers: readonly string[];
+    /** The image that writes SQLite files into their volumes; needed exactly when one is restored. */
+    readonly helperImageOf?: ServiceKey;
+}
+
+export interface RetentionStep extends StepBase<"influxdb-retention"> {
+    readonly dockerHost: string;
+    readonly container: string;
+    readonly org: string;
+    readonly bucket: string;
+    readonly retentionDays: number;
+    /** A restore brings back the bucket's old retention: set it again after each one. */
+    readonly restoredFrom: string;
+}
+
+export interface FinalBackupStep extends StepBase<"final-backup"> {
+    readonly target: BackupTargetPlan;
+}
+
+export interface OnDemandBackupStep extends StepBase<"on-demand-backup"> {
+    readonly target: BackupTargetPlan;
+    /** homeiq:backupRequest: raising it takes a backup. */
+    readonly request: number;
+}
+
+export type LifecycleStep =
+    | HostPortsCheckStep
+    | PreChangeBackupStep
+    | VolumeHandoverStep
+    | RestoreStep
+    | RetentionStep
+    | FinalBackupStep
+    | OnDemandBackupStep;
+
+export type LifecycleStepKind = LifecycleStep["kind"];
+
+export interface ValidationPlan {
+    /** The services whose containers it waits for (all of them); their ids are its triggers. */
+    readonly after: readonly ServiceKey[];
+    /** `service=check:url` for every deployed service (scripts/validate/validate.sh). */
+    readonly targets: string;
+    readonly requestTimeoutSeconds: number;
+    readonly attempts: number;
+}
+
+export interface PlatformPlan {
+    readonly stack: string;
+    readonly profileName: string;
+    readonly dockerHost: string;
+    readonly network: { readonly name: string; readonly labels: Readonly<Record<string, string>> };
+    /** The volumes of the deployed services, in catalog order. */
+    readonly volumes: readonly VolumePlan[];
+    readonly secrets: SecretSettings;
+    /** Raising homeiq:rebuildGeneration with built images prunes the build cache before every image. */
+    readonly cleanRebuild?: { readonly generation: number };
+    /** The deployed services, in the order their containers are created. */
+    readonly services: readonly ServicePlan[];
+    /** Where a service that mounts the Docker socket gets the socket's group from; absent when none does. */
+    readonly dockerSocketGroup?: { readonly configured: string } | { readonly probeImageOf: ServiceKey };
+    /** The data lifecycle's steps, in the order they are created. */
+    readonly lifecycle: readonly LifecycleStep[];
+    /** The post-deploy check after every container; absent when homeiq:postDeployValidation is false. */
+    readonly validation?: ValidationPlan;
+    readonly outputs: {
+        readonly serviceUrls: Readonly<Partial<Record<ServiceKey, string>>>;
+        readonly healthUrls: Readonly<Partial<Record<ServiceKey, string>>>;
+        readonly dashboardUrl?: string;
+        /** `service: reason` of each service the stack does not deploy. */
+        readonly disabledServices: readonly string[];
+    };
+}

@@ -1,0 +1,334 @@
+/**
+ * The whole stack on a real Docker engine (Engine >= 25), from the program's own specs: for dev and
+ * prod, the program runs under the engine applier (engine/apply), which builds every image from the
+ * stand-in HomeIQ checkout through the program's Image inputs and creates the network, volumes, the
+ * 14 containers and the Commands exactly as the providers would, in the synthesized dependency
+ * order, waiting for health where the spec says `wait`. Then the running stack is probed.
+ *
+ * Each stack runs under a test name (itest-dev, itest-prod) with a copy of its stack file, so a
+ * real dev or prod stack on the same engine is never touched. InfluxDB is a stand-in (engine/README.md).
+ * stack.prod.test.ts and stack.dev.test.ts run it, one stack each: their names and host ports
+ * differ, so jest may run them side by side.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { ApplyError, applyStack, destroyStack, type ApplyResult, type ApplyState, type StepEvent } from "../../engine/apply/applyStack";
+import type { SynthResource } from "../../synth/synthesize";
+import { DIGEST_PY, docker, pythonWithFiles, type DbDigest } from "./helpers";
+import {
+    httpGet,
+    httpPost,
+    inspect,
+    nonLoopbackAddress,
+    removeTestStack,
+    tcpConnects,
+    testOverrides,
+    testProject,
+    type TestProject,
+} from "./stack-helpers";
+
+const CONTAINER = "docker:index/container:Container";
+const SECRETS = ["homeiq:homeAssistantToken"];
+
+interface Port {
+    readonly internal: number;
+    readonly external: number;
+    readonly ip: string;
+}
+
+const containersOf = (r: ApplyResult): SynthResource[] => r.synth.resources.filter((x) => x.type === CONTAINER);
+const serviceOf = (c: SynthResource): string => (c.inputs.labels as Array<{ label: string; value: string }>).find((l) => l.label === "com.homeiq.service")!.value;
+const nameOf = (c: SynthResource): string => String(c.inputs.name);
+const portOf = (c: SynthResource): Port => (c.inputs.ports as Port[])[0];
+
+function byService(r: ApplyResult): Map<string, SynthResource> {
+    return new Map(containersOf(r).map((c) => [serviceOf(c), c]));
+}
+
+/** Row counts and row hashes of a SQLite file inside a running container, read through Python's sqlite3. */
+function sqliteDigestIn(container: string, file: string): DbDigest {
+    return JSON.parse(docker(["exec", container, "python3", "-c", DIGEST_PY, file]).stdout) as DbDigest;
+}
+
+function sqliteDigestOfFile(hostFile: string): DbDigest {
+    return JSON.parse(pythonWithFiles({ "db.sqlite": hostFile }, DIGEST_PY, ["/tmp/db.sqlite"])) as DbDigest;
+}
+
+/**
+ * The test's own table of a digest. The stand-in services add a row to their own table each time
+ * they start, so after a restart (a restore replaces them) only the data the test wrote is comparable.
+ */
+const testRows = (d: DbDigest): { integrity: string; rows: DbDigest["tables"][string] } => ({ integrity: d.integrity, rows: d.tables.itest_rows });
+
+/** Adds `rows` rows to a table `itest_rows` of a SQLite file, inside the running service, as its user. */
+function addRows(container: string, file: string, rows: number, tag: string): void {
+    const code = `
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1], timeout=30)
+c.execute("CREATE TABLE IF NOT EXISTS itest_rows (id INTEGER PRIMARY KEY, tag TEXT, payload BLOB)")
+c.executemany("INSERT INTO itest_rows (tag, payload) VALUES (?, randomblob(200))", [(sys.argv[2],)] * int(sys.argv[3]))
+c.commit()
+`;
+    docker(["exec", container, "python3", "-c", code, file, tag, String(rows)]);
+}
+
+function influxChecksumIn(container: string): string {
+    return docker(["exec", container, "influx", "standin-checksum"]).stdout.trim();
+}
+
+function writeInfluxIn(container: string, token: string, lines: string): void {
+    docker(["exec", "-e", "INFLUX_TOKEN", container, "sh", "-c", 'printf "%s" "$1" | influx write -b home_assistant_events', "sh", lines], {
+        env: { INFLUX_TOKEN: token },
+    });
+}
+
+const eventsFor = (events: StepEvent[], name: string): StepEvent[] => events.filter((e) => e.name === name);
+
+/** The whole acceptance of one stack (each in its own test file, so jest can run the two at the same time). */
+export function stackAcceptance(base: "prod" | "dev"): void {
+    describe(`the ${base} stack on a real Docker engine, from the program's own specs`, () => {
+        let project: TestProject;
+        let first: ApplyResult;
+        let state: ApplyState | undefined;
+        const log: string[] = [];
+        const logLine = (line: string): void => {
+            log.push(line);
+        };
+
+        beforeAll(async () => {
+            project = testProject(base);
+            removeTestStack(project.stack);
+            try {
+                first = await applyStack(project.stack, {
+                    projectDir: project.projectDir,
+                    configOverrides: testOverrides(project),
+                    secretOverrides: SECRETS,
+                    log: logLine,
+                });
+                state = first.state;
+            } catch (err) {
+                if (err instanceof ApplyError) state = err.state;
+                throw new Error(`${err instanceof Error ? err.message : String(err)}\n--- apply log ---\n${log.slice(-80).join("\n")}`);
+            }
+        }, 20 * 60_000);
+
+        afterAll(async () => {
+            if (state) await destroyStack(state, { log: logLine }).catch(() => undefined);
+            if (project) {
+                removeTestStack(project.stack);
+                fs.rmSync(project.projectDir, { recursive: true, force: true });
+            }
+        }, 5 * 60_000);
+
+        it("creates all the stack's containers, each only after every container it depends on is healthy", () => {
+            const containers = containersOf(first);
+            const enabled = Object.keys(first.synth.outputs.serviceUrls as Record<string, string>);
+            expect(containers.map(serviceOf).sort()).toEqual(enabled.sort());
+            const created = new Map(first.events.filter((e) => e.type === CONTAINER && e.op === "create").map((e) => [e.name, e]));
+            const byUrn = new Map(containers.map((c) => [c.urn, c]));
+            for (const c of containers) {
+                const mine = created.get(c.name)!;
+                expect(mine.report?.healthyAt).toBeGreaterThanOrEqual(mine.report!.startedAt!);
+                for (const dep of c.dependencies.filter((u) => byUrn.has(u))) {
+                    const theirs = created.get(byUrn.get(dep)!.name)!;
+                    expect({ container: c.name, after: theirs.name, ok: theirs.report!.healthyAt! <= mine.start }).toEqual({
+                        container: c.name,
+                        after: theirs.name,
+                        ok: true,
+                    });
+                }
+            }
+        });
+
+        it("leaves every container running and healthy, with the user, root filesystem, capabilities and limits of its spec", () => {
+            for (const c of containersOf(first)) {
+                const info = inspect(nameOf(c));
+                expect({ name: nameOf(c), status: info.State.Status, health: info.State.Health?.Status }).toEqual({
+                    name: nameOf(c),
+                    status: "running",
+                    health: "healthy",
+                });
+                expect(info.Config.User).toBe(c.inputs.user ?? info.Config.User);
+                expect(info.HostConfig.ReadonlyRootfs).toBe(c.inputs.readOnly === true);
+                expect(info.HostConfig.CapDrop ?? []).toEqual((c.inputs.capabilities as { drops?: string[] } | undefined)?.drops ?? []);
+                expect(info.HostConfig.SecurityOpt ?? []).toEqual(c.inputs.securityOpts ?? []);
+                expect(info.HostConfig.Memory).toBe(Number(c.inputs.memory) * 1024 * 1024);
+                expect(info.HostConfig.NanoCpus).toBe(Math.round(Number(c.inputs.cpus) * 1e9));
+            }
+        });
+
+        it("passes the post-deploy validation gate", () => {
+            const validation = first.synth.resources.find((r) => r.type === "command:local:Command" && r.name.endsWith("-validation"));
+            expect(validation).toBeDefined();
+            const ran = eventsFor(first.events, validation!.name);
+            expect(ran.map((e) => e.op)).toEqual(["create"]);
+            const services = containersOf(first).length;
+            expect(log.join("\n")).toContain(`validation passed: ${services} of ${services} services`);
+        });
+
+        it("serves the dashboard, and proxies through each of its three upstreams by their old container names", async () => {
+            const dashboard = byService(first).get("health-dashboard")!;
+            const base = `http://127.0.0.1:${portOf(dashboard).external}`;
+            const page = await httpGet(`${base}/`);
+            expect(page.status).toBe(200);
+            expect(page.body).toMatch(/<html/i);
+            const routes: Array<[string, string, string]> = [
+                ["/api/v1/events/recent", "data-api", "/api/v1/events/recent"],
+                ["/api/v1/system/status", "admin-api", "/api/v1/system/status"],
+                ["/api/sports/games/live", "sports-data", "/api/v1/games/live"],
+            ];
+            for (const [route, service, upstreamPath] of routes) {
+                const answer = await httpGet(`${base}${route}`);
+                expect({ route, status: answer.status }).toEqual({ route, status: 200 });
+                expect(JSON.parse(answer.body)).toMatchObject({ service, path: upstreamPath });
+            }
+        });
+
+        it("publishes on a non-loopback address exactly the ports its spec binds to every interface", async () => {
+            const address = nonLoopbackAddress();
+            const reachable: number[] = [];
+            for (const c of containersOf(first)) {
+                const port = portOf(c);
+                const open = await tcpConnects(address, port.external);
+                expect({ container: nameOf(c), port: port.external, open }).toEqual({
+                    container: nameOf(c),
+                    port: port.external,
+                    open: port.ip === "0.0.0.0",
+                });
+                if (open) reachable.push(port.external);
+                // Every port answers on loopback.
+                expect(await tcpConnects("127.0.0.1", port.external)).toBe(true);
+            }
+            const dashboardPort = portOf(byService(first).get("health-dashboard")!).external;
+            expect(reachable).toEqual(base === "prod" ? [dashboardPort] : []);
+        });
+
+        it("lets data-api and sports-data write their SQLite databases on their volumes as the user they run as", () => {
+            for (const [service, file] of [
+                ["data-api", "/app/data/metadata.db"],
+                ["sports-data", "/app/data/webhooks.db"],
+            ] as const) {
+                const c = byService(first).get(service)!;
+                const info = inspect(nameOf(c));
+                const runningAs = docker(["exec", nameOf(c), "id", "-u"]).stdout.trim();
+                const owner = docker(["exec", nameOf(c), "stat", "-c", "%u", file]).stdout.trim();
+                expect({ service, owner }).toEqual({ service, owner: runningAs });
+                expect(info.Config.User.split(":")[0] || "0").toBe(c.inputs.user === undefined ? info.Config.User.split(":")[0] || "0" : runningAs);
+                addRows(nameOf(c), file, 5, "written-by-service-user");
+                expect(sqliteDigestIn(nameOf(c), file).integrity).toBe("ok");
+            }
+        });
+
+        it("lets admin-api use the Docker socket through the socket's group, found on the engine at deploy time", async () => {
+            const adminApi = byService(first).get("admin-api")!;
+            const socketGroup = docker(["run", "--rm", "--entrypoint", "stat", "-v", "/var/run/docker.sock:/s:ro", String(adminApi.inputs.image), "-c", "%g", "/s"]).stdout.trim();
+            expect(inspect(nameOf(adminApi)).HostConfig.GroupAdd).toEqual([socketGroup]);
+            const info = JSON.parse((await httpGet(`http://127.0.0.1:${portOf(adminApi).external}/standin`)).body) as { uid: number; docker_socket: { ok: boolean; error?: string } };
+            expect(info.docker_socket).toMatchObject({ ok: true });
+            expect(info.uid).toBe(base === "prod" ? 1001 : info.uid);
+        });
+
+        it("lets log-aggregator read the json-file logs of the stack's other containers", async () => {
+            const aggregator = byService(first).get("log-aggregator")!;
+            const base = `http://127.0.0.1:${portOf(aggregator).external}`;
+            const collected = await httpPost(`${base}/api/v1/logs/collect`);
+            expect(collected.status).toBe(200);
+            const stats = JSON.parse((await httpGet(`${base}/api/v1/logs/stats`)).body) as { containers_seen: number; files_read: number; lines: number; errors: string[] };
+            const others = containersOf(first).length - 1;
+            expect(stats.errors).toEqual([]);
+            expect(stats.containers_seen).toBe(others);
+            expect(stats.files_read).toBe(others);
+            expect(stats.lines).toBeGreaterThan(0);
+        });
+
+        it("changes nothing on a second apply with the same config", async () => {
+            const again = await applyStack(project.stack, {
+                projectDir: project.projectDir,
+                configOverrides: testOverrides(project),
+                secretOverrides: SECRETS,
+                previous: state,
+                log: logLine,
+            });
+            state = again.state;
+            const changed = again.events.filter((e) => e.op !== "same").map((e) => `${e.op} ${e.name}`);
+            expect(changed).toEqual([]);
+        }, 10 * 60_000);
+
+        it("takes a pre-change backup before replacing data-api, and a restore from it brings every byte back", async () => {
+            const services = byService(first);
+            const dataApi = nameOf(services.get("data-api")!);
+            const sports = nameOf(services.get("sports-data")!);
+            const influx = nameOf(services.get("influxdb")!);
+            const token = docker(["exec", influx, "sh", "-c", "echo \"$DOCKER_INFLUXDB_INIT_ADMIN_TOKEN\""]).stdout.trim();
+            addRows(dataApi, "/app/data/metadata.db", 500, "before-change");
+            addRows(sports, "/app/data/webhooks.db", 300, "before-change");
+            writeInfluxIn(influx, token, Array.from({ length: 200 }, (_, i) => `temp,room=r${i % 7} v=${i} ${1_700_000_000 + i}`).join("\n"));
+            const before = {
+                dataApi: sqliteDigestIn(dataApi, "/app/data/metadata.db"),
+                sports: sqliteDigestIn(sports, "/app/data/webhooks.db"),
+                influx: influxChecksumIn(influx),
+            };
+
+            // A change that replaces data-api: its published port.
+            const dataApiPort = portOf(services.get("data-api")!).external;
+            const changedConfig = testOverrides(project, { "homeiq:hostPorts": JSON.stringify([`data-api=${dataApiPort + 100}`]) });
+            const update = await applyStack(project.stack, {
+                projectDir: project.projectDir,
+                configOverrides: changedConfig,
+                secretOverrides: SECRETS,
+                previous: state,
+                log: logLine,
+            });
+            state = update.state;
+            const backupStep = update.events.find((e) => e.name.endsWith("-pre-change-backup"))!;
+            const replaced = update.events.find((e) => e.name === services.get("data-api")!.name)!;
+            expect(backupStep.op).toBe("replace");
+            expect(replaced.op).toBe("replace");
+            expect(backupStep.end).toBeLessThanOrEqual(replaced.start);
+
+            const stackBackups = path.join(project.backupRoot, project.stack);
+            const folders = fs.readdirSync(stackBackups).filter((f) => !f.endsWith(".partial")).sort();
+            expect(folders.length).toBeGreaterThanOrEqual(1);
+            const backupDir = path.join(stackBackups, folders[folders.length - 1]);
+            // The backup holds exactly what the databases held before the change, every table.
+            expect(sqliteDigestOfFile(path.join(backupDir, "sqlite", "data-api", "metadata.db"))).toEqual(before.dataApi);
+            expect(sqliteDigestOfFile(path.join(backupDir, "sqlite", "sports-data", "webhooks.db"))).toEqual(before.sports);
+
+            // Data written after the backup is what a restore must roll back.
+            addRows(dataApi, "/app/data/metadata.db", 50, "after-backup");
+            addRows(sports, "/app/data/webhooks.db", 50, "after-backup");
+            writeInfluxIn(influx, token, "temp,room=late v=1 1800000000");
+            expect(sqliteDigestIn(dataApi, "/app/data/metadata.db")).not.toEqual(before.dataApi);
+
+            const restored = await applyStack(project.stack, {
+                projectDir: project.projectDir,
+                configOverrides: { ...changedConfig, "homeiq:restoreFrom": backupDir },
+                secretOverrides: SECRETS,
+                previous: state,
+                log: logLine,
+            });
+            state = restored.state;
+            expect(restored.events.find((e) => e.name.endsWith("-restore"))?.op).toBe("create");
+            // Every row the test wrote before the backup is back, and none written after it.
+            expect(testRows(sqliteDigestIn(dataApi, "/app/data/metadata.db"))).toEqual(testRows(before.dataApi));
+            expect(testRows(sqliteDigestIn(sports, "/app/data/webhooks.db"))).toEqual(testRows(before.sports));
+            expect(influxChecksumIn(influx)).toBe(before.influx);
+            for (const c of [dataApi, sports, influx]) expect(inspect(c).State.Health?.Status).toBe("healthy");
+        }, 15 * 60_000);
+
+        it("takes a final backup on destroy, while the containers are up, and keeps the data volumes", async () => {
+            const destroyed = await destroyStack(state!, { log: logLine });
+            state = undefined;
+            const finalBackup = destroyed.find((e) => e.name.endsWith("-final-backup"))!;
+            // It backs up while the containers holding the data are still there (a destroy deletes
+            // dependents first; the backup depends on exactly those containers).
+            const stateful = ["influxdb", "data-api", "sports-data"].map((k) => byService(first).get(k)!.name);
+            const firstStatefulGone = Math.min(...destroyed.filter((e) => stateful.includes(e.name)).map((e) => e.start));
+            expect(finalBackup.report?.message).toMatch(/^HOMEIQ_BACKUP_DIR=\/.+/);
+            expect(finalBackup.end).toBeLessThanOrEqual(firstStatefulGone);
+            const volumes = docker(["volume", "ls", "-q", "--filter", `label=com.homeiq.stack=${project.stack}`, "--filter", "label=com.homeiq.data=true"]).stdout.trim().split("\n");
+            expect(volumes.length).toBeGreaterThanOrEqual(4);
+            expect(docker(["ps", "-aq", "--filter", `label=com.homeiq.stack=${project.stack}`]).stdout.trim()).toBe("");
+        }, 10 * 60_000);
+    });
+}

@@ -1,0 +1,4 @@
+/** The prod stack, whole, on a real Docker engine (stack-acceptance.ts). */
+import { stackAcceptance } from "./stack-acceptance";
+
+stackAcceptance("prod");

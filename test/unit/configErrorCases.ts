@@ -1,0 +1,120 @@
+/**
+ * Invalid configs and the one problem each must raise (configErrors.test.ts); synthCases.ts lists
+ * them, so the unit project's globalSetup runs each once.
+ */
+
+export interface ConfigErrorCase {
+    name: string;
+    stack: string;
+    overrides: Record<string, string | undefined>;
+    key: string;
+    value: string;
+    problem: RegExp;
+    fix: RegExp;
+}
+
+export const CONFIG_ERROR_CASES: ConfigErrorCase[] = [
+    {
+        name: "a Home Assistant URL that is not http(s) or ws(s)",
+        stack: "prod",
+        overrides: { "homeiq:homeAssistantUrl": "ftp://homeassistant.local" },
+        key: "homeiq:homeAssistantUrl",
+        value: '"ftp://homeassistant.local"',
+        problem: /must be an http\(s\):\/\/ or ws\(s\):\/\/ URL/,
+        fix: /^pulumi config set homeiq:homeAssistantUrl http:\/\/homeassistant\.local:8123$/,
+    },
+    {
+        name: "two services on one host port",
+        stack: "prod",
+        overrides: { "homeiq:hostPorts": JSON.stringify(["admin-api=8086"]) },
+        key: "homeiq:hostPorts[0]",
+        value: '"admin-api=8086"',
+        problem: /puts influxdb and admin-api on the same host port 8086/,
+        // A port no service uses, so the command runs as written (no `<placeholder>`, which a shell reads as a redirect).
+        fix: /^pulumi config set --path 'homeiq:hostPorts\[0\]' admin-api=20000$/,
+    },
+    {
+        name: "* in prod CORS",
+        stack: "prod",
+        overrides: { "homeiq:corsOrigins": JSON.stringify(["http://homeiq.local:3000", "*"]) },
+        key: "homeiq:corsOrigins[1]",
+        value: '"*"',
+        problem: /allows every origin \('\*'\), which the prod profile forbids/,
+        fix: /^pulumi config set --path 'homeiq:corsOrigins\[1\]' http:\/\/homeiq\.lan:3000$/,
+    },
+    {
+        name: "a memory limit below its reservation",
+        stack: "prod",
+        overrides: { "homeiq:resourceOverrides": JSON.stringify(["data-api:memoryMiB=128"]) },
+        key: "homeiq:resourceOverrides[0]",
+        value: '"data-api:memoryMiB=128"',
+        problem: /gives data-api a memory limit of 128 MiB, below its reservation of 256 MiB/,
+        fix: /^pulumi config set --path 'homeiq:resourceOverrides\[0\]' data-api:memoryMiB=512$/,
+    },
+    {
+        name: "an override for a service that does not exist",
+        stack: "dev",
+        overrides: { "homeiq:resourceOverrides": JSON.stringify(["weather-api:memoryMiB=256"]) },
+        key: "homeiq:resourceOverrides[0]",
+        value: '"weather-api:memoryMiB=256"',
+        problem: /names a service that does not exist: 'weather-api'/,
+        fix: /^pulumi config set --path 'homeiq:resourceOverrides\[0\]' data-api:memoryMiB=768$/,
+    },
+    {
+        name: "a non-positive timeout",
+        stack: "dev",
+        overrides: { "homeiq:healthWaitTimeoutSeconds": "0" },
+        key: "homeiq:healthWaitTimeoutSeconds",
+        value: '"0"',
+        problem: /must be a positive number of seconds/,
+        fix: /^pulumi config set homeiq:healthWaitTimeoutSeconds 180$/,
+    },
+    {
+        name: "a placeholder credential from the old compose files (value never shown)",
+        stack: "prod",
+        overrides: { "homeiq:influxdbAdminPassword": "admin123" },
+        key: "homeiq:influxdbAdminPassword",
+        value: "[secret]",
+        problem: /must be at least 12 characters|placeholder credential/,
+        fix: /^pulumi config set --secret homeiq:influxdbAdminPassword/,
+    },
+    {
+        name: "a disabled service without a reason",
+        stack: "dev",
+        overrides: { "homeiq:disabledServices": JSON.stringify(["calendar="]) },
+        key: "homeiq:disabledServices[0]",
+        value: '"calendar="',
+        problem: /disables a service without a reason/,
+        fix: /^pulumi config set --path 'homeiq:disabledServices\[0\]' 'calendar=<why this stack does not run it>'$/,
+    },
+    {
+        name: "disabling a service another one needs",
+        stack: "dev",
+        overrides: { "homeiq:disabledServices": JSON.stringify(["data-api=not needed"]) },
+        key: "homeiq:disabledServices[0]",
+        value: '"data-api=not needed"',
+        problem: /disables data-api, which admin-api depends on/,
+        fix: /^pulumi config rm --path 'homeiq:disabledServices\[0\]'$/,
+    },
+    {
+        name: "an unknown profile",
+        stack: "dev",
+        overrides: { "homeiq:profile": "production" },
+        key: "homeiq:profile",
+        value: '"production"',
+        problem: /is not a known profile/,
+        fix: /^pulumi config set homeiq:profile prod$/,
+    },
+    {
+        name: "registry images not pinned by digest",
+        stack: "prod",
+        overrides: {
+            "homeiq:imageSource": "registry",
+            "homeiq:imageReferences": JSON.stringify(["data-api=ghcr.io/homeiq/data-api:latest"]),
+        },
+        key: "homeiq:imageReferences[0]",
+        value: '"data-api=ghcr.io/homeiq/data-api:latest"',
+        problem: /is not pinned by digest/,
+        fix: /^pulumi config set --path 'homeiq:imageReferences\[0\]' /,
+    },
+];
