@@ -6,8 +6,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import {
-  backupDirOf, backupEnv, createStack, docker, IMAGES, influxChecksum, listFiles, pythonInContainer, pythonOnVolume, Resources, restoreEnv,
-  runScript, SERVICE_UID, sha256File, sqliteDigestOnVolume, Stack, startInflux, startService, volumeChecksum, writeInflux,
+  backupDirOf, backupEnv, createStack, docker, dockerAsync, IMAGES, influxChecksum, listFiles, pythonInContainer, pythonOnVolume, Resources, restoreEnv,
+  runScript, SERVICE_UID, sha256File, sqliteDigestOnVolume, Stack, startInflux, startService, volumeChecksumsAsync, writeInflux,
 } from "./helpers";
 
 const TOKEN = "homeiq-test-token-restore-4b1d";
@@ -19,8 +19,8 @@ describe.each([
   const res = new Resources();
   afterAll(() => res.cleanup());
 
-  it("restores SQLite (row counts and per-table checksums) and InfluxDB data identical to what was backed up", () => {
-    const s = createStack(res, `roundtrip-${recorded}`, TOKEN);
+  it("restores SQLite (row counts and per-table checksums) and InfluxDB data identical to what was backed up", async () => {
+    const s = await createStack(res, `roundtrip-${recorded}`, TOKEN);
     const before = {
       dataApi: sqliteDigestOnVolume(s.dataApi.volume, s.dataApi.db),
       sportsData: sqliteDigestOnVolume(s.sportsData.volume, s.sportsData.db),
@@ -90,8 +90,8 @@ describe("restore refuses a damaged backup and changes nothing", () => {
   let root: string;
   afterAll(() => res.cleanup());
 
-  beforeAll(() => {
-    s = createStack(res, "refuse", TOKEN);
+  beforeAll(async () => {
+    s = await createStack(res, "refuse", TOKEN);
     root = res.tmpDir("refuse-root");
     const b = runScript("backup.sh", backupEnv(s, root));
     expect(b.code).toBe(0);
@@ -110,13 +110,13 @@ describe("restore refuses a damaged backup and changes nothing", () => {
     return dir;
   }
 
-  function state(): Record<string, string> {
-    return {
-      influx: influxChecksum(s),
-      dataApi: volumeChecksum(s.dataApi.volume),
-      sportsData: volumeChecksum(s.sportsData.volume),
-      influxVolume: volumeChecksum(s.influx.volume),
-    };
+  /** InfluxDB's content and every file of the three volumes (one checksum container, read beside InfluxDB's). */
+  async function state(): Promise<Record<string, string>> {
+    const [influx, [dataApi, sportsData, influxVolume]] = await Promise.all([
+      dockerAsync(["exec", s.influx.container, "influx", "standin-checksum"]).then((r) => r.stdout.trim()),
+      volumeChecksumsAsync([s.dataApi.volume, s.sportsData.volume, s.influx.volume]),
+    ]);
+    return { influx, dataApi: dataApi!, sportsData: sportsData!, influxVolume: influxVolume! };
   }
 
   const cases: Array<[string, (dir: string) => void, RegExp]> = [
@@ -162,19 +162,19 @@ describe("restore refuses a damaged backup and changes nothing", () => {
     ],
   ];
 
-  it.each(cases)("refuses %s, naming the file, and leaves the volumes and InfluxDB untouched", (name, damage, message) => {
+  it.each(cases)("refuses %s, naming the file, and leaves the volumes and InfluxDB untouched", async (name, damage, message) => {
     const dir = damagedCopy(name.replace(/\W+/g, "-"), damage);
-    const before = state();
+    const before = await state();
     const r = runScript("restore.sh", restoreEnv(s, dir));
     expect(r.code).toBe(5);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).toContain("nothing was changed");
     expect(r.stdout).not.toMatch(/influx restore|restoring sqlite/);
-    expect(state()).toEqual(before);
+    expect(await state()).toEqual(before);
   }, 120_000);
 
-  it("verify-only mode accepts the intact backup, refuses a damaged one, and changes nothing either way", () => {
-    const before = state();
+  it("verify-only mode accepts the intact backup, refuses a damaged one, and changes nothing either way", async () => {
+    const before = await state();
     const ok = runScript("restore.sh", restoreEnv(s, good, { HOMEIQ_RESTORE_VERIFY_ONLY: "1" }));
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain("the backup is complete and intact; nothing was changed");
@@ -182,24 +182,24 @@ describe("restore refuses a damaged backup and changes nothing", () => {
     const refused = runScript("restore.sh", restoreEnv(s, bad, { HOMEIQ_RESTORE_VERIFY_ONLY: "1" }));
     expect(refused.code).toBe(5);
     expect(refused.stderr).toContain("file config.json listed in manifest.json is missing");
-    expect(state()).toEqual(before);
+    expect(await state()).toEqual(before);
   }, 120_000);
 
-  it("refuses a .partial folder", () => {
+  it("refuses a .partial folder", async () => {
     const dir = damagedCopy("20200101T000000Z.partial", () => undefined);
-    const before = state();
+    const before = await state();
     const r = runScript("restore.sh", restoreEnv(s, dir));
     expect(r.code).toBe(5);
     expect(r.stderr).toMatch(/it is a \.partial folder/);
-    expect(state()).toEqual(before);
+    expect(await state()).toEqual(before);
   }, 120_000);
 
-  it("refuses a backup of another stack unless explicitly allowed", () => {
-    const before = state();
+  it("refuses a backup of another stack unless explicitly allowed", async () => {
+    const before = await state();
     const r = runScript("restore.sh", restoreEnv(s, good, { HOMEIQ_STACK: "prod" }));
     expect(r.code).toBe(5);
     expect(r.stderr).toContain(`it is a backup of stack '${s.stack}', not 'prod'`);
-    expect(state()).toEqual(before);
+    expect(await state()).toEqual(before);
   }, 120_000);
 
   it("the undamaged backup restores (the refusals above are not a broken restore)", () => {
