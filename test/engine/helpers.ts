@@ -323,25 +323,13 @@ export function volumeChecksum(volume: string): string {
  * checksum is the same as volumeChecksum's.
  */
 export function volumeChecksums(volumes: readonly string[]): string[] {
-  return checksumsOf(docker(volumeChecksumArgs(volumes)).stdout, volumes.length);
-}
-
-/** volumeChecksums without blocking (to overlap other reads of the same state). */
-export async function volumeChecksumsAsync(volumes: readonly string[]): Promise<string[]> {
-  return checksumsOf((await dockerAsync(volumeChecksumArgs(volumes))).stdout, volumes.length);
-}
-
-function volumeChecksumArgs(volumes: readonly string[]): string[] {
   const mounts = volumes.flatMap((v, i) => ["-v", `${v}:/v${i}:ro`]);
   const sums = volumes.map((_, i) =>
     `(cd /v${i} && find . -print | sort | while read -r f; do stat -c '%n %a %u:%g %s' "$f"; [ -f "$f" ] && sha256sum "$f"; done | sha256sum)`,
   );
-  return ["run", "--rm", "--network", "none", ...mounts, IMAGES.busybox, "sh", "-ec", sums.join("\n")];
-}
-
-function checksumsOf(stdout: string, n: number): string[] {
+  const stdout = docker(["run", "--rm", "--network", "none", ...mounts, IMAGES.busybox, "sh", "-ec", sums.join("\n")]).stdout;
   const lines = stdout.trim().split("\n").map((l) => l.trim());
-  if (lines.length !== n) throw new Error(`volume checksums: expected ${n} lines, got:\n${stdout}`);
+  if (lines.length !== volumes.length) throw new Error(`volume checksums: expected ${volumes.length} lines, got:\n${stdout}`);
   return lines;
 }
 
