@@ -23,8 +23,8 @@ describe("transfer choice", () => {
   const res = new Resources();
   let s: Stack;
   afterAll(() => res.cleanup());
-  beforeAll(() => {
-    s = createStack(res, "transfer", TOKEN);
+  beforeAll(async () => {
+    s = await createStack(res, "transfer", TOKEN);
   }, 300_000);
 
   it("auto: when the engine sees another folder at the backup's path, nothing is written there and every step streams", () => {
@@ -88,8 +88,8 @@ describe("a backup taken by a non-root user (as `pulumi up` runs it)", () => {
   const res = new Resources();
   afterAll(() => res.cleanup());
 
-  it("DIRECT: every file and folder belongs to that user, owner-only; it can verify, and retention can delete its backups", () => {
-    const s = createStack(res, "nonroot", TOKEN);
+  it("DIRECT: every file and folder belongs to that user, owner-only; it can verify, and retention can delete its backups", async () => {
+    const s = await createStack(res, "nonroot", TOKEN);
     // Not root, not the services' uid 1001; in the group that owns the Docker socket.
     const socketGid = fs.statSync("/var/run/docker.sock").gid;
     const user = { uid: 4242, gid: 4242, groups: [socketGid] };

@@ -4,7 +4,7 @@
  * SQLite / InfluxDB-stand-in content digests through containers, so nothing on
  * the host needs python or sqlite.
  */
-import { spawnSync, SpawnSyncReturns } from "child_process";
+import { spawn, spawnSync, SpawnSyncReturns } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -78,6 +78,48 @@ export function docker(args: readonly string[], opts: RunOptions = {}): RunResul
 }
 
 /**
+ * Like run(), without blocking: for docker calls that do not depend on each other, started together
+ * and awaited once (Promise.all). Same bound per call and same error on a non-zero exit.
+ */
+export function runAsync(cmd: string, args: readonly string[], opts: RunOptions = {}, baseEnv: NodeJS.ProcessEnv = process.env): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: { ...baseEnv, ...(opts.env ?? {}) }, stdio: ["pipe", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (c: Buffer) => out.push(c));
+    child.stderr.on("data", (c: Buffer) => err.push(c));
+    const timeoutMs = opts.timeoutMs ?? 180_000;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(new Error(`${cmd} ${args.join(" ")}: ${e.message}`));
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      if (timedOut) {
+        reject(new Error(`${cmd} ${args.slice(0, 6).join(" ")}: not finished within ${timeoutMs} ms`));
+        return;
+      }
+      const res = { code: code ?? 128, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") };
+      if (!(opts.allowFail ?? false) && res.code !== 0) {
+        reject(new Error(`${cmd} ${args.slice(0, 6).join(" ")} exited ${res.code}\nstdout:\n${res.stdout.slice(-3000)}\nstderr:\n${res.stderr.slice(-3000)}`));
+        return;
+      }
+      resolve(res);
+    });
+    child.stdin.end(opts.input ?? "");
+  });
+}
+
+export function dockerAsync(args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  return runAsync("docker", args, opts);
+}
+
+/**
  * Runs one of scripts/backup/*.sh with exactly the HOMEIQ_* environment given
  * (HOMEIQ_* variables inherited from the test process are removed first), as a
  * Pulumi Command resource would.
@@ -88,10 +130,7 @@ export function runScript(
   timeoutMs = 240_000,
   runAs?: HostUser,
 ): RunResult {
-  const base: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !k.startsWith("HOMEIQ_")) base[k] = v;
-  }
+  const base = envWithoutHomeiq();
   const bash = ["bash", path.join(SCRIPTS, script)];
   // As another host user: setpriv (util-linux) drops to it, keeping the groups given (the socket's).
   const [cmd, ...args] = runAs
@@ -107,6 +146,20 @@ export function runScript(
     throw new Error(`${script} did not finish within ${timeoutMs} ms (${r.error?.message ?? r.signal})\nstdout:\n${r.stdout?.toString().slice(-3000)}\nstderr:\n${r.stderr?.toString().slice(-3000)}`);
   }
   return toResult(script, [], r, true);
+}
+
+/** runScript as the test process's user, without blocking (to overlap independent setup steps); exit code in the result. */
+export function runScriptAsync(script: "backup.sh" | "restore.sh" | "chown-volume.sh", env: Record<string, string>, timeoutMs = 240_000): Promise<RunResult> {
+  return runAsync("bash", [path.join(SCRIPTS, script)], { env, allowFail: true, timeoutMs }, envWithoutHomeiq());
+}
+
+/** process.env without the HOMEIQ_* variables (a script gets exactly the ones a test gives it). */
+function envWithoutHomeiq(): Record<string, string> {
+  const base: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !k.startsWith("HOMEIQ_")) base[k] = v;
+  }
+  return base;
 }
 
 /** A host user (not root) for runScript: uid, gid and supplementary groups. */
@@ -201,7 +254,11 @@ export class Resources {
  * 20.10 CLI can hang in (docker/cli#2542; seen here once).
  */
 export function pythonOnVolume(volume: string, code: string, args: readonly string[] = [], user = "0:0"): string {
-  return docker(["run", "--rm", "--network", "none", "--user", user, "-v", `${volume}:/d`, IMAGES.python, "python3", "-c", code, ...args]).stdout;
+  return docker(pythonOnVolumeArgs(volume, code, args, user)).stdout;
+}
+
+function pythonOnVolumeArgs(volume: string, code: string, args: readonly string[] = [], user = "0:0"): string[] {
+  return ["run", "--rm", "--network", "none", "--user", user, "-v", `${volume}:/d`, IMAGES.python, "python3", "-c", code, ...args];
 }
 
 /** Runs python code in a running container (`docker exec`, code in argv). */
@@ -257,10 +314,23 @@ export function sqliteDigestOnVolume(volume: string, relPath: string): DbDigest 
 
 /** sha256 of every file (path, mode, owner, content) in a volume: changes if anything in it changes. */
 export function volumeChecksum(volume: string): string {
-  return docker([
-    "run", "--rm", "--network", "none", "-v", `${volume}:/v:ro`, IMAGES.busybox, "sh", "-c",
-    "cd /v && find . -print | sort | while read -r f; do stat -c '%n %a %u:%g %s' \"$f\"; [ -f \"$f\" ] && sha256sum \"$f\"; done | sha256sum",
-  ]).stdout.trim();
+  return volumeChecksums([volume])[0]!;
+}
+
+/**
+ * volumeChecksum of each volume, in the same order, from one container with each volume mounted
+ * read-only at its own path (/v0, /v1, ...): paths are summed relative to each mount, so a volume's
+ * checksum is the same as volumeChecksum's.
+ */
+export function volumeChecksums(volumes: readonly string[]): string[] {
+  const mounts = volumes.flatMap((v, i) => ["-v", `${v}:/v${i}:ro`]);
+  const sums = volumes.map((_, i) =>
+    `(cd /v${i} && find . -print | sort | while read -r f; do stat -c '%n %a %u:%g %s' "$f"; [ -f "$f" ] && sha256sum "$f"; done | sha256sum)`,
+  );
+  const stdout = docker(["run", "--rm", "--network", "none", ...mounts, IMAGES.busybox, "sh", "-ec", sums.join("\n")]).stdout;
+  const lines = stdout.trim().split("\n").map((l) => l.trim());
+  if (lines.length !== volumes.length) throw new Error(`volume checksums: expected ${volumes.length} lines, got:\n${stdout}`);
+  return lines;
 }
 
 export function sha256File(file: string): string {
@@ -303,6 +373,26 @@ export function waitFor<T>(what: string, ready: () => T | undefined | false, { t
 /** Until the InfluxDB stand-in in `container` has finished its first-run setup and answers `influx ping`. */
 export function waitForInflux(container: string, timeoutMs = 60_000): void {
   waitFor(`${container}: influx ping after its setup`, () => docker(["exec", container, "influx", "ping"], { allowFail: true, timeoutMs: 30_000 }).code === 0, { timeoutMs });
+}
+
+/** waitFor without blocking: other awaited work (e.g. dockerAsync calls) goes on between the polls. */
+export async function waitForAsync<T>(what: string, ready: () => Promise<T | undefined | false>, { timeoutMs = 30_000, intervalMs = 100 } = {}): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await ready();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() >= deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** waitForInflux without blocking. */
+export async function waitForInfluxAsync(container: string, timeoutMs = 60_000): Promise<void> {
+  await waitForAsync(
+    `${container}: influx ping after its setup`,
+    async () => (await dockerAsync(["exec", container, "influx", "ping"], { allowFail: true, timeoutMs: 30_000 })).code === 0,
+    { timeoutMs },
+  );
 }
 
 // --- a small HomeIQ-like stack on the real engine ------------------------------------------
@@ -348,19 +438,28 @@ export function influxSetupEnv(token: string): Record<string, string> {
 }
 
 export function startInflux(s: Stack): void {
-  docker([
-    "run", "-d", "--name", s.influx.container, "--network", "none",
-    "-v", `${s.influx.volume}:/var/lib/influxdb2`, ...influxSetupArgs(), IMAGES.influxStandin,
-  ], { env: influxSetupEnv(s.token) });
+  docker(influxRunArgs(s), { env: influxSetupEnv(s.token) });
   waitForInflux(s.influx.container);
 }
 
+/** startInflux without blocking. */
+export async function startInfluxAsync(s: Stack): Promise<void> {
+  await dockerAsync(influxRunArgs(s), { env: influxSetupEnv(s.token) });
+  await waitForInfluxAsync(s.influx.container);
+}
+
+function influxRunArgs(s: Stack): string[] {
+  return ["run", "-d", "--name", s.influx.container, "--network", "none", "-v", `${s.influx.volume}:/var/lib/influxdb2`, ...influxSetupArgs(), IMAGES.influxStandin];
+}
+
 export function writeInflux(s: Stack, lines: string): void {
+  docker(writeInfluxArgs(s, lines), { env: { INFLUX_TOKEN: s.token } });
+}
+
+function writeInfluxArgs(s: Stack, lines: string): string[] {
   // Lines in argv (under 128 KiB), piped inside the container: no stdin attach.
   if (Buffer.byteLength(lines) > 120 * 1024) throw new Error("writeInflux: keep a batch under 120 KiB");
-  docker(["exec", "-e", "INFLUX_TOKEN", s.influx.container, "sh", "-c", 'printf "%s" "$1" | influx write -b home_assistant_events', "sh", lines], {
-    env: { INFLUX_TOKEN: s.token },
-  });
+  return ["exec", "-e", "INFLUX_TOKEN", s.influx.container, "sh", "-c", 'printf "%s" "$1" | influx write -b home_assistant_events', "sh", lines];
 }
 
 export function influxChecksum(s: Stack): string {
@@ -369,12 +468,25 @@ export function influxChecksum(s: Stack): string {
 
 /** A data service container (python stand-in, non-root) that keeps running with its volume at /app/data. */
 export function startService(container: string, volume: string, extraArgs: readonly string[] = [], cmd: readonly string[] = ["sleep", "infinity"]): void {
-  docker(["run", "-d", "--init", "--name", container, "--network", "none", "--user", SERVICE_UID, "-v", `${volume}:/app/data`, ...extraArgs, IMAGES.python, ...cmd]);
+  docker(serviceRunArgs(container, volume, extraArgs, cmd));
+}
+
+function serviceRunArgs(container: string, volume: string, extraArgs: readonly string[] = [], cmd: readonly string[] = ["sleep", "infinity"]): string[] {
+  return ["run", "-d", "--init", "--name", container, "--network", "none", "--user", SERVICE_UID, "-v", `${volume}:/app/data`, ...extraArgs, IMAGES.python, ...cmd];
 }
 
 /** Makes a SQLite database in a (stopped-service) volume, as the service user. */
 export function seedSqlite(volume: string, db: string, journalMode: "wal" | "delete", rows: number): void {
-  pythonOnVolume(
+  docker(seedSqliteArgs(volume, db, journalMode, rows));
+}
+
+/** seedSqlite without blocking. */
+export async function seedSqliteAsync(volume: string, db: string, journalMode: "wal" | "delete", rows: number): Promise<void> {
+  await dockerAsync(seedSqliteArgs(volume, db, journalMode, rows));
+}
+
+function seedSqliteArgs(volume: string, db: string, journalMode: "wal" | "delete", rows: number): string[] {
+  return pythonOnVolumeArgs(
     volume,
     `
 import sqlite3, sys
@@ -398,20 +510,27 @@ c.close()
  * databases (data-api in WAL mode, sports-data in rollback-journal mode), and
  * points in the InfluxDB stand-in. Containers are left running.
  */
-export function createStack(res: Resources, tag: string, token: string): Stack {
+export async function createStack(res: Resources, tag: string, token: string): Promise<Stack> {
   const s = stackNames(res, tag, token);
   for (const v of [s.influx.volume, s.dataApi.volume, s.sportsData.volume]) res.volume(v);
-  const chown = runScript("chown-volume.sh", {
-    HOMEIQ_CHOWN_VOLUMES: `${s.dataApi.volume}=${SERVICE_UID} ${s.sportsData.volume}=${SERVICE_UID}`,
-    HOMEIQ_HELPER_IMAGE: IMAGES.busybox,
-  });
-  if (chown.code !== 0) throw new Error(`chown-volume.sh failed: ${chown.stderr}`);
-  seedSqlite(s.dataApi.volume, s.dataApi.db, "wal", 3000);
-  seedSqlite(s.sportsData.volume, s.sportsData.db, "delete", 500);
-  startInflux(s);
-  writeInflux(s, Array.from({ length: 2000 }, (_, i) => `ha,e=t${i % 17} v=${i} ${1700000000 + i}`).join("\n") + "\n");
-  startService(s.dataApi.container, s.dataApi.volume);
-  startService(s.sportsData.container, s.sportsData.volume);
+  // The SQLite volumes (hand-over, then seeding) and InfluxDB (setup, then points) share nothing,
+  // so they are prepared side by side; each chain keeps its own order.
+  const sqlite = async (): Promise<void> => {
+    const chown = await runScriptAsync("chown-volume.sh", {
+      HOMEIQ_CHOWN_VOLUMES: `${s.dataApi.volume}=${SERVICE_UID} ${s.sportsData.volume}=${SERVICE_UID}`,
+      HOMEIQ_HELPER_IMAGE: IMAGES.busybox,
+    });
+    if (chown.code !== 0) throw new Error(`chown-volume.sh failed: ${chown.stderr}`);
+    await Promise.all([seedSqliteAsync(s.dataApi.volume, s.dataApi.db, "wal", 3000), seedSqliteAsync(s.sportsData.volume, s.sportsData.db, "delete", 500)]);
+  };
+  const influx = async (): Promise<void> => {
+    await startInfluxAsync(s);
+    const lines = Array.from({ length: 2000 }, (_, i) => `ha,e=t${i % 17} v=${i} ${1700000000 + i}`).join("\n") + "\n";
+    await dockerAsync(writeInfluxArgs(s, lines), { env: { INFLUX_TOKEN: s.token } });
+  };
+  await Promise.all([sqlite(), influx()]);
+  // The services start on their seeded volumes (as a deploy starts them after the hand-over).
+  await Promise.all([dockerAsync(serviceRunArgs(s.dataApi.container, s.dataApi.volume)), dockerAsync(serviceRunArgs(s.sportsData.container, s.sportsData.volume))]);
   return s;
 }
 

@@ -8,7 +8,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import {
-  backupDirOf, docker, IMAGES, pythonOnVolume, pythonWithFiles, Resources, runScript, SERVICE_UID, uniqueName, waitFor,
+  backupDirOf, docker, IMAGES, pythonWithFiles, Resources, runScript, SERVICE_UID, uniqueName, waitFor,
 } from "./helpers";
 
 /** Inserts numbered rows, BATCH per transaction, as fast as it can (WAL mode, like a busy service). */
@@ -30,16 +30,18 @@ while True:
         time.sleep(0.005)  # after the seed rows, a steady stream of about 5-10k rows/s
 `;
 
-/** Integrity, row count, and whether ids are exactly 1..k in whole transactions. */
+/** For each database file in argv, one line: integrity, row count, and whether ids are exactly 1..k in whole transactions. */
 const PREFIX_PY = `
 import json, sqlite3, sys
-try:
-    c = sqlite3.connect(sys.argv[1])
-    integrity = c.execute("PRAGMA integrity_check").fetchone()[0]
-    k, mx, mn = c.execute("SELECT COUNT(*), COALESCE(MAX(id), 0), COALESCE(MIN(id), 0) FROM readings").fetchone()
-    print(json.dumps({"integrity": integrity, "rows": k, "maxId": mx, "minId": mn}))
-except Exception as e:
-    print(json.dumps({"error": "%s: %s" % (type(e).__name__, e)}))
+for db in sys.argv[1:]:
+    try:
+        c = sqlite3.connect(db)
+        integrity = c.execute("PRAGMA integrity_check").fetchone()[0]
+        k, mx, mn = c.execute("SELECT COUNT(*), COALESCE(MAX(id), 0), COALESCE(MIN(id), 0) FROM readings").fetchone()
+        c.close()
+        print(json.dumps({"integrity": integrity, "rows": k, "maxId": mx, "minId": mn}))
+    except Exception as e:
+        print(json.dumps({"error": "%s: %s" % (type(e).__name__, e)}))
 `;
 
 interface Prefix { integrity?: string; rows?: number; maxId?: number; minId?: number; error?: string }
@@ -54,16 +56,27 @@ function summary(p: Prefix): string {
   return `${integrity}; ${p.rows} rows; ${prefix}${partial}`;
 }
 
-/** PREFIX_PY over a database file copied to the host (and its -wal, if given), in a throwaway container. */
-function prefixOfFile(db: string, wal?: string): Prefix {
-  const files: Record<string, string> = { "x.db": db };
-  if (wal) files["x.db-wal"] = wal;
-  const out = pythonWithFiles(files, PREFIX_PY, ["/tmp/x.db"]);
-  return JSON.parse(out.trim().split("\n").slice(-1)[0] ?? "{}") as Prefix;
+/** A database file copied to the host, and its -wal if one was copied with it. */
+interface Copied { readonly db: string; readonly wal?: string }
+
+/**
+ * PREFIX_PY over database files copied to the host (each with its -wal, if given), in one throwaway
+ * container: copy i is /tmp/x<i>.db (and /tmp/x<i>.db-wal), so each opens with its own -wal only.
+ */
+function prefixesOfFiles(copies: readonly Copied[]): Prefix[] {
+  const files: Record<string, string> = {};
+  copies.forEach((c, i) => {
+    files[`x${i}.db`] = c.db;
+    if (c.wal) files[`x${i}.db-wal`] = c.wal;
+  });
+  const out = pythonWithFiles(files, PREFIX_PY, copies.map((_, i) => `/tmp/x${i}.db`)).trim().split("\n");
+  if (out.length !== copies.length) throw new Error(`expected ${copies.length} result lines, got:\n${out.join("\n")}`);
+  return out.map((line) => JSON.parse(line) as Prefix);
 }
 
-function rowsNow(volume: string, db: string): number {
-  return Number(pythonOnVolume(volume, `import sqlite3; print(sqlite3.connect("/d/${db}", timeout=60).execute("SELECT COUNT(*) FROM readings").fetchone()[0])`, [], SERVICE_UID).trim());
+/** Rows committed now, read by a second process in the writer's own container (its user, its volume). */
+function rowsNow(container: string, db: string): number {
+  return Number(docker(["exec", container, "python3", "-c", `import sqlite3; print(sqlite3.connect("/app/data/${db}", timeout=60).execute("SELECT COUNT(*) FROM readings").fetchone()[0])`]).stdout.trim());
 }
 
 describe.each([
@@ -84,41 +97,42 @@ describe.each([
       IMAGES.python, "python3", "-c", WRITER_PY.replace("${MODE}", mode), `/app/data/${db}`,
     ]);
     // Let the database grow to a size where copies take a while.
-    waitFor(`${SEED_ROWS} rows written`, () => rowsNow(volume, db) >= SEED_ROWS, { timeoutMs: 120_000, intervalMs: 250 });
-    const startRows = rowsNow(volume, db);
+    waitFor(`${SEED_ROWS} rows written`, () => rowsNow(container, db) >= SEED_ROWS, { timeoutMs: 120_000, intervalMs: 250 });
+    const startRows = rowsNow(container, db);
     expect(startRows).toBeGreaterThanOrEqual(SEED_ROWS);
 
     // --- the naive copies, as in the old docs: docker cp of the live file(s) ---
     // committedBefore: rows the writer had committed before the copy began; a
     // copy holding fewer has lost committed data (e.g. what sat in the -wal).
-    const naive: Record<string, Prefix & { committedBefore: number; copiedBytes: number; walBytes?: number }> = {};
+    // The copies are read after the last one is taken (reading a copy on the host does not depend on when).
+    const naiveCopies: Array<{ name: string; copy: Copied; committedBefore: number; copiedBytes: number; walBytes?: number }> = [];
     for (let round = 1; round <= 3; round++) {
       const dbOnly = path.join(tmp, `naive-${round}`);
       fs.mkdirSync(dbOnly);
-      let committedBefore = rowsNow(volume, db);
+      let committedBefore = rowsNow(container, db);
       docker(["cp", `${container}:/app/data/${db}`, dbOnly]);
       const dbFile = path.join(dbOnly, db);
-      naive[`docker cp ${db} (round ${round})`] = { ...prefixOfFile(dbFile), committedBefore, copiedBytes: fs.statSync(dbFile).size };
+      naiveCopies.push({ name: `docker cp ${db} (round ${round})`, copy: { db: dbFile }, committedBefore, copiedBytes: fs.statSync(dbFile).size });
       if (mode === "wal") {
         // db then -wal, two copies while the writer runs (what a careful-looking manual copy does).
         const walDir = path.join(tmp, `naive-wal-${round}`);
         fs.mkdirSync(walDir);
-        committedBefore = rowsNow(volume, db);
+        committedBefore = rowsNow(container, db);
         docker(["cp", `${container}:/app/data/${db}`, walDir]);
         docker(["cp", `${container}:/app/data/${db}-wal`, walDir], { allowFail: true });
         const d = path.join(walDir, db);
         const walFile = path.join(walDir, `${db}-wal`);
         const w = fs.existsSync(walFile) ? walFile : undefined;
-        naive[`docker cp ${db} then ${db}-wal (round ${round})`] = {
-          ...prefixOfFile(d, w), committedBefore, copiedBytes: fs.statSync(d).size, walBytes: w ? fs.statSync(w).size : 0,
-        };
+        naiveCopies.push({
+          name: `docker cp ${db} then ${db}-wal (round ${round})`, copy: { db: d, wal: w }, committedBefore, copiedBytes: fs.statSync(d).size, walBytes: w ? fs.statSync(w).size : 0,
+        });
       }
     }
 
     // --- the online backups, same writer, same moment: DIRECT (a one-off container beside the
     // writer's, as on a local engine) and STREAM (docker exec into the writer's container) ---
     const root = res.tmpDir(`live-${mode}-root`);
-    const online: Prefix[] = [];
+    const onlineFiles: Copied[] = [];
     const transfers = ["direct", "direct", "direct", "stream", "stream"];
     for (const transfer of transfers) {
       const r = runScript("backup.sh", {
@@ -130,11 +144,16 @@ describe.each([
       });
       expect(r.stderr).toBe("");
       expect(r.code).toBe(0);
-      const file = path.join(backupDirOf(r), "sqlite", "data-api", db);
-      online.push(prefixOfFile(file));
+      onlineFiles.push({ db: path.join(backupDirOf(r), "sqlite", "data-api", db) });
     }
-    const endRows = rowsNow(volume, db);
+    const endRows = rowsNow(container, db);
     docker(["rm", "-f", container]);
+
+    const prefixes = prefixesOfFiles([...onlineFiles, ...naiveCopies.map((n) => n.copy)]);
+    const online = prefixes.slice(0, onlineFiles.length);
+    const naive: Record<string, Prefix & { committedBefore: number; copiedBytes: number; walBytes?: number }> = Object.fromEntries(
+      naiveCopies.map(({ name, committedBefore, copiedBytes, walBytes }, i) => [name, { ...prefixes[onlineFiles.length + i]!, committedBefore, copiedBytes, walBytes }]),
+    );
 
     const lines = [
       `live-writer report (journal_mode=${mode}; writer: ${BATCH} rows per transaction; ${startRows} rows when copying began, ${endRows} at the end)`,

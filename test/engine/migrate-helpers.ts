@@ -14,7 +14,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { synthesize } from "../../synth/synthesize";
-import { docker, IMAGES, influxSetupArgs, influxSetupEnv, REPO_ROOT, RunResult, waitForInflux } from "./helpers";
+import { docker, IMAGES, influxSetupArgs, influxSetupEnv, REPO_ROOT, runAsync, RunResult, waitForInflux, waitForInfluxAsync } from "./helpers";
 
 export const FIXTURE = path.join(REPO_ROOT, "test", "engine", "fixtures", "compose-v1");
 export const MIGRATE = path.join(REPO_ROOT, "scripts", "migrate", "from-compose.sh");
@@ -77,7 +77,7 @@ export class OldDeployment {
   }
 
   compose(args: readonly string[], allowFail = false): RunResult {
-    const r = spawnSync("docker", ["compose", "-f", path.join(FIXTURE, "docker-compose.yml"), "-p", this.project, ...args], {
+    const r = spawnSync("docker", this.composeArgs(args), {
       env: { ...process.env, ...this.env },
       timeout: 180_000,
       maxBuffer: 64 * 1024 * 1024,
@@ -87,11 +87,23 @@ export class OldDeployment {
     return res;
   }
 
+  private composeArgs(args: readonly string[]): string[] {
+    return ["compose", "-f", path.join(FIXTURE, "docker-compose.yml"), "-p", this.project, ...args];
+  }
+
   /** Brings the old deployment up (all services, or the ones named) and waits for InfluxDB's setup. */
   up(services: readonly string[] = []): void {
     this.compose(["up", "-d", "--quiet-pull", ...services]);
     if (services.length === 0 || services.includes("influxdb")) {
       waitForInflux(this.container("influxdb"));
+    }
+  }
+
+  /** up() without blocking: several deployments come up side by side (each its own project, names and port). */
+  async upAsync(services: readonly string[] = []): Promise<void> {
+    await runAsync("docker", this.composeArgs(["up", "-d", "--quiet-pull", ...services]), { env: this.env });
+    if (services.length === 0 || services.includes("influxdb")) {
+      await waitForInfluxAsync(this.container("influxdb"));
     }
   }
 

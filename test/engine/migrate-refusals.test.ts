@@ -31,11 +31,10 @@ describe("discovery by compose labels", () => {
     fs.rmSync(work, { recursive: true, force: true });
   });
 
-  beforeAll(() => {
-    a.up();
-    b.up();
-    // Another application's compose project with an `influxdb` service: not HomeIQ's.
-    lone.up(["influxdb"]);
+  beforeAll(async () => {
+    // Three independent projects (own names, volumes and ports), brought up side by side.
+    // `lone` is another application's compose project with an `influxdb` service: not HomeIQ's.
+    await Promise.all([a.upAsync(), b.upAsync(), lone.upAsync(["influxdb"])]);
   }, 300_000);
 
   it("finds no deployment where no compose project has a HomeIQ service (an `influxdb` service alone is not HomeIQ): exit 10", () => {

@@ -13,8 +13,8 @@ describe("retention and first deploy", () => {
   const res = new Resources();
   afterAll(() => res.cleanup());
 
-  it("keeps exactly the newest N complete backups after N+2, and touches no .partial folder and no other stack", () => {
-    const s = createStack(res, "retention", "homeiq-test-token-retention-91c2");
+  it("keeps exactly the newest N complete backups after N+2, and touches no .partial folder and no other stack", async () => {
+    const s = await createStack(res, "retention", "homeiq-test-token-retention-91c2");
     const root = res.tmpDir("retention-root");
     const keep = 3;
     // Things retention must leave alone: an old in-progress backup of this stack,
@@ -50,8 +50,8 @@ describe("retention and first deploy", () => {
     expect(fs.readdirSync(root)).toEqual([]);
   }, 60_000);
 
-  it("backs up a stopped SQLite service through a one-off container of its image, and records services not deployed", () => {
-    const s = createStack(res, "stopped", "homeiq-test-token-stopped-5e5e");
+  it("backs up a stopped SQLite service through a one-off container of its image, and records services not deployed", async () => {
+    const s = await createStack(res, "stopped", "homeiq-test-token-stopped-5e5e");
     docker(["stop", s.dataApi.container]);
     docker(["rm", "-f", s.sportsData.container]);
     const root = res.tmpDir("stopped-root");
@@ -83,9 +83,9 @@ describe("secrets", () => {
   const res = new Resources();
   afterAll(() => res.cleanup());
 
-  it("the InfluxDB token appears in no output, no docker argv and no backup file except InfluxDB's own, with either transfer", () => {
+  it("the InfluxDB token appears in no output, no docker argv and no backup file except InfluxDB's own, with either transfer", async () => {
     const token = `FAKE-SECRET-${uniqueName("tok").replace(/\W/g, "")}-do-not-print`;
-    const s = createStack(res, "secrets", token);
+    const s = await createStack(res, "secrets", token);
     const root = res.tmpDir("secrets-root");
     const outputs: string[] = [];
     // A `docker` shim first in PATH records every docker command line the
