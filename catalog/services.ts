@@ -115,6 +115,20 @@ export interface ServiceSecurity {
     readonly tmpfsPaths: readonly string[];
     /** Capabilities added back after dropping ALL, each with its reason. */
     readonly capabilityAdditions: readonly CapabilityAddition[];
+    /**
+     * The most processes and threads the container may hold (its PIDs cgroup limit), when the
+     * profile's default (`pidsLimit` in stacks/<profile>.ts) does not fit, with the reason.
+     */
+    readonly pidsLimit?: { readonly limit: number; readonly reason: string };
+}
+
+/** A resource limit (setrlimit) the service's own documentation asks for, with where it says so. */
+export interface UlimitSetting {
+    /** The ulimit's name as Docker takes it (`nofile`: open files). */
+    readonly name: "nofile";
+    readonly soft: number;
+    readonly hard: number;
+    readonly reason: string;
 }
 
 /** What the post-deploy validation (scripts/validate/validate.sh) takes for a healthy answer. */
@@ -188,6 +202,14 @@ export interface ServiceDefinition {
     readonly dashboard?: true;
     /** The SQLite database the service keeps on a volume, which backups copy through SQLite's online backup API. */
     readonly sqliteDatabase?: SqliteDatabase;
+    /** ulimits the service needs beyond the engine's defaults; none when unset. */
+    readonly ulimits?: readonly UlimitSetting[];
+    /**
+     * The InfluxDB server's folder where backups (read through a remote engine) and restores are staged
+     * inside its container: on its data volume, since its root filesystem is read-only and its /tmp a
+     * small tmpfs in memory. Only with `influxdbServer`.
+     */
+    readonly influxdbStagingDir?: string;
 }
 
 export interface SqliteDatabase {
@@ -276,13 +298,25 @@ export const SERVICE_CATALOG: Readonly<Record<ServiceKey, ServiceDefinition>> = 
             // The official image's influxdb user is uid/gid 1000 and its entrypoint runs unchanged as that user.
             nonRootUser: "1000:1000",
             needsNonRootAdapter: false,
-            readOnlyRootFilesystem: false,
-            writableReason:
-                "the official entrypoint's first-run setup writes outside its two volumes; prod compose also ran it writable, " +
-                "and no InfluxDB 2 image can be exercised on the build machines to prove otherwise",
+            // What the image writes outside its two volumes (influxdata-docker influxdb/2.7/entrypoint.sh, docs/homeiq.md):
+            // the first-run setup's /tmp/config.json (entrypoint.sh 399-409); influxd's temporary copy of its SQLite
+            // store on backup and restore (ioutil.TempDir("", ""), so $TMPDIR or /tmp). `influx setup` writes the CLI
+            // config to $INFLUX_CONFIGS_PATH, which the image sets to /etc/influxdb2/influx-configs (a volume), and
+            // the final `sed -i` of that file (436) makes its temporary file in /etc/influxdb2 too. All fit a /tmp tmpfs.
+            readOnlyRootFilesystem: true,
             tmpfsPaths: ["/tmp"],
             capabilityAdditions: [],
+            pidsLimit: {
+                limit: 1024,
+                reason:
+                    "influxd is a Go server: the runtime adds an OS thread for each goroutine blocked in a system call " +
+                    "(disk-heavy compactions and queries), and the first-run setup runs a second influxd and the influx CLI beside it",
+            },
         },
+        // InfluxData's own packages run influxd with LimitNOFILE=65536 (the influxdb2 systemd unit): every shard's
+        // TSM and WAL files and every client connection hold a descriptor.
+        ulimits: [{ name: "nofile", soft: 65536, hard: 65536, reason: "InfluxData's influxdb2 packages start influxd with LimitNOFILE=65536" }],
+        influxdbStagingDir: "/var/lib/influxdb2/.homeiq-staging",
         stateful: true,
         influxdbServer: true,
     },

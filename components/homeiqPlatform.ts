@@ -15,6 +15,7 @@ import { DockerSocketGroup } from "./dockerSocketGroup";
 import { containerSpec, HomeIQService, type ContainerSpec } from "./homeiqService";
 import { dockerLabels } from "./naming";
 import { PlatformSecrets } from "./platformSecrets";
+import { PidsLimits } from "./pidsLimits";
 import { PlatformVolumes } from "./platformVolumes";
 import { ServiceImage } from "./serviceImage";
 
@@ -28,6 +29,7 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
     readonly volumes: PlatformVolumes;
     readonly secrets: PlatformSecrets;
     readonly services: Readonly<Partial<Record<ServiceKey, HomeIQService>>>;
+    readonly pidsLimits: PidsLimits;
     readonly validation?: DeploymentValidation;
 
     constructor(name: string, args: HomeIQPlatformArgs, opts: pulumi.ComponentResourceOptions = {}) {
@@ -107,10 +109,24 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
         lifecycle.finish();
         this.services = services;
 
+        // Each container's PIDs limit, which the docker provider cannot set (components/pidsLimits.ts).
+        this.pidsLimits = new PidsLimits(
+            `${name}-pids-limits`,
+            {
+                dockerHost: plan.dockerHost,
+                containers: plan.services.map((s) => ({ name: s.containerName, limit: s.hardening.pidsLimit, container: services[s.key]!.container })),
+            },
+            { parent: this },
+        );
+
         // The gate: every published URL answers as a healthy service would.
         if (plan.validation) {
             const containers = plan.validation.after.map((k) => services[k]!.container);
-            this.validation = new DeploymentValidation(`${name}-validation`, { plan: plan.validation, containers, dependsOn: containers }, { parent: this });
+            this.validation = new DeploymentValidation(
+                `${name}-validation`,
+                { plan: plan.validation, containers, dependsOn: [...containers, this.pidsLimits.command] },
+                { parent: this },
+            );
         }
         this.registerOutputs({ serviceUrls: plan.outputs.serviceUrls, healthUrls: plan.outputs.healthUrls, dashboardUrl: plan.outputs.dashboardUrl });
     }

@@ -10,7 +10,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { VolumeKey } from "../catalog/services";
 import type { EnvValue, ServicePlan } from "../config/plan";
-import { dockerLabels, LABEL_DEPENDENCY_IDS } from "./naming";
+import { dockerLabels, LABEL_DEPENDENCY_IDS, LABEL_PIDS_LIMIT } from "./naming";
 import type { PlatformSecrets } from "./platformSecrets";
 
 /**
@@ -70,7 +70,7 @@ export function containerSpec(plan: ServicePlan, wiring: ServiceWiring): Contain
         if (wiring.dockerSocketGroup === undefined) throw new Error(`${plan.key} mounts the Docker socket but was given no socket group`);
         return wiring.dockerSocketGroup;
     });
-    const labels: Record<string, pulumi.Input<string>> = { ...plan.labels };
+    const labels: Record<string, pulumi.Input<string>> = { ...plan.labels, [LABEL_PIDS_LIMIT]: String(plan.hardening.pidsLimit) };
     if (plan.replacedWith.length > 0) {
         labels[LABEL_DEPENDENCY_IDS] = pulumi.all(plan.replacedWith.map((k) => wiring.containerId(k))).apply((ids) => ids.join(","));
     }
@@ -107,6 +107,7 @@ export function containerSpec(plan: ServicePlan, wiring: ServiceWiring): Contain
                 ? { drops: [...plan.hardening.capabilities.drops], adds: [...plan.hardening.capabilities.adds] }
                 : undefined,
             groupAdds: groups.length > 0 ? groups : undefined,
+            ulimits: plan.hardening.ulimits.length > 0 ? plan.hardening.ulimits.map((u) => ({ ...u })) : undefined,
             // A clean stop for databases (the old deploy script allowed 30 s).
             destroyGraceSeconds: 30,
         },

@@ -20,6 +20,7 @@ export const SCRIPTS = {
     setRetention: "scripts/influxdb/set-retention.sh",
     validate: "scripts/validate/validate.sh",
     socketGroup: "scripts/docker/socket-group.sh",
+    pidsLimits: "scripts/docker/pids-limits.sh",
     hostPortsFree: "scripts/preflight/ports-free.sh",
 } as const;
 

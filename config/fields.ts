@@ -21,6 +21,7 @@ import {
     CPUS,
     forbiddenCharacter,
     GROUP_ID_MAX,
+    MAX_OPEN_FILES,
     HEALTH_WAIT_SECONDS,
     HOST,
     LIST_MAX,
@@ -235,6 +236,9 @@ export const CONFIG_FIELDS = {
     postDeployValidation: z.preprocess((v) => (v === "true" ? true : v === "false" ? false : v), z.boolean({ error: "must be true or false" })),
     healthWaitTimeoutSeconds: integer(HEALTH_WAIT_SECONDS.min, HEALTH_WAIT_SECONDS.max, "must be a positive number of seconds"),
     dockerSocketGroupId: unsetIfEmpty(text(10, [(v) => (/^\d+$/.test(v) && Number(v) <= GROUP_ID_MAX ? undefined : `must be a numeric group id from 0 to ${GROUP_ID_MAX}`)]).transform(Number)),
+    maxOpenFiles: unsetIfEmpty(
+        text(8, [(v) => (/^\d+$/.test(v) && Number(v) >= MAX_OPEN_FILES.min && Number(v) <= MAX_OPEN_FILES.max ? undefined : `must be a whole number from ${MAX_OPEN_FILES.min} to ${MAX_OPEN_FILES.max}`)]).transform(Number),
+    ),
 } satisfies Record<ConfigKey, z.ZodType>;
 
 /** The whole stack config as one zod object (field level); cross-key checks run in parseStackConfig. */
@@ -291,6 +295,7 @@ export const ALLOWED: Record<ConfigKey, string> = {
     acceptPlaceholderInfluxdbToken: "true or false (true only while influxdbAdminToken is a placeholder carried over from a compose deployment)",
     healthWaitTimeoutSeconds: `whole seconds from ${HEALTH_WAIT_SECONDS.min} to ${HEALTH_WAIT_SECONDS.max}`,
     dockerSocketGroupId: `the numeric group id (0-${GROUP_ID_MAX}) owning the Docker socket on the Docker host`,
+    maxOpenFiles: `a whole number from ${MAX_OPEN_FILES.min} to ${MAX_OPEN_FILES.max}: the engine's own hard limit for open files (ulimit -Hn of dockerd)`,
 };
 
 /**
@@ -347,6 +352,7 @@ export const EXAMPLE: Record<ConfigKey, string | undefined> = {
     healthWaitTimeoutSeconds: "180",
     // Empty means "not set"; the group owning the socket is found on the Docker host with getent.
     dockerSocketGroupId: "$(getent group docker | cut -d: -f3)",
+    maxOpenFiles: "65536",
 };
 
 /** The fix for a key whose value is wrong as a whole. */

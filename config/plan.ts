@@ -36,6 +36,10 @@ export interface HardeningPlan {
     readonly tmpfs?: Readonly<Record<string, string>>;
     readonly securityOpts: readonly string[];
     readonly capabilities?: { readonly drops: readonly string[]; readonly adds: readonly string[] };
+    /** Processes and threads the container may hold: the catalog's value for the service, else the profile's. */
+    readonly pidsLimit: number;
+    /** setrlimit values the catalog gives the service (Docker's `--ulimit`). */
+    readonly ulimits: ReadonlyArray<{ readonly name: string; readonly soft: number; readonly hard: number }>;
 }
 
 /** A supplementary group: the Docker socket's (configured, or found at deploy time), or a fixed gid. */
@@ -47,6 +51,8 @@ export interface BackupRole {
     readonly stateful: boolean;
     /** The InfluxDB server: backed up with the influx CLI inside it. */
     readonly influxdb: boolean;
+    /** The InfluxDB server's staging folder for backups and restores (catalog `influxdbStagingDir`); "" = /tmp. */
+    readonly influxdbStagingDir: string;
     /** Its SQLite database: copied through SQLite's online backup API; restored into the volume as `owner`. */
     readonly sqlite?: { readonly containerPath: string; readonly volumeName: string; readonly pathInVolume: string; readonly owner: string };
 }
@@ -100,6 +106,8 @@ export interface BackupTargetPlan {
     readonly keep: number;
     /** The InfluxDB server's container, or "" when the stack does not deploy one. */
     readonly influxContainer: string;
+    /** HOMEIQ_INFLUX_TMPDIR: where a backup through a remote engine is staged in that container ("" = the script's /tmp). */
+    readonly influxStagingDir: string;
     /** HOMEIQ_SQLITE_DBS: `service=container:path` of each deployed SQLite database. */
     readonly sqliteDatabases: string;
     /** The non-secret config, kept beside each backup as config.json. */
@@ -146,6 +154,8 @@ export interface RestoreStep extends StepBase<"restore"> {
     readonly stack: string;
     readonly dockerHost: string;
     readonly influxContainer: string;
+    /** HOMEIQ_INFLUX_TMPDIR: where the backup is staged in that container before `influx restore` ("" = the script's /tmp). */
+    readonly influxStagingDir: string;
     /** HOMEIQ_SQLITE_RESTORES: `service=volume:path:uid:gid`. */
     readonly sqliteRestores: string;
     /** Containers stopped while their files are replaced. */

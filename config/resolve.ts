@@ -55,7 +55,7 @@ export const VALIDATION_REQUESTS = { requestTimeoutSeconds: 5, attempts: 10 } as
 export const mountsDockerSocket = (service: ServiceDefinition): boolean => service.hostMounts.some((m) => m.hostPath === DOCKER_SOCKET);
 
 /** The container settings that hardening decides: the profile asks, the catalog says what each service can take. */
-export function hardeningOf(service: ServiceDefinition, profile: StackConfig["profile"]): HardeningPlan {
+export function hardeningOf(service: ServiceDefinition, profile: StackConfig["profile"], maxOpenFiles?: number): HardeningPlan {
     const h = profile.hardening;
     const s = service.security;
     const user = h.runAsNonRoot && s.nonRootUser !== null ? s.nonRootUser : undefined;
@@ -70,8 +70,17 @@ export function hardeningOf(service: ServiceDefinition, profile: StackConfig["pr
         user,
         readOnly,
         tmpfs,
-        securityOpts: h.noNewPrivileges ? ["no-new-privileges=true"] : [],
+        securityOpts: [
+            ...(h.noNewPrivileges ? ["no-new-privileges=true"] : []),
+            ...(h.appArmorProfile !== null ? [`apparmor=${h.appArmorProfile}`] : []),
+        ],
         capabilities: h.dropAllCapabilities ? { drops: ["ALL"], adds: s.capabilityAdditions.map((c) => c.capability) } : undefined,
+        pidsLimit: s.pidsLimit?.limit ?? profile.pidsLimit,
+        // homeiq:maxOpenFiles: an engine cannot give a container more open files than its own hard limit.
+        ulimits: (service.ulimits ?? []).map((u) => {
+            const cap = u.name === "nofile" && maxOpenFiles !== undefined ? maxOpenFiles : Infinity;
+            return { name: u.name, soft: Math.min(u.soft, cap), hard: Math.min(u.hard, cap) };
+        }),
     };
 }
 
@@ -179,7 +188,7 @@ export function resolvePlatform(stack: string, config: StackConfig, catalog: Cat
             logRotation: profile.logRotation,
             healthCheck: { tests: service.healthCheck.test, startPeriodSeconds: service.healthCheck.startPeriodSeconds },
             healthWaitSeconds: config.healthWaitTimeoutSeconds,
-            hardening: hardeningOf(service, profile),
+            hardening: hardeningOf(service, profile, config.maxOpenFiles),
             groups,
             volumes: service.volumes,
             hostMounts: service.hostMounts.map((m) => ({ hostPath: m.hostPath, containerPath: m.containerPath })),
@@ -191,6 +200,7 @@ export function resolvePlatform(stack: string, config: StackConfig, catalog: Cat
             backup: {
                 stateful: service.stateful,
                 influxdb: service.influxdbServer === true,
+                influxdbStagingDir: service.influxdbServer === true ? (service.influxdbStagingDir ?? "") : "",
                 sqlite: service.sqliteDatabase && {
                     containerPath: service.sqliteDatabase.containerPath,
                     volumeName: volumeName(stack, service.sqliteDatabase.volume),
@@ -260,6 +270,7 @@ function lifecycleSteps(stack: string, config: StackConfig, deployed: readonly S
     const sqliteKeys = sqlite.map((s) => s.key);
     const influx = deployed.find((s) => s.backup.influxdb);
     const influxContainer = influx?.containerName ?? "";
+    const influxStagingDir = influx?.backup.influxdbStagingDir ?? "";
     const services = (list: readonly ServiceKey[]): StepRef[] => list.map((service) => ({ service }));
 
     // No container is created or replaced while another container holds one of the stack's host ports.
@@ -284,6 +295,7 @@ function lifecycleSteps(stack: string, config: StackConfig, deployed: readonly S
         root: config.backups.root ?? DEFAULT_BACKUP_ROOT,
         keep: config.backups.keep,
         influxContainer,
+        influxStagingDir,
         sqliteDatabases: sqlite.map((s) => `${s.key}=${s.containerName}:${s.backup.sqlite!.containerPath}`).join(" "),
         configJson: nonSecretConfig(config),
     };
@@ -305,6 +317,7 @@ function lifecycleSteps(stack: string, config: StackConfig, deployed: readonly S
             stack,
             dockerHost,
             influxContainer,
+            influxStagingDir,
             sqliteRestores: sqlite.map((s) => `${s.key}=${s.backup.sqlite!.volumeName}:${s.backup.sqlite!.pathInVolume}:${s.backup.sqlite!.owner}`).join(" "),
             stopContainers: sqlite.map((s) => s.containerName),
             helperImageOf: sqliteKeys[0],

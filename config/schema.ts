@@ -74,6 +74,8 @@ export interface StackConfig {
     readonly healthWaitTimeoutSeconds: number;
     readonly postDeployValidation: boolean;
     readonly dockerSocketGroupId?: number;
+    /** homeiq:maxOpenFiles: the catalog's nofile ulimits are lowered to it. */
+    readonly maxOpenFiles?: number;
     readonly backups: {
         /** Absolute folder or `~/…` (the backup script resolves `~` where it runs); undefined for the default. */
         readonly root?: string;
@@ -178,6 +180,7 @@ const READERS: Partial<Record<ConfigKey, ReadonlyArray<EnvironmentGroup | ((s: S
     influxdbAdminToken: ["influxdb-server", "influxdb-client"],
     dashboardBindAddress: [(s) => s.dashboard === true],
     dockerSocketGroupId: [(s) => s.hostMounts.some((m) => m.hostPath === "/var/run/docker.sock")],
+    maxOpenFiles: [(s) => (s.ulimits ?? []).some((u) => u.name === "nofile")],
 };
 
 const readBy = (key: ConfigKey, service: ServiceKey): boolean =>
@@ -517,6 +520,7 @@ function validatedConfig(
         healthWaitTimeoutSeconds: f.healthWaitTimeoutSeconds as number,
         postDeployValidation: f.postDeployValidation as boolean,
         dockerSocketGroupId: f.dockerSocketGroupId,
+        maxOpenFiles: f.maxOpenFiles,
         backups: {
             root: f.backupRoot,
             keep: f.backupKeep as number,

@@ -39,6 +39,11 @@ export const VOLUME_TYPE = "docker:index/volume:Volume";
 
 /** Label carrying the catalog key of the service a container runs; exceptions are keyed on it. */
 export const SERVICE_LABEL = "com.homeiq.service";
+/**
+ * Label carrying a container's PIDs limit. @pulumi/docker 5.x has no input for HostConfig.PidsLimit, so
+ * the program declares the limit here and applies it after create (components/pidsLimits.ts).
+ */
+export const PIDS_LIMIT_LABEL = "com.homeiq.pids-limit";
 /** Label that marks a Docker volume as holding data that must survive `pulumi destroy`. */
 export const DATA_LABEL = "com.homeiq.data";
 
@@ -48,6 +53,7 @@ export const POLICY_NAMES = [
     "container-capabilities-restricted",
     "container-not-privileged",
     "container-resource-limits",
+    "container-pids-limit",
     "container-healthcheck",
     "container-log-rotation",
     "container-restart-policy",
@@ -424,6 +430,26 @@ const resourceLimits: ResourceValidationPolicy = {
     }),
 };
 
+const pidsLimit: ResourceValidationPolicy = {
+    name: "container-pids-limit",
+    description:
+        `Every container has a PIDs limit (CIS Docker Benchmark 5.29): its ${PIDS_LIMIT_LABEL} label is a whole number from 1, ` +
+        "which the program applies with the Engine API's container update (@pulumi/docker has no input for it).",
+    severity: "medium",
+    validateResource: forContainers((c, _args, report) => {
+        const value = labelValue(c.props.labels, PIDS_LIMIT_LABEL);
+        if (value !== undefined && /^[1-9]\d{0,6}$/.test(value.trim())) {
+            return;
+        }
+        const what = value === undefined ? `has no ${PIDS_LIMIT_LABEL} label` : `has ${PIDS_LIMIT_LABEL}=${JSON.stringify(value)}, not a whole number from 1`;
+        report(
+            `${describeContainer(c)} ${what}, so nothing bounds how many processes it may start (a fork bomb takes the host). ` +
+                `Fix: set pidsLimit in ${PROFILE}, or security.pidsLimit ({ limit, reason }) of ${serviceRef(c)} in ${CATALOG}; ` +
+                `the program labels each container with its limit and applies it (components/pidsLimits.ts).`,
+        );
+    }),
+};
+
 const healthcheck: ResourceValidationPolicy = {
     name: "container-healthcheck",
     description: "Every container has a health check (`healthcheck.tests` non-empty and not NONE).",
@@ -647,6 +673,7 @@ export const policies: ResourceValidationPolicy[] = [
     capabilitiesRestricted,
     notPrivileged,
     resourceLimits,
+    pidsLimit,
     healthcheck,
     logRotation,
     restartPolicy,

@@ -17,10 +17,13 @@ export const devProfile: StackProfile = {
         dropAllCapabilities: false,
         readOnlyRootFilesystem: false,
         runAsNonRoot: false,
+        appArmorProfile: "docker-default",
     },
     enableAuth: false,
     cors: { origins: ["http://localhost:13000", "http://127.0.0.1:13000"], allowWildcard: true },
     // Dev history is test data, but losing it by accident still costs a rebuild's worth of time.
+    // Python services run one process with a few dozen threads; nginx a master and a worker per core.
+    pidsLimit: 256,
     retainDataVolumes: true,
     resources: {
         influxdb: { memoryMiB: 512, memoryReservationMiB: 256, cpus: 1 },

@@ -18,9 +18,12 @@ export const prodProfile: StackProfile = {
         dropAllCapabilities: true,
         readOnlyRootFilesystem: true,
         runAsNonRoot: true,
+        appArmorProfile: "docker-default",
     },
     enableAuth: true,
     cors: { origins: ["http://localhost:3000"], allowWildcard: false },
+    // Python services run one process with a few dozen threads; nginx a master and a worker per core.
+    pidsLimit: 256,
     retainDataVolumes: true,
     resources: {
         influxdb: { memoryMiB: 2048, memoryReservationMiB: 1024, cpus: 2 },

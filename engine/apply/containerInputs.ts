@@ -294,6 +294,21 @@ export const CONTAINER_INPUTS: readonly InputMapping[] = [
         apply: (p, v) => (p.hostConfig.GroupAdd = asStrings(v)),
     },
     {
+        input: "ulimits[]",
+        documented: "Ulimit options to add.",
+        engine:
+            "HostConfig.Ulimits = [{Name, Soft, Hard}] (terraform-provider-docker v4.5.0 resource_docker_container_funcs.go:119 " +
+            "ulimitsToDockerUlimits, :283 hostConfig.Ulimits; resource_docker_container_structures.go:260-273)",
+        apply: (p, v) =>
+            (p.hostConfig.Ulimits = (Array.isArray(v) ? v : []).map((raw) => {
+                const u = asRecord(raw);
+                return { Name: asString(u.name), Soft: Number(u.soft), Hard: Number(u.hard) };
+            })),
+    },
+    { input: "ulimits[].name", documented: "The name of the ulimit", engine: "HostConfig.Ulimits[].Name" },
+    { input: "ulimits[].soft", documented: "The soft limit", engine: "HostConfig.Ulimits[].Soft" },
+    { input: "ulimits[].hard", documented: "The hard limit", engine: "HostConfig.Ulimits[].Hard" },
+    {
         input: "destroyGraceSeconds",
         documented: "If defined will attempt to stop the container before destroying. Container will be destroyed after `n` seconds or on successful stop.",
         engine: "not sent: POST /containers/<id>/stop?t=<n> on delete, then DELETE /containers/<id>?force=true",

@@ -1,14 +1,54 @@
 /** prod's hardening holds on every container, with the catalog's documented exceptions only. */
 import { SERVICE_CATALOG, SERVICE_KEYS, VOLUME_CATALOG } from "../../catalog/services";
-import { containersByService, envOf, labelOf, ofType, synthStack, VOLUME } from "./helpers";
+import { containersByService, envOf, labelOf, ofType, synthOf, synthStack, VOLUME } from "./helpers";
+import { VARIANTS } from "./synthCases";
 
 const ROOT_SERVICES = SERVICE_KEYS.filter((k) => SERVICE_CATALOG[k].security.nonRootUser === null);
 const WRITABLE_ROOT = SERVICE_KEYS.filter((k) => !SERVICE_CATALOG[k].security.readOnlyRootFilesystem);
 
 describe("prod", () => {
-    it("sets no-new-privileges on every container", async () => {
+    it("sets no-new-privileges and the docker-default AppArmor profile on every container", async () => {
         for (const [service, c] of containersByService(await synthStack("prod"))) {
-            expect({ service, opts: c.inputs.securityOpts }).toEqual({ service, opts: ["no-new-privileges=true"] });
+            expect({ service, opts: c.inputs.securityOpts }).toEqual({ service, opts: ["no-new-privileges=true", "apparmor=docker-default"] });
+        }
+    });
+
+    it("labels every container with its PIDs limit: the profile's, or the catalog's own with its reason (influxdb)", async () => {
+        const synth = await synthStack("prod");
+        for (const [service, c] of containersByService(synth)) {
+            const own = SERVICE_CATALOG[service as keyof typeof SERVICE_CATALOG].security.pidsLimit;
+            expect({ service, limit: labelOf(c, "com.homeiq.pids-limit") }).toEqual({ service, limit: own ? String(own.limit) : "256" });
+            if (own) expect(own.reason.length).toBeGreaterThan(40);
+        }
+        expect(labelOf(containersByService(synth).get("influxdb")!, "com.homeiq.pids-limit")).toBe("1024");
+    });
+
+    it("applies every container's PIDs limit with one Command, after all of them, before the validation gate", async () => {
+        const synth = await synthStack("prod");
+        const commands = synth.resources.filter((r) => r.type === "command:local:Command" && r.inputs.create === "bash scripts/docker/pids-limits.sh");
+        expect(commands).toHaveLength(1);
+        const [pids] = commands;
+        const env = pids.inputs.environment as Record<string, string>;
+        const byService = containersByService(synth);
+        const expected = [...byService.values()].map((c) => `${String(c.inputs.name)}=${labelOf(c, "com.homeiq.pids-limit")}`).sort();
+        expect(env.HOMEIQ_PIDS_LIMITS.split(" ").sort()).toEqual(expected);
+        for (const c of byService.values()) expect(pids.dependencies).toContain(c.urn);
+        const validation = synth.resources.find((r) => r.type === "command:local:Command" && r.name.endsWith("-validation"))!;
+        expect(validation.dependencies).toContain(pids.urn);
+    });
+
+    it("lowers the catalog's open-file limits to homeiq:maxOpenFiles, for an engine that cannot raise its own", async () => {
+        const byService = containersByService(await synthOf(VARIANTS.prodMaxOpenFiles));
+        expect(byService.get("influxdb")!.inputs.ulimits).toEqual([{ name: "nofile", soft: 20000, hard: 20000 }]);
+        expect(byService.get("admin-api")!.inputs.ulimits).toBeUndefined();
+    });
+
+    it("gives InfluxDB the open-file limit InfluxData's packages start it with, and no other service a ulimit", async () => {
+        for (const [service, c] of containersByService(await synthStack("prod"))) {
+            expect({ service, ulimits: c.inputs.ulimits }).toEqual({
+                service,
+                ulimits: service === "influxdb" ? [{ name: "nofile", soft: 65536, hard: 65536 }] : undefined,
+            });
         }
     });
 
@@ -37,9 +77,8 @@ describe("prod", () => {
         expect(byService.get("sports-data")?.inputs.image).toMatch(/^homeiq-prod-sports-data-non-root@sha256:/);
     });
 
-    it("makes root filesystems read-only with tmpfs, except documented writable ones", async () => {
-        expect(WRITABLE_ROOT).toEqual(["influxdb"]);
-        expect(SERVICE_CATALOG.influxdb.security.writableReason).toBeTruthy();
+    it("makes every root filesystem read-only with tmpfs, InfluxDB's included", async () => {
+        expect(WRITABLE_ROOT).toEqual([]);
         for (const [service, c] of containersByService(await synthStack("prod"))) {
             const writable = WRITABLE_ROOT.includes(service as never);
             expect({ service, readOnly: c.inputs.readOnly }).toEqual({ service, readOnly: !writable });
@@ -121,7 +160,7 @@ describe("dev differs from prod only through its profile", () => {
         const dataApi = byService.get("data-api")!;
         expect(dataApi.inputs.user).toBeUndefined();
         expect(dataApi.inputs.readOnly).toBe(false);
-        expect(dataApi.inputs.securityOpts).toEqual(["no-new-privileges=true"]);
+        expect(dataApi.inputs.securityOpts).toEqual(["no-new-privileges=true", "apparmor=docker-default"]);
         expect(envOf(dataApi).get("LOG_LEVEL")).toBe("DEBUG");
         expect(envOf(dataApi).get("ENABLE_AUTH")).toBe("false");
         expect((dataApi.inputs.ports as Array<{ external: number }>)[0].external).toBe(18006);

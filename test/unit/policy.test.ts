@@ -64,6 +64,7 @@ function hardenedInputs(service = "websocket-ingestion"): Inputs {
         labels: [
             { label: "com.homeiq.service", value: service },
             { label: "com.homeiq.stack", value: "prod" },
+            { label: "com.homeiq.pids-limit", value: "256" },
         ],
         envs: ["HOME_ASSISTANT_URL=http://homeassistant.local:8123", "HOME_ASSISTANT_TOKEN=[secret]", "INFLUXDB_TOKEN=[secret]", "LOG_LEVEL=INFO"],
     };
@@ -138,6 +139,12 @@ describe("one broken spec per policy is caught by exactly that policy", () => {
             change: "no cpus",
             resource: container(withInput(good, "cpus", undefined)),
             message: [/has no CPU limit \(`cpus` or `cpuQuota`\)/, /resources\.websocket-ingestion \(memoryMiB, cpus\) in the stack profile/, /homeiq:resourceOverrides/],
+        },
+        {
+            policy: "container-pids-limit",
+            change: "no com.homeiq.pids-limit label",
+            resource: container(withInput(good, "labels", (good.labels as Array<{ label: string }>).filter((l) => l.label !== "com.homeiq.pids-limit"))),
+            message: [/has no com\.homeiq\.pids-limit label/, /fork bomb/, /pidsLimit in the stack profile/, /security\.pidsLimit/],
         },
         {
             policy: "container-healthcheck",
@@ -264,6 +271,32 @@ describe("container-resource-limits", () => {
         const violations = evaluatePolicies([container(spec)]);
         expect(violations).toHaveLength(1);
         expect(violations[0]?.message).toMatch(/has no memory limit \(`memory`, in MiB\) and no CPU limit \(`cpus` or `cpuQuota`\)\. Fix: /);
+    });
+});
+
+describe("container-pids-limit", () => {
+    const withPids = (value: string): ResourceInput =>
+        container(
+            withInput(hardenedInputs(), "labels", [
+                { label: "com.homeiq.service", value: "websocket-ingestion" },
+                { label: "com.homeiq.pids-limit", value },
+            ]),
+        );
+
+    it.each(["0", "-1", "", "unlimited", "1.5", "25600000"])("rejects the label %j (unlimited, empty or not a whole number of at most 7 digits)", (value) => {
+        const violations = evaluatePolicies([withPids(value)], readPackConfig("prod"));
+        expect(policiesOf(violations)).toEqual(["container-pids-limit"]);
+        expect(violations[0]?.message).toContain(`has com.homeiq.pids-limit=${JSON.stringify(value)}, not a whole number from 1`);
+    });
+
+    it.each(["16", "256", "1024"])("accepts %j", (value) => {
+        expect(evaluatePolicies([withPids(value)], readPackConfig("prod"))).toEqual([]);
+    });
+
+    it("is mandatory in prod and in dev: both profiles give every container a limit", () => {
+        const pids = policies.find((p) => p.name === "container-pids-limit")!;
+        expect(enforcementLevelFor(pids, readPackConfig("prod"))).toBe("mandatory");
+        expect(enforcementLevelFor(pids, readPackConfig("dev"))).toBe("mandatory");
     });
 });
 
@@ -524,7 +557,7 @@ describe("enforcement levels and pack config", () => {
 });
 
 describe("the pack's policies", () => {
-    it("are the twelve named policies, each with a description, and settings only where declared", () => {
+    it("are the named policies, each with a description, and settings only where declared", () => {
         expect(policies.map((p) => p.name)).toEqual([...POLICY_NAMES]);
         for (const p of policies) {
             expect(p.description.length).toBeGreaterThan(20);
@@ -627,7 +660,7 @@ describe("the PolicyPack served by policy/index.ts", () => {
         }));
     }
 
-    it("announces the twelve policies, mandatory by default, with their config schemas", async () => {
+    it("announces every policy, mandatory by default, with their config schemas", async () => {
         const info = await call<Empty, analyzerProto.AnalyzerInfo>(client.getAnalyzerInfo, new Empty());
         expect(info.getName()).toBe("homeiq-security");
         expect(info.getPoliciesList().map((p) => p.getName())).toEqual([...POLICY_NAMES]);
