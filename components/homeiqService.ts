@@ -21,6 +21,9 @@ import type { PlatformSecrets } from "./platformSecrets";
  */
 export const HEALTH_CHECK_TIMING = { interval: "30s", timeout: "10s", retries: 3, startInterval: "250ms" } as const;
 
+/** The container's relative CPU weight: 1000 per core of its limit (at least 2, the kernel's minimum). */
+export const cpuSharesOf = (cpus: number): number => Math.max(2, Math.round(cpus * 1000));
+
 /** What the container gets that only exists at deploy time. */
 export interface ServiceWiring {
     readonly image: pulumi.Input<string>;
@@ -86,6 +89,9 @@ export function containerSpec(plan: ServicePlan, wiring: ServiceWiring): Contain
             memory: plan.resources.memoryMiB,
             memoryReservation: plan.resources.memoryReservationMiB,
             cpus: String(plan.resources.cpus),
+            // CPU priority under contention (CIS 5.12), proportional to the limit: 1000 per core, so no service
+            // lands on the engine's default weight of 1024 (which the benchmark reads as "not set").
+            cpuShares: cpuSharesOf(plan.resources.cpus),
             healthcheck: {
                 tests: [...plan.healthCheck.tests],
                 ...HEALTH_CHECK_TIMING,

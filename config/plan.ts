@@ -200,6 +200,9 @@ export interface ValidationPlan {
     readonly after: readonly ServiceKey[];
     /** `service=check:url` for every deployed service (scripts/validate/validate.sh). */
     readonly targets: string;
+    /** The deployed containers, whose AppArmor profile the gate reports (HOMEIQ_VALIDATE_CONTAINERS). */
+    readonly containers: string;
+    readonly dockerHost: string;
     readonly requestTimeoutSeconds: number;
     readonly attempts: number;
 }

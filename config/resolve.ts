@@ -243,7 +243,13 @@ export function resolvePlatform(stack: string, config: StackConfig, catalog: Cat
         dockerSocketGroup,
         lifecycle: lifecycleSteps(stack, config, enabled.map((k) => planOf.get(k)!)),
         validation: config.postDeployValidation
-            ? { after: enabled, targets: enabled.map((k) => `${k}=${planOf.get(k)!.validation.check}:${planOf.get(k)!.validation.url}`).join(" "), ...VALIDATION_REQUESTS }
+            ? {
+                  after: enabled,
+                  targets: enabled.map((k) => `${k}=${planOf.get(k)!.validation.check}:${planOf.get(k)!.validation.url}`).join(" "),
+                  containers: enabled.map((k) => planOf.get(k)!.containerName).join(" "),
+                  dockerHost: config.dockerHost,
+                  ...VALIDATION_REQUESTS,
+              }
             : undefined,
         outputs: {
             serviceUrls: Object.fromEntries(enabled.map((k) => [k, planOf.get(k)!.urls.service])),

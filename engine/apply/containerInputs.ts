@@ -132,6 +132,12 @@ export const CONTAINER_INPUTS: readonly InputMapping[] = [
         },
     },
     {
+        input: "cpuShares",
+        documented: "CPU shares (relative weight) for the container.",
+        engine: "HostConfig.CpuShares (terraform-provider-docker v4.5.0 resource_docker_container_funcs.go:379-380)",
+        apply: (p, v) => (p.hostConfig.CpuShares = Number(v)),
+    },
+    {
         input: "healthcheck",
         documented: "A test to perform to check that the container is healthy",
         engine: "Config.Healthcheck (durations parsed with Go's time.ParseDuration into nanoseconds)",

@@ -39,6 +39,19 @@ export function testProject(base: string): TestProject {
 /** A token that is obviously a test value and long enough for every rule. */
 export const TEST_HA_TOKEN = "itest-home-assistant-token-0123456789abcdef";
 
+let engineOpenFiles: string | undefined;
+/**
+ * homeiq:maxOpenFiles for this engine: the hard open-files limit its containers get by default (its
+ * own). The build machines' dockerd runs with 20000 and without CAP_SYS_RESOURCE, so it cannot give
+ * InfluxDB the catalog's 65536 ("error setting rlimit type 7: operation not permitted"); a home
+ * server's engine can.
+ */
+export function engineMaxOpenFiles(): string {
+    engineOpenFiles ??= docker(["run", "--rm", "--network", "none", "--entrypoint", "sh", "homeiq-standin/busybox:test", "-c", "ulimit -Hn"]).stdout.trim();
+    if (!/^\d+$/.test(engineOpenFiles)) throw new Error(`could not read the engine's open-files limit: ${JSON.stringify(engineOpenFiles)}`);
+    return String(Math.min(Number(engineOpenFiles), 1048576));
+}
+
 /** The config a test stack runs with: its stack file's, pointed at the stand-ins. */
 export function testOverrides(p: TestProject, extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
     return {
@@ -46,6 +59,7 @@ export function testOverrides(p: TestProject, extra: Record<string, string | und
         "homeiq:influxdbImage": STANDIN_INFLUXDB_IMAGE,
         "homeiq:backupRoot": p.backupRoot,
         "homeiq:homeAssistantToken": TEST_HA_TOKEN,
+        "homeiq:maxOpenFiles": engineMaxOpenFiles(),
         ...extra,
     };
 }

@@ -16,6 +16,7 @@ import { DRIVERS, type DriverContext } from "../../engine/apply/liveResources";
 import type { RecordingMonitor } from "../../synth/recordingMonitor";
 import { synthesize, type SynthResource } from "../../synth/synthesize";
 import { REPO_ROOT } from "./helpers";
+import { engineMaxOpenFiles } from "./stack-helpers";
 
 export const STANDIN_CHECKOUT = path.join(REPO_ROOT, "engine", "stack-standins", "homeiq-checkout");
 export const INFLUXDB_STANDIN = "homeiq-standin/influxdb:stack";
@@ -58,7 +59,12 @@ function reveal(value: unknown): unknown {
 export async function synthStandinStack(stack: string, overrides: Record<string, string> = {}): Promise<StandinSynth> {
   let monitor: RecordingMonitor | undefined;
   const result = await synthesize(stack, {
-    configOverrides: { "homeiq:homeiqCheckoutPath": STANDIN_CHECKOUT, "homeiq:influxdbImage": INFLUXDB_STANDIN, ...overrides },
+    configOverrides: {
+      "homeiq:homeiqCheckoutPath": STANDIN_CHECKOUT,
+      "homeiq:influxdbImage": INFLUXDB_STANDIN,
+      "homeiq:maxOpenFiles": engineMaxOpenFiles(),
+      ...overrides,
+    },
     onMonitor: (m) => {
       monitor = m;
     },

@@ -117,6 +117,9 @@ describe("every stack", () => {
         for (const [service, c] of containersByService(await synthStack(stack))) {
             expect({ service, memory: Number(c.inputs.memory) > Number(c.inputs.memoryReservation) }).toEqual({ service, memory: true });
             expect(Number(c.inputs.cpus)).toBeGreaterThan(0);
+            // CIS 5.12: a CPU weight proportional to the limit, never the engine's default 1024.
+            expect({ service, shares: c.inputs.cpuShares }).toEqual({ service, shares: Math.round(Number(c.inputs.cpus) * 1000) });
+            expect(c.inputs.cpuShares).not.toBe(1024);
             expect(c.inputs.logDriver).toBe("json-file");
             expect(c.inputs.logOpts).toEqual({ "max-size": "10m", "max-file": "3" });
             expect(c.inputs.restart).toBe("unless-stopped");

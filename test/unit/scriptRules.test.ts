@@ -94,6 +94,7 @@ function fakeTools(dir: string): void {
         `#!/bin/sh
 case "$1" in
   version) echo 25.0.0 ;;
+  info) echo "name=seccomp,profile=builtin name=cgroupns " ;;
   builder) echo "Total reclaimed space: 0B" ;;
   *) echo "Error: No such object: $*" >&2; exit 1 ;;
 esac
