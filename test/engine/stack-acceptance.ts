@@ -14,6 +14,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { ApplyError, applyStack, destroyStack, type ApplyResult, type ApplyState, type StepEvent } from "../../engine/apply/applyStack";
 import type { SynthResource } from "../../synth/synthesize";
+import { cisSection5, cisTable } from "./cis-section5";
 import { DIGEST_PY, docker, pythonWithFiles, type DbDigest } from "./helpers";
 import {
     httpGet,
@@ -157,6 +158,28 @@ export function stackAcceptance(base: "prod" | "dev"): void {
             }
         });
 
+        // The dev profile keeps images as built (writable, with their capabilities): the benchmark is prod's.
+        if (base === "prod") it("passes every CIS Docker Benchmark section-5 check but the accepted warnings (README.md, CIS Docker Benchmark)", () => {
+            const containers = containersOf(first).map((c) => ({ name: nameOf(c), service: serviceOf(c), ports: c.inputs.ports as Port[] }));
+            const rows = cisSection5(containers);
+            logLine(`CIS Docker Benchmark section 5 on ${project.stack}:\n${cisTable(rows)}`);
+            const dashboard = nameOf(byService(first).get("health-dashboard")!);
+            const hasAppArmor = (JSON.parse(docker(["info", "--format", "{{json .SecurityOptions}}"]).stdout) as string[]).includes("name=apparmor");
+            // Accepted: the dashboard faces the home network in prod (homeiq:dashboardBindAddress 0.0.0.0, the user's
+            // choice); AppArmor where the host has none. Open (issue 21): admin-api still holds the raw Docker socket.
+            const accepted: Record<string, string> = {
+                "5.14": `${dashboard}: binds 0.0.0.0:${portOf(byService(first).get("health-dashboard")!).external}`,
+                "5.32": `${nameOf(byService(first).get("admin-api")!)}: mounts /var/run/docker.sock`,
+            };
+            const warnings = Object.fromEntries(rows.filter((r) => r.status === "warn" && !(r.id === "5.2" && !hasAppArmor)).map((r) => [r.id, r.detail]));
+            expect(warnings).toEqual(accepted);
+            // Without AppArmor on the host, every container still asks for docker-default, so a host with it enforces it.
+            if (!hasAppArmor) expect(rows.find((r) => r.id === "5.2")?.detail).toContain("every container asks for apparmor=docker-default");
+            expect(rows.map((r) => r.id)).toEqual(Array.from({ length: 32 }, (_, i) => `5.${i + 1}`));
+            // The ulimits in force are exactly the catalog's (InfluxDB's open files), lowered to the engine's own limit.
+            expect(rows.find((r) => r.id === "5.19")?.detail).toMatch(/^itest-\w+-influxdb: \[\{"Name":"nofile","Hard":\d+,"Soft":\d+\}\]$/);
+        });
+
         it("passes the post-deploy validation gate", () => {
             const validation = first.synth.resources.find((r) => r.type === "command:local:Command" && r.name.endsWith("-validation"));
             expect(validation).toBeDefined();
@@ -164,6 +187,11 @@ export function stackAcceptance(base: "prod" | "dev"): void {
             expect(ran.map((e) => e.op)).toEqual(["create"]);
             const services = containersOf(first).length;
             expect(log.join("\n")).toContain(`validation passed: ${services} of ${services} services`);
+            // It says which AppArmor profile is in force: none on a host without AppArmor (as on the build machines).
+            const hasAppArmor = (JSON.parse(docker(["info", "--format", "{{json .SecurityOptions}}"]).stdout) as string[]).includes("name=apparmor");
+            expect(log.join("\n")).toMatch(
+                hasAppArmor ? /AppArmor: itest-\w+-influxdb runs under docker-default/ : new RegExp(`AppArmor: not available on this Docker host .*the ${services} containers run without an AppArmor profile`),
+            );
         });
 
         it("serves the dashboard, and proxies through each of its three upstreams by their old container names", async () => {
