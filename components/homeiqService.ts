@@ -32,6 +32,8 @@ export interface ServiceWiring {
     readonly volumeNames: Readonly<Partial<Record<VolumeKey, pulumi.Input<string>>>>;
     /** The Docker socket's group on the Docker host, for a service that mounts the socket. */
     readonly dockerSocketGroup?: pulumi.Input<string>;
+    /** The Docker API proxy's network, for a service that reads the engine through it. */
+    readonly dockerApiNetworkName?: pulumi.Input<string>;
     /** The container id of a service, for the plan's `readsLogsOf` and `replacedWith`. */
     readonly containerId: (service: ServicePlan["key"]) => pulumi.Input<string>;
 }
@@ -51,6 +53,11 @@ export function toDockerEnvs(env: Readonly<Record<string, EnvValue>>, secrets: P
             const value = env[name];
             return typeof value === "string" ? `${name}=${value}` : pulumi.concat(name, "=", secrets.value(value.secret));
         });
+}
+
+function dockerApiNetwork(plan: ServicePlan, wiring: ServiceWiring): pulumi.Input<string> {
+    if (wiring.dockerApiNetworkName === undefined) throw new Error(`${plan.key} reads the Docker engine but the stack has no Docker API proxy`);
+    return wiring.dockerApiNetworkName;
 }
 
 /** The container inputs of `plan`, wired. */
@@ -101,7 +108,10 @@ export function containerSpec(plan: ServicePlan, wiring: ServiceWiring): Contain
             wait: true,
             waitTimeout: plan.healthWaitSeconds,
             ports: [{ ...plan.port, protocol: "tcp" }],
-            networksAdvanced: [{ name: wiring.networkName, aliases: [...plan.networkAliases] }],
+            networksAdvanced: [
+                { name: wiring.networkName, aliases: [...plan.networkAliases] },
+                ...(plan.usesDockerApi ? [{ name: dockerApiNetwork(plan, wiring), aliases: [plan.key] }] : []),
+            ],
             volumes,
             logDriver: "json-file",
             logOpts: { "max-size": `${plan.logRotation.maxSizeMiB}m`, "max-file": String(plan.logRotation.maxFiles) },

@@ -23,6 +23,8 @@ export const LABEL_DEPENDENCY_IDS = "com.homeiq.dependency-ids";
 export const containerName = (stack: string, service: ServiceKey): string => `${stack}-${service}`;
 export const volumeName = (stack: string, volume: VolumeKey): string => `${stack}-${volume}`;
 export const networkName = (stack: string): string => `${stack}-homeiq`;
+/** The internal network that only the Docker API proxy and its clients join. */
+export const dockerApiNetworkName = (stack: string): string => `${stack}-docker-api`;
 export const builtImageName = (stack: string, service: ServiceKey): string => `homeiq-${stack}-${service}:local`;
 
 /** The docker provider takes labels as a list of {label, value}. */

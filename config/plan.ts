@@ -81,11 +81,35 @@ export interface ServicePlan {
     readonly readsLogsOf?: { readonly hostFolder: string; readonly services: readonly ServiceKey[] };
     /** Services whose containers must be healthy before this one starts. */
     readonly startAfter: readonly ServiceKey[];
+    /** It reads the engine through the Docker API proxy: it joins the proxy's network and starts after it. */
+    readonly usesDockerApi: boolean;
     /** Services whose replacement replaces this one (their container ids are a label: catalog `replaceWithDependencies`). */
     readonly replacedWith: readonly ServiceKey[];
     readonly urls: { readonly service: string; readonly health: string };
     readonly validation: { readonly check: ValidationCheck; readonly url: string };
     readonly backup: BackupRole;
+}
+
+/** The stack's Docker API proxy (catalog DOCKER_API_PROXY), when a deployed service reads the engine. */
+export interface DockerApiProxyPlan {
+    readonly key: "docker-api-proxy";
+    readonly containerName: string;
+    /** The internal network (no route out) that only the proxy and its clients join; the proxy answers there as `key`. */
+    readonly network: { readonly name: string; readonly labels: Readonly<Record<string, string>> };
+    /** Built by the program from images/docker-api-proxy. */
+    readonly image: BuildPlan;
+    readonly labels: Readonly<Record<string, string>>;
+    readonly port: number;
+    readonly resources: ServiceResources;
+    readonly restart: StackProfile["restartPolicy"];
+    readonly logRotation: StackProfile["logRotation"];
+    readonly healthCheck: { readonly tests: readonly string[]; readonly startPeriodSeconds: number };
+    readonly healthWaitSeconds: number;
+    readonly hardening: HardeningPlan;
+    /** The Docker socket, bind-mounted (read-only, which does not limit the API: the allow-list does). */
+    readonly socket: { readonly hostPath: string; readonly containerPath: string };
+    /** The services it serves (their DOCKER_HOST points at it; they start after it is healthy). */
+    readonly clients: readonly ServiceKey[];
 }
 
 export interface VolumePlan {
@@ -219,8 +243,10 @@ export interface PlatformPlan {
     readonly cleanRebuild?: { readonly generation: number };
     /** The deployed services, in the order their containers are created. */
     readonly services: readonly ServicePlan[];
-    /** Where a service that mounts the Docker socket gets the socket's group from; absent when none does. */
-    readonly dockerSocketGroup?: { readonly configured: string } | { readonly probeImageOf: ServiceKey };
+    /** The Docker API proxy; absent when no deployed service reads the engine. */
+    readonly dockerApiProxy?: DockerApiProxyPlan;
+    /** Where the container that mounts the Docker socket gets the socket's group from; absent when none does. */
+    readonly dockerSocketGroup?: { readonly configured: string } | { readonly probeImageOf: ServiceKey | "docker-api-proxy" };
     /** The data lifecycle's steps, in the order they are created. */
     readonly lifecycle: readonly LifecycleStep[];
     /** The post-deploy check after every container; absent when homeiq:postDeployValidation is false. */

@@ -205,6 +205,12 @@ function exposesDockerHostPath(path: string): boolean {
     return DOCKER_HOST_PATHS.some((d) => isAtOrBelow(path, d) || isAtOrBelow(d, path));
 }
 
+/** The Docker socket itself, or a folder that holds it (mounting /var/run hands over the socket just the same). */
+export const DOCKER_SOCKETS: readonly string[] = ["/var/run/docker.sock", "/run/docker.sock"];
+function exposesDockerSocket(path: string): boolean {
+    return DOCKER_SOCKETS.some((d) => isAtOrBelow(path, d) || isAtOrBelow(d, path));
+}
+
 /** A host bind mount in either of the docker provider's forms (`volumes` or `mounts`). */
 interface HostMount {
     readonly hostPath: string;
@@ -551,21 +557,37 @@ const noPublicPorts: ResourceValidationPolicy = {
 const dockerHostPaths: ResourceValidationPolicy = {
     name: "container-docker-host-paths",
     description:
-        "The Docker socket and /var/lib/docker are only bind-mounted read-only, and only into services on the allow-list (policy/exceptions.ts plus the pack config's dockerSocketServices).",
+        "The raw Docker socket is bind-mounted only into the typed Docker API proxy (a docker-socket-proxy exception), and /var/lib/docker only into services on the allow-list (policy/exceptions.ts plus the pack config's dockerSocketServices); always read-only.",
     severity: "critical",
     configSchema: DOCKER_PATHS_SCHEMA,
     validateResource: forContainers((c, args, report) => {
         const configured = args.getConfig<DockerHostPathsConfig>().dockerSocketServices ?? [];
-        const excepted = exceptionsFor("container-docker-host-paths", c.service).flatMap((e) => e.hostPaths.map(normalizePath));
+        const exceptions = exceptionsFor("container-docker-host-paths", c.service);
+        const excepted = exceptions.filter((e) => !("kind" in e)).flatMap((e) => e.hostPaths.map(normalizePath));
+        const proxySockets = exceptions.filter((e) => "kind" in e && e.kind === "docker-socket-proxy").flatMap((e) => e.hostPaths.map(normalizePath));
         for (const m of hostMounts(c.props)) {
             if (!exposesDockerHostPath(m.hostPath)) {
                 continue;
             }
-            const serviceAllowed =
-                (c.service !== undefined && configured.includes(c.service)) ||
-                excepted.some((allowedPath) => isAtOrBelow(m.hostPath, allowedPath));
-            if (!serviceAllowed) {
-                const who = [...new Set(POLICY_EXCEPTIONS.filter((e) => e.policy === "container-docker-host-paths").map((e) => e.service))];
+            // The raw socket (or a folder holding it) only ever goes to the typed socket proxy: no plain exception
+            // and no pack config lets any other service hold it.
+            if (exposesDockerSocket(m.hostPath)) {
+                if (!proxySockets.some((allowedPath) => m.hostPath === allowedPath)) {
+                    const proxies = POLICY_EXCEPTIONS.filter((e) => "kind" in e && e.kind === "docker-socket-proxy").map((e) => e.service);
+                    report(
+                        `${describeContainer(c)} mounts the Docker socket (${m.hostPath} at ${m.containerPath}, via ${m.via}): the raw socket is ` +
+                            `root on the host, read-only or not. Only the stack's Docker API proxy (${proxies.join(", ") || "none"}) may hold it. ` +
+                            `Fix: give ${serviceRef(c)} \`dockerApi\` in ${CATALOG} (it then reaches the engine through the proxy, ` +
+                            `DOCKER_HOST=tcp://docker-api-proxy:2375) and remove the socket from its hostMounts.`,
+                    );
+                }
+            } else if (
+                !(
+                    (c.service !== undefined && configured.includes(c.service)) ||
+                    excepted.some((allowedPath) => isAtOrBelow(m.hostPath, allowedPath))
+                )
+            ) {
+                const who = [...new Set(POLICY_EXCEPTIONS.filter((e) => e.policy === "container-docker-host-paths" && !("kind" in e)).map((e) => e.service))];
                 report(
                     `${describeContainer(c)} mounts the Docker host path ${m.hostPath} (at ${m.containerPath}, via ${m.via}), ` +
                         `which only ${[...new Set([...who, ...configured])].join(" and ")} may do, each only the path named in ` +

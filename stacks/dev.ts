@@ -25,6 +25,7 @@ export const devProfile: StackProfile = {
     // Python services run one process with a few dozen threads; nginx a master and a worker per core.
     pidsLimit: 256,
     retainDataVolumes: true,
+    dockerApiProxyResources: { memoryMiB: 64, memoryReservationMiB: 16, cpus: 0.25 },
     resources: {
         influxdb: { memoryMiB: 512, memoryReservationMiB: 256, cpus: 1 },
         "websocket-ingestion": { memoryMiB: 512, memoryReservationMiB: 256, cpus: 0.5 },

@@ -73,6 +73,8 @@ export const ProfileSchema = z
         pidsLimit: z.number().int().min(PIDS_LIMIT.min).max(PIDS_LIMIT.max),
         /** Keep data volumes in Docker when Pulumi deletes them (`retainOnDelete`). */
         retainDataVolumes: z.boolean(),
+        /** The Docker API proxy's limits (catalog DOCKER_API_PROXY), deployed when a service reads the engine. */
+        dockerApiProxyResources: ServiceResourcesSchema,
         resources: z.object(Object.fromEntries(SERVICE_KEYS.map((k) => [k, ServiceResourcesSchema])) as {
             [K in (typeof SERVICE_KEYS)[number]]: typeof ServiceResourcesSchema;
         }).strict(),

@@ -126,13 +126,15 @@ const randomPasswordDriver: ResourceDriver = {
 // docker:index/network:Network and docker:index/volume:Volume
 
 const networkDriver: ResourceDriver = {
-    inputs: ["name", "driver", "labels"],
+    inputs: ["name", "driver", "labels", "internal"],
     async create(ctx, name, inputs) {
         refuseUnknown("Network", name, inputs, this.inputs);
         const created = await ctx.api.request<{ Id: string }>("POST", "/networks/create", {
             Name: inputs.name,
             Driver: inputs.driver ?? "bridge",
             Labels: labelsMap(inputs.labels),
+            // `internal` (no route out): terraform-provider-docker v4.5.0 resource_docker_network_funcs.go:42-43.
+            Internal: inputs.internal === true,
             CheckDuplicate: true,
         });
         return { id: created.Id, state: { ...inputs } };

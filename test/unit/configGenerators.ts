@@ -52,6 +52,7 @@ const VALID: Record<ConfigKey, fc.Arbitrary<string>> = {
     homeiqCheckoutPath: fc.constantFrom("/srv/homeiq", "/home/me/code//homeiq/", "/opt/Home IQ"),
     imageReferences: fc.constant("[]"),
     influxdbImage: fc.constantFrom("influxdb:2.7", "influxdb:2.7.10-alpine", `docker.io/library/influxdb:2.7@sha256:${"f".repeat(64)}`),
+    dockerApiProxyBaseImage: fc.constantFrom("debian:bookworm-slim", `debian:bookworm-slim@sha256:${"a".repeat(64)}`, "registry.lan:5000/debian:12"),
     rebuildGeneration: fc.integer({ min: 0, max: COUNTER_MAX }).map(String),
     homeAssistantUrl: fc.constantFrom("http://homeassistant.local:8123", "https://ha.example.com", "ws://10.0.0.5:8123/api/websocket"),
     homeAssistantToken: token,

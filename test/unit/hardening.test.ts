@@ -1,6 +1,6 @@
 /** prod's hardening holds on every container, with the catalog's documented exceptions only. */
 import { SERVICE_CATALOG, SERVICE_KEYS, VOLUME_CATALOG } from "../../catalog/services";
-import { containersByService, envOf, labelOf, ofType, synthOf, synthStack, VOLUME } from "./helpers";
+import { containersByService, envOf, labelOf, ofType, proxyContainer, synthOf, synthStack, VOLUME } from "./helpers";
 import { VARIANTS } from "./synthCases";
 
 const ROOT_SERVICES = SERVICE_KEYS.filter((k) => SERVICE_CATALOG[k].security.nonRootUser === null);
@@ -30,9 +30,11 @@ describe("prod", () => {
         const [pids] = commands;
         const env = pids.inputs.environment as Record<string, string>;
         const byService = containersByService(synth);
-        const expected = [...byService.values()].map((c) => `${String(c.inputs.name)}=${labelOf(c, "com.homeiq.pids-limit")}`).sort();
+        const all = [...byService.values(), proxyContainer(synth)!];
+        const expected = all.map((c) => `${String(c.inputs.name)}=${labelOf(c, "com.homeiq.pids-limit")}`).sort();
+        expect(expected).toContain("prod-docker-api-proxy=64");
         expect(env.HOMEIQ_PIDS_LIMITS.split(" ").sort()).toEqual(expected);
-        for (const c of byService.values()) expect(pids.dependencies).toContain(c.urn);
+        for (const c of all) expect(pids.dependencies).toContain(c.urn);
         const validation = synth.resources.find((r) => r.type === "command:local:Command" && r.name.endsWith("-validation"))!;
         expect(validation.dependencies).toContain(pids.urn);
     });
@@ -127,14 +129,14 @@ describe("every stack", () => {
         }
     });
 
-    it("mounts host Docker paths read-only, and only into admin-api and log-aggregator", async () => {
-        const byService = containersByService(await synthStack("prod"));
+    it("mounts host Docker paths read-only, and only into the Docker API proxy (the socket) and log-aggregator", async () => {
+        const synth = await synthStack("prod");
+        const byService = containersByService(synth);
         const others = [...byService.keys()].filter((k) => k !== "log-aggregator");
+        expect(proxyContainer(synth)!.inputs.volumes).toEqual([{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true }]);
         for (const [service, c] of byService) {
             const hostMounts = (c.inputs.volumes as Array<{ hostPath?: string; containerPath: string; readOnly: boolean }>).filter((v) => v.hostPath);
-            if (service === "admin-api") {
-                expect(hostMounts).toEqual([{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true }]);
-            } else if (service === "log-aggregator") {
+            if (service === "log-aggregator") {
                 // One read-only folder per other container of the stack (by its id), never the whole folder.
                 expect(hostMounts.map((m) => m.hostPath).sort()).toEqual(others.map((k) => `/var/lib/docker/containers/homeiq-${k}-id`).sort());
                 for (const m of hostMounts) expect(m).toEqual({ hostPath: m.hostPath, containerPath: m.hostPath, readOnly: true });

@@ -10,6 +10,7 @@
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { DOCKER_API_PROXY } from "../../catalog/services";
 import type { ConfigProblem } from "../../config/problems";
 import type { SynthResource, SynthResult } from "../../synth/synthesize";
 
@@ -132,9 +133,18 @@ export function labelOf(resource: SynthResource, label: string): string | undefi
     return labels.find((l) => l.label === label)?.value;
 }
 
-/** Containers by their com.homeiq.service label. */
+/** The catalog services' containers by their com.homeiq.service label (the Docker API proxy is not one: proxyContainer). */
 export function containersByService(result: SynthResult): Map<string, SynthResource> {
-    return new Map(ofType(result, CONTAINER).map((c) => [labelOf(c, "com.homeiq.service") as string, c]));
+    return new Map(
+        ofType(result, CONTAINER)
+            .map((c): [string, SynthResource] => [labelOf(c, "com.homeiq.service") as string, c])
+            .filter(([service]) => service !== DOCKER_API_PROXY.key),
+    );
+}
+
+/** The Docker API proxy's container, when the stack deploys one (a service with `dockerApi` is enabled). */
+export function proxyContainer(result: SynthResult): SynthResource | undefined {
+    return ofType(result, CONTAINER).find((c) => labelOf(c, "com.homeiq.service") === DOCKER_API_PROXY.key);
 }
 
 export function envOf(container: SynthResource): Map<string, string> {

@@ -179,7 +179,7 @@ describe("one broken spec per policy is caught by exactly that policy", () => {
                     { hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true },
                 ]),
             ),
-            message: [/mounts the Docker host path \/var\/run\/docker\.sock/, /only admin-api and log-aggregator may do/, /remove it from hostMounts/],
+            message: [/mounts the Docker socket \(\/var\/run\/docker\.sock/, /Only the stack's Docker API proxy \(docker-api-proxy\) may hold it/, /remove the socket from its hostMounts/],
         },
         {
             policy: "container-no-placeholder-credentials",
@@ -368,21 +368,32 @@ describe("container-docker-host-paths", () => {
     const run = (inputs: Inputs, config: PackConfig = {}) =>
         evaluatePolicies([container(inputs)], config).filter((v) => v.policy === "container-docker-host-paths");
 
-    it("lets admin-api mount the socket read-only, and log-aggregator the containers' logs read-only", () => {
-        expect(run(spec("admin-api", [socketRo]))).toEqual([]);
+    it("lets the Docker API proxy mount the socket read-only, and log-aggregator the containers' logs read-only", () => {
+        expect(run(spec("docker-api-proxy", [socketRo]))).toEqual([]);
         expect(run(spec("log-aggregator", [containersRo]))).toEqual([]);
     });
 
-    it("rejects the socket mounted read-write, even into admin-api", () => {
-        const violations = run(spec("admin-api", [{ ...socketRo, readOnly: false }]));
+    it("refuses the raw socket to admin-api, which reads the engine through the proxy", () => {
+        const violations = run(spec("admin-api", [socketRo]));
         expect(violations.map((v) => v.message)).toEqual([
-            expect.stringMatching(/container "prod-admin-api" \(com\.homeiq\.service=admin-api\) mounts the Docker host path \/var\/run\/docker\.sock .* read-write\. Fix: mount it read-only/),
+            expect.stringMatching(
+                /container "prod-admin-api" \(com\.homeiq\.service=admin-api\) mounts the Docker socket \(\/var\/run\/docker\.sock .*root on the host, read-only or not\. Only the stack's Docker API proxy \(docker-api-proxy\) may hold it\. Fix: give "admin-api" `dockerApi`/,
+            ),
+        ]);
+    });
+
+    it("rejects the socket mounted read-write, even into the proxy", () => {
+        const violations = run(spec("docker-api-proxy", [{ ...socketRo, readOnly: false }]));
+        expect(violations.map((v) => v.message)).toEqual([
+            expect.stringMatching(/container "prod-docker-api-proxy" \(com\.homeiq\.service=docker-api-proxy\) mounts the Docker host path \/var\/run\/docker\.sock .* read-write\. Fix: mount it read-only/),
         ]);
     });
 
     it("limits each exception to its own path", () => {
-        expect(run(spec("admin-api", [containersRo]))).toHaveLength(1);
+        expect(run(spec("docker-api-proxy", [containersRo]))).toHaveLength(1);
         expect(run(spec("log-aggregator", [socketRo]))).toHaveLength(1);
+        // The proxy's exception names the socket itself, not the folder holding it.
+        expect(run(spec("docker-api-proxy", [{ hostPath: "/var/run", containerPath: "/host/run", readOnly: true }]))).toHaveLength(1);
     });
 
     it("sees a parent directory of the socket, and the mounts[] form", () => {
@@ -390,15 +401,16 @@ describe("container-docker-host-paths", () => {
         const viaMounts = withInput(hardenedInputs("data-api"), "mounts", [{ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock" }]);
         const violations = run(viaMounts);
         expect(violations.map((v) => v.message)).toEqual([
-            expect.stringMatching(/container "prod-data-api" .* via mounts\), which only admin-api and log-aggregator may do/),
+            expect.stringMatching(/container "prod-data-api" .*mounts the Docker socket .* via mounts\).*Only the stack's Docker API proxy/),
             expect.stringMatching(/via mounts\) read-write/),
         ]);
     });
 
-    it("allows a service listed in the pack config's dockerSocketServices, read-only only", () => {
+    it("lets the pack config's dockerSocketServices allow /var/lib/docker paths, read-only only, but never the socket", () => {
         const config: PackConfig = { "container-docker-host-paths": { dockerSocketServices: ["data-api"] } };
-        expect(run(spec("data-api", [socketRo]), config)).toEqual([]);
-        expect(run(spec("data-api", [{ ...socketRo, readOnly: false }]), config)).toHaveLength(1);
+        expect(run(spec("data-api", [containersRo]), config)).toEqual([]);
+        expect(run(spec("data-api", [{ ...containersRo, readOnly: false }]), config)).toHaveLength(1);
+        expect(run(spec("data-api", [socketRo]), config).map((v) => v.message)).toEqual([expect.stringMatching(/mounts the Docker socket/)]);
     });
 
     it("ignores ordinary bind mounts and named volumes", () => {
@@ -504,7 +516,7 @@ describe("exceptions", () => {
         }
         expect(keys.sort()).toEqual([
             "container-capabilities-restricted/health-dashboard",
-            "container-docker-host-paths/admin-api",
+            "container-docker-host-paths/docker-api-proxy",
             "container-docker-host-paths/log-aggregator",
             "container-non-root-user/health-dashboard",
         ]);
@@ -730,7 +742,8 @@ describe.each(["prod", "dev"] as const)("the %s stack the program synthesizes", 
     }, 120_000);
 
     it("gives the pack every service's container and its data volumes to check", () => {
-        expect(result.resources.filter((r) => r.type === CONTAINER_TYPE)).toHaveLength(SERVICE_KEYS.length);
+        // Every service's, and the Docker API proxy's (admin-api reads the engine through it).
+        expect(result.resources.filter((r) => r.type === CONTAINER_TYPE)).toHaveLength(SERVICE_KEYS.length + 1);
         const dataVolumes = result.resources.filter(
             (r) => r.type === VOLUME_TYPE && (r.inputs.labels as Array<{ label: string; value: string }>).some((l) => l.label === "com.homeiq.data" && l.value === "true"),
         );
