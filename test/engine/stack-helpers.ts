@@ -15,6 +15,12 @@ import { docker, REPO_ROOT } from "./helpers";
 export const STANDIN_CHECKOUT = path.join(REPO_ROOT, "engine", "stack-standins", "homeiq-checkout");
 /** A STAND-IN for influxdb:2.7 (not InfluxDB), given to the program as `homeiq:influxdbImage`. */
 export const STANDIN_INFLUXDB_IMAGE = "homeiq-standin/influxdb:stack";
+/**
+ * The Debian bookworm minbase the stand-ins are built on, given to the program as
+ * `homeiq:dockerApiProxyBaseImage` in place of debian:bookworm-slim (nothing can be pulled here): the
+ * proxy's Dockerfile installs Debian's real nginx into it from the Debian mirror.
+ */
+export const STANDIN_DEBIAN_IMAGE = "homeiq-standin/debian:stack";
 /** Every name a test stack creates starts with this, and cleanup touches nothing else. */
 export const TEST_STACK_PREFIX = "itest-";
 
@@ -60,6 +66,7 @@ export function testOverrides(p: TestProject, extra: Record<string, string | und
         "homeiq:backupRoot": p.backupRoot,
         "homeiq:homeAssistantToken": TEST_HA_TOKEN,
         "homeiq:maxOpenFiles": engineMaxOpenFiles(),
+        "homeiq:dockerApiProxyBaseImage": STANDIN_DEBIAN_IMAGE,
         ...extra,
     };
 }

@@ -16,7 +16,7 @@ import { DRIVERS, type DriverContext } from "../../engine/apply/liveResources";
 import type { RecordingMonitor } from "../../synth/recordingMonitor";
 import { synthesize, type SynthResource } from "../../synth/synthesize";
 import { REPO_ROOT } from "./helpers";
-import { engineMaxOpenFiles } from "./stack-helpers";
+import { engineMaxOpenFiles, STANDIN_DEBIAN_IMAGE } from "./stack-helpers";
 
 export const STANDIN_CHECKOUT = path.join(REPO_ROOT, "engine", "stack-standins", "homeiq-checkout");
 export const INFLUXDB_STANDIN = "homeiq-standin/influxdb:stack";
@@ -63,6 +63,7 @@ export async function synthStandinStack(stack: string, overrides: Record<string,
       "homeiq:homeiqCheckoutPath": STANDIN_CHECKOUT,
       "homeiq:influxdbImage": INFLUXDB_STANDIN,
       "homeiq:maxOpenFiles": engineMaxOpenFiles(),
+      "homeiq:dockerApiProxyBaseImage": STANDIN_DEBIAN_IMAGE,
       ...overrides,
     },
     onMonitor: (m) => {
@@ -158,7 +159,9 @@ export function testInputs(c: SynthContainer, container: string, names: TestName
     }
     return { ...v, hostPath: realIds(String(v.hostPath)), containerPath: realIds(String(v.containerPath)) };
   });
-  const networks = (spec.networksAdvanced as Array<Inputs> | undefined)?.map((n) => ({ ...n, name: names.network }));
+  // Every network of the spec (admin-api joins two) is the test's one network: one entry, every alias.
+  const aliases = [...new Set(((spec.networksAdvanced ?? []) as Array<Inputs>).flatMap((n) => (n.aliases ?? []) as string[]))];
+  const networks = spec.networksAdvanced === undefined ? undefined : [{ name: names.network, aliases }];
   return { ...spec, name: container, image: changes.image ?? names.images.get(c.imageUrn), volumes, networksAdvanced: networks };
 }
 
