@@ -78,7 +78,8 @@ export function cisSection5(containers: readonly CisContainer[]): CisRow[] {
     );
     rows.push(
         row("5.7", "sshd not run within containers", each((i) => {
-            const processes = docker(["top", String(i.Id), "-eo", "comm"]).stdout.split("\n").slice(1).map((l) => l.trim());
+            // The engine needs the pid column to map ps's lines to the container.
+            const processes = docker(["top", String(i.Id), "-eo", "pid,comm"]).stdout.split("\n").slice(1).map((l) => l.trim().split(/\s+/).slice(1).join(" "));
             return processes.includes("sshd") ? "runs sshd" : undefined;
         })),
     );

@@ -309,7 +309,8 @@ export function stackAcceptance(base: "prod" | "dev"): void {
             }
             // The list answers with the stack's own containers (the body's start: the first one's id).
             expect(dockerApiFrom(adminApi, "GET", `/containers/json?all=1&filters=${filters}`).body).toMatch(/^\[\{"Id":"[0-9a-f]{64}"/);
-            const before = docker(["ps", "-aq"]).stdout.trim().split("\n").sort();
+            const stackContainers = (): string[] => docker(["ps", "-aq", "--filter", `label=com.homeiq.stack=${project.stack}`]).stdout.trim().split("\n").sort();
+            const before = stackContainers();
             const refused: Array<[string, string]> = [
                 ["POST", "/v1.44/containers/create?name=itest-proxy-escape"],
                 ["POST", `/v1.44/containers/${influx.Id}/exec`],
@@ -328,7 +329,8 @@ export function stackAcceptance(base: "prod" | "dev"): void {
                 expect({ method, apiPath, status: answer.status }).toEqual({ method, apiPath, status: 403 });
             }
             // Nothing was created, stopped or removed by any of them.
-            expect(docker(["ps", "-aq"]).stdout.trim().split("\n").sort()).toEqual(before);
+            expect(stackContainers()).toEqual(before);
+            expect(docker(["ps", "-aq", "--filter", "name=^itest-proxy-escape$"]).stdout.trim()).toBe("");
             expect(inspect(influx.Id).State.StartedAt).toBe(influx.State.StartedAt);
         });
 
