@@ -209,6 +209,25 @@ describe("stand-in HomeIQ images under the program's prod container specs (real 
     const s = started.get("influxdb")!;
     const uids = docker(["exec", s.container, "sh", "-c", "awk '/^Uid:/{print $2}' /proc/1/status; stat -c %u:%g /var/lib/influxdb2/influxd.bolt /etc/influxdb2/influx-configs"]).stdout.trim().split("\n");
     expect(uids).toEqual(["1000", "1000:1000", "1000:1000"]);
+    // Read-only root (prod): the first-run setup's writes outside the volumes all landed on the /tmp tmpfs, and the
+    // CLI config (rewritten to the final port, as the real entrypoint's `sed -i` does) on the config volume.
+    expect(docker(["inspect", "-f", "{{.HostConfig.ReadonlyRootfs}}", s.container]).stdout.trim()).toBe("true");
+    expect(docker(["exec", s.container, "cat", "/tmp/config.json"]).stdout).toContain('"http-bind-address": ":9999"');
+    expect(docker(["exec", s.container, "grep", "-c", "url = \"http://localhost:8086\"", "/etc/influxdb2/influx-configs"]).stdout.trim()).toBe("1");
+  });
+
+  it("influxdb: its first-run setup fails on a read-only root without the /tmp tmpfs, where the real entrypoint writes /tmp/config.json", async () => {
+    const c = spec("influxdb");
+    const fresh = {
+      ...names,
+      volumes: new Map([
+        ["prod-influxdb-data", res.volume(uniqueName("standin-influx-fresh-data"))],
+        ["prod-influxdb-config", res.volume(uniqueName("standin-influx-fresh-config"))],
+      ]),
+    };
+    const r = await startExpectingExit(c, "standin-influx-no-tmp", { tmpfs: undefined }, fresh);
+    expect(r.code).not.toBe(0);
+    expect(r.log).toMatch(/\/tmp\/config\.json: Read-only file system/);
   });
 
   it("health-dashboard: the real nginx answers /health, serves the SPA, and proxies to data-api, admin-api and sports-data by their old names", () => {
