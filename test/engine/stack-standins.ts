@@ -16,7 +16,7 @@ import { DRIVERS, type DriverContext } from "../../engine/apply/liveResources";
 import type { RecordingMonitor } from "../../synth/recordingMonitor";
 import { synthesize, type SynthResource } from "../../synth/synthesize";
 import { REPO_ROOT } from "./helpers";
-import { engineMaxOpenFiles, STANDIN_DEBIAN_IMAGE } from "./stack-helpers";
+import { engineMaxOpenFiles, STANDIN_DEBIAN_IMAGE, TEST_SECRET_KEYS, testCredentials } from "./stack-helpers";
 
 export const STANDIN_CHECKOUT = path.join(REPO_ROOT, "engine", "stack-standins", "homeiq-checkout");
 export const INFLUXDB_STANDIN = "homeiq-standin/influxdb:stack";
@@ -64,8 +64,12 @@ export async function synthStandinStack(stack: string, overrides: Record<string,
       "homeiq:influxdbImage": INFLUXDB_STANDIN,
       "homeiq:maxOpenFiles": engineMaxOpenFiles(),
       "homeiq:dockerApiProxyBaseImage": STANDIN_DEBIAN_IMAGE,
+      // Every service on, with test values for the keys some of them need (the committed stacks disable those).
+      "homeiq:disabledServices": "[]",
+      ...testCredentials(),
       ...overrides,
     },
+    secretOverrides: TEST_SECRET_KEYS,
     onMonitor: (m) => {
       monitor = m;
     },
