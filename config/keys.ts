@@ -66,11 +66,6 @@ export const CONFIG_KEYS = {
         `imageSource=registry: one 'service=repository@sha256:<64 hex>' entry for each of the ${BUILT} built services.`,
     ),
     influxdbImage: plain("string", "influxdb:2.7", "InfluxDB image; pin a digest with influxdb:2.7@sha256:... (required with imageSource=registry)."),
-    dockerApiProxyBaseImage: plain(
-        "string",
-        "debian:bookworm-slim",
-        "The Debian 12 image the Docker API proxy (images/docker-api-proxy: Debian's nginx) is built FROM; pin a digest with @sha256:... if you like.",
-    ),
     rebuildGeneration: plain(
         "integer",
         0,
@@ -129,6 +124,11 @@ export const CONFIG_KEYS = {
     ),
     healthWaitTimeoutSeconds: plain("integer", 180, "Seconds `pulumi up` waits for each container to become healthy."),
     dockerSocketGroupId: plain("string", "", "Group id owning the Docker socket, given to admin-api so it can use it; unset: asked of the engine at deploy time."),
+    dockerApiProxyBaseImage: plain(
+        "string",
+        "debian:bookworm-slim",
+        "The Debian 12 image the Docker API proxy (images/docker-api-proxy: Debian's nginx) is built FROM; pin a digest with @sha256:... if you like.",
+    ),
     maxOpenFiles: plain(
         "string",
         "",
