@@ -338,9 +338,9 @@ export const SERVICE_CATALOG: Readonly<Record<ServiceKey, ServiceDefinition>> = 
                     "(disk-heavy compactions and queries), and the first-run setup runs a second influxd and the influx CLI beside it",
             },
         },
-        // InfluxData's own packages run influxd with LimitNOFILE=65536 (the influxdb2 systemd unit): every shard's
+        // InfluxData's packaged systemd unit (influxdb.service) starts influxd with LimitNOFILE=65536: every shard's
         // TSM and WAL files and every client connection hold a descriptor.
-        ulimits: [{ name: "nofile", soft: 65536, hard: 65536, reason: "InfluxData's influxdb2 packages start influxd with LimitNOFILE=65536" }],
+        ulimits: [{ name: "nofile", soft: 65536, hard: 65536, reason: "InfluxData's packaged systemd unit (influxdb.service) starts influxd with LimitNOFILE=65536" }],
         influxdbStagingDir: "/var/lib/influxdb2/.homeiq-staging",
         stateful: true,
         influxdbServer: true,
