@@ -73,6 +73,13 @@ container_state() {
   fi
 }
 
+# config_set_line <key> <value> <stack>: a `pulumi config set` command line that passes <value> as exactly
+# one argument whatever it holds: printf %q quotes it for bash, so spaces, quotes, $( ), `, &, ; and line
+# breaks can never run or split (test/unit/scriptRules.test.ts runs it on hostile strings).
+config_set_line() {
+  printf 'pulumi config set %q %q --stack %q\n' "$1" "$2" "$3"
+}
+
 # human_mb <bytes>: bytes as MiB with one decimal.
 human_mb() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
 

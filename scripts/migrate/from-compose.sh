@@ -40,12 +40,6 @@ readonly RETENTION_DAYS_MAX=99999
 readonly SECRET_MAX=4096
 readonly MIN_TOKEN_LENGTH=24
 
-# config_set_line <key> <value> <stack>: a `pulumi config set` command that passes <value> as exactly one
-# argument whatever it holds (printf %q: spaces, quotes, $( ), &, ; and newlines can never run or split).
-config_set_line() {
-  printf 'pulumi config set %q %q --stack %q\n' "$1" "$2" "$3"
-}
-
 usage() {
   cat <<'EOF'
 Usage: scripts/migrate/from-compose.sh --stack STACK [--project NAME] [--backup-root DIR]
