@@ -90,38 +90,42 @@ describe("from-compose.sh on a stopped deployment, interrupted at each of its st
 
   it("a run killed outright (SIGKILL, as a power loss) leaves its scratch and .partial to the next run, which removes them and nothing of a live run", async () => {
     const root = path.join(work, "killed");
-    // Killed while backup.sh has its .partial folder: from-compose.sh's process group and backup.sh (its own group).
-    const killed = startInterruptible(MIGRATE, ["--stack", stack, "--backup-root", root, "--project-glob", old.project], {}, "backup-partial-created");
-    await waitForAsync("the run to be killed reaching backup-partial-created", async () => killed.reached("backup-partial-created"), { timeoutMs: 120_000, intervalMs: 50 });
-    const [record] = partialsUnder(root).filter((p) => p.endsWith(".partial.owner"));
-    const backupPid = Number(fs.readFileSync(path.join(root, record!), "utf8").trim().split("/").pop());
-    process.kill(-killed.pid, "SIGKILL");
-    process.kill(backupPid, "SIGKILL");
-    expect((await killed.done).signal).toBe("SIGKILL");
-    const left = scratchOf(killed.pid);
-    expect(left.filter((o) => o.startsWith("container ")).length).toBeGreaterThanOrEqual(3); // scratch InfluxDB, 2 SQLite sources
-    expect(left.filter((o) => o.startsWith("volume ")).length).toBeGreaterThanOrEqual(4);
-    expect(left.filter((o) => o.startsWith("image ")).length).toBe(1); // sports-data's layer
-    expect(partialsUnder(root).length).toBe(2); // <ts>.partial and .<ts>.partial.owner
-
-    // A live run (paused with its scratch InfluxDB up) must keep everything through the next run's sweep.
+    // A live run (paused with its scratch InfluxDB up) must keep everything through the other runs' sweeps.
     const live = startInterruptible(MIGRATE, ["--stack", stack, "--backup-root", path.join(work, "live"), "--project-glob", old.project], {}, "migrate-influx-started");
-    await waitForAsync("the live run reaching migrate-influx-started", async () => live.reached("migrate-influx-started"), { timeoutMs: 120_000, intervalMs: 50 });
-    const liveScratch = scratchOf(live.pid);
-    expect(liveScratch.length).toBeGreaterThan(0);
+    try {
+      await waitForAsync("the live run reaching migrate-influx-started", async () => live.reached("migrate-influx-started"), { timeoutMs: 120_000, intervalMs: 50 });
+      const liveScratch = scratchOf(live.pid);
+      expect(liveScratch.length).toBeGreaterThan(0);
 
-    const next = migrate(["--stack", stack, "--backup-root", root, "--project-glob", old.project]);
-    expect({ code: next.code, stderr: next.stderr }).toEqual({ code: 0, stderr: "" });
-    expect(next.stdout).toMatch(new RegExp(`removed \\d+ scratch container\\(s\\) left by an interrupted run \\(pid [0-9 ]*\\b${killed.pid}\\b`));
-    expect(next.stdout).toMatch(new RegExp(`removed ${root}/${stack}/\\d{8}T\\d{6}Z\\.partial, left by an interrupted backup \\(pid ${backupPid}, no longer running\\)`));
-    expect(scratchOf(killed.pid)).toEqual([]);
-    expect(partialsUnder(root)).toEqual([]);
-    expect(scratchOf(live.pid)).toEqual(liveScratch);
-    // The sweeping run's own backup is complete and usable.
-    const folder = runPrintedCommands(printedCommands(next.stdout), work).config["homeiq:restoreFrom"]!;
-    expect(fs.existsSync(path.join(folder, "manifest.json"))).toBe(true);
+      // Killed while backup.sh has its .partial folder: from-compose.sh's process group and backup.sh (its own group).
+      const killed = startInterruptible(MIGRATE, ["--stack", stack, "--backup-root", root, "--project-glob", old.project], {}, "backup-partial-created");
+      await waitForAsync("the run to be killed reaching backup-partial-created", async () => killed.reached("backup-partial-created"), { timeoutMs: 120_000, intervalMs: 50 });
+      const [record] = partialsUnder(root).filter((p) => p.endsWith(".partial.owner"));
+      const backupPid = Number(fs.readFileSync(path.join(root, record!), "utf8").trim().split("/").pop());
+      process.kill(-killed.pid, "SIGKILL");
+      process.kill(backupPid, "SIGKILL");
+      expect((await killed.done).signal).toBe("SIGKILL");
+      const left = scratchOf(killed.pid);
+      expect(left.filter((o) => o.startsWith("container ")).length).toBeGreaterThanOrEqual(3); // scratch InfluxDB, 2 SQLite sources
+      expect(left.filter((o) => o.startsWith("volume ")).length).toBeGreaterThanOrEqual(4);
+      expect(left.filter((o) => o.startsWith("image ")).length).toBe(1); // sports-data's layer
+      expect(partialsUnder(root).length).toBe(2); // <ts>.partial and .<ts>.partial.owner
 
-    process.kill(-live.pid, "SIGTERM");
+      const next = migrate(["--stack", stack, "--backup-root", root, "--project-glob", old.project]);
+      expect({ code: next.code, stderr: next.stderr }).toEqual({ code: 0, stderr: "" });
+      for (const kind of ["container", "volume", "image"]) {
+        expect(next.stdout).toMatch(new RegExp(`removed \\d+ scratch ${kind}\\(s\\) left by an interrupted run \\(pid [0-9 ]*\\b${killed.pid}\\b[0-9 ]*, no longer running\\)`));
+      }
+      expect(next.stdout).toMatch(new RegExp(`removed ${root}/${stack}/\\d{8}T\\d{6}Z\\.partial, left by an interrupted backup \\(pid ${backupPid}, no longer running\\)`));
+      expect(scratchOf(killed.pid)).toEqual([]);
+      expect(partialsUnder(root)).toEqual([]);
+      expect(scratchOf(live.pid)).toEqual(liveScratch);
+      // The sweeping run's own backup is complete and usable.
+      const folder = runPrintedCommands(printedCommands(next.stdout), work).config["homeiq:restoreFrom"]!;
+      expect(fs.existsSync(path.join(folder, "manifest.json"))).toBe(true);
+    } finally {
+      process.kill(-live.pid, "SIGTERM");
+    }
     expect((await live.done).code).toBe(143);
     expect(scratchOf(live.pid)).toEqual([]);
   }, 300_000);
