@@ -59,11 +59,12 @@ export class OldDeployment {
   readonly influxPort: number;
   private readonly env: Record<string, string>;
 
-  constructor(tag: string, token: string) {
+  /** `extraEnv`: more of the fixture's variables (INFLUXDB_ORG, SPORTS_DATA_COMMAND, SPORTS_DATA_RESTART, …). */
+  constructor(tag: string, token: string, extraEnv: Record<string, string> = {}) {
     this.project = migrateName(tag);
     this.token = token;
     this.influxPort = freePort();
-    this.env = { OLD_NAME_PREFIX: `${this.project}-`, INFLUXDB_HOST_PORT: String(this.influxPort), INFLUXDB_TOKEN: token };
+    this.env = { OLD_NAME_PREFIX: `${this.project}-`, INFLUXDB_HOST_PORT: String(this.influxPort), INFLUXDB_TOKEN: token, ...extraEnv };
   }
 
   /** `ha-ingestor-influxdb` and friends, behind this test's prefix. */
