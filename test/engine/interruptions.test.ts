@@ -25,7 +25,7 @@ const EXIT: Record<Sig, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 const BACKUP_SH = path.join(REPO_ROOT, "scripts", "backup", "backup.sh");
 const RESTORE_SH = path.join(REPO_ROOT, "scripts", "backup", "restore.sh");
 
-/** steps × signals; the target (script alone, or its process group) alternates, so each signal meets both. */
+/** steps × signals, one run each; the target (script alone, or its process group) alternates, so each signal meets both. */
 function plan(steps: readonly string[]): Array<[string, Sig, "script" | "group"]> {
   return steps.flatMap((step, i) => SIGNALS.map((sig, j): [string, Sig, "script" | "group"] => [step, sig, (i + j) % 2 === 0 ? "group" : "script"]));
 }
@@ -70,18 +70,27 @@ describe("from-compose.sh on a stopped deployment, interrupted at each of its st
     "migrate-backed-up", // the backup is complete; the config is not printed yet
   ];
 
-  it.each(plan(STEPS))("at %s, %s to the %s: exit 128+n, no scratch container, volume or image, no .partial folder", async (step, sig, target) => {
-    const root = path.join(work, `${step}-${sig}`);
-    const { pid, result } = await interruptAt(MIGRATE, ["--stack", stack, "--backup-root", root, "--project-glob", old.project], {}, step, sig, target);
-    expect({ code: result.code, signal: result.signal }).toEqual({ code: EXIT[sig], signal: null });
-    expect(result.stderr).toContain(`[homeiq-migrate] interrupted by ${sig}: cleaning up`);
-    expect(scratchOf(pid)).toEqual([]);
-    expect(partialsUnder(root)).toEqual([]);
-    expect(result.stdout).not.toContain("----- pulumi config -----");
-    if (step.startsWith("backup-")) expect(result.stderr).toMatch(/\[homeiq-backup\] removed the incomplete backup folder .*\.partial/);
-    if (step === "migrate-backed-up") expect(result.stderr).toMatch(/interrupted after the backup \S+ was complete; .* run this again/);
-    expect(result.stdout + result.stderr).not.toContain(TOKEN);
-  }, 180_000);
+  // Each step: SIGINT, SIGTERM and SIGHUP in three runs side by side (one to the script, the others to its
+  // process group, alternating by step), so each run's start-up sweep also meets two live runs' scratch.
+  it.each(STEPS.map((step, i) => [step, i] as const))("at %s: SIGINT, SIGTERM, SIGHUP each exit 128+n, leave no scratch container, volume or image and no .partial folder", async (step, i) => {
+    const runs = await Promise.all(
+      SIGNALS.map(async (sig, j) => {
+        const target = (i + j) % 2 === 0 ? "group" : "script";
+        const root = path.join(work, `${step}-${sig}`);
+        return { sig, target, root, ...(await interruptAt(MIGRATE, ["--stack", stack, "--backup-root", root, "--project-glob", old.project], {}, step, sig, target)) };
+      }),
+    );
+    for (const { sig, target, root, pid, result } of runs) {
+      const what = `${sig} to the ${target}`;
+      expect({ what, code: result.code, signal: result.signal }).toEqual({ what, code: EXIT[sig], signal: null });
+      expect(result.stderr).toContain(`[homeiq-migrate] interrupted by ${sig}: cleaning up`);
+      expect({ what, left: scratchOf(pid), partial: partialsUnder(root) }).toEqual({ what, left: [], partial: [] });
+      expect(result.stdout).not.toContain("----- pulumi config -----");
+      if (step.startsWith("backup-")) expect(result.stderr).toMatch(/\[homeiq-backup\] removed the incomplete backup folder .*\.partial/);
+      if (step === "migrate-backed-up") expect(result.stderr).toMatch(/interrupted after the backup \S+ was complete; .* run this again/);
+      expect(result.stdout + result.stderr).not.toContain(TOKEN);
+    }
+  }, 300_000);
 
   it("left the old deployment as it was: volumes byte for byte, every container still stopped", () => {
     expect(oldVolumes()).toBe(before);
@@ -153,18 +162,30 @@ describe("backup.sh and restore.sh on a running stack, interrupted at each of th
     };
   }, 180_000);
 
-  it.each(plan(["backup-partial-created", "backup-steps-running", "backup-manifest-written"]))(
-    "backup.sh at %s, %s to the %s: exit 128+n, no one-off container, no .partial folder, no backup",
-    async (step, sig, target) => {
-      const { pid, result } = await interruptAt(BACKUP_SH, [], backupEnv, step, sig, target);
-      expect(result.code).toBe(EXIT[sig]);
-      expect(result.stderr).toContain(`[homeiq-backup] interrupted by ${sig}: cleaning up`);
-      expect(result.stderr).toMatch(/removed the incomplete backup folder .*\.partial/);
-      expect(scratchOf(pid)).toEqual([]);
-      expect(partialsUnder(root)).toEqual([]);
-      expect(fs.existsSync(path.join(root, stack)) ? fs.readdirSync(path.join(root, stack)) : []).toEqual([]);
+  it.each(["backup-partial-created", "backup-steps-running", "backup-manifest-written"].map((step, i) => [step, i] as const))(
+    "backup.sh at %s: SIGINT, SIGTERM, SIGHUP (side by side) each exit 128+n, leave no one-off container, no .partial folder, no backup",
+    async (step, i) => {
+      const runs = await Promise.all(
+        SIGNALS.map(async (sig, j) => {
+          const target = (i + j) % 2 === 0 ? "group" : "script";
+          const own = path.join(work, `backup-${step}-${sig}`);
+          return { sig, target, own, ...(await interruptAt(BACKUP_SH, [], { ...backupEnv, HOMEIQ_BACKUP_ROOT: own }, step, sig, target)) };
+        }),
+      );
+      for (const { sig, target, own, pid, result } of runs) {
+        const what = `${sig} to the ${target}`;
+        expect({ what, code: result.code }).toEqual({ what, code: EXIT[sig] });
+        expect(result.stderr).toContain(`[homeiq-backup] interrupted by ${sig}: cleaning up`);
+        expect(result.stderr).toMatch(/removed the incomplete backup folder .*\.partial/);
+        expect({ what, left: scratchOf(pid), partial: partialsUnder(own), backups: fs.existsSync(path.join(own, stack)) ? fs.readdirSync(path.join(own, stack)) : [] }).toEqual({
+          what,
+          left: [],
+          partial: [],
+          backups: [],
+        });
+      }
     },
-    60_000,
+    120_000,
   );
 
   it.each(SIGNALS.map((s, i) => [s, i % 2 ? "script" : "group"] as const))(
