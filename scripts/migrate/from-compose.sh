@@ -45,6 +45,7 @@ usage() {
 Usage: scripts/migrate/from-compose.sh --stack STACK [--project NAME] [--backup-root DIR]
                                        [--project-glob GLOB] [--carry-placeholder-token]
                                        [--influx-org NAME] [--influx-bucket NAME]
+                                       [--influx-image IMAGE] [--python-image IMAGE]
 
   --stack STACK             the Pulumi stack to migrate into (the backup goes to DIR/STACK/<UTC time>/)
   --project NAME            the old compose project (required when more than one is found)
@@ -53,6 +54,8 @@ Usage: scripts/migrate/from-compose.sh --stack STACK [--project NAME] [--backup-
   --carry-placeholder-token carry an old placeholder InfluxDB token (e.g. ha-ingestor-token) anyway
   --influx-org NAME         the organisation InfluxDB holds, when it is no longer DOCKER_INFLUXDB_INIT_ORG
   --influx-bucket NAME      the bucket, when it is no longer DOCKER_INFLUXDB_INIT_BUCKET
+  --influx-image IMAGE      only its volumes left (docker compose down): migrate from them with this InfluxDB image
+  --python-image IMAGE      ... and read data-api's metadata.db with this image's python3 (default: <project>-data-api)
 Environment: HOMEIQ_MIGRATE_INFLUX_TOKEN (secret, optional) replaces the token read from the old
 InfluxDB container; HOMEIQ_MIGRATE_INFLUX_START_TIMEOUT (seconds, default 120);
 HOMEIQ_MIGRATE_ANSWER_TIMEOUT (seconds a running service may take to answer, default 60);
@@ -61,13 +64,13 @@ EOF
 }
 
 # --- arguments ---------------------------------------------------------------------------------
-STACK='' PROJECT='' PROJECT_GLOB='*' CARRY_PLACEHOLDER=0 ORG_ARG='' BUCKET_ARG=''
+STACK='' PROJECT='' PROJECT_GLOB='*' CARRY_PLACEHOLDER=0 ORG_ARG='' BUCKET_ARG='' INFLUX_IMAGE_ARG='' PYTHON_IMAGE_ARG=''
 ORG_SOURCE='' BUCKET_SOURCE=''
 ARGS_GIVEN=("$@")
 BACKUP_ROOT=${HOME:-}/homeiq-backups
 while (($#)); do
   case $1 in
-    --stack | --project | --backup-root | --project-glob | --influx-org | --influx-bucket)
+    --stack | --project | --backup-root | --project-glob | --influx-org | --influx-bucket | --influx-image | --python-image)
       (($# >= 2)) || die "$EXIT_USAGE" "$1 needs a value (see --help)"
       case $1 in
         --stack) STACK=$2 ;;
@@ -76,6 +79,8 @@ while (($#)); do
         --project-glob) PROJECT_GLOB=$2 ;;
         --influx-org) ORG_ARG=$2 ;;
         --influx-bucket) BUCKET_ARG=$2 ;;
+        --influx-image) INFLUX_IMAGE_ARG=$2 ;;
+        --python-image) PYTHON_IMAGE_ARG=$2 ;;
       esac
       shift 2
       ;;
@@ -179,19 +184,89 @@ else
   PROJECT=${FOUND[0]}
 fi
 
+# --- scratch space (removed at exit, whatever happens) -------------------------------------------------------------
+# Every scratch container, volume and image is named $SCRATCH-... and labelled as this run's (lib.sh), and
+# removed at exit: after success, an error, or SIGINT / SIGTERM / SIGHUP (exit 128 + n), also when the
+# signal went to the whole process group. A run killed outright leaves them to the next run's sweep.
+SCRATCH=homeiq-migrate-$$-$RANDOM
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/homeiq-migrate.XXXXXX")
+BACKUP_PID='' BACKUP_DIR=''
+cleanup() {
+  local rc=$1 n
+  if [[ -n $BACKUP_PID ]]; then
+    # backup.sh runs in its own process group: it gets the signal from here, removes its .partial
+    # folder and one-off containers, and is waited for.
+    kill "-${INTERRUPTED:-TERM}" "$BACKUP_PID" 2>/dev/null || true
+    wait "$BACKUP_PID" 2>/dev/null || true
+  fi
+  # Containers first (an attached `docker run` then returns), then what was in flight, then the rest.
+  remove_scratch container $(scratch_objects container "$SCRATCH_OWNER" | cut -f1)
+  wait_guarded
+  n=$(remove_own_scratch)
+  rm -rf "$WORK"
+  ((n == 0)) || log "removed the scratch containers, volumes and images ($SCRATCH-*)"
+  if [[ -n $INTERRUPTED && -n $BACKUP_DIR && -d $BACKUP_DIR ]]; then
+    printf '[%s] interrupted after the backup %s was complete; it is a complete backup of the old deployment, but the config commands were not printed: run this again\n' "$LOG_TAG" "$BACKUP_DIR" >&2
+  fi
+}
+on_exit cleanup
+scratch_volume() { # name
+  guarded docker volume create "${SCRATCH_LABEL_ARGS[@]}" "$1" >/dev/null || die "$EXIT_STEP" "cannot create scratch volume $1"
+}
+secs() { awk -v ns="$(($(now_ns) - $1))" 'BEGIN { printf "%.1f s", ns / 1e9 }'; }
+# capture <file> <command...>: runs it guarded, stdout and stderr into <file>; returns its exit code.
+capture() {
+  local file=$1
+  shift
+  guarded "$@" >"$file" 2>&1
+}
+FROM_VOLUMES=0
 if [[ -n ${VOLUMES_ONLY[$PROJECT]:-} ]]; then
   # The data is in the volumes, but what reads it (InfluxDB's image, its organisation, bucket and token,
-  # data-api's image) was in the containers. Compose recreates them on the same volumes without starting
-  # anything; this script then reads them as a stopped deployment.
-  vols=''
-  for kv in ${PROJECT_VOLUMES[$PROJECT]}; do vols+=$'\n'"  - ${kv#*=} (compose volume ${kv%%=*})"; done
-  again="scripts/migrate/from-compose.sh"
-  for a in "${ARGS_GIVEN[@]}"; do again+=" $(printf '%q' "$a")"; done
-  die "$EXIT_CONTAINERS_REMOVED" "compose project '$PROJECT' has no containers left, only its volumes (it was removed with 'docker compose down'; the volumes hold the data):$vols
-Recreate its containers on these volumes WITHOUT starting them, with the old compose file it was deployed from (in your HomeIQ checkout, e.g. docker-compose.yml), then run this again:
+  # data-api's image) was in the containers. Either compose recreates them on the same volumes without
+  # starting anything (this script then reads them as a stopped deployment), or the user names the images
+  # and gives the token, and this script reads the volumes through never-started scratch containers.
+  declare -A VOL_OF=()
+  for kv in ${PROJECT_VOLUMES[$PROJECT]}; do VOL_OF[${kv%%=*}]=${kv#*=}; done
+  influx_data_vol=${VOL_OF[influxdb_data]:-${VOL_OF[influxdb_data_dev]:-}}
+  influx_config_vol=${VOL_OF[influxdb_config]:-${VOL_OF[influxdb_config_dev]:-}}
+  sqlite_vol=${VOL_OF[sqlite-data]:-}
+  if [[ -z $INFLUX_IMAGE_ARG || -z ${HOMEIQ_MIGRATE_INFLUX_TOKEN:-} || -z $influx_data_vol ]]; then
+    vols=''
+    for kv in ${PROJECT_VOLUMES[$PROJECT]}; do vols+=$'\n'"  - ${kv#*=} (compose volume ${kv%%=*})"; done
+    again="scripts/migrate/from-compose.sh"
+    for a in "${ARGS_GIVEN[@]}"; do again+=" $(printf '%q' "$a")"; done
+    no_data=''
+    [[ -n $influx_data_vol ]] || no_data=" (none of them is InfluxDB's influxdb_data: without it there is no history to migrate)"
+    die "$EXIT_CONTAINERS_REMOVED" "compose project '$PROJECT' has no containers left, only its volumes (it was removed with 'docker compose down'; the volumes hold the data)$no_data:$vols
+Either recreate its containers on these volumes WITHOUT starting them, with the old compose file it was deployed from (in your HomeIQ checkout, e.g. docker-compose.yml), then run this again:
   docker compose -p $(printf '%q' "$PROJECT") -f /path/to/HomeIQ/docker-compose.yml create
   $again
-('create' starts nothing and reuses the labelled volumes; sports-data's webhooks.db was in its container layer and went with the container.) Nothing was changed"
+or migrate straight from the volumes: give the InfluxDB operator token without echoing it ('read -rs HOMEIQ_MIGRATE_INFLUX_TOKEN && export HOMEIQ_MIGRATE_INFLUX_TOKEN') and the image the old InfluxDB ran (and, for data-api's metadata.db, an image with python3: the old data-api image is <project>-data-api):
+  $again --influx-image influxdb:2.7 [--python-image IMAGE] [--influx-org NAME --influx-bucket NAME]
+(sports-data's webhooks.db was in its container layer and went with the container.) Nothing was changed"
+  fi
+  docker image inspect "$INFLUX_IMAGE_ARG" >/dev/null 2>&1 ||
+    die "$EXIT_USAGE" "--influx-image ${INFLUX_IMAGE_ARG@Q} is not present on the Docker host (docker pull it first: the image the old InfluxDB ran, e.g. influxdb:2.7)"
+  # Never-started scratch containers that mount the old volumes read-only (volume-nocopy: nothing is ever
+  # copied into them), standing in for the removed containers: the stopped-deployment path reads them.
+  mounts=(--mount "type=volume,src=$influx_data_vol,dst=/var/lib/influxdb2,readonly,volume-nocopy")
+  [[ -z $influx_config_vol ]] || mounts+=(--mount "type=volume,src=$influx_config_vol,dst=/etc/influxdb2,readonly,volume-nocopy")
+  guarded docker create --name "$SCRATCH-old-influxdb" "${SCRATCH_LABEL_ARGS[@]}" --network none "${mounts[@]}" \
+    -e "DOCKER_INFLUXDB_INIT_ORG=${ORG_ARG:-ha-ingestor}" -e "DOCKER_INFLUXDB_INIT_BUCKET=${BUCKET_ARG:-home_assistant_events}" \
+    "$INFLUX_IMAGE_ARG" >/dev/null || die "$EXIT_STEP" "cannot create a scratch container of $INFLUX_IMAGE_ARG on volume $influx_data_vol"
+  CTR_OF["$PROJECT/influxdb"]=$SCRATCH-old-influxdb
+  if [[ -n $sqlite_vol ]]; then
+    py_image=${PYTHON_IMAGE_ARG:-$PROJECT-data-api}
+    docker image inspect "$py_image" >/dev/null 2>&1 ||
+      die "$EXIT_USAGE" "data-api's volume $sqlite_vol holds metadata.db, and reading it needs an image with python3: the old data-api image ${py_image@Q} is not present; give one with --python-image IMAGE; nothing was changed"
+    guarded docker create --name "$SCRATCH-old-data-api" "${SCRATCH_LABEL_ARGS[@]}" --network none \
+      --mount "type=volume,src=$sqlite_vol,dst=/app/data,readonly,volume-nocopy" "$py_image" >/dev/null ||
+      die "$EXIT_STEP" "cannot create a scratch container of $py_image on volume $sqlite_vol"
+    CTR_OF["$PROJECT/data-api"]=$SCRATCH-old-data-api
+  fi
+  FROM_VOLUMES=1
+  log "compose project '$PROJECT': no containers left, only volumes: reading them read-only through never-started scratch containers (InfluxDB image $INFLUX_IMAGE_ARG${sqlite_vol:+, the data-api volume with $py_image})"
 fi
 log "compose project '$PROJECT': $(services_of "$PROJECT")"
 
@@ -265,6 +340,10 @@ while IFS= read -r line; do
 done < <(docker container inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$INFLUX_CTR")
 ORG_SOURCE="DOCKER_INFLUXDB_INIT_ORG in the environment of $INFLUX_CTR"
 BUCKET_SOURCE="DOCKER_INFLUXDB_INIT_BUCKET in the environment of $INFLUX_CTR"
+if ((FROM_VOLUMES)); then
+  ORG_SOURCE="the old compose file's default (no container left to read it from; --influx-org sets it)"
+  BUCKET_SOURCE="the old compose file's default (no container left to read it from; --influx-bucket sets it)"
+fi
 [[ -z $ORG_ARG ]] || ORG=$ORG_ARG ORG_SOURCE="--influx-org"
 [[ -z $BUCKET_ARG ]] || BUCKET=$BUCKET_ARG BUCKET_SOURCE="--influx-bucket"
 if [[ -n ${HOMEIQ_MIGRATE_INFLUX_TOKEN:-} ]]; then
@@ -317,7 +396,10 @@ fi
 declare -A SQL_CTR=() SQL_STATE=() SQL_WHERE=() SQL_MOUNT=()
 for svc in $SQLITE_SERVICES; do
   ctr=${CTR_OF["$PROJECT/$svc"]:-}
-  if [[ -z $ctr ]]; then
+  if [[ -z $ctr ]] && ((FROM_VOLUMES)); then
+    warn "sqlite $svc: its container is gone and no volume of project '$PROJECT' holds ${SQLITE_PATH[$svc]} (sports-data kept webhooks.db in its container layer); nothing to migrate for it"
+    continue
+  elif [[ -z $ctr ]]; then
     log "sqlite $svc: no $svc container in project '$PROJECT' (the old prod compose file had none); nothing to migrate for it"
     continue
   fi
@@ -333,42 +415,6 @@ for svc in $SQLITE_SERVICES; do
   fi
 done
 
-# --- scratch space (removed at exit, whatever happens) -------------------------------------------------------------
-# Every scratch container, volume and image is named $SCRATCH-... and labelled as this run's (lib.sh), and
-# removed at exit: after success, an error, or SIGINT / SIGTERM / SIGHUP (exit 128 + n), also when the
-# signal went to the whole process group. A run killed outright leaves them to the next run's sweep.
-SCRATCH=homeiq-migrate-$$-$RANDOM
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/homeiq-migrate.XXXXXX")
-BACKUP_PID='' BACKUP_DIR=''
-cleanup() {
-  local rc=$1 n
-  if [[ -n $BACKUP_PID ]]; then
-    # backup.sh runs in its own process group: it gets the signal from here, removes its .partial
-    # folder and one-off containers, and is waited for.
-    kill "-${INTERRUPTED:-TERM}" "$BACKUP_PID" 2>/dev/null || true
-    wait "$BACKUP_PID" 2>/dev/null || true
-  fi
-  # Containers first (an attached `docker run` then returns), then what was in flight, then the rest.
-  remove_scratch container $(scratch_objects container "$SCRATCH_OWNER" | cut -f1)
-  wait_guarded
-  n=$(remove_own_scratch)
-  rm -rf "$WORK"
-  ((n == 0)) || log "removed the scratch containers, volumes and images ($SCRATCH-*)"
-  if [[ -n $INTERRUPTED && -n $BACKUP_DIR && -d $BACKUP_DIR ]]; then
-    printf '[%s] interrupted after the backup %s was complete; it is a complete backup of the old deployment, but the config commands were not printed: run this again\n' "$LOG_TAG" "$BACKUP_DIR" >&2
-  fi
-}
-on_exit cleanup
-scratch_volume() { # name
-  guarded docker volume create "${SCRATCH_LABEL_ARGS[@]}" "$1" >/dev/null || die "$EXIT_STEP" "cannot create scratch volume $1"
-}
-secs() { awk -v ns="$(($(now_ns) - $1))" 'BEGIN { printf "%.1f s", ns / 1e9 }'; }
-# capture <file> <command...>: runs it guarded, stdout and stderr into <file>; returns its exit code.
-capture() {
-  local file=$1
-  shift
-  guarded "$@" >"$file" 2>&1
-}
 test_pause migrate-discovered
 
 # A SQLite health check (python3 of the service's own image): prints one line; exit 3 absent, 4 damaged,
@@ -567,7 +613,7 @@ done
 test_pause migrate-sources-ready
 
 # --- 3. the backup (the program's own format and machinery) ------------------------------------------------------------
-migrated_from="{\"composeProject\": $(json_str "$PROJECT"), \"influxdbContainer\": $(json_str "$INFLUX_CTR"), \"influxdbState\": \"$INFLUX_STATE\""
+migrated_from="{\"composeProject\": $(json_str "$PROJECT"), \"influxdbContainer\": $(json_str "$INFLUX_CTR"), \"influxdbState\": \"$INFLUX_STATE\", \"fromVolumesOnly\": $( ((FROM_VOLUMES)) && echo true || echo false)"
 images_json="{\"influxdb\": $(json_str "$INFLUX_IMAGE_REF")"
 for svc in $SQLITE_SERVICES; do
   [[ -n ${SQL_CTR[$svc]:-} ]] || continue

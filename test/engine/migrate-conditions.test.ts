@@ -1,9 +1,10 @@
 /**
  * scripts/migrate/from-compose.sh on old deployments as users really have them, each brought up with real
  * `docker compose` (fixtures/compose-v1, stand-in images; InfluxDB is the STAND-IN):
- *   - removed with `docker compose down` (only the labelled volumes left): named, with the exact commands
- *     that recreate it without starting it; recreated so (containers "created", never started) it migrates
- *     and the program's restore brings back identical data;
+ *   - removed with `docker compose down` (only the labelled volumes left): named, with the exact commands;
+ *     migrated straight from the volumes (read-only, through never-started scratch containers) and, once
+ *     recreated with `docker compose create` (containers "created", never started), as a stopped
+ *     deployment; both times the program's restore brings back identical data;
  *   - values the program would refuse (an organisation with a space and `$( … )`, a retention beyond its
  *     bound): refused before anything is written, naming the value's source and the fix; nothing runs;
  *   - diagnoses that name the real cause: a paused and a crash-looping container, an InfluxDB that accepts
@@ -14,8 +15,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { docker, waitFor } from "./helpers";
 import {
-  containerState, digestOnVolume, migrate, migrateName, migrationScene, OldDeployment, printedCommands, restoreAsProgram, runPrintedCommands, seedSql,
-  tmpDir,
+  containerState, digestOnVolume, migrate, migrateName, migrationLeftovers, migrationScene, OldDeployment, printedCommands, restoreAsProgram,
+  runPrintedCommands, seedSql, tmpDir, treeChecksum, volumeDir,
 } from "./migrate-helpers";
 
 const TOKEN = "itest-old-influx-operator-token-9a2d71";
@@ -28,7 +29,7 @@ function emptyRoot(root: string): boolean {
 describe("a deployment removed with `docker compose down`: only its labelled volumes are left", () => {
   const { old, fresh, work } = migrationScene("down", TOKEN);
 
-  it("is named with the commands that recreate it without starting it; recreated, it migrates and restores identically", async () => {
+  it("is named with the commands to run; migrated from the volumes, and again once recreated without starting it, it restores identically", async () => {
     old.up();
     old.writeInflux(3000);
     old.python("data-api", seedSql("wal", 3000), ["/app/data/metadata.db"]);
@@ -45,8 +46,30 @@ describe("a deployment removed with `docker compose down`: only its labelled vol
     expect(gone.stderr).toContain(`  - ${old.volume("sqlite-data")} (compose volume sqlite-data)`);
     expect(gone.stderr).toContain(`  docker compose -p ${old.project} -f /path/to/HomeIQ/docker-compose.yml create\n`);
     expect(gone.stderr).toContain(`  scripts/migrate/from-compose.sh ${args.join(" ")}\n`);
+    expect(gone.stderr).toContain(`  scripts/migrate/from-compose.sh ${args.join(" ")} --influx-image influxdb:2.7 [--python-image IMAGE]`);
     expect(gone.stderr).toContain("Nothing was changed");
     expect(emptyRoot(root)).toBe(true);
+
+    // Straight from the volumes: the image the old InfluxDB ran, the token, and an image with python3.
+    const volumes = () => (["influxdb_data", "influxdb_config", "sqlite-data"] as const).map((v) => treeChecksum(volumeDir(old.volume(v))));
+    const volumesBefore = volumes();
+    const env = { HOMEIQ_MIGRATE_INFLUX_TOKEN: TOKEN };
+    const direct = migrate([...args, "--influx-image", "homeiq-standin/influxdb:test", "--python-image", "homeiq-standin/python:test"], env);
+    expect({ code: direct.code, stderr: direct.stderr }).toEqual({
+      code: 0,
+      stderr: `[homeiq-migrate] WARNING: sqlite sports-data: its container is gone and no volume of project '${old.project}' holds /app/data/webhooks.db (sports-data kept webhooks.db in its container layer); nothing to migrate for it\n`,
+    });
+    expect(direct.stdout).toContain(`compose project '${old.project}': no containers left, only volumes: reading them read-only through never-started scratch containers`);
+    expect(direct.stdout).toContain(`sqlite data-api: metadata.db in volume ${old.volume("sqlite-data")} (stopped: copy)`);
+    expect(migrationLeftovers(direct.stdout)).toEqual([]);
+    expect(volumes()).toEqual(volumesBefore);
+    const fromVolumes = runPrintedCommands(printedCommands(direct.stdout), work, env);
+    expect(fromVolumes.config["homeiq:influxdbAdminToken"]).toBe(TOKEN);
+    const first = await restoreAsProgram(fresh, "prod", fromVolumes.config, fromVolumes.secretKeys, work);
+    expect({ code: first.restore.code, stderr: first.restore.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(old.influxChecksum(fresh.influx)).toBe(before.influx);
+    expect(digestOnVolume(fresh.volume("sqlite-data"), "metadata.db")).toEqual(before.dataApi);
+    fresh.remove();
 
     // What the message says, with the old compose file: containers on the same volumes, created, never started.
     old.compose(["create"]);
