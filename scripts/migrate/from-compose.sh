@@ -637,7 +637,7 @@ HOMEIQ_STACK=$STACK HOMEIQ_BACKUP_ROOT=$BACKUP_ROOT HOMEIQ_BACKUP_KEEP=1000000 \
   bash "$BACKUP_SH" >"$backup_log" </dev/null &
 BACKUP_PID=$!
 set +m
-tail -n +1 -f --pid="$BACKUP_PID" "$backup_log" | sed -u 's/^/  /' &
+tail -s 0.1 -n +1 -f --pid="$BACKUP_PID" "$backup_log" | sed -u 's/^/  /' &
 viewer=$!
 rc=0
 wait "$BACKUP_PID" || rc=$?
