@@ -15,8 +15,12 @@ import { docker, REPO_ROOT } from "./helpers";
 
 /** The stand-in HomeIQ checkout that the program's Image inputs build from (engine/README.md). */
 export const STANDIN_CHECKOUT = path.join(REPO_ROOT, "engine", "stack-standins", "homeiq-checkout");
-/** A STAND-IN for influxdb:2.7 (not InfluxDB), given to the program as `homeiq:influxdbImage`. */
-export const STANDIN_INFLUXDB_IMAGE = "homeiq-standin/influxdb:stack";
+/**
+ * A STAND-IN for influxdb:2.7 (not InfluxDB), given to the program as `homeiq:influxdbImage`.
+ * HOMEIQ_TEST_INFLUXDB_IMAGE names another build of it: two checkouts whose stand-ins differ, testing
+ * on one engine at once, would otherwise rebuild the one tag under each other.
+ */
+export const STANDIN_INFLUXDB_IMAGE = process.env.HOMEIQ_TEST_INFLUXDB_IMAGE || "homeiq-standin/influxdb:stack";
 /** Every name a test stack creates starts with this, and cleanup touches nothing else. */
 export const TEST_STACK_PREFIX = "itest-";
 
@@ -27,9 +31,9 @@ export interface TestProject {
     readonly backupRoot: string;
 }
 
-/** Pulumi.yaml plus a copy of Pulumi.<base>.yaml as Pulumi.itest-<base>.yaml, in a fresh folder. */
-export function testProject(base: string): TestProject {
-    const stack = `${TEST_STACK_PREFIX}${base}`;
+/** Pulumi.yaml plus a copy of Pulumi.<base>.yaml as Pulumi.itest-<name>.yaml, in a fresh folder. */
+export function testProject(base: string, name: string = base): TestProject {
+    const stack = `${TEST_STACK_PREFIX}${name}`;
     const projectDir = fs.mkdtempSync(path.join(os.tmpdir(), `homeiq-${stack}-`));
     fs.copyFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), path.join(projectDir, "Pulumi.yaml"));
     fs.copyFileSync(path.join(REPO_ROOT, `Pulumi.${base}.yaml`), path.join(projectDir, `Pulumi.${stack}.yaml`));
