@@ -150,6 +150,44 @@ export function realStackAcceptance(base: "prod" | "dev"): void {
             expect(log.join("\n")).toContain(`validation passed: ${services.length} of ${services.length} services`);
         });
 
+        it("logs no write refused by a read-only root or a permission, from any service", () => {
+            const refused: string[] = [];
+            for (const c of containersOf(first)) {
+                const logs = docker(["logs", nameOf(c)]);
+                for (const line of `${logs.stdout}\n${logs.stderr}`.split("\n")) {
+                    if (/Read-only file system|Permission denied|EROFS|EACCES/.test(line)) refused.push(`${serviceOf(c)}: ${line.slice(0, 200)}`);
+                }
+            }
+            expect(refused).toEqual([]);
+        });
+
+        it("writes nothing into a container's own layer outside the paths prod mounts writable (tmpfs and volumes)", () => {
+            // In dev the roots are writable, so `docker diff` shows every path the real code writes; each must be
+            // one prod gives it (a tmpfs or a volume of the catalog), or prod's read-only root would refuse it.
+            const outside: string[] = [];
+            for (const c of containersOf(first)) {
+                const def = ALL_SERVICES.find((s) => s.key === serviceOf(c))!;
+                // Paths prod mounts over the root: tmpfs, volumes, host binds (their mount points show as added).
+                // /var/run is a link to /run in these images: the engine mounts there.
+                const norm = (p: string): string => p.replace(/^\/var\/run(?=\/|$)/, "/run");
+                const mounted = [
+                    ...def.security.tmpfsPaths,
+                    ...def.volumes.map((v) => v.containerPath),
+                    ...def.hostMounts.map((m) => m.containerPath),
+                    ...(def.containerLogs ? [def.containerLogs.hostFolder] : []),
+                ].map(norm);
+                const changed = docker(["diff", nameOf(c)]).stdout.split("\n").filter((l) => /^[AC] /.test(l)).map((l) => norm(l.slice(2)));
+                // What was written is the leaves: a folder shows as changed because of what changed inside it.
+                const leaves = changed.filter((p) => !changed.some((q) => q.startsWith(`${p}/`)));
+                for (const p of leaves) {
+                    const covered = mounted.some((w) => p === w || p.startsWith(`${w}/`));
+                    // Python's bytecode cache: written when it can be, skipped silently on a read-only root.
+                    if (!covered && !/\/__pycache__(\/|$)/.test(p)) outside.push(`${def.key}: ${p}`);
+                }
+            }
+            expect(outside).toEqual([]);
+        });
+
         it("serves the real dashboard, and its real nginx.conf reaches admin-api, data-api and sports-data", async () => {
             const page = await httpGet(url("health-dashboard", "/"));
             expect(page.status).toBe(200);

@@ -11,16 +11,12 @@ import * as os from "os";
 import * as path from "path";
 import { ALL_SERVICES, type ServiceKey } from "../../catalog/services";
 import { isSecretKey } from "../../config/keys";
-import { docker, REPO_ROOT } from "./helpers";
+import { docker, IMAGES, REPO_ROOT } from "./helpers";
 
 /** The stand-in HomeIQ checkout that the program's Image inputs build from (engine/README.md). */
 export const STANDIN_CHECKOUT = path.join(REPO_ROOT, "engine", "stack-standins", "homeiq-checkout");
-/**
- * A STAND-IN for influxdb:2.7 (not InfluxDB), given to the program as `homeiq:influxdbImage`.
- * HOMEIQ_TEST_INFLUXDB_IMAGE names another build of it: two checkouts whose stand-ins differ, testing
- * on one engine at once, would otherwise rebuild the one tag under each other.
- */
-export const STANDIN_INFLUXDB_IMAGE = process.env.HOMEIQ_TEST_INFLUXDB_IMAGE || "homeiq-standin/influxdb:stack";
+/** A STAND-IN for influxdb:2.7 (not InfluxDB), given to the program as `homeiq:influxdbImage`. */
+export const STANDIN_INFLUXDB_IMAGE = IMAGES.influxStandin;
 /** Every name a test stack creates starts with this, and cleanup touches nothing else. */
 export const TEST_STACK_PREFIX = "itest-";
 
