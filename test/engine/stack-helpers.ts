@@ -11,12 +11,12 @@ import * as os from "os";
 import * as path from "path";
 import { ALL_SERVICES, type ServiceKey } from "../../catalog/services";
 import { isSecretKey } from "../../config/keys";
-import { docker, REPO_ROOT } from "./helpers";
+import { docker, IMAGES, REPO_ROOT } from "./helpers";
 
 /** The stand-in HomeIQ checkout that the program's Image inputs build from (engine/README.md). */
 export const STANDIN_CHECKOUT = path.join(REPO_ROOT, "engine", "stack-standins", "homeiq-checkout");
 /** A STAND-IN for influxdb:2.7 (not InfluxDB), given to the program as `homeiq:influxdbImage`. */
-export const STANDIN_INFLUXDB_IMAGE = "homeiq-standin/influxdb:stack";
+export const STANDIN_INFLUXDB_IMAGE = IMAGES.influxStandin;
 /** Every name a test stack creates starts with this, and cleanup touches nothing else. */
 export const TEST_STACK_PREFIX = "itest-";
 
@@ -27,9 +27,9 @@ export interface TestProject {
     readonly backupRoot: string;
 }
 
-/** Pulumi.yaml plus a copy of Pulumi.<base>.yaml as Pulumi.itest-<base>.yaml, in a fresh folder. */
-export function testProject(base: string): TestProject {
-    const stack = `${TEST_STACK_PREFIX}${base}`;
+/** Pulumi.yaml plus a copy of Pulumi.<base>.yaml as Pulumi.itest-<name>.yaml, in a fresh folder. */
+export function testProject(base: string, name: string = base): TestProject {
+    const stack = `${TEST_STACK_PREFIX}${name}`;
     const projectDir = fs.mkdtempSync(path.join(os.tmpdir(), `homeiq-${stack}-`));
     fs.copyFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), path.join(projectDir, "Pulumi.yaml"));
     fs.copyFileSync(path.join(REPO_ROOT, `Pulumi.${base}.yaml`), path.join(projectDir, `Pulumi.${stack}.yaml`));
