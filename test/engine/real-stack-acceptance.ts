@@ -18,21 +18,25 @@ import { ApplyError, applyStack, destroyStack, type ApplyResult, type ApplyState
 import { REAL_CHECKOUT, REAL_CHECKOUT_ENV } from "../../engine/real-homeiq/realCheckout";
 import { ALL_SERVICES, type ServiceKey } from "../../catalog/services";
 import type { SynthResource } from "../../synth/synthesize";
-import { DIGEST_PY, docker, pythonWithFiles, waitFor, type DbDigest } from "./helpers";
-import { httpGet, inspect, removeTestStack, testOverrides, testProject, TEST_SECRET_KEYS, type TestProject } from "./stack-helpers";
+import { docker, waitFor } from "./helpers";
+import {
+    containersOf,
+    httpGet,
+    influxChecksumIn,
+    inspect,
+    nameOf,
+    portOf,
+    removeTestStack,
+    serviceOf,
+    sqliteDigestIn,
+    sqliteDigestOfFile,
+    testOverrides,
+    testProject,
+    TEST_SECRET_KEYS,
+    type TestProject,
+} from "./stack-helpers";
 
-const CONTAINER = "docker:index/container:Container";
 const DISABLED = new Map<ServiceKey, string>([["calendar", "needs Google's token endpoint at start; no internet here"]]);
-
-interface Port {
-    readonly internal: number;
-    readonly external: number;
-    readonly ip: string;
-}
-const containersOf = (r: ApplyResult): SynthResource[] => r.synth.resources.filter((x) => x.type === CONTAINER);
-const serviceOf = (c: SynthResource): string => (c.inputs.labels as Array<{ label: string; value: string }>).find((l) => l.label === "com.homeiq.service")!.value;
-const nameOf = (c: SynthResource): string => String(c.inputs.name);
-const portOf = (c: SynthResource): Port => (c.inputs.ports as Port[])[0];
 
 /** An HTTP request with a JSON body and headers; the answer's status and body. */
 function request(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
@@ -51,15 +55,6 @@ function request(method: string, url: string, body?: unknown, headers: Record<st
     });
 }
 
-function sqliteDigestIn(container: string, file: string): DbDigest {
-    return JSON.parse(docker(["exec", container, "python3", "-c", DIGEST_PY, file]).stdout) as DbDigest;
-}
-function sqliteDigestOfFile(hostFile: string): DbDigest {
-    return JSON.parse(pythonWithFiles({ "db.sqlite": hostFile }, DIGEST_PY, ["/tmp/db.sqlite"])) as DbDigest;
-}
-function influxChecksumIn(container: string): string {
-    return docker(["exec", container, "influx", "standin-checksum"]).stdout.trim();
-}
 /** The stand-in's checksum (`influx standin-checksum`) of the data an `influx backup` folder holds: its engine tar, unpacked. */
 function influxChecksumOfBackup(dir: string): string {
     const tar = fs.readdirSync(dir).filter((f) => f.endsWith(".engine.tar"));
