@@ -9,7 +9,7 @@ import * as http from "http";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { ALL_SERVICES, type ServiceKey } from "../../catalog/services";
+import { ALL_SERVICES, DOCKER_API_PROXY, type ServiceKey } from "../../catalog/services";
 import { isSecretKey } from "../../config/keys";
 import type { ApplyResult } from "../../engine/apply/applyStack";
 import type { SynthResource } from "../../synth/synthesize";
@@ -206,8 +206,11 @@ export interface PublishedPort {
     readonly ip: string;
 }
 
+/** Every container of the stack: the catalog services' and the Docker API proxy's. */
 export const containersOf = (r: ApplyResult): SynthResource[] => r.synth.resources.filter((x) => x.type === CONTAINER_TYPE);
 export const serviceOf = (c: SynthResource): string => (c.inputs.labels as Array<{ label: string; value: string }>).find((l) => l.label === "com.homeiq.service")!.value;
+/** The catalog services' containers: every container but the Docker API proxy's (which is no HomeIQ service). */
+export const serviceContainersOf = (r: ApplyResult): SynthResource[] => containersOf(r).filter((c) => serviceOf(c) !== DOCKER_API_PROXY.key);
 export const nameOf = (c: SynthResource): string => String(c.inputs.name);
 export const portOf = (c: SynthResource): PublishedPort => (c.inputs.ports as PublishedPort[])[0];
 
