@@ -34,9 +34,51 @@ function git(args: readonly string[], cwd = ROOT): string {
     return r.stdout;
 }
 
-/** The jest arguments of a mutation's test run (the unit project stops at the first failing file: one is enough to kill). */
-function jestArgs(m: Mutation): string[] {
-    return m.run === "unit" ? ["--selectProjects", "unit", "--maxWorkers=2", "--bail"] : ["--maxWorkers=2", ...m.run];
+/**
+ * The jest runs of a mutation, first to last until one fails a test. A unit mutation runs its `fast` test
+ * files first, in one process without the unit project's globalSetup (which synthesizes every case: most
+ * of a run's time on a loaded machine); only if they all pass, the whole unit project. (No --bail: jest
+ * then writes no --json report.)
+ */
+function jestRuns(m: Mutation): string[][] {
+    if (m.run !== "unit") return [["--maxWorkers=2", ...m.run]];
+    const whole = ["--selectProjects", "unit", "--maxWorkers=2"];
+    const fast = m.fast ?? (m.file.startsWith("policy/") ? ["test/unit/policy"] : ["test/unit/configRules", "test/unit/resolve", "test/unit/projectFile"]);
+    return [["--config", "jest.mutation.config.js", "--runInBand", "--testPathPatterns", fast.join("|")], whole];
+}
+
+/** The unit project without its globalSetup: its files synthesize in-process what they need (jestRuns). */
+const FAST_CONFIG = `module.exports = {
+    testEnvironment: "node",
+    transform: { "^.+\\\\.ts$": ["ts-jest", { tsconfig: "tsconfig.jest.json" }] },
+    testMatch: ["<rootDir>/test/unit/**/*.test.ts"],
+};
+`;
+
+interface JestReport {
+    readonly testResults: Array<{ name: string; message: string; assertionResults: Array<{ status: string; fullName: string }> }>;
+}
+
+/** Runs jest in the copy: the failing tests (file: full name), or why jest wrote no report (a run that failed counts). */
+function failingTests(copy: string, args: readonly string[]): string[] {
+    const report = path.join(os.tmpdir(), `homeiq-mutation-${process.pid}.json`);
+    try {
+        const r = spawnSync(path.join(copy, "node_modules", ".bin", "jest"), [...args, "--json", `--outputFile=${report}`], {
+            cwd: copy,
+            encoding: "utf8",
+            timeout: 30 * 60_000,
+            maxBuffer: 256 * 1024 * 1024,
+        });
+        if (!fs.existsSync(report)) return [`(jest wrote no report: ${(r.stderr ?? "").trim().split("\n").slice(-3).join(" / ")})`];
+        const json = JSON.parse(fs.readFileSync(report, "utf8")) as JestReport;
+        return json.testResults.flatMap((t) => {
+            const tests = t.assertionResults.filter((a) => a.status === "failed").map((a) => `${path.relative(copy, t.name)}: ${a.fullName}`);
+            // A suite that could not run at all (e.g. the mutant does not load) counts, saying so.
+            return tests.length > 0 ? tests : t.message ? [`${path.relative(copy, t.name)}: (suite failed to run)`] : [];
+        });
+    } finally {
+        fs.rmSync(report, { force: true });
+    }
 }
 
 function runOne(copy: string, m: Mutation): Outcome {
@@ -46,35 +88,17 @@ function runOne(copy: string, m: Mutation): Outcome {
     const count = original.split(m.find).length - 1;
     if (count !== 1) return { mutation: m, status: "stale", detail: [`the text to change occurs ${count} times in ${m.file}`], seconds: 0 };
     fs.writeFileSync(file, original.replace(m.find, () => m.replace));
-    const report = path.join(os.tmpdir(), `homeiq-mutation-${process.pid}.json`);
     try {
-        spawnSync(path.join(copy, "node_modules", ".bin", "jest"), [...jestArgs(m), "--json", `--outputFile=${report}`], {
-            cwd: copy,
-            encoding: "utf8",
-            timeout: 30 * 60_000,
-            maxBuffer: 256 * 1024 * 1024,
-        });
-        const json = fs.existsSync(report)
-            ? (JSON.parse(fs.readFileSync(report, "utf8")) as {
-                  numFailedTests: number;
-                  numRuntimeErrorTestSuites: number;
-                  testResults: Array<{ name: string; message: string; assertionResults: Array<{ status: string; fullName: string }> }>;
-              })
-            : undefined;
-        const failed = (json?.testResults ?? []).flatMap((t) => {
-            const tests = t.assertionResults.filter((a) => a.status === "failed").map((a) => `${path.relative(copy, t.name)}: ${a.fullName}`);
-            // A suite that could not run at all (e.g. the mutant does not load) counts, saying so.
-            return tests.length > 0 ? tests : t.message ? [`${path.relative(copy, t.name)}: (suite failed to run)`] : [];
-        });
-        const seconds = (Date.now() - started) / 1000;
-        if (json === undefined) return { mutation: m, status: "killed", detail: ["(jest wrote no report: the run itself failed)"], seconds };
-        return { mutation: m, status: failed.length > 0 ? "killed" : "SURVIVED", detail: failed, seconds };
+        for (const args of jestRuns(m)) {
+            const failed = failingTests(copy, args);
+            const seconds = (Date.now() - started) / 1000;
+            if (failed.length > 0) return { mutation: m, status: "killed", detail: failed, seconds };
+        }
+        return { mutation: m, status: "SURVIVED", detail: [], seconds: (Date.now() - started) / 1000 };
     } finally {
         fs.writeFileSync(file, original);
-        fs.rmSync(report, { force: true });
     }
 }
-
 const cell = (s: string): string => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
 function main(): void {
@@ -92,6 +116,13 @@ function main(): void {
     fs.rmdirSync(copy);
     git(["worktree", "add", "--detach", copy, "HEAD"]);
     fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(copy, "node_modules"));
+    fs.writeFileSync(path.join(copy, "jest.mutation.config.js"), FAST_CONFIG);
+    const stop = (): void => {
+        git(["worktree", "remove", "--force", copy]);
+        process.exit(130);
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
     const outcomes: Outcome[] = [];
     try {
         for (const m of chosen) {

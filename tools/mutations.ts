@@ -11,6 +11,8 @@ export interface Mutation {
     readonly replace: string;
     /** "unit", or the engine test files to run. */
     readonly run: "unit" | readonly string[];
+    /** For a unit mutation: the test files tried first, on their own (tools/mutation.ts, jestRuns). */
+    readonly fast?: readonly string[];
     readonly why?: string;
 }
 
