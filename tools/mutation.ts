@@ -63,7 +63,10 @@ interface JestReport {
 function failingTests(copy: string, args: readonly string[]): string[] {
     const report = path.join(os.tmpdir(), `homeiq-mutation-${process.pid}.json`);
     try {
-        const r = spawnSync(path.join(copy, "node_modules", ".bin", "jest"), [...args, "--json", `--outputFile=${report}`], {
+        const jest = [path.join(copy, "node_modules", ".bin", "jest"), ...args, "--json", `--outputFile=${report}`];
+        // The whole-stack tests use fixed names and ports: one at a time on an engine, under this lock (README).
+        const command = args.some((a) => /stack\.(dev|prod)\.test\.ts$/.test(a)) ? ["flock", "/tmp/homeiq-stack.lock", ...jest] : jest;
+        const r = spawnSync(command[0]!, command.slice(1), {
             cwd: copy,
             encoding: "utf8",
             timeout: 30 * 60_000,

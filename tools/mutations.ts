@@ -16,7 +16,7 @@ export interface Mutation {
     readonly why?: string;
 }
 
-const unit = (id: string, file: string, what: string, find: string, replace: string, why?: string): Mutation => ({ id, file, what, find, replace, run: "unit", why });
+const unit = (id: string, file: string, what: string, find: string, replace: string, why?: string, fast?: readonly string[]): Mutation => ({ id, file, what, find, replace, run: "unit", why, fast });
 const engine = (files: readonly string[]) => (id: string, file: string, what: string, find: string, replace: string, why?: string): Mutation => ({ id, file, what, find, replace, run: files, why });
 
 const R = "config/rules.ts";
@@ -165,7 +165,17 @@ export const MUTATIONS: readonly Mutation[] = [
     unit("schema.cors-default", S, "an empty corsOrigins deployed as no origins (not the profile's)", "f.corsOrigins && f.corsOrigins.length > 0 ? f.corsOrigins : profile.cors.origins", "f.corsOrigins ?? profile.cors.origins"),
     unit("schema.secret-empty", S, "an empty secret deployed as set", `if (typeof v === "string" && v.length > 0) secrets[k] = v;`, `if (typeof v === "string") secrets[k] = v;`),
 
+    // ---- config/resolve.ts, synth/stackFiles.ts: what the tests named in issue 22 hold ----
+    unit("resolve.host-ports-disabled", "config/resolve.ts", "the host-ports check lists disabled services too", "ports: enabled.map((k) => `${k}=${config.services[k].hostPort}`)", "ports: SERVICE_KEYS.map((k) => `${k}=${config.services[k].hostPort}`)", undefined, ["test/unit/resolve"]),
+    unit("resolve.host-ports-missing", "config/resolve.ts", "the host-ports check leaves out the last deployed service", "ports: enabled.map((k) => `${k}=${config.services[k].hostPort}`)", "ports: enabled.slice(0, -1).map((k) => `${k}=${config.services[k].hostPort}`)", undefined, ["test/unit/resolve"]),
+    unit("stackfiles.yaml-errors", "synth/stackFiles.ts", "YAML errors in a stack file ignored", "for (const e of this.doc.errors) {", "for (const e of this.doc.errors.filter(() => false)) {", undefined, ["test/unit/configProperty"]),
+    unit("stackfiles.duplicate", "synth/stackFiles.ts", "a key given twice (profile and homeiq:profile) accepted", "if (k in config) {", "if (false) {", undefined, ["test/unit/configProperty"]),
+    unit("stackfiles.shape", "synth/stackFiles.ts", "values of the wrong YAML shape passed on as JSON text", "if (ours !== undefined && Object.hasOwn(CONFIG_KEYS, ours) && !shapeFits(", "if (false && ours !== undefined && Object.hasOwn(CONFIG_KEYS, ours) && !shapeFits(", undefined, ["test/unit/configProperty"]),
+    unit("stackfiles.top-level", "synth/stackFiles.ts", "unknown top-level keys (conifg:, extra:) ignored", "} else if (key === undefined || !STACK_FILE_KEYS.includes(key)) {", "} else if (false) {", undefined, ["test/unit/configProperty"]),
+    unit("stackfiles.config-map", "synth/stackFiles.ts", "config: that is not a map ignored", `file.failAt(pair.value as Node, kind(pair.value), "has config: that is not a map"`, `void (pair.value as Node, kind(pair.value), "has config: that is not a map"`, undefined, ["test/unit/configProperty"]),
+
     // ---- policy/policies.ts ----
+    unit("policy.volume-protect-served", POL, "protect counts only where retainOnDelete is visible (offline), not in the served pack", "if (opts.protect === true || opts.retainOnDelete === true) {", "if ((opts.protect === true && opts.retainOnDelete !== undefined) || opts.retainOnDelete === true) {"),
     unit("policy.root-unset", POL, "a container without `user` passes non-root", "return true; // unset", "return false; // unset"),
     unit("policy.root-uid0", POL, "uid 0 passes non-root", `return uid === "" || uid === "root" || /^0+$/.test(uid);`, `return uid === "" || uid === "root";`),
     unit("policy.root-name", POL, "user root passes non-root", `return uid === "" || uid === "root" || /^0+$/.test(uid);`, `return uid === "" || /^0+$/.test(uid);`),
@@ -233,6 +243,7 @@ function scriptMutations(): Mutation[] {
         validate("validate.html", "scripts/validate/validate.sh", "any body accepted as the dashboard's HTML", `if [[ $text == *"<html"* || $text == *"<!doctype html"* ]]; then STATUS=ok; else STATUS='not HTML'; fi`, "STATUS=ok"),
         validate("validate.influx-ready", "scripts/validate/validate.sh", "any /health accepted as InfluxDB ready", `if [[ $text == *'"status":"pass"'* || $text == *'"status": "pass"'* || $text == *'"ready"'* ]]; then`, "if true; then"),
         retention("retention.pattern", "scripts/influxdb/set-retention.sh", "retention values other than 0 or <days>d accepted", "readonly RE_RETENTION='^(0|[1-9][0-9]{0,4}d)$'", "readonly RE_RETENTION='^.*$'"),
+        engine(["test/engine/stack.dev.test.ts"])("apply.user-default", "engine/apply/containerInputs.ts", "a container whose spec sets no user runs as 0:0, not as its image's USER", "    return plan;\n}", `    if (plan.config.User === undefined) plan.config.User = "0:0";\n    return plan;\n}`),
         retention("retention.verify", "scripts/influxdb/set-retention.sh", "the update not read back", `[[ $NOW == "$WANT" ]] ||`, "true ||"),
     ];
 }
