@@ -57,6 +57,12 @@ const REFUSED: Record<string, Refusal[]> = {
         { values: { dockerHost: `unix:///${"s".repeat(120)}` }, key: "homeiq:dockerHost", problem: /longer than 107/ },
         { values: { dockerHost: "tcp://docker.lan:70000" }, key: "homeiq:dockerHost", problem: /port 70000/ },
         { values: { influxdbImage: "InfluxDB:2.7" }, key: "homeiq:influxdbImage", problem: /not an image reference Docker accepts/ },
+        // Docker's reference grammar (distribution/reference): tag, digest, name length.
+        { values: { influxdbImage: "influxdb:.2.7" }, key: "homeiq:influxdbImage", problem: /not an image reference Docker accepts/ },
+        { values: { influxdbImage: `influxdb:${"7".repeat(129)}` }, key: "homeiq:influxdbImage", problem: /not an image reference Docker accepts/ },
+        { values: { influxdbImage: `influxdb:2.7@sha256:${"A".repeat(64)}` }, key: "homeiq:influxdbImage", problem: /not an image reference Docker accepts/ },
+        { values: { influxdbImage: "influxdb:2.7@sha256:abc123" }, key: "homeiq:influxdbImage", problem: /not an image reference Docker accepts/ },
+        { values: { influxdbImage: `${"a".repeat(256)}:2.7` }, key: "homeiq:influxdbImage", problem: /not an image reference Docker accepts/ },
     ],
     "quietly does something else": [
         // The checks would go to 127.0.0.1 of the machine running pulumi, not of the Docker host.
@@ -97,6 +103,7 @@ const REFUSED: Record<string, Refusal[]> = {
         ...["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf"].map((profile) => ({ values: { profile }, key: "homeiq:profile", problem: /is not a known profile/ })),
         { values: {}, options: { stack: "Prod" }, key: "stack name", problem: /cannot start Docker names/ },
         { values: {}, options: { stack: "../prod" }, key: "stack name", problem: /cannot start Docker names/ },
+        { values: {}, options: { stack: "s".repeat(65) }, key: "stack name", problem: /cannot start Docker names/ },
     ],
     "credentials and control characters where they don't belong": [
         { values: { homeAssistantUrl: "http://admin:hunter2@homeassistant.local:8123" }, key: "homeiq:homeAssistantUrl", problem: /holds a user name or password/ },
