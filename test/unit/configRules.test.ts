@@ -4,7 +4,7 @@
  */
 import { parseStackConfig, type ParseOptions, type StackConfig } from "../../config/schema";
 import { formatProblems, showValue } from "../../config/problems";
-import { CPUS, HEALTH_WAIT_SECONDS, MEMORY_MIB, RETENTION_DAYS_MAX, SECRET_MAX, TEXT_MAX } from "../../config/rules";
+import { CPUS, HEALTH_WAIT_SECONDS, MEMORY_MIB, PATH_MAX, RETENTION_DAYS_MAX, SECRET_MAX, TEXT_MAX, URL_MAX } from "../../config/rules";
 import { PROFILES } from "../../stacks";
 import { parseProfile, ProfileSchema } from "../../stacks/profile";
 
@@ -116,6 +116,9 @@ const REFUSED: Record<string, Refusal[]> = {
         { values: { gridRegion: "CAISO\ud800" }, key: "homeiq:gridRegion", problem: /U\+D800/ },
         { values: { weatherLocation: "x".repeat(TEXT_MAX + 1) }, key: "homeiq:weatherLocation", problem: /at most 256 are allowed/ },
         { values: { weatherApiKey: "k".repeat(SECRET_MAX + 1) }, key: "homeiq:weatherApiKey", problem: /at most 4096 are allowed/ },
+        { values: { homeAssistantUrl: `http://ha.lan/${"u".repeat(URL_MAX - 13)}` }, key: "homeiq:homeAssistantUrl", problem: /is 2049 characters long; at most 2048 are allowed/ },
+        { values: { homeiqCheckoutPath: `/${"c".repeat(PATH_MAX)}` }, key: "homeiq:homeiqCheckoutPath", problem: /is 1025 characters long; at most 1024 are allowed/ },
+        { values: { backupRoot: `/${"b".repeat(PATH_MAX)}` }, key: "homeiq:backupRoot", problem: /is 1025 characters long; at most 1024 are allowed/ },
         { values: { weatherApiKey: "two words" }, key: "homeiq:weatherApiKey", problem: /a token or key is one word/ },
         { values: { homeAssistantToken: ` ${TOKEN}` }, key: "homeiq:homeAssistantToken", problem: /spaces at its start or end/ },
         { values: { disabledServices: list("calendar=no\taccount") }, key: "homeiq:disabledServices[0]", problem: /contains a tab/ },
