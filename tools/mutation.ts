@@ -3,7 +3,7 @@
  * the tests that should catch it are run against the mutated code. A mutation no test fails on is a rule
  * the tests do not hold.
  *
- *   npx ts-node --transpile-only tools/mutation.ts [--only <id prefix>]... [--out <file.md>]
+ *   npm run mutation -- [--only <id prefix>]... [--out <file.md>]
  *
  * It works in a throwaway git worktree of HEAD (detached, node_modules linked from here), so the
  * checkout you run it from is never changed; commit first what you want mutated. For each mutation:
