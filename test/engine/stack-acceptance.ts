@@ -143,7 +143,7 @@ export function stackAcceptance(base: "prod" | "dev"): void {
             const containers = containersOf(first);
             const enabled = Object.keys(first.synth.outputs.serviceUrls as Record<string, string>);
             expect(containers.map(serviceOf).sort()).toEqual(enabled.sort());
-            // Both committed stacks deploy every service: the checks below run over all 14.
+            // A test stack turns every service on (testOverrides): the checks below run over all 14.
             expect(containers).toHaveLength(14);
             const created = new Map(first.events.filter((e) => e.type === CONTAINER && e.op === "create").map((e) => [e.name, e]));
             const byUrn = new Map(containers.map((c) => [c.urn, c]));
