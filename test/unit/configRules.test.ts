@@ -53,6 +53,9 @@ const REFUSED: Record<string, Refusal[]> = {
         { values: { dockerSocketGroupId: "2147483648" }, key: "homeiq:dockerSocketGroupId", problem: /group id from 0 to 2147483647/ },
         { values: { rebuildGeneration: "2147483648" }, key: "homeiq:rebuildGeneration", problem: /at most 2147483647/ },
         { values: { backupKeep: "1001" }, key: "homeiq:backupKeep", problem: /at most 1000/ },
+        // Pulumi passes strings; a number (a default, a test) must be whole too.
+        { values: { backupKeep: 1.5 }, key: "homeiq:backupKeep", problem: /^must be a whole number$/ },
+        { values: { backupKeep: "1.5" }, key: "homeiq:backupKeep", problem: /^must be a whole number$/ },
         { values: { backupRoot: "/srv/my backups" }, key: "homeiq:backupRoot", problem: /letters, digits and _ \. \/ \+ - only/ },
         { values: { backupRoot: "/srv/backups$(id)" }, key: "homeiq:backupRoot", problem: /letters, digits/ },
         { values: { restoreFrom: "/srv/b/../etc" }, key: "homeiq:restoreFrom", problem: /must not contain '\.\.'/ },
