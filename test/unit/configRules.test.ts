@@ -53,6 +53,9 @@ const REFUSED: Record<string, Refusal[]> = {
         { values: { dockerSocketGroupId: "2147483648" }, key: "homeiq:dockerSocketGroupId", problem: /group id from 0 to 2147483647/ },
         { values: { rebuildGeneration: "2147483648" }, key: "homeiq:rebuildGeneration", problem: /at most 2147483647/ },
         { values: { backupKeep: "1001" }, key: "homeiq:backupKeep", problem: /at most 1000/ },
+        { values: { corsOrigins: JSON.stringify(Array.from({ length: 65 }, (_, i) => `http://homeiq.lan:${3000 + i}`)) }, key: "homeiq:corsOrigins", problem: /^has more than 64 entries$/ },
+        { values: { weatherLocation: "" }, key: "homeiq:weatherLocation", problem: /^must not be empty$/ },
+        { values: { sportsApiProvider: "   " }, key: "homeiq:sportsApiProvider", problem: /^must not be empty$/ },
         // Pulumi passes strings; a number (a default, a test) must be whole too.
         { values: { backupKeep: 1.5 }, key: "homeiq:backupKeep", problem: /^must be a whole number$/ },
         { values: { backupKeep: "1.5" }, key: "homeiq:backupKeep", problem: /^must be a whole number$/ },
