@@ -232,7 +232,7 @@ function scriptMutations(): Mutation[] {
         restore("restore.influx", RS, "InfluxDB not restored", "if ((do_influx)); then", "if ((0)); then"),
         restore("restore.owner", RS, "restored databases left owned by root", `chown "$owner" "$dst"\n`, ""),
         migrate("restore.absent-db", RS, "a volume whose database the backup lacks is touched (its -wal removed)", `    log "sqlite $svc: the backup holds no database for it (not deployed when taken); leaving volume $vol as it is"\n    continue`, `    log "sqlite $svc: the backup holds no database for it (not deployed when taken); leaving volume $vol as it is"\n    docker run --rm -v "$vol:/t" "$HELPER" rm -f /t/metadata.db-wal >/dev/null\n    continue`),
-        restore("lib.dotdot", "scripts/backup/lib.sh", "'..' in paths accepted by the backup scripts", "path_has_dotdot() { [[ /$1/ == */../* ]]; }", "path_has_dotdot() { false; }"),
+        backup("lib.dotdot", "scripts/backup/lib.sh", "'..' in paths accepted by the backup scripts", "path_has_dotdot() { [[ /$1/ == */../* ]]; }", "path_has_dotdot() { false; }"),
         backup("backup.keep", "scripts/backup/backup.sh", "retention deletes nothing (keeps every backup)", "if ((excess > 0)); then", "if ((0)); then"),
         backup("backup.keep-count", "scripts/backup/backup.sh", "retention keeps one backup too many", "excess=$((\${#complete[@]} - KEEP))", "excess=$((\${#complete[@]} - KEEP - 1))"),
         backup("backup.partial-kept", "scripts/backup/backup.sh", "retention deletes .partial folders too", "-regex '.*/[0-9]{8}T[0-9]{6}Z' -printf '%f\\n' | sort)", "-regex '.*/[0-9]{8}T[0-9]{6}Z.*' -printf '%f\\n' | sort)"),

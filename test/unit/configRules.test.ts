@@ -64,6 +64,8 @@ const REFUSED: Record<string, Refusal[]> = {
         { values: { restoreFrom: "/srv/b/../etc" }, key: "homeiq:restoreFrom", problem: /must not contain '\.\.'/ },
         { values: { hostPorts: list("data-api=65536") }, key: "homeiq:hostPorts[0]", problem: /outside 1-65535/ },
         { values: { dockerHost: `unix:///${"s".repeat(120)}` }, key: "homeiq:dockerHost", problem: /longer than 107/ },
+        { values: { dockerHost: "unix:///var/run/docker;id.sock" }, key: "homeiq:dockerHost", problem: /has a socket path with characters other than letters, digits and _ \. \/ -, or '\.\.'/ },
+        { values: { dockerHost: "unix:///var/../run/docker.sock" }, key: "homeiq:dockerHost", problem: /has a socket path with characters other than letters, digits and _ \. \/ -, or '\.\.'/ },
         { values: { dockerHost: "tcp://docker.lan:70000" }, key: "homeiq:dockerHost", problem: /port 70000/ },
         { values: { influxdbImage: "InfluxDB:2.7" }, key: "homeiq:influxdbImage", problem: /not an image reference Docker accepts/ },
         // Docker's reference grammar (distribution/reference): tag, digest, name length.
