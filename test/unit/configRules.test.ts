@@ -67,6 +67,9 @@ const REFUSED: Record<string, Refusal[]> = {
         { values: { dockerHost: "unix:///var/run/docker;id.sock" }, key: "homeiq:dockerHost", problem: /has a socket path with characters other than letters, digits and _ \. \/ -, or '\.\.'/ },
         { values: { dockerHost: "unix:///var/../run/docker.sock" }, key: "homeiq:dockerHost", problem: /has a socket path with characters other than letters, digits and _ \. \/ -, or '\.\.'/ },
         { values: { dockerHost: "tcp://docker.lan:70000" }, key: "homeiq:dockerHost", problem: /port 70000/ },
+        { values: { dockerHost: "ssh://deploy@docker.lan:70000" }, key: "homeiq:dockerHost", problem: /^has port 70000, outside 1-65535$/ },
+        { values: { dockerHost: "http://docker.lan:2375" }, key: "homeiq:dockerHost", problem: /^must be unix:\/\/\/path, ssh:\/\/user@host\[:port\] or tcp:\/\/host:port$/ },
+        { values: { dockerHost: "tcp://docker.lan" }, key: "homeiq:dockerHost", problem: /^must be unix:\/\/\/path/ },
         { values: { influxdbImage: "InfluxDB:2.7" }, key: "homeiq:influxdbImage", problem: /not an image reference Docker accepts/ },
         // Docker's reference grammar (distribution/reference): tag, digest, name length.
         { values: { influxdbImage: "influxdb:.2.7" }, key: "homeiq:influxdbImage", problem: /not an image reference Docker accepts/ },
