@@ -67,6 +67,11 @@ const REFUSED: Record<string, Refusal[]> = {
         { values: { dockerHost: "unix:///var/run/docker;id.sock" }, key: "homeiq:dockerHost", problem: /has a socket path with characters other than letters, digits and _ \. \/ -, or '\.\.'/ },
         { values: { dockerHost: "unix:///var/../run/docker.sock" }, key: "homeiq:dockerHost", problem: /has a socket path with characters other than letters, digits and _ \. \/ -, or '\.\.'/ },
         { values: { dockerHost: "tcp://docker.lan:70000" }, key: "homeiq:dockerHost", problem: /port 70000/ },
+        { values: { homeAssistantUrl: "http://ha.lan:70000" }, key: "homeiq:homeAssistantUrl", problem: /^has port 70000, outside 1-65535$/ },
+        { values: { latitude: "90.5" }, key: "homeiq:latitude", problem: /^must be a decimal number between -90 and 90$/ },
+        { values: { longitude: "-180.25" }, key: "homeiq:longitude", problem: /^must be a decimal number between -180 and 180$/ },
+        // The restore script does not resolve ~ (only the backup script does, for backupRoot).
+        { values: { restoreFrom: "~/homeiq-backups/prod/20261127T101500Z" }, key: "homeiq:restoreFrom", problem: /^must be an absolute path of letters, digits and _ \. \/ \+ - only$/ },
         { values: { dockerHost: "ssh://deploy@docker.lan:70000" }, key: "homeiq:dockerHost", problem: /^has port 70000, outside 1-65535$/ },
         { values: { dockerHost: "http://docker.lan:2375" }, key: "homeiq:dockerHost", problem: /^must be unix:\/\/\/path, ssh:\/\/user@host\[:port\] or tcp:\/\/host:port$/ },
         { values: { dockerHost: "tcp://docker.lan" }, key: "homeiq:dockerHost", problem: /^must be unix:\/\/\/path/ },
@@ -121,6 +126,7 @@ const REFUSED: Record<string, Refusal[]> = {
     ],
     "credentials and control characters where they don't belong": [
         { values: { homeAssistantUrl: "http://admin:hunter2@homeassistant.local:8123" }, key: "homeiq:homeAssistantUrl", problem: /holds a user name or password/ },
+        { values: { homeAssistantUrl: "http://admin@homeassistant.local:8123" }, key: "homeiq:homeAssistantUrl", problem: /holds a user name or password/ },
         { values: { homeAssistantUrl: "http://homeassistant.local:8123/?access_token=abc" }, key: "homeiq:homeAssistantUrl", problem: /no query or fragment/ },
         { values: { dockerHost: "ssh://deploy:hunter2@server.lan" }, key: "homeiq:dockerHost", problem: /holds a password/ },
         { values: { homeAssistantUrl: "http://homeassistant.local\n:8123" }, key: "homeiq:homeAssistantUrl", problem: /contains a newline \(U\+000A\) at position 27/ },
