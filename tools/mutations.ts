@@ -107,7 +107,7 @@ export const MUTATIONS: readonly Mutation[] = [
     unit("fields.socket-group-max", F, "group ids past GROUP_ID_MAX accepted", String.raw`(/^\d+$/.test(v) && Number(v) <= GROUP_ID_MAX ? undefined :`, String.raw`(/^\d+$/.test(v) ? undefined :`),
     unit("fields.bind-address-ip", F, "any dashboardBindAddress accepted", "z.union([z.ipv4(), z.ipv6()], {", "z.union([z.string()], {"),
     unit("fields.admin-token-space", F, "influxdbAdminToken with spaces accepted", String.raw`(/\s/.test(v) ? "contains a space; a token or key is one word" : undefined)])),`, "(undefined)])),"),
-    unit("fields.strict-schema", F, "StackConfigSchema accepts unknown keys", "z.object(CONFIG_FIELDS).strict()", "z.object(CONFIG_FIELDS)"),
+    unit("fields.strict-schema", F, "StackConfigSchema accepts unknown keys", "z.object(CONFIG_FIELDS).strict()", "z.object(CONFIG_FIELDS)", "StackConfigSchema is exported but nothing uses it: parseStackConfig parses key by key (parseFields) and refuses unknown keys with checkKeyNames (keynames.off)"),
     unit("fields.wrong-type-once", F, "a value of the wrong type reported with zod's follow-on issues", `const wrongType = result.error.issues.find((i) => i.code === "invalid_type" && i.path.length === 0);`, "const wrongType = undefined as (typeof result.error.issues)[number] | undefined;"),
     unit("fields.required-message", F, "a missing required key not called 'required but not set'", `raw[key] === undefined && issue.code === "invalid_type" ? "is required but not set" : issue.message`, "issue.message"),
     unit("fields.entry-fix", F, "a bad list entry's fix removes the whole key", "index !== undefined\n                    ? fixCommand.rmAt(key, index)", "false\n                    ? fixCommand.rmAt(key, index ?? 0)"),

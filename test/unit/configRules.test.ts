@@ -70,6 +70,11 @@ const REFUSED: Record<string, Refusal[]> = {
         { values: { homeAssistantUrl: "http://ha.lan:70000" }, key: "homeiq:homeAssistantUrl", problem: /^has port 70000, outside 1-65535$/ },
         { values: { latitude: "90.5" }, key: "homeiq:latitude", problem: /^must be a decimal number between -90 and 90$/ },
         { values: { longitude: "-180.25" }, key: "homeiq:longitude", problem: /^must be a decimal number between -180 and 180$/ },
+        { values: { homeiqCheckoutPath: "srv/homeiq" }, key: "homeiq:homeiqCheckoutPath", problem: /^must be an absolute path$/ },
+        { values: { homeiqCheckoutPath: "/srv/../homeiq" }, key: "homeiq:homeiqCheckoutPath", problem: /^must not contain '\.\.'$/ },
+        { values: { postDeployValidation: "yes" }, key: "homeiq:postDeployValidation", problem: /^must be true or false$/ },
+        { values: { dashboardBindAddress: "homeiq.lan" }, key: "homeiq:dashboardBindAddress", problem: /^must be an IPv4 or IPv6 address/ },
+        { values: { influxdbAdminToken: "an admin token with spaces in it 0123" }, key: "homeiq:influxdbAdminToken", problem: /^contains a space; a token or key is one word$/ },
         // The restore script does not resolve ~ (only the backup script does, for backupRoot).
         { values: { restoreFrom: "~/homeiq-backups/prod/20261127T101500Z" }, key: "homeiq:restoreFrom", problem: /^must be an absolute path of letters, digits and _ \. \/ \+ - only$/ },
         { values: { dockerHost: "ssh://deploy@docker.lan:70000" }, key: "homeiq:dockerHost", problem: /^has port 70000, outside 1-65535$/ },
