@@ -115,6 +115,11 @@ const REFUSED: Record<string, Refusal[]> = {
         { values: { disabledServices: list("calendar=no account"), resourceOverrides: list("calendar:cpus=1") }, key: "homeiq:resourceOverrides[0]", problem: /which this stack disables/ },
         { values: { disabledServices: list("calendar=no account"), googleClientId: "abc.apps.googleusercontent.com" }, key: "homeiq:googleClientId", problem: /only calendar reads it and this stack disables it/ },
         { values: { disabledServices: list("health-dashboard=headless"), dashboardBindAddress: "0.0.0.0" }, key: "homeiq:dashboardBindAddress", problem: /only health-dashboard reads it/ },
+        {
+            values: { disabledServices: list("websocket-ingestion=x", "enrichment-pipeline=x", "admin-api=x", "health-dashboard=x"), weatherApiKey: "a-weather-key-0123456789" },
+            key: "homeiq:weatherApiKey",
+            problem: /^is set, but only websocket-ingestion, enrichment-pipeline, admin-api read it and this stack disables them: it would be silently ignored$/,
+        },
         { values: { hostport: "8000" }, key: "homeiq:hostport", problem: /did you mean homeiq:hostPorts\?/ },
         { values: { HostPorts: list("data-api=9000") }, key: "homeiq:HostPorts", problem: /did you mean homeiq:hostPorts\?/ },
         { values: { "homeiq.weatherLocation": "Paris" }, key: "homeiq:homeiq.weatherLocation", problem: /did you mean homeiq:weatherLocation\?/ },
@@ -188,6 +193,26 @@ describe("shown values", () => {
     it("shell-quotes anything a fix repeats from the config", () => {
         const problems = problemsOf({ "homeiq.weatherLocation": "Rock 'n' Roll $(rm -rf ~)" });
         expect(problems[0].fix).toBe("pulumi config rm homeiq:homeiq.weatherLocation && pulumi config set homeiq:weatherLocation 'Rock '\\''n'\\'' Roll $(rm -rf ~)'");
+    });
+});
+
+describe("fix commands", () => {
+    const problemOf = (values: Record<string, unknown>, key: string) => problemsOf(values).filter((p) => p.key === key);
+
+    it("remove the one bad entry of a list, by its index", () => {
+        expect(problemOf({ corsOrigins: list("http://a.lan:3000", "http://b\tlan:3000") }, "homeiq:corsOrigins[1]").map((p) => p.fix)).toEqual(["pulumi config rm --path 'homeiq:corsOrigins[1]'"]);
+    });
+
+    it("remove the last entry of a list that is too long", () => {
+        const tooLong = JSON.stringify(Array.from({ length: 65 }, (_, i) => `http://homeiq.lan:${3000 + i}`));
+        expect(problemOf({ corsOrigins: tooLong }, "homeiq:corsOrigins").map((p) => p.fix)).toEqual(["pulumi config rm --path 'homeiq:corsOrigins[64]'"]);
+    });
+
+    it("give a value of the wrong type one problem, its type, not zod's follow-on length checks too", () => {
+        const notAList = "http://homeiq.lan:3000 and http://homeiq.lan:3001 and http://homeiq.lan:3002";
+        expect(problemOf({ corsOrigins: notAList }, "homeiq:corsOrigins").map((p) => [p.problem, p.fix])).toEqual([
+            ["must be a list (YAML sequence) of strings", "pulumi config rm homeiq:corsOrigins"],
+        ]);
     });
 });
 
