@@ -50,6 +50,8 @@ const REFUSED: Record<string, Refusal[]> = {
         { values: { resourceOverrides: list(`data-api:cpus=${CPUS.max + 1}`) }, key: "homeiq:resourceOverrides[0]", problem: /not cores from 0.01 to 64/ },
         { values: { resourceOverrides: list("data-api:cpus=0.001") }, key: "homeiq:resourceOverrides[0]", problem: /at most 2 decimals/ },
         { values: { resourceOverrides: list("data-api:cpus=1e1") }, key: "homeiq:resourceOverrides[0]", problem: /not cores/ },
+        { values: { resourceOverrides: list("data-api:diskMiB=100") }, key: "homeiq:resourceOverrides[0]", problem: /^has no known field \(diskMiB\)$/ },
+        { values: { resourceOverrides: list("data-api=100") }, key: "homeiq:resourceOverrides[0]", problem: /^has no known field \(none\)$/ },
         { values: { dockerSocketGroupId: "2147483648" }, key: "homeiq:dockerSocketGroupId", problem: /group id from 0 to 2147483647/ },
         { values: { rebuildGeneration: "2147483648" }, key: "homeiq:rebuildGeneration", problem: /at most 2147483647/ },
         { values: { backupKeep: "1001" }, key: "homeiq:backupKeep", problem: /at most 1000/ },
