@@ -104,6 +104,7 @@ const REFUSED: Record<string, Refusal[]> = {
         { values: { corsOrigins: list("http://HomeIQ.local:3000") }, key: "homeiq:corsOrigins[0]", problem: /capital letters/ },
         { values: { corsOrigins: list("http://homeiq.local:80") }, key: "homeiq:corsOrigins[0]", problem: /default port 80/ },
         { values: { corsOrigins: list("http://homeiq.local:3000/app") }, key: "homeiq:corsOrigins[0]", problem: /is not an origin/ },
+        { values: { corsOrigins: list("http://homeiq.local:70000") }, key: "homeiq:corsOrigins[0]", problem: /^has port 70000, outside 1-65535$/ },
     ],
     "last one silently wins": [
         { values: { hostPorts: list("data-api=9001", "data-api=9002") }, key: "homeiq:hostPorts[1]", problem: /gives data-api a second time \(first in entry 0\)/ },
@@ -195,6 +196,13 @@ describe("shown values", () => {
     it("shell-quotes anything a fix repeats from the config", () => {
         const problems = problemsOf({ "homeiq.weatherLocation": "Rock 'n' Roll $(rm -rf ~)" });
         expect(problems[0].fix).toBe("pulumi config rm homeiq:homeiq.weatherLocation && pulumi config set homeiq:weatherLocation 'Rock '\\''n'\\'' Roll $(rm -rf ~)'");
+    });
+});
+
+describe("a Docker host on this machine", () => {
+    it.each(["tcp://127.0.0.1:2375", "tcp://localhost:2375", "ssh://deploy@localhost", "ssh://deploy@[::1]:22"])("%s: validation of loopback ports is accepted (it reaches them)", (dockerHost) => {
+        const problems = problemsOf({ dockerHost, postDeployValidation: "true" }).filter((p) => p.key === "homeiq:postDeployValidation");
+        expect(problems).toEqual([]);
     });
 });
 
