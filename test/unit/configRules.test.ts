@@ -83,6 +83,11 @@ const REFUSED: Record<string, Refusal[]> = {
         { values: { dockerHost: "http://docker.lan:2375" }, key: "homeiq:dockerHost", problem: /^must be unix:\/\/\/path, ssh:\/\/user@host\[:port\] or tcp:\/\/host:port$/ },
         { values: { dockerHost: "tcp://docker.lan" }, key: "homeiq:dockerHost", problem: /^must be unix:\/\/\/path/ },
         { values: { influxdbImage: "InfluxDB:2.7" }, key: "homeiq:influxdbImage", problem: /not an image reference Docker accepts/ },
+        {
+            values: { imageSource: "registry", influxdbImage: `influxdb:2.7@sha256:${"a".repeat(64)}`, imageReferences: list(`influxdb=influxdb@sha256:${"b".repeat(64)}`) },
+            key: "homeiq:imageReferences[0]",
+            problem: /^sets influxdb here; influxdb's image is its own key \(homeiq:influxdbImage\)$/,
+        },
         // Docker's reference grammar (distribution/reference): tag, digest, name length.
         { values: { influxdbImage: "influxdb:.2.7" }, key: "homeiq:influxdbImage", problem: /not an image reference Docker accepts/ },
         { values: { influxdbImage: `influxdb:${"7".repeat(129)}` }, key: "homeiq:influxdbImage", problem: /not an image reference Docker accepts/ },
