@@ -84,6 +84,12 @@ const REFUSED: Record<string, Refusal[]> = {
         { values: { dockerHost: "tcp://docker.lan" }, key: "homeiq:dockerHost", problem: /^must be unix:\/\/\/path/ },
         { values: { influxdbImage: "InfluxDB:2.7" }, key: "homeiq:influxdbImage", problem: /not an image reference Docker accepts/ },
         {
+            values: { imageSource: "registry", influxdbImage: `influxdb:2.7@sha256:${"a".repeat(64)}`, imageReferences: list(`data-api=ghcr.io/homeiq/data-api@sha256:${"c".repeat(64)}`) },
+            key: "homeiq:imageReferences",
+            problem: /^has no image for: websocket-ingestion, enrichment-pipeline, admin-api, data-retention, /,
+        },
+        { values: { imageSource: "registry", influxdbImage: "influxdb:2.7" }, key: "homeiq:influxdbImage", problem: /^is not pinned by digest \(imageSource is registry\)$/ },
+        {
             values: { imageSource: "registry", influxdbImage: `influxdb:2.7@sha256:${"a".repeat(64)}`, imageReferences: list(`influxdb=influxdb@sha256:${"b".repeat(64)}`) },
             key: "homeiq:imageReferences[0]",
             problem: /^sets influxdb here; influxdb's image is its own key \(homeiq:influxdbImage\)$/,
@@ -201,6 +207,17 @@ describe("shown values", () => {
     it("shell-quotes anything a fix repeats from the config", () => {
         const problems = problemsOf({ "homeiq.weatherLocation": "Rock 'n' Roll $(rm -rf ~)" });
         expect(problems[0].fix).toBe("pulumi config rm homeiq:homeiq.weatherLocation && pulumi config set homeiq:weatherLocation 'Rock '\\''n'\\'' Roll $(rm -rf ~)'");
+    });
+});
+
+describe("list keys at their default", () => {
+    it("an empty corsOrigins deploys the profile's origins, not none", () => {
+        expect(accepted({ corsOrigins: "[]" }).corsOrigins).toEqual(["http://localhost:3000"]);
+    });
+
+    it("[ ] is the default [] however it is spelled: not 'set' for a stack that disables its readers", () => {
+        const problems = problemsOf({ disabledServices: list("data-api=x", "admin-api=x", "health-dashboard=x"), corsOrigins: "[ ]" });
+        expect(problems.filter((p) => p.key === "homeiq:corsOrigins")).toEqual([]);
     });
 });
 
