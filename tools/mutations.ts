@@ -163,7 +163,7 @@ export const MUTATIONS: readonly Mutation[] = [
     unit("schema.registry-influx-pinned", S, "an unpinned influxdbImage accepted with imageSource=registry", "if (!parseImageReference(influxdbImage)?.digest) {", "if (false) {"),
     unit("schema.comparable-json", S, "a list key set to its default JSON counted as set", `if (typeof value === "string" && value.startsWith("[")) {`, "if (false) {"),
     unit("schema.cors-default", S, "an empty corsOrigins deployed as no origins (not the profile's)", "f.corsOrigins && f.corsOrigins.length > 0 ? f.corsOrigins : profile.cors.origins", "f.corsOrigins ?? profile.cors.origins"),
-    unit("schema.secret-empty", S, "an empty secret deployed as set", `if (typeof v === "string" && v.length > 0) secrets[k] = v;`, `if (typeof v === "string") secrets[k] = v;`),
+    unit("schema.secret-empty", S, "an empty secret deployed as set", `if (typeof v === "string" && v.length > 0) secrets[k] = v;`, `if (typeof v === "string") secrets[k] = v;`, "equivalent: every secret key maps \"\" to unset (unsetIfEmpty) or refuses it (homeAssistantToken's length rule), so no empty string reaches this line"),
 
     // ---- config/resolve.ts, synth/stackFiles.ts: what the tests named in issue 22 hold ----
     unit("resolve.host-ports-disabled", "config/resolve.ts", "the host-ports check lists disabled services too", "ports: enabled.map((k) => `${k}=${config.services[k].hostPort}`)", "ports: SERVICE_KEYS.map((k) => `${k}=${config.services[k].hostPort}`)", undefined, ["test/unit/resolve"]),
