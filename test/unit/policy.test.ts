@@ -279,6 +279,7 @@ describe("container-log-rotation", () => {
         ["logDriver syslog", withInput(hardenedInputs(), "logDriver", "syslog"), /logDriver is "syslog"/],
         ["no logDriver", withInput(hardenedInputs(), "logDriver", undefined), /logDriver is not set/],
         ["no logOpts", withInput(hardenedInputs(), "logOpts", undefined), /logOpts has no max-size; logOpts has no max-file/],
+        ["an empty max-size and a null max-file", withInput(hardenedInputs(), "logOpts", { "max-size": " ", "max-file": null }), /logOpts has no max-size; logOpts has no max-file/],
     ])("rejects %s", (_label, spec, message) => {
         const violations = evaluatePolicies([container(spec)]);
         expect(policiesOf(violations)).toEqual(["container-log-rotation"]);
@@ -354,6 +355,10 @@ describe("container-docker-host-paths", () => {
 
     it("sees a parent directory of the socket, and the mounts[] form", () => {
         expect(run(spec("admin-api", [{ hostPath: "/var/run", containerPath: "/host/run", readOnly: true }]))).toHaveLength(1);
+        // The same socket spelt with doubled and trailing slashes.
+        expect(run(spec("data-api", [{ hostPath: "/var/run//docker.sock/", containerPath: "/s", readOnly: true }])).map((v) => v.message)).toEqual([
+            expect.stringMatching(/mounts the Docker host path \/var\/run\/docker\.sock \(at \/s, via volumes\), which only admin-api and log-aggregator may do/),
+        ]);
         const viaMounts = withInput(hardenedInputs("data-api"), "mounts", [{ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock" }]);
         const violations = run(viaMounts);
         expect(violations.map((v) => v.message)).toEqual([
