@@ -116,6 +116,12 @@ export const CONTAINER_INPUTS: readonly InputMapping[] = [
         apply: (p, v) => (p.hostConfig.Memory = Number(v) * MIB),
     },
     {
+        input: "memorySwap",
+        documented: "The total memory limit (memory + swap) for the container in MBs. This setting may compute to `-1` after `terraform apply` if the target host doesn't support memory swap, when that is the case docker will use a soft limitation.",
+        engine: "HostConfig.MemorySwap = MB × 1024 × 1024 (bytes; -1 stays -1)",
+        apply: (p, v) => (p.hostConfig.MemorySwap = Number(v) > 0 ? Number(v) * MIB : Number(v)),
+    },
+    {
         input: "memoryReservation",
         documented: "The memory-resveration for the container in MBs. … a soft limit smaller than `memory`",
         engine: "HostConfig.MemoryReservation = MB × 1024 × 1024 (bytes)",

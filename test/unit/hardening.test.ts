@@ -12,9 +12,10 @@ describe("prod", () => {
         }
     });
 
-    it("drops every capability and adds back only the catalog's justified ones", async () => {
+    it("drops every capability and adds back only the catalog's justified ones, in the docker client's CAP_ form", async () => {
         for (const [service, c] of containersByService(await synthStack("prod"))) {
-            const expected = SERVICE_CATALOG[service as keyof typeof SERVICE_CATALOG].security.capabilityAdditions.map((a) => a.capability);
+            // The provider reads back what the docker client sent: CAP_-prefixed and sorted (docs/provider-behaviour.md).
+            const expected = SERVICE_CATALOG[service as keyof typeof SERVICE_CATALOG].security.capabilityAdditions.map((a) => `CAP_${a.capability}`).sort();
             expect({ service, caps: c.inputs.capabilities }).toEqual({ service, caps: { drops: ["ALL"], adds: expected } });
         }
     });
