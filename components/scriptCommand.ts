@@ -19,6 +19,7 @@ export const SCRIPTS = {
     chownVolume: "scripts/backup/chown-volume.sh",
     setRetention: "scripts/influxdb/set-retention.sh",
     validate: "scripts/validate/validate.sh",
+    containersHealthy: "scripts/validate/containers-healthy.sh",
     socketGroup: "scripts/docker/socket-group.sh",
     hostPortsFree: "scripts/preflight/ports-free.sh",
 } as const;
