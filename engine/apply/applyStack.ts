@@ -6,19 +6,28 @@
  * everything it depends on has been registered, so the engine sees the synthesized dependency
  * order, and `wait: true` blocks dependents until the container is healthy, as with the CLI.
  *
- * A second apply with the previous state does what an update does: unchanged inputs are left
- * alone; a change updates in place where the provider can, otherwise replaces (honouring
- * `replaceOnChanges` and `deleteBeforeReplace`); resources no longer registered are deleted
- * afterwards in reverse order. `destroyStack` deletes everything in reverse order, keeping
- * `retainOnDelete` volumes, as `pulumi destroy` does.
+ * A second apply with the previous state is an update, planned as the providers plan it (plan.ts):
+ * each resource's step (same / update / state-only / replace) comes from its state as the provider
+ * read it back and the table of what each input's change does (containerInputs.ts for containers,
+ * each driver's `changes` for the rest), honouring `replaceOnChanges` and `deleteBeforeReplace`.
+ * What the engine also does is modelled: a container whose health wait timed out stays in state
+ * with init errors and gets an empty update next time; after the first failure no new step starts
+ * and resources not reached keep their old state; a delete-before-replace first deletes the
+ * dependents that its replacement replaces; an Image's inputs carry the digest of its build context;
+ * a Command whose environment holds a secret must keep its stdout/stderr secret. Resources no
+ * longer registered are deleted afterwards in reverse order. `destroyStack` deletes everything in
+ * reverse order, keeping `retainOnDelete` volumes, as `pulumi destroy` does.
  */
 import * as path from "path";
-import { isDeepStrictEqual } from "util";
 import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime/mocks";
 import type { RecordedRegistration } from "../../synth/recordingMonitor";
 import { synthesize, type SynthResult } from "../../synth/synthesize";
+import { contextDigest } from "./contextDigest";
 import { dockerApi } from "./dockerApi";
-import { DRIVERS, type DriverContext, type Outputs, type Props, type StepReport } from "./liveResources";
+import { DRIVERS, PartialCreateError, type DriverContext, type Outputs, type Props, type ResourceDriver, type StepReport } from "./liveResources";
+import { containerChanges, inputChanges, planStep, type InputChange, type PlannedStep, type StepOp } from "./plan";
+
+export type { StepOp } from "./plan";
 
 export interface AppliedResource {
     readonly key: string;
@@ -29,6 +38,12 @@ export interface AppliedResource {
     readonly state: Props;
     readonly retainOnDelete: boolean;
     readonly dependencies: readonly string[];
+    readonly replaceOnChanges: readonly string[];
+    readonly deleteBeforeReplace: boolean;
+    /** Outputs stored as secrets (`additionalSecretOutputs`). */
+    readonly secretOutputs: readonly string[];
+    /** Set when the create failed after the resource existed (a partially created resource). */
+    readonly initErrors?: readonly string[];
 }
 
 /** What the "state file" holds between applies: resources in the order they were created. */
@@ -37,13 +52,13 @@ export interface ApplyState {
     readonly resources: AppliedResource[];
 }
 
-export type StepOp = "create" | "update" | "replace" | "delete" | "same";
-
 export interface StepEvent {
     readonly key: string;
     readonly type: string;
     readonly name: string;
     readonly op: StepOp;
+    /** What changed, and what each change does (update, state-only and replace steps). */
+    readonly changes?: readonly InputChange[];
     /** ms since the epoch */
     readonly start: number;
     readonly end: number;
@@ -79,6 +94,8 @@ export interface ApplyResult {
     readonly state: ApplyState;
     readonly events: StepEvent[];
     readonly synth: SynthResult;
+    /** Every secret value the resources were given (for tests that look for leaks; never in state). */
+    readonly secretValues: readonly string[];
 }
 
 const PROJECT_DIR = path.resolve(__dirname, "..", "..");
@@ -90,24 +107,40 @@ const SIG_KEY = "4dabf18193072939515e22adb298388d";
 const SIG_SECRET = "1b47061264138c4ac30d75fd1eb44270";
 const UNKNOWN_KEY = "__pulumiUnknown";
 
-function plainInputs(value: unknown, path = ""): unknown {
-    if (Array.isArray(value)) return value.map((v, i) => plainInputs(v, `${path}[${i}]`));
+function plainInputs(value: unknown, path = "", secrets?: string[]): unknown {
+    if (Array.isArray(value)) return value.map((v, i) => plainInputs(v, `${path}[${i}]`, secrets));
     if (value !== null && typeof value === "object") {
         const obj = value as Props;
-        if (obj[SIG_KEY] === SIG_SECRET) return plainInputs(obj.value, path);
+        if (obj[SIG_KEY] === SIG_SECRET) {
+            const plain = plainInputs(obj.value, path, secrets);
+            if (typeof plain === "string" && plain.length > 0) secrets?.push(plain);
+            return plain;
+        }
         if (obj[UNKNOWN_KEY] === true) throw new Error(`input ${path} is unknown when the resource is created`);
-        return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, plainInputs(v, path ? `${path}.${k}` : k)]));
+        return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, plainInputs(v, path ? `${path}.${k}` : k, secrets)]));
     }
     return value;
 }
 
-function changedInputs(before: Props, after: Props): string[] {
-    const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
-    return [...keys].filter((k) => !isDeepStrictEqual(before[k], after[k])).sort();
+const CONTAINER = "docker:index/container:Container";
+const COMMAND = "command:local:Command";
+const IMAGE = "docker:index/image:Image";
+
+/** The step a `pulumi up` takes for a resource that exists, from its state and its new inputs. */
+export function planResource(type: string, driver: ResourceDriver, old: AppliedResource, inputs: Props, replaceOnChanges: readonly string[]): PlannedStep {
+    const changes = type === CONTAINER ? containerChanges(old.state, inputs) : inputChanges(type, old.inputs, inputs, driver.changes ?? {});
+    return planStep(changes, replaceOnChanges, (old.initErrors ?? []).length > 0);
 }
 
-/** `replaceOnChanges` entries such as `triggers[*]` name a top-level input. */
-const replaceOnChangesKeys = (entries: readonly string[]): string[] => entries.map((e) => e.replace(/[[.].*$/, ""));
+/** Whether a secret reached the inputs: the wire form keeps the sentinel (environment values, envs). */
+function holdsSecret(value: unknown): boolean {
+    if (Array.isArray(value)) return value.some(holdsSecret);
+    if (value !== null && typeof value === "object") {
+        const obj = value as Props;
+        return obj[SIG_KEY] === SIG_SECRET || Object.values(obj).some(holdsSecret);
+    }
+    return false;
+}
 
 // A failed step rejects promises that the program never handles (the CLI reports them as the
 // step's error). They are recorded as failures of the running apply instead of ending the process;
@@ -125,18 +158,56 @@ function listenForUnhandledRejections(): void {
 export async function applyStack(stack: string, options: ApplyOptions = {}): Promise<ApplyResult> {
     const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
     const ctx: DriverContext = { api: dockerApi(undefined), dockerHost: "unix:///var/run/docker.sock", cwd: options.cwd ?? PROJECT_DIR, log };
-    const previous = new Map((options.previous?.resources ?? []).map((r) => [r.key, r]));
-    const applied: AppliedResource[] = [];
+    // The state as the engine keeps it: every resource of the previous apply, replaced as steps complete.
+    const previousList = options.previous?.resources ?? [];
+    const previous = new Map(previousList.map((r) => [r.key, r]));
+    const current = new Map(previousList.map((r) => [r.key, r]));
+    const registered: string[] = [];
     const events: StepEvent[] = [];
     const failures: Error[] = [];
     const replacedLater: AppliedResource[] = [];
+    const deletedEarly = new Set<string>();
+    const secretValues: string[] = [];
 
-    const step = async <T>(r: { key: string; type: string; name: string }, op: StepOp, run: () => Promise<T>, report?: (t: T) => StepReport | undefined): Promise<T> => {
+    const step = async <T>(r: { key: string; type: string; name: string }, op: StepOp, run: () => Promise<T>, report?: (t: T) => StepReport | undefined, changes?: readonly InputChange[]): Promise<T> => {
         const start = Date.now();
-        log(`${op.padEnd(7)} ${r.type} ${r.name}`);
+        log(`${op.padEnd(10)} ${r.type} ${r.name}${changes && changes.length > 0 ? ` (${changes.map((c) => `${c.key}: ${c.kind}`).join(", ")})` : ""}`);
         const result = await run();
-        events.push({ key: r.key, type: r.type, name: r.name, op, start, end: Date.now(), report: report?.(result) });
+        events.push({ key: r.key, type: r.type, name: r.name, op, changes, start, end: Date.now(), report: report?.(result) });
         return result;
+    };
+
+    /**
+     * Before a delete-before-replace, the engine deletes the dependents that the replacement replaces
+     * (pulumi step_generator.go:2041-2070, calculateDependentReplacements :3268): here, the resources
+     * not yet reached whose inputs hold the old id in an input whose change replaces them. Newest first.
+     */
+    const deleteDependentsOf = async (root: AppliedResource): Promise<void> => {
+        const doomed: AppliedResource[] = [];
+        const ids = [root.id];
+        for (let i = 0; i < ids.length; i++) {
+            for (const r of current.values()) {
+                if (r.key === root.key || doomed.includes(r) || registered.includes(r.key)) continue;
+                const keys = Object.keys(r.inputs).filter((k) => ids[i].length >= 12 && JSON.stringify(r.inputs[k]).includes(ids[i]));
+                if (keys.length === 0) continue;
+                const driver = DRIVERS[r.type];
+                const replaces = keys.some((k) =>
+                    r.type === CONTAINER
+                        ? containerChanges({ [k]: r.inputs[k] }, { [k]: "<replaced>" }).some((c) => c.kind === "replace") || r.replaceOnChanges.some((e) => e === "*" || e.startsWith(k))
+                        : driver.changes?.[k]?.kind === "replace" || r.replaceOnChanges.some((e) => e === "*" || e.startsWith(k)),
+                );
+                if (replaces) {
+                    doomed.push(r);
+                    ids.push(r.id);
+                }
+            }
+        }
+        const order = [...current.keys()];
+        for (const r of doomed.sort((a, b) => order.indexOf(b.key) - order.indexOf(a.key))) {
+            await step(r, "delete", () => DRIVERS[r.type].delete(ctx, r.name, r), (x) => x ?? undefined);
+            current.delete(r.key);
+            deletedEarly.add(r.key);
+        }
     };
 
     const inflight = new Set<Promise<MockResourceResult>>();
@@ -156,50 +227,97 @@ export async function applyStack(stack: string, options: ApplyOptions = {}): Pro
         const key = keyOf(type, args.name);
         const driver = DRIVERS[type];
         const ref = { key, type, name: args.name };
+        // After the first failure the engine starts no new step (pulumi step_executor.go:435-460).
+        if (failures.length > 0) throw new Error(`${type} ${args.name}: not started, an earlier step failed`);
+        const opts = registration.options;
+        const record = (id: string, inputs: Props, state: Props, initErrors?: string[]): AppliedResource => ({
+            key,
+            type,
+            name: args.name,
+            id,
+            inputs,
+            state,
+            retainOnDelete: opts.retainOnDelete,
+            dependencies: registration.dependencies,
+            replaceOnChanges: opts.replaceOnChanges,
+            deleteBeforeReplace: opts.deleteBeforeReplace,
+            secretOutputs: opts.additionalSecretOutputs,
+            ...(initErrors ? { initErrors } : {}),
+        });
+        let inputs: Props = {};
         try {
             if (!driver) throw new Error(`no driver for resource type ${type} (engine/apply/liveResources.ts)`);
-            const given = plainInputs(args.inputs) as Props;
-            const inputs = options.transformInputs ? options.transformInputs(type, args.name, given) : given;
+            const given = plainInputs(args.inputs, "", secretValues) as Props;
+            inputs = options.transformInputs ? options.transformInputs(type, args.name, given) : given;
+            if (type === IMAGE) {
+                // The provider's Check adds the build context's digest to the inputs (provider.go:202-207).
+                const build = (inputs.build ?? {}) as Props;
+                const digest = contextDigest(ctx.cwd, String(build.context ?? "."), build.dockerfile === undefined ? undefined : String(build.dockerfile));
+                inputs = { ...inputs, build: { ...build, contextDigest: digest } };
+            }
+            if (type === COMMAND && holdsSecret(args.inputs.environment)) {
+                const plain = ["stdout", "stderr"].filter((o) => !opts.additionalSecretOutputs.includes(o));
+                if (plain.length > 0) {
+                    throw new Error(
+                        `its environment holds a secret, but ${plain.join(" and ")} would be stored in state in plain text ` +
+                            "(@pulumi/command marks them secret only through additionalSecretOutputs: components/scriptCommand.ts SECRET_COMMAND_OUTPUTS)",
+                    );
+                }
+            }
             const old = previous.get(key);
-            previous.delete(key);
+            registered.push(key);
             let outputs: Outputs;
-            if (old && isDeepStrictEqual(old.inputs, inputs)) {
-                outputs = await step(ref, "same", async () => ({ id: old.id, state: old.state }));
-                if (type === "pulumi:providers:docker") await driver.create(ctx, args.name, inputs);
-            } else if (old) {
-                const changed = changedInputs(old.inputs, inputs);
-                const forced = replaceOnChangesKeys(registration.options.replaceOnChanges);
-                const inPlace = driver.update && driver.updatable && changed.every((k) => driver.updatable!.includes(k) && !forced.includes(k));
-                if (inPlace) {
-                    outputs = await step(ref, "update", () => driver.update!(ctx, args.name, inputs, old), (o) => o.report);
-                } else if (registration.options.deleteBeforeReplace) {
-                    outputs = await step(ref, "replace", async () => {
-                        await driver.delete(ctx, args.name, old);
-                        return driver.create(ctx, args.name, inputs);
-                    }, (o) => o.report);
+            if (!old || deletedEarly.has(key)) {
+                outputs = await step(ref, old ? "replace" : "create", () => driver.create(ctx, args.name, inputs), (o) => o.report);
+            } else {
+                const planned = planResource(type, driver, old, inputs, opts.replaceOnChanges);
+                if (planned.op === "same") {
+                    outputs = await step(ref, "same", async () => ({ id: old.id, state: old.state }));
+                    if (type === "pulumi:providers:docker") await driver.create(ctx, args.name, inputs);
+                } else if (planned.op === "state-only") {
+                    const state = (driver.stateOnly ?? ((o: { state: Props }, i: Props) => ({ ...o.state, ...i })))(old, inputs);
+                    outputs = await step(ref, "state-only", async () => ({ id: old.id, state }), undefined, planned.changes);
+                } else if (planned.op === "update") {
+                    if (!driver.update) throw new Error(`${type} has no in-place update, but ${planned.changes.map((c) => c.key).join(", ")} planned one`);
+                    outputs = await step(ref, "update", () => driver.update!(ctx, args.name, inputs, old), (o) => o.report, planned.changes);
+                } else if (opts.deleteBeforeReplace) {
+                    outputs = await step(
+                        ref,
+                        "replace",
+                        async () => {
+                            await deleteDependentsOf(old);
+                            await driver.delete(ctx, args.name, old);
+                            current.delete(key);
+                            return driver.create(ctx, args.name, inputs);
+                        },
+                        (o) => o.report,
+                        planned.changes,
+                    );
                 } else {
-                    outputs = await step(ref, "replace", () => driver.create(ctx, args.name, inputs), (o) => o.report);
+                    outputs = await step(ref, "replace", () => driver.create(ctx, args.name, inputs), (o) => o.report, planned.changes);
                     replacedLater.push(old);
                 }
-            } else {
-                outputs = await step(ref, "create", () => driver.create(ctx, args.name, inputs), (o) => o.report);
             }
-            applied.push({
-                key,
-                type,
-                name: args.name,
-                id: outputs.id,
-                inputs,
-                state: outputs.state,
-                retainOnDelete: registration.options.retainOnDelete,
-                dependencies: registration.dependencies,
-            });
+            current.delete(key);
+            current.set(key, record(outputs.id, inputs, outputs.state));
             return { id: outputs.id, state: outputs.state };
         } catch (err) {
             const error = err instanceof Error ? err : new Error(String(err));
+            if (err instanceof PartialCreateError) {
+                // Kept in state with init errors: the next update gives it an empty update step (plan.ts).
+                current.delete(key);
+                current.set(key, record(err.id, inputs, err.state, [err.message]));
+            }
             failures.push(new Error(`${type} ${args.name}: ${error.message}`));
             throw error;
         }
+    };
+
+    // The state after this apply: what was reached, in the order reached, then what was not (kept as it was).
+    const stateNow = (): ApplyState => {
+        const reached = registered.filter((k) => current.has(k)).map((k) => current.get(k)!);
+        const rest = [...current.values()].filter((r) => !registered.includes(r.key));
+        return { stack, resources: [...reached, ...rest] };
     };
 
     activeFailures = failures;
@@ -216,18 +334,19 @@ export async function applyStack(stack: string, options: ApplyOptions = {}): Pro
         // Like the CLI after a failed step: let the operations already running finish.
         while (inflight.size > 0) await Promise.allSettled([...inflight]);
         const why = failures.length > 0 ? failures.map((f) => f.message).join("\n") : err instanceof Error ? err.message : String(err);
-        throw new ApplyError(`apply of ${stack} failed:\n${why}`, { stack, resources: applied }, events);
+        throw new ApplyError(`apply of ${stack} failed:\n${why}`, stateNow(), events);
     }
     if (failures.length > 0) {
-        throw new ApplyError(`apply of ${stack} failed:\n${failures.map((f) => f.message).join("\n")}`, { stack, resources: applied }, events);
+        throw new ApplyError(`apply of ${stack} failed:\n${failures.map((f) => f.message).join("\n")}`, stateNow(), events);
     }
 
     // Replaced (create-before-delete) and no-longer-registered resources go last, newest first.
-    const gone = [...replacedLater, ...[...previous.values()].reverse()];
+    const gone = [...replacedLater, ...[...current.values()].filter((r) => !registered.includes(r.key)).reverse()];
     for (const old of gone) {
         await step(old, "delete", () => DRIVERS[old.type].delete(ctx, old.name, old), (r) => r ?? undefined);
+        if (!registered.includes(old.key)) current.delete(old.key);
     }
-    return { state: { stack, resources: applied }, events, synth };
+    return { state: stateNow(), events, synth, secretValues: [...new Set(secretValues)] };
 }
 
 /** `pulumi destroy`: every resource deleted, newest first; `retainOnDelete` volumes are kept. */
