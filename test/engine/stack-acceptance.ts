@@ -241,7 +241,7 @@ export function stackAcceptance(base: "prod" | "dev"): void {
             expect(stats.lines).toBeGreaterThan(0);
         });
 
-        it("changes nothing on a second apply with the same config", async () => {
+        it("changes nothing on a second apply with the same config, planned from the providers' read-back (zero steps)", async () => {
             const again = await applyStack(project.stack, {
                 projectDir: project.projectDir,
                 configOverrides: testOverrides(project),
@@ -250,9 +250,28 @@ export function stackAcceptance(base: "prod" | "dev"): void {
                 log: logLine,
             });
             state = again.state;
-            const changed = again.events.filter((e) => e.op !== "same").map((e) => `${e.op} ${e.name}`);
+            const changed = again.events.filter((e) => e.op !== "same").map((e) => `${e.op} ${e.name} ${JSON.stringify(e.changes ?? [])}`);
             expect(changed).toEqual([]);
+            // Every resource was reached, none left with init errors.
+            expect(again.events.length).toBe(state.resources.length);
+            expect(state.resources.filter((r) => (r.initErrors ?? []).length > 0).map((r) => r.name)).toEqual([]);
         }, 10 * 60_000);
+
+        it("keeps every secret out of the Commands' stdout and stderr in state, and marks those outputs secret where the environment holds one", () => {
+            const secrets = first.secretValues.filter((v) => v.length >= 8);
+            expect(secrets.length).toBeGreaterThanOrEqual(3);
+            const commands = state!.resources.filter((r) => r.type === "command:local:Command");
+            expect(commands.length).toBeGreaterThanOrEqual(5);
+            for (const c of commands) {
+                const outputs = `${String(c.state.stdout ?? "")}\n${String(c.state.stderr ?? "")}`;
+                expect({ command: c.name, leaked: secrets.filter((v) => outputs.includes(v)).length }).toEqual({ command: c.name, leaked: 0 });
+            }
+            const ran = commands.filter((c) => String(c.state.stdout ?? "").length > 0).map((c) => c.name);
+            expect(ran.length).toBeGreaterThanOrEqual(3);
+            const secretEnv = commands.filter((c) => Object.values((c.inputs.environment ?? {}) as Record<string, string>).some((v) => secrets.includes(v)));
+            expect(secretEnv.map((c) => [c.name, [...c.secretOutputs].sort()])).toEqual(secretEnv.map((c) => [c.name, ["stderr", "stdout"]]));
+            expect(secretEnv.length).toBeGreaterThanOrEqual(1);
+        });
 
         it("takes a pre-change backup before replacing data-api, and a restore from it brings every byte back", async () => {
             const services = byService(first);
