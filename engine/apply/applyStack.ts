@@ -94,7 +94,7 @@ export interface ApplyResult {
     readonly state: ApplyState;
     readonly events: StepEvent[];
     readonly synth: SynthResult;
-    /** Every secret value the resources were given (for tests that look for leaks; never in state). */
+    /** The stack's secrets: the secret config values and every generated password (for tests that look for leaks). */
     readonly secretValues: readonly string[];
 }
 
@@ -107,17 +107,13 @@ const SIG_KEY = "4dabf18193072939515e22adb298388d";
 const SIG_SECRET = "1b47061264138c4ac30d75fd1eb44270";
 const UNKNOWN_KEY = "__pulumiUnknown";
 
-function plainInputs(value: unknown, path = "", secrets?: string[]): unknown {
-    if (Array.isArray(value)) return value.map((v, i) => plainInputs(v, `${path}[${i}]`, secrets));
+function plainInputs(value: unknown, path = ""): unknown {
+    if (Array.isArray(value)) return value.map((v, i) => plainInputs(v, `${path}[${i}]`));
     if (value !== null && typeof value === "object") {
         const obj = value as Props;
-        if (obj[SIG_KEY] === SIG_SECRET) {
-            const plain = plainInputs(obj.value, path, secrets);
-            if (typeof plain === "string" && plain.length > 0) secrets?.push(plain);
-            return plain;
-        }
+        if (obj[SIG_KEY] === SIG_SECRET) return plainInputs(obj.value, path);
         if (obj[UNKNOWN_KEY] === true) throw new Error(`input ${path} is unknown when the resource is created`);
-        return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, plainInputs(v, path ? `${path}.${k}` : k, secrets)]));
+        return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, plainInputs(v, path ? `${path}.${k}` : k)]));
     }
     return value;
 }
@@ -167,7 +163,7 @@ export async function applyStack(stack: string, options: ApplyOptions = {}): Pro
     const failures: Error[] = [];
     const replacedLater: AppliedResource[] = [];
     const deletedEarly = new Set<string>();
-    const secretValues: string[] = [];
+    const secretValues: string[] = (options.secretOverrides ?? []).map((k) => options.configOverrides?.[k] ?? "").filter((v) => v.length > 0);
 
     const step = async <T>(r: { key: string; type: string; name: string }, op: StepOp, run: () => Promise<T>, report?: (t: T) => StepReport | undefined, changes?: readonly InputChange[]): Promise<T> => {
         const start = Date.now();
@@ -204,11 +200,15 @@ export async function applyStack(stack: string, options: ApplyOptions = {}): Pro
         }
         const order = [...current.keys()];
         for (const r of doomed.sort((a, b) => order.indexOf(b.key) - order.indexOf(a.key))) {
-            await step(r, "delete", () => DRIVERS[r.type].delete(ctx, r.name, r), (x) => x ?? undefined);
+            // Marked before the delete runs: its own registration, arriving meanwhile, waits and then creates.
             current.delete(r.key);
             deletedEarly.add(r.key);
+            const deleting = step(r, "delete", () => DRIVERS[r.type].delete(ctx, r.name, r), (x) => x ?? undefined);
+            pendingDeletes.set(r.key, deleting.then(() => undefined));
+            await deleting;
         }
     };
+    const pendingDeletes = new Map<string, Promise<void>>();
 
     const inflight = new Set<Promise<MockResourceResult>>();
     const newResource = (args: MockResourceArgs, registration: RecordedRegistration): Promise<MockResourceResult> => {
@@ -247,7 +247,7 @@ export async function applyStack(stack: string, options: ApplyOptions = {}): Pro
         let inputs: Props = {};
         try {
             if (!driver) throw new Error(`no driver for resource type ${type} (engine/apply/liveResources.ts)`);
-            const given = plainInputs(args.inputs, "", secretValues) as Props;
+            const given = plainInputs(args.inputs) as Props;
             inputs = options.transformInputs ? options.transformInputs(type, args.name, given) : given;
             if (type === IMAGE) {
                 // The provider's Check adds the build context's digest to the inputs (provider.go:202-207).
@@ -266,6 +266,7 @@ export async function applyStack(stack: string, options: ApplyOptions = {}): Pro
             }
             const old = previous.get(key);
             registered.push(key);
+            await pendingDeletes.get(key);
             let outputs: Outputs;
             if (!old || deletedEarly.has(key)) {
                 outputs = await step(ref, old ? "replace" : "create", () => driver.create(ctx, args.name, inputs), (o) => o.report);
@@ -300,6 +301,7 @@ export async function applyStack(stack: string, options: ApplyOptions = {}): Pro
             }
             current.delete(key);
             current.set(key, record(outputs.id, inputs, outputs.state));
+            if (type === "random:index/randomPassword:RandomPassword") secretValues.push(String(outputs.state.result));
             return { id: outputs.id, state: outputs.state };
         } catch (err) {
             const error = err instanceof Error ? err : new Error(String(err));
