@@ -199,14 +199,18 @@ export async function applyStack(stack: string, options: ApplyOptions = {}): Pro
             }
         }
         const order = [...current.keys()];
+        // All marked before any delete runs: another replacement looking for its dependents meanwhile no
+        // longer sees them, and their own registrations wait for their delete, then create.
+        let chain: Promise<void> = Promise.resolve();
         for (const r of doomed.sort((a, b) => order.indexOf(b.key) - order.indexOf(a.key))) {
-            // Marked before the delete runs: its own registration, arriving meanwhile, waits and then creates.
             current.delete(r.key);
             deletedEarly.add(r.key);
-            const deleting = step(r, "delete", () => DRIVERS[r.type].delete(ctx, r.name, r), (x) => x ?? undefined);
-            pendingDeletes.set(r.key, deleting.then(() => undefined));
-            await deleting;
+            chain = chain.then(async () => {
+                await step(r, "delete", () => DRIVERS[r.type].delete(ctx, r.name, r), (x) => x ?? undefined);
+            });
+            pendingDeletes.set(r.key, chain.catch(() => undefined));
         }
+        await chain;
     };
     const pendingDeletes = new Map<string, Promise<void>>();
 

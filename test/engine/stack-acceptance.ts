@@ -13,6 +13,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ApplyError, applyStack, destroyStack, type ApplyResult, type ApplyState, type StepEvent } from "../../engine/apply/applyStack";
+import type { Props } from "../../engine/apply/liveResources";
 import type { SynthResource } from "../../synth/synthesize";
 import { DIGEST_PY, docker, pythonWithFiles, type DbDigest } from "./helpers";
 import {
@@ -272,6 +273,54 @@ export function stackAcceptance(base: "prod" | "dev"): void {
             expect(secretEnv.map((c) => [c.name, [...c.secretOutputs].sort()])).toEqual(secretEnv.map((c) => [c.name, ["stderr", "stdout"]]));
             expect(secretEnv.length).toBeGreaterThanOrEqual(1);
         });
+
+        it("after a failed health wait, the rerun does not wait again but the container health gate fails it; a fix then passes", async () => {
+            const calendar = byService(first).get("calendar")!;
+            const failing = { tests: ["CMD", "false"], interval: "1s", timeout: "1s", retries: 1, startPeriod: "0s", startInterval: "250ms" };
+            const breakCalendar = (type: string, name: string, inputs: Props): Props =>
+                type === CONTAINER && name === calendar.name ? { ...inputs, healthcheck: failing, waitTimeout: 5 } : inputs;
+            const attempt = async (transformInputs?: (type: string, name: string, inputs: Props) => Props): Promise<ApplyError | ApplyResult> => {
+                try {
+                    return await applyStack(project.stack, { projectDir: project.projectDir, configOverrides: testOverrides(project), secretOverrides: SECRETS, previous: state, transformInputs, log: logLine });
+                } catch (err) {
+                    if (!(err instanceof ApplyError)) throw err;
+                    return err;
+                }
+            };
+            const ops = (events: StepEvent[], name: string): string[] => eventsFor(events, name).map((e) => e.op);
+            const gate = first.synth.resources.find((r) => r.name.endsWith("-container-health"))!.name;
+
+            // 1. The health check change replaces calendar (replaceOnChanges); the new one never gets healthy.
+            const failed = await attempt(breakCalendar);
+            expect(failed).toBeInstanceOf(ApplyError);
+            const failedErr = failed as ApplyError;
+            state = failedErr.state;
+            expect(failedErr.message).toMatch(/failed to be in healthy state within 5s/);
+            expect(ops(failedErr.events, calendar.name)).toEqual(["replace"]);
+            // The gate (its triggers hold calendar's id) was deleted before calendar, as a delete-before-replace does, and never ran.
+            expect(ops(failedErr.events, gate)).toEqual(["delete"]);
+            const kept = state.resources.find((r) => r.name === calendar.name)!;
+            expect(kept.initErrors?.[0]).toMatch(/failed to be in healthy state/);
+
+            // 2. The rerun: calendar gets an empty update (no wait), and the health gate, whose trigger is its new id, fails.
+            const rerun = await attempt(breakCalendar);
+            expect(rerun).toBeInstanceOf(ApplyError);
+            const rerunErr = rerun as ApplyError;
+            state = rerunErr.state;
+            expect(ops(rerunErr.events, calendar.name)).toEqual(["update"]);
+            expect(ops(rerunErr.events, gate)).toEqual(["create"]);
+            expect(rerunErr.message).toContain(`not healthy: ${nameOf(calendar)} (running, health unhealthy)`);
+            expect(inspect(nameOf(calendar)).State.Health?.Status).toBe("unhealthy");
+
+            // 3. The fix (the program's own health check again) replaces calendar, and both gates pass.
+            const fixed = (await attempt()) as ApplyResult;
+            expect(fixed).not.toBeInstanceOf(ApplyError);
+            state = fixed.state;
+            expect(ops(fixed.events, calendar.name)).toEqual(["replace"]);
+            expect(ops(fixed.events, gate)).toEqual(["create"]);
+            expect(inspect(nameOf(calendar)).State.Health?.Status).toBe("healthy");
+            expect(state.resources.filter((r) => (r.initErrors ?? []).length > 0)).toEqual([]);
+        }, 15 * 60_000);
 
         it("takes a pre-change backup before replacing data-api, and a restore from it brings every byte back", async () => {
             const services = byService(first);
