@@ -59,6 +59,8 @@ export interface StepEvent {
     readonly op: StepOp;
     /** What changed, and what each change does (update, state-only and replace steps). */
     readonly changes?: readonly InputChange[];
+    /** Set when the step failed: its error. */
+    readonly failed?: string;
     /** ms since the epoch */
     readonly start: number;
     readonly end: number;
@@ -168,7 +170,13 @@ export async function applyStack(stack: string, options: ApplyOptions = {}): Pro
     const step = async <T>(r: { key: string; type: string; name: string }, op: StepOp, run: () => Promise<T>, report?: (t: T) => StepReport | undefined, changes?: readonly InputChange[]): Promise<T> => {
         const start = Date.now();
         log(`${op.padEnd(10)} ${r.type} ${r.name}${changes && changes.length > 0 ? ` (${changes.map((c) => `${c.key}: ${c.kind}`).join(", ")})` : ""}`);
-        const result = await run();
+        let result: T;
+        try {
+            result = await run();
+        } catch (err) {
+            events.push({ key: r.key, type: r.type, name: r.name, op, changes, start, end: Date.now(), failed: err instanceof Error ? err.message : String(err) });
+            throw err;
+        }
         events.push({ key: r.key, type: r.type, name: r.name, op, changes, start, end: Date.now(), report: report?.(result) });
         return result;
     };

@@ -275,10 +275,12 @@ export function stackAcceptance(base: "prod" | "dev"): void {
         });
 
         it("after a failed health wait, the rerun does not wait again but the container health gate fails it; a fix then passes", async () => {
-            const calendar = byService(first).get("calendar")!;
+            // A leaf service (only log-aggregator and the gates depend on it), whichever of them the stack deploys.
+            const leaf = ["calendar", "smart-meter", "electricity-pricing", "air-quality", "carbon-intensity"].find((k) => byService(first).has(k))!;
+            const target = byService(first).get(leaf)!;
             const failing = { tests: ["CMD", "false"], interval: "1s", timeout: "1s", retries: 1, startPeriod: "0s", startInterval: "250ms" };
-            const breakCalendar = (type: string, name: string, inputs: Props): Props =>
-                type === CONTAINER && name === calendar.name ? { ...inputs, healthcheck: failing, waitTimeout: 5 } : inputs;
+            const breakTarget = (type: string, name: string, inputs: Props): Props =>
+                type === CONTAINER && name === target.name ? { ...inputs, healthcheck: failing, waitTimeout: 5 } : inputs;
             const attempt = async (transformInputs?: (type: string, name: string, inputs: Props) => Props): Promise<ApplyError | ApplyResult> => {
                 try {
                     return await applyStack(project.stack, { projectDir: project.projectDir, configOverrides: testOverrides(project), secretOverrides: SECRETS, previous: state, transformInputs, log: logLine });
@@ -290,35 +292,35 @@ export function stackAcceptance(base: "prod" | "dev"): void {
             const ops = (events: StepEvent[], name: string): string[] => eventsFor(events, name).map((e) => e.op);
             const gate = first.synth.resources.find((r) => r.name.endsWith("-container-health"))!.name;
 
-            // 1. The health check change replaces calendar (replaceOnChanges); the new one never gets healthy.
-            const failed = await attempt(breakCalendar);
+            // 1. The health check change replaces it (replaceOnChanges); the new container never gets healthy.
+            const failed = await attempt(breakTarget);
             expect(failed).toBeInstanceOf(ApplyError);
             const failedErr = failed as ApplyError;
             state = failedErr.state;
             expect(failedErr.message).toMatch(/failed to be in healthy state within 5s/);
-            expect(ops(failedErr.events, calendar.name)).toEqual(["replace"]);
-            // The gate (its triggers hold calendar's id) was deleted before calendar, as a delete-before-replace does, and never ran.
+            expect(ops(failedErr.events, target.name)).toEqual(["replace"]);
+            // The gate (its triggers hold the container's id) was deleted before it, as a delete-before-replace does, and never ran.
             expect(ops(failedErr.events, gate)).toEqual(["delete"]);
-            const kept = state.resources.find((r) => r.name === calendar.name)!;
+            const kept = state.resources.find((r) => r.name === target.name)!;
             expect(kept.initErrors?.[0]).toMatch(/failed to be in healthy state/);
 
-            // 2. The rerun: calendar gets an empty update (no wait), and the health gate, whose trigger is its new id, fails.
-            const rerun = await attempt(breakCalendar);
+            // 2. The rerun: the container gets an empty update (no wait), and the health gate, whose trigger is its new id, fails.
+            const rerun = await attempt(breakTarget);
             expect(rerun).toBeInstanceOf(ApplyError);
             const rerunErr = rerun as ApplyError;
             state = rerunErr.state;
-            expect(ops(rerunErr.events, calendar.name)).toEqual(["update"]);
+            expect(ops(rerunErr.events, target.name)).toEqual(["update"]);
             expect(ops(rerunErr.events, gate)).toEqual(["create"]);
-            expect(rerunErr.message).toContain(`not healthy: ${nameOf(calendar)} (running, health unhealthy)`);
-            expect(inspect(nameOf(calendar)).State.Health?.Status).toBe("unhealthy");
+            expect(rerunErr.message).toContain(`not healthy: ${nameOf(target)} (running, health unhealthy)`);
+            expect(inspect(nameOf(target)).State.Health?.Status).toBe("unhealthy");
 
-            // 3. The fix (the program's own health check again) replaces calendar, and both gates pass.
+            // 3. The fix (the program's own health check again) replaces it, and both gates pass.
             const fixed = (await attempt()) as ApplyResult;
             expect(fixed).not.toBeInstanceOf(ApplyError);
             state = fixed.state;
-            expect(ops(fixed.events, calendar.name)).toEqual(["replace"]);
+            expect(ops(fixed.events, target.name)).toEqual(["replace"]);
             expect(ops(fixed.events, gate)).toEqual(["create"]);
-            expect(inspect(nameOf(calendar)).State.Health?.Status).toBe("healthy");
+            expect(inspect(nameOf(target)).State.Health?.Status).toBe("healthy");
             expect(state.resources.filter((r) => (r.initErrors ?? []).length > 0)).toEqual([]);
         }, 15 * 60_000);
 
