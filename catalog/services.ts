@@ -104,9 +104,10 @@ export interface ServiceSecurity {
     readonly nonRootUser: string | null;
     readonly rootReason?: string;
     /**
-     * The image keeps its Python packages under /root/.local and has no USER (data-api,
-     * sports-data): a thin derived image (images/non-root-python) opens those packages to the
-     * non-root user and pre-creates the data folder it owns.
+     * The image has no USER (data-api, sports-data) and may keep its Python packages under /root/.local
+     * (data-api does; sports-data installs them system-wide): a thin derived image
+     * (images/non-root-python) opens /root/.local to the non-root user and pre-creates the data folder
+     * it owns.
      */
     readonly needsNonRootAdapter: boolean;
     readonly readOnlyRootFilesystem: boolean;
@@ -188,6 +189,17 @@ export interface ServiceDefinition {
     readonly dashboard?: true;
     /** The SQLite database the service keeps on a volume, which backups copy through SQLite's online backup API. */
     readonly sqliteDatabase?: SqliteDatabase;
+    /**
+     * Config keys (homeiq namespace) without which HomeIQ's code for this service exits at start: a stack
+     * that deploys it must set them all, or disable the service (config/schema.ts refuses it otherwise, before
+     * anything is deployed). The reason cites the code.
+     */
+    readonly requiredConfig?: RequiredConfig;
+}
+
+export interface RequiredConfig {
+    readonly keys: readonly string[];
+    readonly reason: string;
 }
 
 export interface SqliteDatabase {
@@ -305,6 +317,9 @@ export const SERVICE_CATALOG: Readonly<Record<ServiceKey, ServiceDefinition>> = 
             ENABLE_HOME_ASSISTANT: "true",
             ...LOG_SETTINGS,
             LOG_OUTPUT: "both",
+            // shared/logging_config.py rotates at 100 MiB by default, more than the 64 MiB /app/logs tmpfs holds.
+            LOG_MAX_SIZE: String(10 * 1024 * 1024),
+            LOG_BACKUP_COUNT: "2",
             WEBSOCKET_MAX_RETRIES: "-1",
             WEBSOCKET_MAX_RETRY_DELAY: "300",
         },
@@ -360,8 +375,22 @@ export const SERVICE_CATALOG: Readonly<Record<ServiceKey, ServiceDefinition>> = 
             ENRICHMENT_PIPELINE_URL: "http://enrichment-pipeline:8002",
             CORS_METHODS: "GET,POST,PUT,DELETE",
             CORS_HEADERS: "Authorization,Content-Type",
+            // Its health and metrics pages ask these services; unset, the code asks localhost (itself).
+            CARBON_INTENSITY_URL: "http://carbon-intensity:8010",
+            ELECTRICITY_PRICING_URL: "http://electricity-pricing:8011",
+            AIR_QUALITY_URL: "http://air-quality:8012",
+            CALENDAR_URL: "http://calendar:8013",
+            SMART_METER_URL: "http://smart-meter:8014",
+            DATA_RETENTION_URL: "http://data-retention:8080",
+            LOG_AGGREGATOR_URL: "http://log-aggregator:8015",
+            // It writes two rotating logs into /app/logs (below); 2 x 5 MiB x 3 files stays inside the 64 MiB tmpfs.
+            LOG_MAX_FILE_SIZE_MB: "5",
+            LOG_BACKUP_COUNT: "2",
         },
-        security: appUserSecurity,
+        // HomeIQ's logging_service.py opens /app/logs/ha-ingestor.log and ha-ingestor-time.log when admin-api is
+        // imported (a fixed path: LOG_FILE_PATH does not move it): on a read-only root it exits at start without
+        // a writable /app/logs. Found by running the real service under the prod spec (engine/real-homeiq).
+        security: { ...appUserSecurity, tmpfsPaths: ["/tmp", "/app/logs"] },
         stateful: false,
     },
     "data-api": {
@@ -415,7 +444,11 @@ export const SERVICE_CATALOG: Readonly<Record<ServiceKey, ServiceDefinition>> = 
         "ha-ingestor-carbon-intensity",
         "services/carbon-intensity-service/Dockerfile",
         8010,
-        { description: "Grid carbon intensity (WattTime)", environmentGroups: ["influxdb-client", "carbon-intensity", "log-level"] },
+        {
+            description: "Grid carbon intensity (WattTime)",
+            environmentGroups: ["influxdb-client", "carbon-intensity", "log-level"],
+            requiredConfig: { keys: ["wattTimeApiToken"], reason: "its main.py raises ValueError at start when WATTTIME_API_TOKEN is empty" },
+        },
     ),
     "electricity-pricing": influxClient(
         "electricity-pricing",
@@ -427,10 +460,17 @@ export const SERVICE_CATALOG: Readonly<Record<ServiceKey, ServiceDefinition>> = 
     "air-quality": influxClient("air-quality", "ha-ingestor-air-quality", "services/air-quality-service/Dockerfile", 8012, {
         description: "Air quality (AirNow)",
         environmentGroups: ["influxdb-client", "air-quality", "log-level"],
+        requiredConfig: { keys: ["airnowApiKey"], reason: "its main.py raises ValueError at start when AIRNOW_API_KEY is empty" },
     }),
     calendar: influxClient("calendar", "ha-ingestor-calendar", "services/calendar-service/Dockerfile", 8013, {
         description: "Google Calendar occupancy signals",
         environmentGroups: ["influxdb-client", "calendar", "log-level"],
+        requiredConfig: {
+            keys: ["googleClientId", "googleClientSecret", "googleRefreshToken"],
+            reason:
+                "its main.py raises ValueError at start when any of GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET or GOOGLE_REFRESH_TOKEN " +
+                "is empty, and then exits unless Google's token endpoint accepts them (it needs the internet at start)",
+        },
     }),
     "smart-meter": influxClient("smart-meter", "ha-ingestor-smart-meter", "services/smart-meter-service/Dockerfile", 8014, {
         description: "Smart meter readings",
@@ -443,12 +483,17 @@ export const SERVICE_CATALOG: Readonly<Record<ServiceKey, ServiceDefinition>> = 
         image: built("Dockerfile", "services/sports-data"),
         containerPort: 8005,
         defaultHostPort: 8005,
-        healthCheck: { test: pythonCheck(8005), startPeriodSeconds: 30, httpPath: "/health" },
+        // Its /health asks ESPN every time (10 s timeout; 200 "degraded" when ESPN is away): health would follow
+        // ESPN, and the dashboard, which waits for sports-data, would not start while ESPN is unreachable. Its root
+        // route answers from the app alone.
+        healthCheck: { test: pythonCheck(8005, "/"), startPeriodSeconds: 30, httpPath: "/" },
         dependsOn: [],
         volumes: [{ volume: "sports-data", containerPath: "/app/data" }],
         hostMounts: [],
         environmentGroups: ["sports", "log-level"],
-        fixedEnvironment: { PORT: "8005" },
+        // Its InfluxDB writer (INFLUXDB_URL/TOKEN/DATABASE) strips the URL's scheme and so can never write, in the
+        // version the catalog models (docs/homeiq.md): it is switched off explicitly rather than left to fail.
+        fixedEnvironment: { PORT: "8005", INFLUXDB_ENABLED: "false" },
         security: { ...appUserSecurity, needsNonRootAdapter: true },
         stateful: true,
         // src/main.py opens data/webhooks.db relative to /app.

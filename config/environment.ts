@@ -56,6 +56,9 @@ function groupEnvironment(group: EnvironmentGroup, config: StackConfig, influxdb
         case "admin-auth":
             return {
                 ENABLE_AUTH: String(config.profile.enableAuth),
+                // The version the catalog models authenticates with a Bearer key read from API_KEY alone; with
+                // ENABLE_AUTH and no API_KEY every protected route answers 401 (docs/homeiq.md).
+                API_KEY: { secret: "adminPassword" },
                 JWT_SECRET_KEY: { secret: "jwtSecret" },
                 ADMIN_PASSWORD: { secret: "adminPassword" },
             };

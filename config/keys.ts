@@ -85,7 +85,7 @@ export const CONFIG_KEYS = {
         "Accept an old placeholder (or short) influxdbAdminToken carried over from a compose deployment (scripts/migrate); rotate it, then remove this key.",
     ),
     jwtSecret: generated(64, "admin-api JWT signing key; generated when unset."),
-    adminPassword: generated(24, "admin-api admin password; generated when unset."),
+    adminPassword: generated(24, "admin-api's API key (Bearer token, API_KEY) and admin password; generated when unset."),
     dataApiKey: generated(48, "data-api API key; generated when unset."),
     weatherApiKey: secret("OpenWeatherMap API key (optional)."),
     wattTimeApiToken: secret("WattTime token for carbon-intensity (optional)."),

@@ -14,7 +14,7 @@ import { PROFILES } from "../stacks";
 import type { ServiceResources, StackProfile } from "../stacks/profile";
 import { ALLOWED, asList, BUILT_SERVICES, CONFIG_FIELDS, EXAMPLE, isPlaceholderSecret, MIN_TOKEN_LENGTH, parseFields, RESOURCE_FIELDS, withPort, type Fields, type ResourceField } from "./fields";
 import { checkKeyNames } from "./keyNames";
-import { CONFIG_KEYS, configDefaults, SECRET_CONFIG_KEYS, type ConfigKey, type SecretKey } from "./keys";
+import { CONFIG_KEYS, configDefaults, isSecretKey, SECRET_CONFIG_KEYS, type ConfigKey, type SecretKey } from "./keys";
 import { fixCommand, Problems, shellQuote, showValue, type ConfigProblem } from "./problems";
 import { CPUS, HOSTNAME, IPV6_BRACKETED, MEMORY_MIB, MEMORY_RESERVATION_MIB, parseImageReference, PORT, RE_STACK_NAME, STACK_NAME_MAX } from "./rules";
 
@@ -245,6 +245,7 @@ export function parseStackConfig(stackValues: Readonly<Record<string, unknown>>,
     const resources = checkResources(c, disabled);
     const hostPorts = checkHostPorts(c, disabled, enabled);
     checkCorsOrigins(c);
+    checkRequiredConfig(c, enabled, isSet);
     if (disabled.size > 0) checkUnreadKeys(c, enabled, isSet);
     checkValidationReach(c, enabled);
     checkSomethingStateful(c, enabled);
@@ -432,6 +433,30 @@ function checkCorsOrigins({ problems, f, profile }: Checking): void {
         }
         corsSeen.add(origin);
     });
+}
+
+/**
+ * A deployed service whose code exits at start without some keys (the catalog's requiredConfig): one
+ * problem per service, naming the first missing key, the service, and both ways out.
+ */
+function checkRequiredConfig({ problems, f, raw }: Checking, enabled: readonly ServiceKey[], isSet: (key: ConfigKey) => boolean): void {
+    const disableAt = (f.disabledServices ?? []).length;
+    for (const key of enabled) {
+        const required = SERVICE_CATALOG[key].requiredConfig;
+        if (!required) continue;
+        const missing = (required.keys as readonly ConfigKey[]).filter((k) => !isSet(k));
+        if (missing.length === 0) continue;
+        const names = missing.map((k) => `homeiq:${k}`).join(", ");
+        const disable = fixCommand.setAt("disabledServices", disableAt, `${key}=not configured: needs ${names}`);
+        problems.add(
+            missing[0],
+            undefined,
+            raw[missing[0]],
+            `${key} cannot start without ${names}: ${required.reason}; it would restart forever and \`pulumi up\` would fail waiting for it`,
+            `${names} set, or ${key} disabled (${disable})`,
+            missing.map((k) => (isSecretKey(k) ? fixCommand.setSecret(k) : fixCommand.set(k, `<your ${k}>`))).join(" && "),
+        );
+    }
 }
 
 /** Values no deployed service would read. */

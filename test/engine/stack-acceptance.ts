@@ -25,11 +25,12 @@ import {
     tcpConnects,
     testOverrides,
     testProject,
+    TEST_SECRET_KEYS,
     type TestProject,
 } from "./stack-helpers";
 
 const CONTAINER = "docker:index/container:Container";
-const SECRETS = ["homeiq:homeAssistantToken"];
+const SECRETS = TEST_SECRET_KEYS;
 
 interface Port {
     readonly internal: number;

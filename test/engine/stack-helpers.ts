@@ -9,6 +9,8 @@ import * as http from "http";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { ALL_SERVICES, type ServiceKey } from "../../catalog/services";
+import { isSecretKey } from "../../config/keys";
 import { docker, REPO_ROOT } from "./helpers";
 
 /** The stand-in HomeIQ checkout that the program's Image inputs build from (engine/README.md). */
@@ -39,13 +41,39 @@ export function testProject(base: string): TestProject {
 /** A token that is obviously a test value and long enough for every rule. */
 export const TEST_HA_TOKEN = "itest-home-assistant-token-0123456789abcdef";
 
-/** The config a test stack runs with: its stack file's, pointed at the stand-ins. */
-export function testOverrides(p: TestProject, extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+/**
+ * Test values for the keys HomeIQ's code needs to start some services (the catalog's requiredConfig),
+ * for the services not in `disabled`. The committed stack files disable those services; a test stack
+ * turns them on with these, so every service runs.
+ */
+export function testCredentials(disabled: readonly ServiceKey[] = []): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const s of ALL_SERVICES) {
+        if (disabled.includes(s.key)) continue;
+        for (const key of s.requiredConfig?.keys ?? []) out[`homeiq:${key}`] = `itest-${key}-0123456789abcdef`;
+    }
+    return out;
+}
+
+/** The config keys a test stack passes as secrets: the Home Assistant token and every test credential that is a secret. */
+export const TEST_SECRET_KEYS: readonly string[] = ["homeiq:homeAssistantToken", ...Object.keys(testCredentials()).filter((k) => isSecretKey(k.slice("homeiq:".length)))];
+
+/**
+ * The config a test stack runs with: its stack file's, pointed at the stand-ins, with every service
+ * turned on (and given its test credentials) unless `disabled` names it.
+ */
+export function testOverrides(
+    p: TestProject,
+    extra: Record<string, string | undefined> = {},
+    disabled: ReadonlyMap<ServiceKey, string> = new Map(),
+): Record<string, string | undefined> {
     return {
         "homeiq:homeiqCheckoutPath": STANDIN_CHECKOUT,
         "homeiq:influxdbImage": STANDIN_INFLUXDB_IMAGE,
         "homeiq:backupRoot": p.backupRoot,
         "homeiq:homeAssistantToken": TEST_HA_TOKEN,
+        "homeiq:disabledServices": JSON.stringify([...disabled].map(([k, why]) => `${k}=${why}`)),
+        ...testCredentials([...disabled.keys()]),
         ...extra,
     };
 }

@@ -5,7 +5,8 @@
 import { parseStackConfig } from "../../config/schema";
 import { CONFIG_ERROR_CASES as CASES } from "./configErrorCases";
 import { configErrorOf, expectConfigError } from "./helpers";
-import { ERRORS } from "./synthCases";
+import { SERVICE_KEYS } from "../../catalog/services";
+import { credentialsFor, ERRORS } from "./synthCases";
 
 describe("invalid config", () => {
     it.each(CASES.map((c) => [c.name, c] as const))("%s", async (_name, c) => {
@@ -37,7 +38,7 @@ describe("invalid config", () => {
     });
 
     it("reports a required setting that is missing, with the command to set it", () => {
-        const result = parseStackConfig({ profile: "prod", homeiqCheckoutPath: "/srv/homeiq" });
+        const result = parseStackConfig({ profile: "prod", homeiqCheckoutPath: "/srv/homeiq", ...credentialsFor(SERVICE_KEYS) });
         expect(result.ok).toBe(false);
         const problems = result.ok ? [] : result.problems;
         expect(problems.map((p) => `${p.key}: ${p.problem} | ${p.fix}`)).toEqual([
@@ -48,7 +49,7 @@ describe("invalid config", () => {
     });
 
     it("rejects a key the project does not declare, naming the key it most likely means", () => {
-        const result = parseStackConfig({ profile: "dev", homeAssistantUrl: "http://ha:8123", homeAssistantToken: "x".repeat(30), homeiqCheckoutPath: "/x", hostport: "8000", colour: "blue" });
+        const result = parseStackConfig({ profile: "dev", homeAssistantUrl: "http://ha:8123", homeAssistantToken: "x".repeat(30), homeiqCheckoutPath: "/x", hostport: "8000", colour: "blue", ...credentialsFor(SERVICE_KEYS) });
         expect(result.ok ? [] : result.problems.map((p) => [p.key, p.problem, p.fix])).toEqual([
             [
                 "homeiq:hostport",

@@ -8,7 +8,7 @@ import { SERVICE_CATALOG, SERVICE_KEYS, type ServiceKey } from "../../catalog/se
 import { CONFIG_KEYS, isSecretKey, type ConfigKey } from "../../config/keys";
 import { COUNTER_MAX, HEALTH_WAIT_SECONDS, RETENTION_DAYS_MAX, SECRET_MAX, TEXT_MAX } from "../../config/rules";
 import type { StackState } from "./fixCommands";
-import type { SynthCase } from "./helpers";
+import { credentialsFor, type SynthCase } from "./helpers";
 
 export const SEED = 20261129;
 export const PASSWORD = "hunter2pw";
@@ -146,6 +146,10 @@ export const stacks = (maxKeys: number, invalid: number): fc.Arbitrary<Generated
             const pick = !bad ? VALID[key] : g.badness[i] < invalid / 2 && INVALID[key] ? INVALID[key]! : spoil(VALID[key]);
             values[key] = fc.sample(pick, { seed: g.seeds[i], numRuns: 1 })[0];
         });
+        // The keys the services it deploys cannot start without (a stack that sets none refuses them all).
+        for (const [k, v] of Object.entries(credentialsFor(SERVICE_KEYS.filter((s) => !disabledIn(values.disabledServices).includes(s))))) {
+            if (!(k in values)) values[k] = v;
+        }
         for (const k of g.drop) delete values[k];
         for (const [k, v] of g.misspelt) values[k] = v;
         const otherValues: Record<string, string> = {};
@@ -159,6 +163,17 @@ export const stacks = (maxKeys: number, invalid: number): fc.Arbitrary<Generated
         return { values, otherValues, stack: g.stack, secrets };
     });
 export const generated = stacks(7, 0.4);
+
+/** The services a generated homeiq:disabledServices value names (none when it is not a list). */
+function disabledIn(value: string | undefined): string[] {
+    if (value === undefined) return [];
+    try {
+        const list: unknown = JSON.parse(value);
+        return Array.isArray(list) ? list.map((e) => String(e).split("=")[0].trim()) : [];
+    } catch {
+        return [];
+    }
+}
 
 // ---- malformed stack files ------------------------------------------------------------------------
 

@@ -7,6 +7,8 @@ import { formatProblems, showValue } from "../../config/problems";
 import { CPUS, HEALTH_WAIT_SECONDS, MEMORY_MIB, RETENTION_DAYS_MAX, SECRET_MAX, TEXT_MAX } from "../../config/rules";
 import { PROFILES } from "../../stacks";
 import { parseProfile, ProfileSchema } from "../../stacks/profile";
+import { SERVICE_KEYS } from "../../catalog/services";
+import { credentialsFor } from "./synthCases";
 
 const TOKEN = "a-long-lived-token-for-this-test-0123";
 const BASE: Record<string, string> = {
@@ -14,6 +16,7 @@ const BASE: Record<string, string> = {
     homeAssistantUrl: "http://homeassistant.local:8123",
     homeAssistantToken: TOKEN,
     homeiqCheckoutPath: "/srv/homeiq",
+    ...credentialsFor(SERVICE_KEYS),
 };
 
 function problemsOf(values: Record<string, unknown>, options?: ParseOptions) {
@@ -161,6 +164,10 @@ describe("shown values", () => {
 describe("validated as deployed", () => {
     it("deploys the normal form it checked: trimmed text, tidy paths, whole numbers", () => {
         const config = accepted({
+            // calendar is disabled below: its keys back to their defaults (unset).
+            googleClientId: "",
+            googleClientSecret: "",
+            googleRefreshToken: "",
             latitude: " 36.5 ",
             weatherLocation: "  Paris ",
             homeiqCheckoutPath: "/srv//homeiq/./",

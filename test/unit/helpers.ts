@@ -10,6 +10,8 @@
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { ALL_SERVICES } from "../../catalog/services";
+import { isSecretKey } from "../../config/keys";
 import type { ConfigProblem } from "../../config/problems";
 import type { SynthResource, SynthResult } from "../../synth/synthesize";
 
@@ -46,8 +48,49 @@ export function caseKey(c: SynthCase): string {
     return createHash("sha256").update(JSON.stringify([c.stack, overrides, secrets])).digest("hex").slice(0, 32);
 }
 
+/** The test value of a key a service cannot start without (the catalog's requiredConfig). */
+export const testCredential = (key: string): string => `test-${key}-0123456789abcdef`;
+
+/**
+ * Test values for the keys the services of `enabled` cannot start without (the catalog's
+ * requiredConfig). The committed stack files disable those services (they hold no such keys); every
+ * synth case runs with them turned on (withCredentials), so every service of the catalog is covered;
+ * stacks.test.ts checks the committed files as they are.
+ */
+export function credentialsFor(enabled: readonly string[]): Record<string, string> {
+    return Object.fromEntries(ALL_SERVICES.filter((s) => enabled.includes(s.key)).flatMap((s) => (s.requiredConfig?.keys ?? []).map((key) => [key, testCredential(key)])));
+}
+
+/**
+ * A case as it is run: its stack file and overrides, with every service turned on (the committed files
+ * disable the services that need keys they cannot hold) and the test credentials of those that end up
+ * deployed (synthCases.ts credentialsFor). A case's own overrides win, disabledServices included.
+ */
+export function withCredentials(c: SynthCase): SynthCase {
+    const own = c.overrides ?? {};
+    const disabledKey = "homeiq:disabledServices";
+    const disabled = own[disabledKey] === undefined ? [] : (JSON.parse(own[disabledKey]) as string[]).map((e) => e.split("=")[0]);
+    const credentials: Record<string, string> = {};
+    const secrets: string[] = [];
+    for (const s of ALL_SERVICES) {
+        if (disabled.includes(s.key)) continue;
+        for (const [key, value] of Object.entries(credentialsFor([s.key]))) {
+            const full = `homeiq:${key}`;
+            if (Object.hasOwn(own, full)) continue;
+            credentials[full] = value;
+            if (isSecretKey(key)) secrets.push(full);
+        }
+    }
+    return {
+        stack: c.stack,
+        overrides: { [disabledKey]: "[]", ...credentials, ...own },
+        secretOverrides: [...(c.secretOverrides ?? []), ...secrets],
+    };
+}
+
 /** Runs a case in this process: the synth, or the config error with how many resources were registered first. */
-export async function runCase(c: SynthCase): Promise<CaseOutcome> {
+export async function runCase(given: SynthCase): Promise<CaseOutcome> {
+    const c = withCredentials(given);
     // Loaded here, so a test file that only reads stored outcomes never loads the program.
     /* eslint-disable @typescript-eslint/no-require-imports */
     const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");

@@ -10,10 +10,11 @@ import type { LifecycleStep, LifecycleStepKind, PlatformPlan } from "../../confi
 import { DOCKER_SOCKET, resolvePlatform } from "../../config/resolve";
 import { parseStackConfig, type StackConfig } from "../../config/schema";
 import { closedDisabled } from "./configGenerators";
-import { disabledList, REQUIRED_VALUES, RESTORE_FOLDER } from "./synthCases";
+import { disabledList, requiredValuesWithout, RESTORE_FOLDER } from "./synthCases";
 
 const SEED = 4242;
-const BASE = REQUIRED_VALUES;
+/** Every service deployed: the required values and every service's credentials. */
+const BASE = requiredValuesWithout();
 const RESTORE = RESTORE_FOLDER;
 const STATEFUL = SERVICE_KEYS.filter((k) => SERVICE_CATALOG[k].stateful);
 const SQLITE = SERVICE_KEYS.filter((k) => SERVICE_CATALOG[k].sqliteDatabase);
@@ -33,7 +34,7 @@ function configOf(input: Input): StackConfig {
     const enabledStateful = STATEFUL.filter((k) => !input.disabled.includes(k));
     const socket = SERVICE_KEYS.some((k) => !input.disabled.includes(k) && SERVICE_CATALOG[k].hostMounts.some((m) => m.hostPath === DOCKER_SOCKET));
     const values: Record<string, string> = {
-        ...BASE,
+        ...requiredValuesWithout(input.disabled),
         profile: input.profile,
         disabledServices: disabledList(input.disabled),
         postDeployValidation: String(input.validation),

@@ -34,7 +34,7 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
         for (const service of byService.keys()) expect(envs(service)).not.toContain("[secret]");
         expect(secretNames("influxdb")).toEqual(["DOCKER_INFLUXDB_INIT_ADMIN_TOKEN", "DOCKER_INFLUXDB_INIT_PASSWORD"]);
         expect(secretNames("websocket-ingestion")).toEqual(["HOME_ASSISTANT_TOKEN", "INFLUXDB_TOKEN", "WEATHER_API_KEY"]);
-        expect(secretNames("admin-api")).toEqual(["ADMIN_PASSWORD", "HOME_ASSISTANT_TOKEN", "INFLUXDB_TOKEN", "JWT_SECRET_KEY", "WEATHER_API_KEY"]);
+        expect(secretNames("admin-api")).toEqual(["ADMIN_PASSWORD", "API_KEY", "HOME_ASSISTANT_TOKEN", "INFLUXDB_TOKEN", "JWT_SECRET_KEY", "WEATHER_API_KEY"]);
         expect(secretNames("sports-data")).toEqual(["SPORTS_API_KEY"]);
         // Unset third-party keys stay empty, as before, not secrets.
         expect(envOf(byService.get("smart-meter")!).get("METER_API_TOKEN")).toBe("");

@@ -14,7 +14,7 @@ import { SERVICE_CATALOG, SERVICE_KEYS } from "../../catalog/services";
 import { parseStackConfig } from "../../config/schema";
 import type { SynthResource, SynthResult } from "../../synth/synthesize";
 import { COMMAND, containersByService, ofType, synthOf, VOLUME } from "./helpers";
-import { combinationCases, combinationSynth, disabledList, REQUIRED_VALUES, RESTORE_FOLDER, withDependents, type CombinationCase } from "./synthCases";
+import { combinationCases, combinationSynth, disabledList, REQUIRED_VALUES, requiredValuesWithout, RESTORE_FOLDER, withDependents, type CombinationCase } from "./synthCases";
 
 const BASE = { profile: "prod", ...REQUIRED_VALUES };
 const RESTORE = RESTORE_FOLDER;
@@ -33,7 +33,7 @@ describe("config check over every set of disabled services", () => {
         for (const disabled of closed) {
             const enabledStateful = STATEFUL.filter((k) => !disabled.includes(k));
             for (const restore of [false, true]) {
-                const values = { ...BASE, disabledServices: disabledList(disabled), ...(restore ? { restoreFrom: RESTORE, backupRequest: "1" } : {}) };
+                const values = { ...BASE, ...requiredValuesWithout(disabled), disabledServices: disabledList(disabled), ...(restore ? { restoreFrom: RESTORE, backupRequest: "1" } : {}) };
                 const result = parseStackConfig(values);
                 const keys = result.ok ? [] : result.problems.map((p) => p.key).sort();
                 const expected =
@@ -51,7 +51,7 @@ describe("config check over every set of disabled services", () => {
     it("refuses each set that disables a service another deployed one needs, naming the entry", () => {
         const open = fc.sample(fc.constantFrom(...all.filter((d) => withDependents(d).size !== d.length)), { seed: 2024, numRuns: 400 });
         for (const disabled of open) {
-            const result = parseStackConfig({ ...BASE, disabledServices: disabledList(disabled) });
+            const result = parseStackConfig({ ...BASE, ...requiredValuesWithout(disabled), disabledServices: disabledList(disabled) });
             expect(result.ok).toBe(false);
             const problems = result.ok ? [] : result.problems;
             expect(problems.length).toBeGreaterThan(0);

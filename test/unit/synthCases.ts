@@ -8,15 +8,23 @@ import { SERVICE_CATALOG, SERVICE_KEYS, type ServiceKey } from "../../catalog/se
 import { LIST_MAX, PATH_MAX, RETENTION_DAYS_MAX, SECRET_MAX, TEXT_MAX, URL_MAX } from "../../config/rules";
 import { generatedCase, programSample } from "./configGenerators";
 import { CONFIG_ERROR_CASES } from "./configErrorCases";
-import type { SynthCase } from "./helpers";
+import { credentialsFor, type SynthCase } from "./helpers";
+
+export { credentialsFor };
 
 export const RESTORE_FOLDER = "/srv/homeiq-backups/prod/20261127T101500Z";
-/** The keys a stack must set, valid (for parseStackConfig, which reads no stack file). */
+
 export const REQUIRED_VALUES = {
     homeAssistantUrl: "http://homeassistant.local:8123",
     homeAssistantToken: "a-long-lived-token-for-this-test-0123",
     homeiqCheckoutPath: "/srv/homeiq",
 } as const;
+
+/** REQUIRED_VALUES and the credentials of the services that are not in `disabled`. */
+export function requiredValuesWithout(disabled: Iterable<ServiceKey> = []): Record<string, string> {
+    const off = new Set(disabled);
+    return { ...REQUIRED_VALUES, ...credentialsFor(SERVICE_KEYS.filter((k) => !off.has(k))) };
+}
 export const OLD_TOKEN = "ha-ingestor-token";
 
 /** The committed stack files, as they are. */

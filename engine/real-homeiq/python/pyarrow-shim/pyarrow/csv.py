@@ -1,0 +1,4 @@
+"""pyarrow.csv SHIM (see pyarrow/__init__.py)."""
+from ._unavailable import module_getattr
+
+__getattr__ = module_getattr("pyarrow.csv")
