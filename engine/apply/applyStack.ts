@@ -141,16 +141,26 @@ function holdsSecret(value: unknown): boolean {
 }
 
 // A failed step rejects promises that the program never handles (the CLI reports them as the
-// step's error). They are recorded as failures of the running apply instead of ending the process;
-// late ones, after an apply has ended, are dropped (that apply has already reported its failure).
+// step's error). While an apply runs they are recorded as its failures, and nothing else sees them:
+// not the process's default handler (which would end the process), nor a test runner's (jest fails
+// the running test on any unhandled rejection). The listeners are put back once the apply has
+// settled and the rejections its failure started have surfaced (one macrotask after the last).
 let activeFailures: Error[] = [];
-let listening = false;
-function listenForUnhandledRejections(): void {
-    if (listening) return;
-    listening = true;
-    process.on("unhandledRejection", (reason: unknown) => {
-        if (activeFailures.length === 0) activeFailures.push(reason instanceof Error ? reason : new Error(String(reason)));
-    });
+const onUnhandledRejection = (reason: unknown): void => {
+    if (activeFailures.length === 0) activeFailures.push(reason instanceof Error ? reason : new Error(String(reason)));
+};
+async function withOwnRejectionHandling<T>(failures: Error[], run: () => Promise<T>): Promise<T> {
+    const saved = process.listeners("unhandledRejection");
+    process.removeAllListeners("unhandledRejection");
+    process.on("unhandledRejection", onUnhandledRejection);
+    activeFailures = failures;
+    try {
+        return await run();
+    } finally {
+        for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+        process.removeListener("unhandledRejection", onUnhandledRejection);
+        for (const l of saved) process.on("unhandledRejection", l as (...args: unknown[]) => void);
+    }
 }
 
 export async function applyStack(stack: string, options: ApplyOptions = {}): Promise<ApplyResult> {
@@ -334,19 +344,19 @@ export async function applyStack(stack: string, options: ApplyOptions = {}): Pro
         return { stack, resources: [...reached, ...rest] };
     };
 
-    activeFailures = failures;
-    listenForUnhandledRejections();
     let synth: SynthResult;
     try {
-        synth = await synthesize(stack, {
+        synth = await withOwnRejectionHandling(failures, () => synthesize(stack, {
             projectDir: options.projectDir,
             configOverrides: options.configOverrides,
             secretOverrides: options.secretOverrides,
             newResource,
-        });
+        }).catch(async (err: unknown) => {
+            // Like the CLI after a failed step: let the operations already running finish.
+            while (inflight.size > 0) await Promise.allSettled([...inflight]);
+            throw err;
+        }));
     } catch (err) {
-        // Like the CLI after a failed step: let the operations already running finish.
-        while (inflight.size > 0) await Promise.allSettled([...inflight]);
         const why = failures.length > 0 ? failures.map((f) => f.message).join("\n") : err instanceof Error ? err.message : String(err);
         throw new ApplyError(`apply of ${stack} failed:\n${why}`, stateNow(), events);
     }
