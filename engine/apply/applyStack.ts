@@ -140,27 +140,19 @@ function holdsSecret(value: unknown): boolean {
     return false;
 }
 
-// A failed step rejects promises that the program never handles (the CLI reports them as the
-// step's error). While an apply runs they are recorded as its failures, and nothing else sees them:
-// not the process's default handler (which would end the process), nor a test runner's (jest fails
-// the running test on any unhandled rejection). The listeners are put back once the apply has
-// settled and the rejections its failure started have surfaced (one macrotask after the last).
+// A failed step never settles its registration (nor any later one): in the CLI the engine stops
+// and the program's remaining promises are abandoned. Rejecting instead would leave rejected
+// promises that the program never handles (each dependent's input serialization), which end the
+// process or fail the test that runs the apply. applyStack returns as soon as the steps that were
+// running have finished. A rejection the program itself leaves unhandled is recorded as a failure.
 let activeFailures: Error[] = [];
-const onUnhandledRejection = (reason: unknown): void => {
-    if (activeFailures.length === 0) activeFailures.push(reason instanceof Error ? reason : new Error(String(reason)));
-};
-async function withOwnRejectionHandling<T>(failures: Error[], run: () => Promise<T>): Promise<T> {
-    const saved = process.listeners("unhandledRejection");
-    process.removeAllListeners("unhandledRejection");
-    process.on("unhandledRejection", onUnhandledRejection);
-    activeFailures = failures;
-    try {
-        return await run();
-    } finally {
-        for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
-        process.removeListener("unhandledRejection", onUnhandledRejection);
-        for (const l of saved) process.on("unhandledRejection", l as (...args: unknown[]) => void);
-    }
+let listening = false;
+function listenForUnhandledRejections(): void {
+    if (listening) return;
+    listening = true;
+    process.on("unhandledRejection", (reason: unknown) => {
+        if (activeFailures.length === 0) activeFailures.push(reason instanceof Error ? reason : new Error(String(reason)));
+    });
 }
 
 export async function applyStack(stack: string, options: ApplyOptions = {}): Promise<ApplyResult> {
@@ -232,15 +224,20 @@ export async function applyStack(stack: string, options: ApplyOptions = {}): Pro
     };
     const pendingDeletes = new Map<string, Promise<void>>();
 
-    const inflight = new Set<Promise<MockResourceResult>>();
+    const inflight = new Set<Promise<unknown>>();
+    let signalFailure = (): void => undefined;
+    const failed = new Promise<void>((resolve) => (signalFailure = resolve));
     const newResource = (args: MockResourceArgs, registration: RecordedRegistration): Promise<MockResourceResult> => {
-        const p = carryOut(args, registration);
-        inflight.add(p);
-        void p.then(
-            () => inflight.delete(p),
-            () => inflight.delete(p),
+        const work = carryOut(args, registration).then(
+            (result) => ({ result }),
+            () => {
+                signalFailure();
+                return undefined;
+            },
         );
-        return p;
+        inflight.add(work);
+        void work.then(() => inflight.delete(work));
+        return work.then((done) => done?.result ?? new Promise<MockResourceResult>(() => undefined));
     };
     const carryOut = async (args: MockResourceArgs, registration: RecordedRegistration): Promise<MockResourceResult> => {
         const type = args.type;
@@ -344,23 +341,25 @@ export async function applyStack(stack: string, options: ApplyOptions = {}): Pro
         return { stack, resources: [...reached, ...rest] };
     };
 
-    let synth: SynthResult;
+    activeFailures = failures;
+    listenForUnhandledRejections();
+    let synth: SynthResult | undefined;
     try {
-        synth = await withOwnRejectionHandling(failures, () => synthesize(stack, {
+        const program = synthesize(stack, {
             projectDir: options.projectDir,
             configOverrides: options.configOverrides,
             secretOverrides: options.secretOverrides,
             newResource,
-        }).catch(async (err: unknown) => {
-            // Like the CLI after a failed step: let the operations already running finish.
-            while (inflight.size > 0) await Promise.allSettled([...inflight]);
-            throw err;
-        }));
+        });
+        synth = await Promise.race([program, failed.then(() => undefined)]);
+        // Like the CLI after a failed step: let the operations already running finish.
+        while (inflight.size > 0) await Promise.allSettled([...inflight]);
     } catch (err) {
+        while (inflight.size > 0) await Promise.allSettled([...inflight]);
         const why = failures.length > 0 ? failures.map((f) => f.message).join("\n") : err instanceof Error ? err.message : String(err);
         throw new ApplyError(`apply of ${stack} failed:\n${why}`, stateNow(), events);
     }
-    if (failures.length > 0) {
+    if (failures.length > 0 || synth === undefined) {
         throw new ApplyError(`apply of ${stack} failed:\n${failures.map((f) => f.message).join("\n")}`, stateNow(), events);
     }
 

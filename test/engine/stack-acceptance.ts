@@ -11,6 +11,7 @@
  * differ, so jest may run them side by side.
  */
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { ApplyError, applyStack, destroyStack, type ApplyResult, type ApplyState, type StepEvent } from "../../engine/apply/applyStack";
 import type { Props } from "../../engine/apply/liveResources";
@@ -22,6 +23,7 @@ import {
     inspect,
     nonLoopbackAddress,
     removeTestStack,
+    STANDIN_CHECKOUT,
     tcpConnects,
     testOverrides,
     testProject,
@@ -30,6 +32,7 @@ import {
 } from "./stack-helpers";
 
 const CONTAINER = "docker:index/container:Container";
+const IMAGE = "docker:index/image:Image";
 const SECRETS = TEST_SECRET_KEYS;
 
 interface Port {
@@ -85,6 +88,8 @@ function writeInfluxIn(container: string, token: string, lines: string): void {
 }
 
 const eventsFor = (events: StepEvent[], name: string): StepEvent[] => events.filter((e) => e.name === name);
+/** The image id a container runs. */
+const imageOf = (container: string): string => docker(["inspect", "--format", "{{.Image}}", container]).stdout.trim();
 
 /** The whole acceptance of one stack (each in its own test file, so jest can run the two at the same time). */
 export function stackAcceptance(base: "prod" | "dev"): void {
@@ -93,6 +98,7 @@ export function stackAcceptance(base: "prod" | "dev"): void {
         let first: ApplyResult;
         let state: ApplyState | undefined;
         const log: string[] = [];
+        const cleanups: Array<() => void> = [];
         const logLine = (line: string): void => {
             log.push(line);
         };
@@ -116,6 +122,7 @@ export function stackAcceptance(base: "prod" | "dev"): void {
 
         afterAll(async () => {
             if (state) await destroyStack(state, { log: logLine }).catch(() => undefined);
+            for (const c of cleanups) c();
             if (project) {
                 removeTestStack(project.stack);
                 fs.rmSync(project.projectDir, { recursive: true, force: true });
@@ -324,6 +331,85 @@ export function stackAcceptance(base: "prod" | "dev"): void {
             expect(inspect(nameOf(target)).State.Health?.Status).toBe("healthy");
             expect(state.resources.filter((r) => (r.initErrors ?? []).length > 0)).toEqual([]);
         }, 15 * 60_000);
+
+        it("upgrades from a changed HomeIQ checkout, rebuilding only the images whose build context changed, and rolls back with restoreFrom to identical data", async () => {
+            const services = byService(first);
+            const checkout = fs.mkdtempSync(path.join(os.tmpdir(), `homeiq-checkout-${base}-`));
+            cleanups.push(() => fs.rmSync(checkout, { recursive: true, force: true }));
+            fs.cpSync(STANDIN_CHECKOUT, checkout, { recursive: true });
+            const apply = async (extra: Record<string, string> = {}): Promise<ApplyResult> => {
+                const r = await applyStack(project.stack, {
+                    projectDir: project.projectDir,
+                    configOverrides: testOverrides(project, { "homeiq:homeiqCheckoutPath": checkout, ...extra }),
+                    secretOverrides: SECRETS,
+                    previous: state,
+                    log: logLine,
+                });
+                state = r.state;
+                return r;
+            };
+            const summary = (r: ApplyResult) => ({
+                rebuilt: r.events.filter((e) => e.type === IMAGE && e.op === "update").map((e) => e.name).sort(),
+                replaced: r.events.filter((e) => e.type === CONTAINER && e.op === "replace").map((e) => e.name).sort(),
+                backups: r.events.filter((e) => e.name.endsWith("-pre-change-backup") && e.op !== "same").map((e) => `${e.op}: ${e.report?.message ?? ""}`),
+            });
+            const show = (step: string, r: ApplyResult): void => console.log(`[${base} upgrade] ${step}: ${JSON.stringify(summary(r), null, 1)}`);
+
+            // Version A at a new path: every image is rebuilt (its context path changed) into the same id; nothing is replaced.
+            const moved = await apply();
+            show("checkout A", moved);
+            expect(summary(moved).replaced).toEqual([]);
+
+            const dataApi = services.get("data-api")!;
+            addRows(nameOf(dataApi), "/app/data/metadata.db", 300, "version-a");
+            const beforeB = sqliteDigestIn(nameOf(dataApi), "/app/data/metadata.db");
+            const imageBefore = imageOf(nameOf(dataApi));
+            const stateBefore = state!;
+
+            // Version B: one service's source and a stateful service's Dockerfile.
+            const changed = ["services/websocket-ingestion/src/main.py", "services/data-api/Dockerfile"];
+            const originals = new Map(changed.map((f) => [f, fs.readFileSync(path.join(checkout, f))]));
+            fs.appendFileSync(path.join(checkout, changed[0]), "\n# version B\n");
+            fs.appendFileSync(path.join(checkout, changed[1]), "\nLABEL com.homeiq.itest.version=B\n");
+            const upgrade = await apply();
+            show("checkout B", upgrade);
+            const done = summary(upgrade);
+            // Rebuilt: exactly the images whose context holds a changed file, plus adapters on a rebuilt base.
+            const images = upgrade.synth.resources.filter((r) => r.type === IMAGE);
+            const holdsChange = (r: SynthResource): boolean => {
+                const dir = path.resolve(String((r.inputs.build as Props).context));
+                return changed.some((f) => path.join(checkout, f).startsWith(dir + path.sep));
+            };
+            const contextChanged = images.filter(holdsChange).map((r) => r.name);
+            expect(contextChanged.length).toBeGreaterThanOrEqual(2);
+            expect(done.rebuilt.filter((n) => !contextChanged.includes(n) && !n.endsWith("-non-root"))).toEqual([]);
+            expect(done.rebuilt).toEqual(expect.arrayContaining(contextChanged));
+            // Replaced: the two services whose image changed, and the containers whose inputs hold their ids.
+            const changedServices = [services.get("websocket-ingestion")!.name, dataApi.name];
+            const oldIds = changedServices.map((n) => stateBefore.resources.find((r) => r.name === n)!.id);
+            const dependents = stateBefore.resources
+                .filter((r) => r.type === CONTAINER && !changedServices.includes(r.name) && oldIds.some((id) => JSON.stringify(r.inputs).includes(id)))
+                .map((r) => r.name);
+            expect(done.replaced).toEqual([...changedServices, ...dependents].sort());
+            // The pre-change backup ran before data-api was replaced.
+            const backupStep = upgrade.events.find((e) => e.name.endsWith("-pre-change-backup"))!;
+            expect(backupStep.op).toBe("replace");
+            expect(backupStep.end).toBeLessThanOrEqual(upgrade.events.find((e) => e.name === dataApi.name && e.op === "replace")!.start);
+            expect(imageOf(nameOf(dataApi))).not.toBe(imageBefore);
+            const stackBackups = path.join(project.backupRoot, project.stack);
+            const preB = path.join(stackBackups, fs.readdirSync(stackBackups).filter((f) => !f.endsWith(".partial")).sort().at(-1)!);
+
+            // Data written under B is what the roll-back discards.
+            addRows(nameOf(dataApi), "/app/data/metadata.db", 50, "version-b");
+            for (const [f, bytes] of originals) fs.writeFileSync(path.join(checkout, f), bytes);
+            const rollback = await apply({ "homeiq:restoreFrom": preB });
+            show("roll back to A", rollback);
+            expect(summary(rollback).replaced).toEqual(expect.arrayContaining(changedServices));
+            expect(rollback.events.find((e) => e.name.endsWith("-restore"))?.op).toBe("create");
+            expect(imageOf(nameOf(dataApi))).toBe(imageBefore);
+            expect(testRows(sqliteDigestIn(nameOf(dataApi), "/app/data/metadata.db"))).toEqual(testRows(beforeB));
+            for (const c of containersOf(first)) expect({ c: nameOf(c), health: inspect(nameOf(c)).State.Health?.Status }).toEqual({ c: nameOf(c), health: "healthy" });
+        }, 20 * 60_000);
 
         it("takes a pre-change backup before replacing data-api, and a restore from it brings every byte back", async () => {
             const services = byService(first);
