@@ -384,13 +384,21 @@ export function stackAcceptance(base: "prod" | "dev"): void {
             expect(contextChanged.length).toBeGreaterThanOrEqual(2);
             expect(done.rebuilt.filter((n) => !contextChanged.includes(n) && !n.endsWith("-non-root"))).toEqual([]);
             expect(done.rebuilt).toEqual(expect.arrayContaining(contextChanged));
-            // Replaced: the two services whose image changed, and the containers whose inputs hold their ids.
+            // Replaced: the two services whose image changed, and (transitively) the containers whose inputs hold a replaced one's id.
             const changedServices = [services.get("websocket-ingestion")!.name, dataApi.name];
-            const oldIds = changedServices.map((n) => stateBefore.resources.find((r) => r.name === n)!.id);
-            const dependents = stateBefore.resources
-                .filter((r) => r.type === CONTAINER && !changedServices.includes(r.name) && oldIds.some((id) => JSON.stringify(r.inputs).includes(id)))
-                .map((r) => r.name);
-            expect(done.replaced).toEqual([...changedServices, ...dependents].sort());
+            const expectedReplaced = new Set(changedServices);
+            const containersBefore = stateBefore.resources.filter((r) => r.type === CONTAINER);
+            for (let grew = true; grew; ) {
+                grew = false;
+                const ids = containersBefore.filter((r) => expectedReplaced.has(r.name)).map((r) => r.id);
+                for (const r of containersBefore) {
+                    if (!expectedReplaced.has(r.name) && ids.some((id) => JSON.stringify(r.inputs).includes(id))) {
+                        expectedReplaced.add(r.name);
+                        grew = true;
+                    }
+                }
+            }
+            expect(done.replaced).toEqual([...expectedReplaced].sort());
             // The pre-change backup ran before data-api was replaced.
             const backupStep = upgrade.events.find((e) => e.name.endsWith("-pre-change-backup"))!;
             expect(backupStep.op).toBe("replace");
