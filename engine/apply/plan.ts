@@ -32,7 +32,13 @@ export interface PlannedStep {
 
 /** The top-level rows of the container table, by input key (`envs`, `tmpfs`, `healthcheck`, ...). */
 export const CONTAINER_ROWS: ReadonlyMap<string, InputMapping> = new Map(
-    CONTAINER_INPUTS.filter((r) => r.apply !== undefined).map((r) => [r.input.replace(/(\[\]|\.\*)$/, ""), r]),
+    CONTAINER_INPUTS.filter((r) => r.apply !== undefined).map((r) => {
+        // A row that sends an input must also say how it reads back and what a change does, with a source.
+        if (!r.readBack?.source || !r.change?.source) {
+            throw new Error(`engine/apply/containerInputs.ts: row ${r.input} has no readBack or change (each with its provider source line)`);
+        }
+        return [r.input.replace(/(\[\]|\.\*)$/, ""), r];
+    }),
 );
 
 /**

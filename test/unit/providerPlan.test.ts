@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { contextDigest } from "../../engine/apply/contextDigest";
-import { containerPlan, goDurationString, nanoInt64ToDecimalString } from "../../engine/apply/containerInputs";
+import { CONTAINER_INPUTS, containerPlan, goDurationString, nanoInt64ToDecimalString } from "../../engine/apply/containerInputs";
 import { DRIVERS } from "../../engine/apply/liveResources";
 import { containerChanges, containerReadBack, engineModel, inputChanges, planStep, type Props } from "../../engine/apply/plan";
 import type { SynthResult } from "../../synth/synthesize";
@@ -252,5 +252,23 @@ describe("contextDigest (the Image's build.contextDigest)", () => {
         expect(renamed).not.toBe(mode);
         fs.writeFileSync(path.join(dir, "ctx", "Dockerfile"), "FROM scratch\nUSER 1\n");
         expect(digest()).not.toBe(renamed);
+    });
+});
+
+describe("the table", () => {
+    it("gives every row that sends an input a read-back and a change, each citing its source", async () => {
+        const rows = CONTAINER_INPUTS.filter((r) => r.apply !== undefined);
+        // Every input the committed stacks' containers set has such a row.
+        const keys = new Set(rows.map((r) => r.input.replace(/(\[\]|\.\*)$/, "")));
+        for (const stack of ["dev", "prod"]) {
+            for (const c of ofType(await synthOf({ stack }), CONTAINER)) expect(Object.keys(c.inputs).filter((k) => !keys.has(k))).toEqual([]);
+        }
+        for (const r of rows) {
+            expect({ input: r.input, readBack: r.readBack?.source, change: r.change?.source }).toEqual({
+                input: r.input,
+                readBack: expect.stringMatching(/(tf-docker \S+\.go:\d+|inferred)/),
+                change: expect.stringMatching(/(tf-docker \S+\.go:\d+|inferred)/),
+            });
+        }
     });
 });
