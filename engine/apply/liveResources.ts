@@ -96,6 +96,8 @@ export function runProcess(file: string, args: readonly string[], opts: { env?: 
         child.on("close", (code, signal) =>
             resolve({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }),
         );
+        // A command that exits without reading its stdin closes the pipe: not an error of the step (EPIPE).
+        child.stdin.on("error", () => undefined);
         child.stdin.end(opts.stdin ?? "");
     });
 }
