@@ -526,7 +526,8 @@ export const SERVICE_CATALOG: Readonly<Record<ServiceKey, ServiceDefinition>> = 
                 "running unprivileged needs an nginx-unprivileged base image in HomeIQ's Dockerfile",
             needsNonRootAdapter: false,
             readOnlyRootFilesystem: true,
-            tmpfsPaths: ["/tmp", "/var/cache/nginx", "/var/run"],
+            // nginx writes its pid to /run/nginx.pid (/var/run is a link to /run in the image).
+            tmpfsPaths: ["/tmp", "/var/cache/nginx", "/run"],
             capabilityAdditions: [
                 { capability: "CHOWN", reason: "nginx chowns its cache folders at start" },
                 { capability: "SETUID", reason: "the master switches workers to the nginx user" },

@@ -23,6 +23,11 @@ export interface RealBases {
     readonly nginx: string;
 }
 
+/** The environment variable that hands the tests a HomeIQ checkout; unset, the real-service tests do not run. */
+export const REAL_CHECKOUT_ENV = "HOMEIQ_UPSTREAM_CHECKOUT";
+/** Where the engine project's globalSetup writes the buildable copy of that checkout. */
+export const REAL_CHECKOUT = "/var/tmp/homeiq-real-checkout";
+
 export const REAL_BASES: RealBases = { python: "homeiq-real/python:trixie", nginx: "homeiq-standin/nginx:stack" };
 
 /** Where a rewritten Dockerfile expects the dashboard's bundle, relative to its build context. */

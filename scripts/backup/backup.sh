@@ -82,6 +82,7 @@ for entry in ${HOMEIQ_SQLITE_DBS:-}; do
 done
 
 need_docker
+sweep_abandoned_scratch
 command -v sha256sum >/dev/null || die "$EXIT_DOCKER" "sha256sum (coreutils) is not on PATH"
 INFLUX_BACKUP_SH=$(<"$HERE/influx_backup.sh")
 
@@ -128,45 +129,77 @@ if ((anything == 0)); then
 fi
 
 # --- the .partial folder -----------------------------------------------------------
+# Its owner (host/boot/pid, as on scratch objects) is recorded beside it in .<ts>.partial.owner, so a
+# later run can tell a folder abandoned by a killed run or a power loss from one still being written.
 mkdir -p "$STACK_DIR" || die "$EXIT_STEP" "cannot create $STACK_DIR"
-for _ in 1 2 3 4 5 6 7 8 9 10; do
-  TS=$(date -u +%Y%m%dT%H%M%SZ)
-  if [[ ! -e $STACK_DIR/$TS && ! -e $STACK_DIR/$TS.partial ]] && mkdir "$STACK_DIR/$TS.partial" 2>/dev/null; then
-    break
-  fi
-  TS=
-  sleep 1 # another backup of this stack took this second
-done
-[[ -n $TS ]] || die "$EXIT_STEP" "could not create a fresh backup folder under $STACK_DIR"
-PARTIAL=$STACK_DIR/$TS.partial
-FINAL=$STACK_DIR/$TS
-CREATED_AT=$(date -u -d "${TS:0:8} ${TS:9:2}:${TS:11:2}:${TS:13:2}" +%Y-%m-%dT%H:%M:%SZ)
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/homeiq-backup.XXXXXX") # step logs and results; never inside the backup
-STEP_PIDS=() STEP_NAMES=()
+sweep_abandoned_partials() {
+  local d ts owner_file owner
+  for d in "$STACK_DIR"/*.partial; do
+    [[ -d $d ]] || continue
+    ts=${d##*/} ts=${ts%.partial}
+    [[ $ts =~ ^[0-9]{8}T[0-9]{6}Z$ ]] || continue
+    owner_file=$STACK_DIR/.$ts.partial.owner
+    if [[ -f $owner_file ]]; then
+      owner=$(<"$owner_file")
+      owner_gone "$owner" || continue
+      rm -rf "$d" "$owner_file" || { warn "could not remove $d, left by an interrupted backup"; continue; }
+      log "removed $d, left by an interrupted backup (pid ${owner##*/}, no longer running)"
+    elif [[ -n $(find "$d" -maxdepth 0 -mmin +10) ]]; then
+      # No owner record: written by an older backup.sh, or killed in the instant between mkdir and the
+      # record. A running backup writes its record at once, so ten minutes without one is abandoned.
+      rm -rf "$d" || { warn "could not remove $d, left by an interrupted backup"; continue; }
+      log "removed $d, left by an interrupted backup (no owner record, untouched for more than 10 minutes)"
+    fi
+  done
+  for owner_file in "$STACK_DIR"/.*.partial.owner; do
+    [[ -f $owner_file && ! -d $STACK_DIR/$(basename "${owner_file#"$STACK_DIR"/.}" .owner) ]] || continue
+    owner_gone "$(<"$owner_file")" && rm -f "$owner_file"
+  done
+  return 0
+}
+sweep_abandoned_partials
 
+PARTIAL='' FINAL='' OWNER_FILE='' WORK='' STEP_PIDS=() STEP_NAMES=()
 cleanup() {
-  local rc=$? name
+  local rc=$1 pid
   if ((rc != 0)); then
-    ((${#STEP_PIDS[@]} == 0)) || kill "${STEP_PIDS[@]}" 2>/dev/null || true
-    for name in "${STEP_NAMES[@]}"; do
-      docker rm -f "homeiq-backup-$name-$TS-$$" >/dev/null 2>&1 || true
-    done
+    # The one-off containers first (their docker CLIs then return), then the steps that ran them.
+    remove_own_scratch >/dev/null
+    for pid in "${STEP_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    remove_own_scratch >/dev/null
   fi
   # Left by a STREAM InfluxDB step that did not finish.
-  if [[ -f $WORK/influx-tmp ]]; then
+  if [[ -n $WORK && -f $WORK/influx-tmp ]]; then
     docker exec "$INFLUX_CONTAINER" rm -rf "$(<"$WORK/influx-tmp")" >/dev/null 2>&1 || true
   fi
-  rm -rf "$WORK"
-  if ((rc != 0)) && [[ -d $PARTIAL ]]; then
+  [[ -z $WORK ]] || rm -rf "$WORK"
+  if ((rc != 0)) && [[ -n $PARTIAL && -d $PARTIAL ]]; then
     if rm -rf "$PARTIAL"; then
       printf '[%s] removed the incomplete backup folder %s\n' "$LOG_TAG" "$PARTIAL" >&2
     else
       printf '[%s] WARNING: could not remove all of the incomplete backup folder %s\n' "$LOG_TAG" "$PARTIAL" >&2
     fi
   fi
+  [[ -z $OWNER_FILE || -d $PARTIAL ]] || rm -f "$OWNER_FILE"
 }
-trap cleanup EXIT
+on_exit cleanup
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+  TS=$(date -u +%Y%m%dT%H%M%SZ)
+  if [[ ! -e $STACK_DIR/$TS && ! -e $STACK_DIR/$TS.partial ]] && mkdir "$STACK_DIR/$TS.partial" 2>/dev/null; then
+    PARTIAL=$STACK_DIR/$TS.partial
+    OWNER_FILE=$STACK_DIR/.$TS.partial.owner
+    printf '%s\n' "$SCRATCH_OWNER" >"$OWNER_FILE"
+    break
+  fi
+  TS=
+  sleep 1 # another backup of this stack took this second
+done
+[[ -n $TS ]] || die "$EXIT_STEP" "could not create a fresh backup folder under $STACK_DIR"
+FINAL=$STACK_DIR/$TS
+CREATED_AT=$(date -u -d "${TS:0:8} ${TS:9:2}:${TS:11:2}:${TS:13:2}" +%Y-%m-%dT%H:%M:%SZ)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/homeiq-backup.XXXXXX") # step logs and results; never inside the backup
 log "writing $PARTIAL"
+test_pause backup-partial-created
 
 # --- DIRECT transfer helpers --------------------------------------------------------------
 # A DIRECT step bind-mounts its folder of $PARTIAL into a one-off container named
@@ -213,7 +246,7 @@ backup_influxdb() {
     log "influxdb: influx backup in a one-off container of $INFLUX_CONTAINER's image, straight into $PARTIAL/influxdb (token passed by environment)"
     set +e
     # The token goes to the docker CLI's environment only; `-e INFLUX_TOKEN` names it.
-    INFLUX_TOKEN=$HOMEIQ_INFLUX_TOKEN docker run --rm --name "homeiq-backup-influxdb-$TS-$$" --network "container:$INFLUX_CONTAINER" \
+    INFLUX_TOKEN=$HOMEIQ_INFLUX_TOKEN docker run --rm --name "homeiq-backup-influxdb-$TS-$$" "${SCRATCH_LABEL_ARGS[@]}" --network "container:$INFLUX_CONTAINER" \
       --volumes-from "$INFLUX_CONTAINER" --user 0:0 --mount "type=bind,src=$PARTIAL/influxdb,dst=/homeiq-backup" \
       -e INFLUX_TOKEN --entrypoint sh "$INFLUX_IMAGE" -c "$INFLUX_BACKUP_SH" influx-backup "$marker" </dev/null 2>&1 |
       tee "$WORK/influxdb.docker" | sed 's/^/  influx: /'
@@ -306,7 +339,7 @@ backup_sqlite() { # <index in SQL_*>
     marker=$(new_marker "$PARTIAL/sqlite/$svc")
     method="run"
     set +e
-    docker run --rm --name "homeiq-backup-sqlite-$svc-$TS-$$" --network none --volumes-from "$ctr" --user 0:0 \
+    docker run --rm --name "homeiq-backup-sqlite-$svc-$TS-$$" "${SCRATCH_LABEL_ARGS[@]}" --network none --volumes-from "$ctr" --user 0:0 \
       --mount "type=bind,src=$PARTIAL/sqlite/$svc,dst=/homeiq-backup" --entrypoint python3 "$image" \
       -c "$SQLITE_BACKUP_PY" "$dbpath" /homeiq-backup "$marker" "$user" </dev/null >/dev/null 2>"$errf"
     rc=$?
@@ -326,7 +359,7 @@ backup_sqlite() { # <index in SQL_*>
       cmd=(docker exec "$ctr" python3 -c "$SQLITE_BACKUP_PY" "$dbpath")
     else
       method="run"
-      cmd=(docker run --rm --network none --volumes-from "$ctr" ${user:+--user "$user"} --entrypoint python3 "$image" -c "$SQLITE_BACKUP_PY" "$dbpath")
+      cmd=(docker run --rm "${SCRATCH_LABEL_ARGS[@]}" --network none --volumes-from "$ctr" ${user:+--user "$user"} --entrypoint python3 "$image" -c "$SQLITE_BACKUP_PY" "$dbpath")
     fi
     set +e
     "${cmd[@]}" </dev/null >"$PARTIAL/$rel" 2>"$errf"
@@ -368,8 +401,12 @@ backup_sqlite() { # <index in SQL_*>
 start_step() { # <name> <function> [args]: runs it in the background, its output kept in $WORK
   local name=$1
   shift
-  "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+  # Its own process group (set -m): a signal to ours reaches this script only, whose cleanup removes
+  # the step's one-off container and then waits for the step to end.
+  set -m
+  "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" </dev/null &
   STEP_PIDS+=($!) STEP_NAMES+=("$name")
+  set +m
 }
 influx_json='null'
 if [[ $influx_state == running ]]; then
@@ -386,6 +423,7 @@ for i in "${!SQL_SERVICES[@]}"; do
     start_step "sqlite-${SQL_SERVICES[i]}" backup_sqlite "$i"
   fi
 done
+test_pause backup-steps-running
 failed=()
 for n in "${!STEP_PIDS[@]}"; do
   rc=0
@@ -448,6 +486,7 @@ join_lines() { # separator items...: the items with the separator between them
   printf '\n  ]\n}\n'
 } >"$PARTIAL/manifest.json"
 (cd "$PARTIAL" && sha256sum manifest.json >manifest.sha256)
+test_pause backup-manifest-written
 
 # --- check the folder against the manifest, make it durable, then publish -----------------
 # No second hash pass: the hashes above were computed from the files as stored. This checks
@@ -463,6 +502,8 @@ done
 # fsync every file and folder (those the DIRECT steps already fsynced cost nothing more).
 find "$PARTIAL" -exec sync -- {} + || die "$EXIT_STEP" "could not fsync $PARTIAL"
 mv -T "$PARTIAL" "$FINAL" || die "$EXIT_STEP" "could not rename $PARTIAL to $FINAL"
+rm -f "$OWNER_FILE"
+PARTIAL='' OWNER_FILE=''
 sync -- "$STACK_DIR" || warn "could not fsync $STACK_DIR"
 total=$(du -sb "$FINAL" | cut -f1)
 log "backup complete: $FINAL ($(human_mb "$total"), ${#file_lines[@]} files)"

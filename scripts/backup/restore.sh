@@ -27,6 +27,27 @@ source "$HERE/lib.sh"
 
 refuse() { die "$EXIT_REFUSED" "refusing to restore from ${DIR:-?}: $*; nothing was changed"; }
 
+# Cleanup at every exit (also SIGINT, SIGTERM, SIGHUP: exit 128 + n). A step that changes data and was
+# running when the signal came is let finish (never cut `influx restore` or a database rename in half);
+# then the temporary copy in the influx container and the helper container are removed.
+influx_tmp='' started_changes=0 done_steps=()
+cleanup() {
+  local rc=$1
+  wait_guarded
+  if [[ -n $influx_tmp ]]; then
+    docker exec "$INFLUX_CONTAINER" rm -rf "$influx_tmp" >/dev/null 2>&1 || true
+  fi
+  ((started_changes == 0)) || remove_own_scratch >/dev/null
+  if [[ -n $INTERRUPTED ]] && ((started_changes)); then
+    printf '[%s] ERROR: interrupted by SIG%s -- restore INCOMPLETE; already restored: %s (run it again to restore everything)\n' \
+      "$LOG_TAG" "$INTERRUPTED" "${done_steps[*]:-nothing}" >&2
+  elif [[ -n $INTERRUPTED ]]; then
+    printf '[%s] interrupted by SIG%s before anything was changed\n' "$LOG_TAG" "$INTERRUPTED" >&2
+  fi
+  return "$rc"
+}
+on_exit cleanup
+
 # --- environment -----------------------------------------------------------------
 require_var HOMEIQ_RESTORE_DIR "$RE_ABS_PATH" "the absolute path of one backup folder, without spaces or colons"
 DIR=${HOMEIQ_RESTORE_DIR%/}
@@ -126,8 +147,11 @@ if [[ ${HOMEIQ_RESTORE_VERIFY_ONLY:-0} == 1 ]]; then
   exit 0
 fi
 
+test_pause restore-verified
+
 # Preconditions, still before any change.
 need_docker
+sweep_abandoned_scratch
 do_influx=0
 if [[ -n $INFLUX_CONTAINER ]]; then
   if ((influx_files == 0)); then
@@ -152,33 +176,27 @@ for svc in "${!SQL_FILE[@]}"; do
 done
 
 # From here on data is changed; failures exit EXIT_RESTORE and say what was done.
-done_steps=()
+started_changes=1
 fail_restore() {
   die "$EXIT_RESTORE" "$* -- restore INCOMPLETE; already restored: ${done_steps[*]:-nothing}"
 }
 
 # --- 3. InfluxDB ------------------------------------------------------------------------
-influx_tmp=
-helper_ctr=
-cleanup() {
-  if [[ -n $influx_tmp ]]; then
-    docker exec "$INFLUX_CONTAINER" rm -rf "$influx_tmp" >/dev/null 2>&1 || true
-  fi
-  if [[ -n $helper_ctr ]]; then
-    docker rm -f -v "$helper_ctr" >/dev/null 2>&1 || true
-  fi
+# Each step that writes runs guarded (lib.sh): an interruption lets it finish, then cleans up.
+copy_into_influx() { tar -C "$DIR/influxdb" -cf - . | docker exec -i "$INFLUX_CONTAINER" tar -C "$influx_tmp" -xf -; }
+influx_restore() {
+  INFLUX_TOKEN=$HOMEIQ_INFLUX_TOKEN docker exec -e INFLUX_TOKEN "$INFLUX_CONTAINER" \
+    influx restore --full "$influx_tmp" 2>&1 | sed -u 's/^/  influx: /'
 }
-trap cleanup EXIT
 if ((do_influx)); then
   influx_tmp=$INFLUX_TMP/homeiq-restore-$$
   log "influxdb: copying the backup into $INFLUX_CONTAINER:$influx_tmp"
   docker exec "$INFLUX_CONTAINER" mkdir -p "$influx_tmp" || fail_restore "influxdb: cannot create $influx_tmp in $INFLUX_CONTAINER"
-  tar -C "$DIR/influxdb" -cf - . | docker exec -i "$INFLUX_CONTAINER" tar -C "$influx_tmp" -xf - ||
-    fail_restore "influxdb: copying the backup into $INFLUX_CONTAINER failed"
+  guarded copy_into_influx || fail_restore "influxdb: copying the backup into $INFLUX_CONTAINER failed"
+  test_pause restore-influx-copied
   log "influxdb: influx restore --full (token passed by environment)"
   t0=$(now_ns)
-  if ! INFLUX_TOKEN=$HOMEIQ_INFLUX_TOKEN docker exec -e INFLUX_TOKEN "$INFLUX_CONTAINER" \
-    influx restore --full "$influx_tmp" 2>&1 | sed -u 's/^/  influx: /'; then
+  if ! guarded influx_restore; then
     fail_restore "influxdb: 'influx restore --full' failed in $INFLUX_CONTAINER (see the lines above)"
   fi
   docker exec "$INFLUX_CONTAINER" rm -rf "$influx_tmp" >/dev/null 2>&1 || warn "could not remove $influx_tmp in $INFLUX_CONTAINER"
@@ -241,16 +259,16 @@ for i in "${!R_SERVICES[@]}"; do
   log "sqlite $svc: restoring $f ($(human_mb "$size")) into volume $vol at $rel (owner $owner)"
   t0=$(now_ns)
   helper_ctr=homeiq-restore-$svc-$$-$RANDOM
-  docker create --name "$helper_ctr" --network none --user 0:0 -v "$vol:/target" --entrypoint sh "$HELPER" \
+  guarded docker create --name "$helper_ctr" "${SCRATCH_LABEL_ARGS[@]}" --network none --user 0:0 -v "$vol:/target" --entrypoint sh "$HELPER" \
     -c "$HELPER_SCRIPT" restore "$svc" "$rel" "$sha" "$owner" >/dev/null ||
     fail_restore "sqlite $svc: cannot create a helper container from $HELPER (the database there is unchanged)"
-  docker cp "$DIR/$f" "$helper_ctr:/target/.homeiq-restore-$svc" ||
+  guarded docker cp "$DIR/$f" "$helper_ctr:/target/.homeiq-restore-$svc" ||
     fail_restore "sqlite $svc: copying $f into volume $vol failed (the database there is unchanged)"
-  if ! docker start -a "$helper_ctr"; then
+  test_pause restore-sqlite-copied
+  if ! guarded docker start -a "$helper_ctr"; then
     fail_restore "sqlite $svc: writing $rel into volume $vol failed (the database there is unchanged)"
   fi
   docker rm -f -v "$helper_ctr" >/dev/null 2>&1 || true
-  helper_ctr=
   ns=$(($(now_ns) - t0))
   log "sqlite $svc: restored in $((ns / 1000000)) ms ($(rate "$size" "$ns"))"
   done_steps+=("sqlite:$svc")

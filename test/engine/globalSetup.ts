@@ -9,6 +9,7 @@
 import { spawn } from "child_process";
 import * as path from "path";
 import * as readline from "readline";
+import { prepareRealCheckout, REAL_CHECKOUT, REAL_CHECKOUT_ENV } from "../../engine/real-homeiq/realCheckout";
 
 const ENGINE = path.resolve(__dirname, "..", "..", "engine");
 const PREFIX = "[engine setup]";
@@ -67,4 +68,13 @@ export default async function globalSetup(): Promise<void> {
   await runSetupScript(path.join(ENGINE, "start.sh"), 2 * 60_000);
   await runSetupScript(path.join(ENGINE, "build-standins.sh"), 15 * 60_000);
   await runSetupScript(path.join(ENGINE, "build-stack-standins.sh"), 10 * 60_000);
+  // HomeIQ's real services (engine/real-homeiq): only when the tests are handed a checkout.
+  await runSetupScript(path.join(ENGINE, "build-real-homeiq.sh"), 15 * 60_000);
+  const upstream = process.env[REAL_CHECKOUT_ENV] ?? "";
+  if (upstream !== "") {
+    const started = Date.now();
+    process.stdout.write(`${PREFIX} the buildable copy of ${upstream} in ${REAL_CHECKOUT} ...\n`);
+    prepareRealCheckout({ upstream, dest: REAL_CHECKOUT, nodeBin: path.dirname(process.execPath), log: (l) => process.stdout.write(`${PREFIX} ${l}\n`) });
+    process.stdout.write(`${PREFIX} real checkout ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  }
 }

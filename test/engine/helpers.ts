@@ -16,8 +16,12 @@ export const SCRIPTS = path.join(REPO_ROOT, "scripts", "backup");
 export const IMAGES = {
   busybox: "homeiq-standin/busybox:test",
   python: "homeiq-standin/python:test",
-  /** A STAND-IN for influxdb:2.7 (engine/stack-standins/images/influxdb, engine/standins/influxdb/influx); not InfluxDB. */
-  influxStandin: "homeiq-standin/influxdb:stack",
+  /**
+   * A STAND-IN for influxdb:2.7 (engine/stack-standins/images/influxdb, engine/standins/influxdb/influx); not InfluxDB.
+   * HOMEIQ_TEST_INFLUXDB_IMAGE names another build of it: two checkouts whose stand-ins differ, testing on one
+   * engine at once, would otherwise rebuild the one tag under each other.
+   */
+  influxStandin: process.env.HOMEIQ_TEST_INFLUXDB_IMAGE || "homeiq-standin/influxdb:stack",
 } as const;
 
 export interface RunResult {

@@ -8,7 +8,7 @@
  * Every compose project is named `itest-migrate-<pid>-<n>-…` and every fresh stack `itest-migrate-<pid>-<n>`;
  * cleanup removes only those.
  */
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -59,11 +59,12 @@ export class OldDeployment {
   readonly influxPort: number;
   private readonly env: Record<string, string>;
 
-  constructor(tag: string, token: string) {
+  /** `extraEnv`: more of the fixture's variables (INFLUXDB_ORG, SPORTS_DATA_COMMAND, SPORTS_DATA_RESTART, …). */
+  constructor(tag: string, token: string, extraEnv: Record<string, string> = {}) {
     this.project = migrateName(tag);
     this.token = token;
     this.influxPort = freePort();
-    this.env = { OLD_NAME_PREFIX: `${this.project}-`, INFLUXDB_HOST_PORT: String(this.influxPort), INFLUXDB_TOKEN: token };
+    this.env = { OLD_NAME_PREFIX: `${this.project}-`, INFLUXDB_HOST_PORT: String(this.influxPort), INFLUXDB_TOKEN: token, ...extraEnv };
   }
 
   /** `ha-ingestor-influxdb` and friends, behind this test's prefix. */
@@ -419,4 +420,59 @@ export function dockerArgvRecorder(workDir: string): { env: Record<string, strin
   const log = path.join(bin, "argv.log");
   fs.writeFileSync(path.join(bin, "docker"), `#!/usr/bin/env bash\nprintf '%s\\0' "$@" >> "${log}"\nprintf '\\n' >> "${log}"\nexec "${real}" "$@"\n`, { mode: 0o755 });
   return { env: { PATH: `${bin}:${process.env.PATH ?? ""}` }, argv: () => (fs.existsSync(log) ? fs.readFileSync(log, "utf8") : "") };
+}
+
+// --- interruptions ------------------------------------------------------------------------------------
+
+/** A script run in its own process group (as a terminal or `timeout` starts it), to be signalled mid-way. */
+export interface Interruptible {
+  readonly pid: number;
+  /** Exit code, or 128 + n when bash was killed by signal n without handling it (what a shell reports). */
+  readonly done: Promise<RunResult & { signal: NodeJS.Signals | null }>;
+  /** `<step>.reached` exists: the script waits at HOMEIQ_TEST_PAUSE_AT (test_pause in scripts/backup/lib.sh). */
+  reached(step: string): boolean;
+  release(step: string): void;
+}
+
+/** Starts `bash <script> args` with the user's environment plus `env`, pausing at `pauseAt` (if given). */
+export function startInterruptible(script: string, args: readonly string[], env: Record<string, string>, pauseAt?: string): Interruptible {
+  const base: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("HOMEIQ_")) base[k] = v;
+  const pauseDir = fs.mkdtempSync(path.join(os.tmpdir(), `${PREFIX}pause-`));
+  const pause = pauseAt ? { HOMEIQ_TEST_PAUSE_AT: pauseAt, HOMEIQ_TEST_PAUSE_DIR: pauseDir } : {};
+  const child = spawn("bash", [script, ...args], { env: { ...base, ...env, ...pause }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on("data", (c: Buffer) => out.push(c));
+  child.stderr.on("data", (c: Buffer) => err.push(c));
+  const done = new Promise<RunResult & { signal: NodeJS.Signals | null }>((resolve) => {
+    child.on("close", (code, signal) => {
+      fs.rmSync(pauseDir, { recursive: true, force: true });
+      resolve({ code: code ?? 128 + (signal ? os.constants.signals[signal] : 0), signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+    });
+  });
+  return {
+    pid: child.pid!,
+    done,
+    reached: (step) => fs.existsSync(path.join(pauseDir, `${step}.reached`)),
+    release: (step) => fs.writeFileSync(path.join(pauseDir, `${step}.go`), ""),
+  };
+}
+
+/** Containers, volumes and images labelled as scratch of the run with this pid (lib.sh's owner label ends in /<pid>). */
+export function scratchOf(pid: number): string[] {
+  const owned = (lines: string): string[] => lines.split("\n").filter((l) => l.endsWith(`/${pid}`)).map((l) => l.split("\t")[0]!);
+  const images = docker(["image", "ls", "-q", "--no-trunc", "--filter", "label=com.homeiq.scratch.owner"]).stdout.split("\n").filter(Boolean);
+  const imageOwners = [...new Set(images)].map((id) => `${id}\t${docker(["image", "inspect", "--format", '{{index .Config.Labels "com.homeiq.scratch.owner"}}', id], { allowFail: true }).stdout.trim()}`);
+  return [
+    ...owned(docker(["ps", "-a", "--filter", "label=com.homeiq.scratch.owner", "--format", '{{.Names}}\t{{.Label "com.homeiq.scratch.owner"}}']).stdout).map((n) => `container ${n}`),
+    ...owned(docker(["volume", "ls", "--filter", "label=com.homeiq.scratch.owner", "--format", '{{.Name}}\t{{.Label "com.homeiq.scratch.owner"}}']).stdout).map((n) => `volume ${n}`),
+    ...owned(imageOwners.join("\n")).map((n) => `image ${n}`),
+  ];
+}
+
+/** Every `.partial` folder and `.partial.owner` record under a backup root. */
+export function partialsUnder(root: string): string[] {
+  if (!fs.existsSync(root)) return [];
+  return fs.readdirSync(root).flatMap((stack) => fs.readdirSync(path.join(root, stack)).filter((f) => f.includes(".partial")).map((f) => `${stack}/${f}`));
 }

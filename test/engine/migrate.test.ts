@@ -59,7 +59,7 @@ describe("a STOPPED old deployment moves into a fresh stack byte for byte, and n
     const seconds = (Date.now() - started) / 1000;
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
     expect(r.stdout).toContain(`compose project '${old.project}'`);
-    expect(r.stdout).toMatch(/influxdb: .* is stopped: copying its 2 volume\(s\) through read-only mounts/);
+    expect(r.stdout).toMatch(/influxdb: .* is stopped: copying its 4 mount\(s\) through read-only mounts/);
     expect(r.stdout).toContain(`sqlite data-api: metadata.db in volume ${old.volume("sqlite-data")} (stopped: copy)`);
     expect(r.stdout).toContain(`sqlite sports-data: webhooks.db in the container layer of ${old.container("sports-data")} (stopped: copy)`);
     expect(r.stdout).toContain("nothing of it was started, changed or written");

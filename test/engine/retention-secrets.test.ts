@@ -118,7 +118,7 @@ describe("secrets", () => {
     for (const o of outputs) expect(o).not.toContain(token);
     const argv = fs.readFileSync(shim.argvLog, "utf8");
     // DIRECT: a one-off container of the influx image; the token is named (-e INFLUX_TOKEN), not given.
-    expect(argv).toMatch(/^run --rm --name \S+ --network container:\S+ --volumes-from \S+ --user 0:0 --mount type=bind,src=\S+,dst=\/homeiq-backup -e INFLUX_TOKEN --entrypoint sh \S+ -c /m);
+    expect(argv).toMatch(/^run --rm --name \S+ --label com.homeiq.scratch=homeiq-backup --label com.homeiq.scratch.owner=\S+ --network container:\S+ --volumes-from \S+ --user 0:0 --mount type=bind,src=\S+,dst=\/homeiq-backup -e INFLUX_TOKEN --entrypoint sh \S+ -c /m);
     expect(argv).toContain('influx backup "$out"');
     // STREAM and restore: docker exec into the influx container.
     expect(argv).toMatch(/^exec -e INFLUX_TOKEN \S+ influx backup /m);

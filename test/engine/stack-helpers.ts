@@ -11,12 +11,14 @@ import * as os from "os";
 import * as path from "path";
 import { ALL_SERVICES, type ServiceKey } from "../../catalog/services";
 import { isSecretKey } from "../../config/keys";
-import { docker, REPO_ROOT } from "./helpers";
+import type { ApplyResult } from "../../engine/apply/applyStack";
+import type { SynthResource } from "../../synth/synthesize";
+import { DIGEST_PY, docker, IMAGES, pythonWithFiles, REPO_ROOT, type DbDigest } from "./helpers";
 
 /** The stand-in HomeIQ checkout that the program's Image inputs build from (engine/README.md). */
 export const STANDIN_CHECKOUT = path.join(REPO_ROOT, "engine", "stack-standins", "homeiq-checkout");
 /** A STAND-IN for influxdb:2.7 (not InfluxDB), given to the program as `homeiq:influxdbImage`. */
-export const STANDIN_INFLUXDB_IMAGE = "homeiq-standin/influxdb:stack";
+export const STANDIN_INFLUXDB_IMAGE = IMAGES.influxStandin;
 /** Every name a test stack creates starts with this, and cleanup touches nothing else. */
 export const TEST_STACK_PREFIX = "itest-";
 
@@ -27,9 +29,9 @@ export interface TestProject {
     readonly backupRoot: string;
 }
 
-/** Pulumi.yaml plus a copy of Pulumi.<base>.yaml as Pulumi.itest-<base>.yaml, in a fresh folder. */
-export function testProject(base: string): TestProject {
-    const stack = `${TEST_STACK_PREFIX}${base}`;
+/** Pulumi.yaml plus a copy of Pulumi.<base>.yaml as Pulumi.itest-<name>.yaml, in a fresh folder. */
+export function testProject(base: string, name: string = base): TestProject {
+    const stack = `${TEST_STACK_PREFIX}${name}`;
     const projectDir = fs.mkdtempSync(path.join(os.tmpdir(), `homeiq-${stack}-`));
     fs.copyFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), path.join(projectDir, "Pulumi.yaml"));
     fs.copyFileSync(path.join(REPO_ROOT, `Pulumi.${base}.yaml`), path.join(projectDir, `Pulumi.${stack}.yaml`));
@@ -172,3 +174,34 @@ export function nonLoopbackAddress(): string {
     }
     throw new Error("this machine has no non-loopback IPv4 address to test exposure from");
 }
+
+// ---- reading an applied stack -------------------------------------------------------------------
+
+const CONTAINER_TYPE = "docker:index/container:Container";
+
+export interface PublishedPort {
+    readonly internal: number;
+    readonly external: number;
+    readonly ip: string;
+}
+
+export const containersOf = (r: ApplyResult): SynthResource[] => r.synth.resources.filter((x) => x.type === CONTAINER_TYPE);
+export const serviceOf = (c: SynthResource): string => (c.inputs.labels as Array<{ label: string; value: string }>).find((l) => l.label === "com.homeiq.service")!.value;
+export const nameOf = (c: SynthResource): string => String(c.inputs.name);
+export const portOf = (c: SynthResource): PublishedPort => (c.inputs.ports as PublishedPort[])[0];
+
+/** Row counts and row hashes of a SQLite file inside a running container, read through Python's sqlite3. */
+export function sqliteDigestIn(container: string, file: string): DbDigest {
+    return JSON.parse(docker(["exec", container, "python3", "-c", DIGEST_PY, file]).stdout) as DbDigest;
+}
+
+/** The same digest of a SQLite file on this machine (read in the python stand-in). */
+export function sqliteDigestOfFile(hostFile: string): DbDigest {
+    return JSON.parse(pythonWithFiles({ "db.sqlite": hostFile }, DIGEST_PY, ["/tmp/db.sqlite"])) as DbDigest;
+}
+
+/** The InfluxDB stand-in's checksum of its data (`influx standin-checksum`). */
+export function influxChecksumIn(container: string): string {
+    return docker(["exec", container, "influx", "standin-checksum"]).stdout.trim();
+}
+

@@ -15,7 +15,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { CONFIG_FIELDS } from "../../config/schema";
-import { RE_BACKUP_PATH, RE_STACK_NAME, RETENTION_DAYS_MAX } from "../../config/rules";
+import { RE_BACKUP_PATH, RE_INFLUX_NAME, RE_STACK_NAME, RETENTION_DAYS_MAX, SECRET_MAX, STACK_NAME_MAX } from "../../config/rules";
+import { MIN_TOKEN_LENGTH } from "../../config/fields";
 import type { SynthResult } from "../../synth/synthesize";
 import { COMMAND, ofType, synthOf } from "./helpers";
 import { SCRIPT_CONFIGS as CONFIGS } from "./synthCases";
@@ -28,6 +29,13 @@ function scriptPattern(script: string, name: string): string {
     const m = new RegExp(`^readonly ${name}='([^']*)'$`, "m").exec(fs.readFileSync(path.join(ROOT, "scripts", script), "utf8"));
     if (!m) throw new Error(`no readonly ${name}='...' in scripts/${script}`);
     return m[1];
+}
+
+/** `readonly NAME=<number>` from a script. */
+function scriptNumber(script: string, name: string): number {
+    const m = new RegExp(`^readonly ${name}=([0-9]+)$`, "m").exec(fs.readFileSync(path.join(ROOT, "scripts", script), "utf8"));
+    if (!m) throw new Error(`no readonly ${name}=<number> in scripts/${script}`);
+    return Number(m[1]);
 }
 
 /** Which values bash's `[[ $v =~ $re ]]` accepts (values must not hold NUL). */
@@ -47,6 +55,29 @@ const accepts = (key: keyof typeof CONFIG_FIELDS, value: string): boolean => CON
 const pathish = fc.string({ unit: fc.constantFrom(..."/abc_.+-~ :$'\"*\\\n\t\u00e9AZ09".split("")), maxLength: 24 });
 
 describe("patterns shared with the scripts", () => {
+    it("migration: from-compose.sh checks the values it carries with the program's own rules (same text, same bounds)", () => {
+        expect(scriptPattern("migrate/from-compose.sh", "RE_INFLUX_NAME")).toBe(RE_INFLUX_NAME.source);
+        expect(scriptNumber("migrate/from-compose.sh", "RETENTION_DAYS_MAX")).toBe(RETENTION_DAYS_MAX);
+        expect(scriptNumber("migrate/from-compose.sh", "SECRET_MAX")).toBe(SECRET_MAX);
+        expect(scriptNumber("migrate/from-compose.sh", "STACK_NAME_MAX")).toBe(STACK_NAME_MAX);
+        expect(scriptNumber("migrate/from-compose.sh", "MIN_TOKEN_LENGTH")).toBe(MIN_TOKEN_LENGTH);
+    });
+
+    it("migration: org and bucket names are accepted by from-compose.sh exactly when the schema accepts them", () => {
+        const names = [...fc.sample(fc.string({ unit: fc.constantFrom(..."aZ09_.- -\u00e9:/$'\"&".split("")), minLength: 1, maxLength: 70 }), { seed: SEED, numRuns: 600 }), "a".repeat(63), "a".repeat(64)];
+        const bash = bashMatches(scriptPattern("migrate/from-compose.sh", "RE_INFLUX_NAME"), names);
+        expect(names.filter((n, i) => accepts("influxdbOrg", n) !== bash[i])).toEqual([]);
+        expect(names.filter((n, i) => accepts("influxdbBucket", n) !== bash[i])).toEqual([]);
+        expect(bash.filter(Boolean).length).toBeGreaterThan(25);
+    });
+
+    it("migration: --stack is accepted by from-compose.sh exactly when the program accepts the stack name", () => {
+        const names = fc.sample(fc.string({ unit: fc.constantFrom(..."ab09._-A/ ".split("")), minLength: 1, maxLength: 20 }), { seed: SEED, numRuns: 800 });
+        const bash = bashMatches(scriptPattern("migrate/from-compose.sh", "RE_STACK_NAME"), names);
+        expect(names.filter((n, i) => RE_STACK_NAME.test(n) !== bash[i])).toEqual([]);
+        expect(bash.filter(Boolean).length).toBeGreaterThan(20);
+    });
+
     it("backup paths: lib.sh's RE_ABS_PATH is the schema's RE_BACKUP_PATH, character for character", () => {
         expect(new RegExp(scriptPattern("backup/lib.sh", "RE_ABS_PATH")).source).toBe(RE_BACKUP_PATH.source);
     });
@@ -84,6 +115,43 @@ describe("patterns shared with the scripts", () => {
         const ok = names.filter((n) => RE_STACK_NAME.test(n));
         expect(ok.length).toBeGreaterThan(20);
         expect(bashMatches(scriptPattern("backup/lib.sh", "RE_STACK"), ok).every(Boolean)).toBe(true);
+    });
+});
+
+describe("every `pulumi config set` line the migration prints passes its value as one argument, whatever it holds", () => {
+    // Hostile text: shell syntax, quotes, line breaks, control and non-ASCII characters, option-like words.
+    const hostile = fc.string({ unit: fc.constantFrom(..."ab $()`'\"\\&;|<>*?~{}[]!#%^=-\n\t\r\u0001\u00e9\u202e\ud83d\ude00".split(/(?=[\s\S])/u)), maxLength: 40 });
+    const samples = [
+        ...fc.sample(hostile, { seed: SEED, numRuns: 300 }),
+        ...fc.sample(fc.string({ unit: "grapheme", maxLength: 20 }), { seed: SEED + 1, numRuns: 100 }),
+        "", " ", "a b", "x&y", "--stack", "-n", "'", "\"", "\\", "$(touch MARK)", "`touch MARK`", "a\n$(touch MARK)\nb", "'; touch MARK; '", "~", "*",
+    ].filter((v) => !v.includes("\0"));
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "homeiq-config-line-"));
+    afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+    it("runs each printed line with a stand-in pulumi and gets back exactly the value (and nothing else ran)", () => {
+        const printed = spawnSync("bash", ["-c", 'source "$LIB"; while IFS= read -r -d "" v; do config_set_line homeiq:influxdbOrg "$v" prod; done'], {
+            input: samples.map((v) => `${v}\0`).join(""),
+            env: { LIB: path.join(ROOT, "scripts", "backup", "lib.sh"), LOG_TAG: "t", PATH: process.env.PATH },
+            encoding: "utf8",
+        });
+        expect(printed.status).toBe(0);
+        const lines = printed.stdout.split("\n").slice(0, -1);
+        expect(lines.length).toBe(samples.length); // one line per value: a line break in a value never splits it
+        const bin = path.join(tmp, "bin");
+        const calls = path.join(tmp, "calls");
+        fs.mkdirSync(bin);
+        fs.mkdirSync(calls);
+        fs.writeFileSync(path.join(bin, "pulumi"), '#!/usr/bin/env bash\nprintf \'%s\\0\' "$@" > "$CALLS/$N"\n', { mode: 0o755 });
+        // Each line on its own, as the README's `bash <(sed …)` runs them; N numbers the call. In tmp, where MARK would appear.
+        const script = lines.map((l, i) => `export N=${i}\n${l}`).join("\n");
+        const r = spawnSync("bash", ["-c", script], { cwd: tmp, env: { PATH: `${bin}:${process.env.PATH}`, CALLS: calls, HOME: tmp }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+        expect(r.stderr).toBe("");
+        const got = samples.map((_, i) => fs.readFileSync(path.join(calls, String(i)), "utf8").split("\0").slice(0, -1));
+        const wrong = samples.filter((v, i) => JSON.stringify(got[i]) !== JSON.stringify(["config", "set", "homeiq:influxdbOrg", v, "--stack", "prod"]));
+        expect(wrong).toEqual([]);
+        expect(fs.readdirSync(calls).length).toBe(samples.length);
+        expect(fs.existsSync(path.join(tmp, "MARK"))).toBe(false);
     });
 });
 

@@ -1,0 +1,4 @@
+/** HomeIQ's real services under the prod stack's specs (real-stack-acceptance.ts); they run when HOMEIQ_UPSTREAM_CHECKOUT is set. */
+import { realStackAcceptance } from "./real-stack-acceptance";
+
+realStackAcceptance("prod");
