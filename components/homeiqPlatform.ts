@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ServiceKey } from "../catalog/services";
 import type { PlatformPlan } from "../config/plan";
 import { CleanRebuild } from "./cleanRebuild";
+import { ContainerHealthGate } from "./containerHealthGate";
 import { DataLifecycle } from "./dataLifecycle";
 import { DeploymentValidation } from "./deploymentValidation";
 import { DockerSocketGroup } from "./dockerSocketGroup";
@@ -28,6 +29,7 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
     readonly volumes: PlatformVolumes;
     readonly secrets: PlatformSecrets;
     readonly services: Readonly<Partial<Record<ServiceKey, HomeIQService>>>;
+    readonly healthGate: ContainerHealthGate;
     readonly validation?: DeploymentValidation;
 
     constructor(name: string, args: HomeIQPlatformArgs, opts: pulumi.ComponentResourceOptions = {}) {
@@ -107,10 +109,20 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
         lifecycle.finish();
         this.services = services;
 
-        // The gate: every published URL answers as a healthy service would.
+        // The gates: every container healthy in Docker's own state, then every published URL answers as a
+        // healthy service would.
+        this.healthGate = new ContainerHealthGate(
+            `${name}-container-health`,
+            { containers: plan.services.map((s) => services[s.key]!.container), dockerHost: plan.dockerHost },
+            { parent: this },
+        );
         if (plan.validation) {
             const containers = plan.validation.after.map((k) => services[k]!.container);
-            this.validation = new DeploymentValidation(`${name}-validation`, { plan: plan.validation, containers, dependsOn: containers }, { parent: this });
+            this.validation = new DeploymentValidation(
+                `${name}-validation`,
+                { plan: plan.validation, containers, dependsOn: [...containers, this.healthGate.command] },
+                { parent: this },
+            );
         }
         this.registerOutputs({ serviceUrls: plan.outputs.serviceUrls, healthUrls: plan.outputs.healthUrls, dashboardUrl: plan.outputs.dashboardUrl });
     }

@@ -10,6 +10,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { VolumeKey } from "../catalog/services";
 import type { EnvValue, ServicePlan } from "../config/plan";
+import { capabilitiesAsRead, cpusAsRead, goSeconds } from "./dockerForms";
 import { dockerLabels, LABEL_DEPENDENCY_IDS } from "./naming";
 import type { PlatformSecrets } from "./platformSecrets";
 
@@ -20,6 +21,9 @@ import type { PlatformSecrets } from "./platformSecrets";
  * until the first passing check.
  */
 export const HEALTH_CHECK_TIMING = { interval: "30s", timeout: "10s", retries: 3, startInterval: "250ms" } as const;
+
+/** Container inputs that the provider writes to state only, which the program replaces on instead. */
+export const REPLACE_ON_CHANGES = ["healthcheck", "tmpfs"] as const;
 
 /** What the container gets that only exists at deploy time. */
 export interface ServiceWiring {
@@ -70,6 +74,9 @@ export function containerSpec(plan: ServicePlan, wiring: ServiceWiring): Contain
         if (wiring.dockerSocketGroup === undefined) throw new Error(`${plan.key} mounts the Docker socket but was given no socket group`);
         return wiring.dockerSocketGroup;
     });
+    const cpus = cpusAsRead(plan.resources.cpus);
+    // config/schema.ts refuses such values with the config key; this guards other callers.
+    if (cpus === undefined) throw new Error(`${plan.key}: cpus ${plan.resources.cpus} is read back by the docker provider as another value`);
     const labels: Record<string, pulumi.Input<string>> = { ...plan.labels };
     if (plan.replacedWith.length > 0) {
         labels[LABEL_DEPENDENCY_IDS] = pulumi.all(plan.replacedWith.map((k) => wiring.containerId(k))).apply((ids) => ids.join(","));
@@ -84,12 +91,16 @@ export function containerSpec(plan: ServicePlan, wiring: ServiceWiring): Contain
             envs: toDockerEnvs(plan.environment, wiring.secrets),
             restart: plan.restart,
             memory: plan.resources.memoryMiB,
+            // No swap beyond the limit. Unset, the engine stores twice the memory and the provider reads
+            // that back into state (`memory_swap` is not computed): a diff on every preview after a create.
+            memorySwap: plan.resources.memoryMiB,
             memoryReservation: plan.resources.memoryReservationMiB,
-            cpus: String(plan.resources.cpus),
+            // Written as the provider reads NanoCpus back ("1.0", not "1"): `cpus` forces replacement.
+            cpus,
             healthcheck: {
                 tests: [...plan.healthCheck.tests],
                 ...HEALTH_CHECK_TIMING,
-                startPeriod: `${plan.healthCheck.startPeriodSeconds}s`,
+                startPeriod: goSeconds(plan.healthCheck.startPeriodSeconds),
             },
             // Health-gated start: `pulumi up` waits until this container is healthy before starting dependents.
             wait: true,
@@ -103,8 +114,10 @@ export function containerSpec(plan: ServicePlan, wiring: ServiceWiring): Contain
             readOnly: plan.hardening.readOnly,
             tmpfs: plan.hardening.tmpfs ? { ...plan.hardening.tmpfs } : undefined,
             securityOpts: [...plan.hardening.securityOpts],
+            // In the docker client's form (CAP_CHOWN): the provider reads back what the client sent, and
+            // `capabilities` forces replacement.
             capabilities: plan.hardening.capabilities
-                ? { drops: [...plan.hardening.capabilities.drops], adds: [...plan.hardening.capabilities.adds] }
+                ? { drops: capabilitiesAsRead(plan.hardening.capabilities.drops), adds: capabilitiesAsRead(plan.hardening.capabilities.adds) }
                 : undefined,
             groupAdds: groups.length > 0 ? groups : undefined,
             // A clean stop for databases (the old deploy script allowed 30 s).
@@ -133,6 +146,9 @@ export class HomeIQService extends pulumi.ComponentResource {
             dependsOn: args.startAfter,
             // Names are fixed per stack, so the old container must go before its replacement starts.
             deleteBeforeReplace: true,
+            // The provider neither replaces nor updates a container for these (state only): replacing is
+            // how a change reaches the running container (docs/provider-behaviour.md, finding 3).
+            replaceOnChanges: [...REPLACE_ON_CHANGES],
             additionalSecretOutputs: args.spec.hasSecretEnvironment ? ["envs"] : [],
         });
         this.registerOutputs({ containerName: this.containerName });

@@ -21,6 +21,7 @@ const SCRIPT_COMMANDS = [
     "bash scripts/backup/chown-volume.sh",
     "bash scripts/influxdb/set-retention.sh",
     "bash scripts/validate/validate.sh",
+    "bash scripts/validate/containers-healthy.sh",
     "bash scripts/docker/socket-group.sh",
     "bash scripts/preflight/ports-free.sh",
 ];

@@ -47,7 +47,9 @@ const REFUSED: Record<string, Refusal[]> = {
         { values: { resourceOverrides: list(`data-api:memoryMiB=${MEMORY_MIB.max + 1}`) }, key: "homeiq:resourceOverrides[0]", problem: /not whole MiB from 16 to 1048576/ },
         { values: { resourceOverrides: list("data-api:memoryMiB=0x200") }, key: "homeiq:resourceOverrides[0]", problem: /not whole MiB/ },
         { values: { resourceOverrides: list("data-api:memoryReservationMiB=1") }, key: "homeiq:resourceOverrides[0]", problem: /not whole MiB from 6/ },
-        { values: { resourceOverrides: list(`data-api:cpus=${CPUS.max + 1}`) }, key: "homeiq:resourceOverrides[0]", problem: /not cores from 0.01 to 64/ },
+        { values: { resourceOverrides: list(`data-api:cpus=${CPUS.max + 1}`) }, key: "homeiq:resourceOverrides[0]", problem: /not cores from 0.1 to 64/ },
+        { values: { resourceOverrides: list("data-api:cpus=10") }, key: "homeiq:resourceOverrides[0]", problem: /reads back as another value, so every pulumi up would replace the container/ },
+        { values: { resourceOverrides: list("data-api:cpus=20.05") }, key: "homeiq:resourceOverrides[0]", problem: /reads back as another value/ },
         { values: { resourceOverrides: list("data-api:cpus=0.001") }, key: "homeiq:resourceOverrides[0]", problem: /at most 2 decimals/ },
         { values: { resourceOverrides: list("data-api:cpus=1e1") }, key: "homeiq:resourceOverrides[0]", problem: /not cores/ },
         { values: { resourceOverrides: list("data-api:diskMiB=100") }, key: "homeiq:resourceOverrides[0]", problem: /^has no known field \(diskMiB\)$/ },
@@ -282,14 +284,14 @@ describe("validated as deployed", () => {
         const config = accepted({
             healthWaitTimeoutSeconds: String(HEALTH_WAIT_SECONDS.max),
             influxdbRetentionDays: String(RETENTION_DAYS_MAX),
-            resourceOverrides: list(`influxdb:memoryMiB=${MEMORY_MIB.max}`, `influxdb:cpus=${CPUS.max}`, "calendar:cpus=0.01"),
+            resourceOverrides: list(`influxdb:memoryMiB=${MEMORY_MIB.max}`, `influxdb:cpus=${CPUS.max}`, `calendar:cpus=${CPUS.min}`),
             dockerSocketGroupId: "2147483647",
             weatherLocation: "x".repeat(TEXT_MAX),
             dockerHost: "ssh://deploy@[fd00::1]:2222",
             postDeployValidation: "false",
         });
         expect(config.services.influxdb.resources).toEqual({ memoryMiB: MEMORY_MIB.max, memoryReservationMiB: 1024, cpus: CPUS.max });
-        expect(config.services.calendar.resources.cpus).toBe(0.01);
+        expect(config.services.calendar.resources.cpus).toBe(CPUS.min);
     });
 });
 
