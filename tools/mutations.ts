@@ -34,7 +34,7 @@ export const MUTATIONS: readonly Mutation[] = [
     unit("rules.port-min", R, "port 0 allowed", "export const PORT = { min: 1, max: 65535 } as const;", "export const PORT = { min: 0, max: 65535 } as const;"),
     unit("rules.memory-min", R, "memory limit below 16 MiB allowed", "export const MEMORY_MIB = { min: 16,", "export const MEMORY_MIB = { min: 6,"),
     unit("rules.reservation-min", R, "reservation below 6 MiB allowed", "export const MEMORY_RESERVATION_MIB = { min: 6,", "export const MEMORY_RESERVATION_MIB = { min: 1,"),
-    unit("rules.cpus-min", R, "CPU below 0.01 allowed", "export const CPUS = { min: 0.01,", "export const CPUS = { min: 0.001,"),
+    unit("rules.cpus-min", R, "CPU below 0.1 allowed", "export const CPUS = { min: 0.1,", "export const CPUS = { min: 0.01,"),
     unit("rules.cpus-max", R, "CPU above 64 allowed", "max: 64, decimals: 2 }", "max: 128, decimals: 2 }"),
     unit("rules.cpus-decimals", R, "three decimals of CPU allowed", "max: 64, decimals: 2 }", "max: 64, decimals: 3 }"),
     unit("rules.health-wait-max", R, "health waits above an hour allowed", "export const HEALTH_WAIT_SECONDS = { min: 1, max: 3600 } as const;", "export const HEALTH_WAIT_SECONDS = { min: 1, max: 7200 } as const;"),
