@@ -16,7 +16,7 @@ import * as path from "path";
 import { ApplyError, applyStack, destroyStack, type ApplyResult, type ApplyState, type StepEvent } from "../../engine/apply/applyStack";
 import type { Props } from "../../engine/apply/liveResources";
 import type { SynthResource } from "../../synth/synthesize";
-import { DIGEST_PY, docker, pythonWithFiles, type DbDigest } from "./helpers";
+import { DIGEST_PY, docker, influxChecksumOfBackup, pythonWithFiles, type DbDigest } from "./helpers";
 import {
     httpGet,
     httpPost,
@@ -91,6 +91,24 @@ const eventsFor = (events: StepEvent[], name: string): StepEvent[] => events.fil
 /** The image id a container runs. */
 const imageOf = (container: string): string => docker(["inspect", "--format", "{{.Image}}", container]).stdout.trim();
 
+/**
+ * The user a container must run as, from a source other than the container itself: the spec's user, or,
+ * when the spec sets none, the image's own Config.User (what its Dockerfile's USER left; "" is root).
+ */
+function expectedUser(c: SynthResource): string {
+    if (c.inputs.user !== undefined) return String(c.inputs.user);
+    return docker(["image", "inspect", "--format", "{{.Config.User}}", String(c.inputs.image)]).stdout.trim();
+}
+
+/** The uid that user resolves to in the image (a name such as appuser is looked up in the image's passwd). */
+function expectedUid(c: SynthResource): string {
+    const user = expectedUser(c);
+    if (user === "") return "0";
+    const name = user.split(":")[0]!;
+    if (/^\d+$/.test(name)) return name;
+    return docker(["run", "--rm", "--network", "none", "--entrypoint", "id", String(c.inputs.image), "-u", name]).stdout.trim();
+}
+
 /** The whole acceptance of one stack (each in its own test file, so jest can run the two at the same time). */
 export function stackAcceptance(base: "prod" | "dev"): void {
     describe(`the ${base} stack on a real Docker engine, from the program's own specs`, () => {
@@ -133,6 +151,8 @@ export function stackAcceptance(base: "prod" | "dev"): void {
             const containers = containersOf(first);
             const enabled = Object.keys(first.synth.outputs.serviceUrls as Record<string, string>);
             expect(containers.map(serviceOf).sort()).toEqual(enabled.sort());
+            // A test stack turns every service on (testOverrides): the checks below run over all 14.
+            expect(containers).toHaveLength(14);
             const created = new Map(first.events.filter((e) => e.type === CONTAINER && e.op === "create").map((e) => [e.name, e]));
             const byUrn = new Map(containers.map((c) => [c.urn, c]));
             for (const c of containers) {
@@ -157,7 +177,7 @@ export function stackAcceptance(base: "prod" | "dev"): void {
                     status: "running",
                     health: "healthy",
                 });
-                expect(info.Config.User).toBe(c.inputs.user ?? info.Config.User);
+                expect({ name: nameOf(c), user: info.Config.User }).toEqual({ name: nameOf(c), user: expectedUser(c) });
                 expect(info.HostConfig.ReadonlyRootfs).toBe(c.inputs.readOnly === true);
                 expect(info.HostConfig.CapDrop ?? []).toEqual((c.inputs.capabilities as { drops?: string[] } | undefined)?.drops ?? []);
                 expect(info.HostConfig.SecurityOpt ?? []).toEqual(c.inputs.securityOpts ?? []);
@@ -222,7 +242,8 @@ export function stackAcceptance(base: "prod" | "dev"): void {
                 const runningAs = docker(["exec", nameOf(c), "id", "-u"]).stdout.trim();
                 const owner = docker(["exec", nameOf(c), "stat", "-c", "%u", file]).stdout.trim();
                 expect({ service, owner }).toEqual({ service, owner: runningAs });
-                expect(info.Config.User.split(":")[0] || "0").toBe(c.inputs.user === undefined ? info.Config.User.split(":")[0] || "0" : runningAs);
+                expect({ service, runningAs }).toEqual({ service, runningAs: expectedUid(c) });
+                expect(info.Config.User).toBe(expectedUser(c));
                 addRows(nameOf(c), file, 5, "written-by-service-user");
                 expect(sqliteDigestIn(nameOf(c), file).integrity).toBe("ok");
             }
@@ -234,7 +255,7 @@ export function stackAcceptance(base: "prod" | "dev"): void {
             expect(inspect(nameOf(adminApi)).HostConfig.GroupAdd).toEqual([socketGroup]);
             const info = JSON.parse((await httpGet(`http://127.0.0.1:${portOf(adminApi).external}/standin`)).body) as { uid: number; docker_socket: { ok: boolean; error?: string } };
             expect(info.docker_socket).toMatchObject({ ok: true });
-            expect(info.uid).toBe(base === "prod" ? 1001 : info.uid);
+            expect(String(info.uid)).toBe(expectedUid(adminApi));
         });
 
         it("lets log-aggregator read the json-file logs of the stack's other containers", async () => {
@@ -471,11 +492,17 @@ export function stackAcceptance(base: "prod" | "dev"): void {
             expect(sqliteDigestOfFile(path.join(backupDir, "sqlite", "data-api", "metadata.db"))).toEqual(before.dataApi);
             expect(sqliteDigestOfFile(path.join(backupDir, "sqlite", "sports-data", "webhooks.db"))).toEqual(before.sports);
 
+            // ... and InfluxDB's, read from the backup's own files (not from the server it will be restored into).
+            const influxInBackup = influxChecksumOfBackup(path.join(backupDir, "influxdb"));
+            expect(influxInBackup).toBe(before.influx);
+
             // Data written after the backup is what a restore must roll back.
             addRows(dataApi, "/app/data/metadata.db", 50, "after-backup");
             addRows(sports, "/app/data/webhooks.db", 50, "after-backup");
             writeInfluxIn(influx, token, "temp,room=late v=1 1800000000");
             expect(sqliteDigestIn(dataApi, "/app/data/metadata.db")).not.toEqual(before.dataApi);
+            expect(sqliteDigestIn(sports, "/app/data/webhooks.db")).not.toEqual(before.sports);
+            expect(influxChecksumIn(influx)).not.toBe(influxInBackup);
 
             const restored = await applyStack(project.stack, {
                 projectDir: project.projectDir,
@@ -489,7 +516,7 @@ export function stackAcceptance(base: "prod" | "dev"): void {
             // Every row the test wrote before the backup is back, and none written after it.
             expect(testRows(sqliteDigestIn(dataApi, "/app/data/metadata.db"))).toEqual(testRows(before.dataApi));
             expect(testRows(sqliteDigestIn(sports, "/app/data/webhooks.db"))).toEqual(testRows(before.sports));
-            expect(influxChecksumIn(influx)).toBe(before.influx);
+            expect(influxChecksumIn(influx)).toBe(influxInBackup);
             for (const c of [dataApi, sports, influx]) expect(inspect(c).State.Health?.Status).toBe("healthy");
         }, 15 * 60_000);
 

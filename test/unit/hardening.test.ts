@@ -1,8 +1,25 @@
 /** prod's hardening holds on every container, with the catalog's documented exceptions only. */
 import { createHash } from "crypto";
+import * as path from "path";
 import { SERVICE_CATALOG, SERVICE_KEYS, VOLUME_CATALOG } from "../../catalog/services";
-import { MOCK_DIGEST_MARKER } from "../../synth/synthesize";
-import { containersByService, envOf, labelOf, ofType, synthStack, VOLUME } from "./helpers";
+import { listStacks } from "../../synth/stackFiles";
+import { MOCK_DIGEST_MARKER, type SynthResource } from "../../synth/synthesize";
+import { containersByService as byServiceOf, envOf, labelOf, ofType, synthStack, VOLUME } from "./helpers";
+
+/** Every service the catalog defines, written out: each committed stack deploys all of them. */
+const ALL_SERVICES = [
+    "admin-api", "air-quality", "calendar", "carbon-intensity", "data-api", "data-retention", "electricity-pricing",
+    "enrichment-pipeline", "health-dashboard", "influxdb", "log-aggregator", "smart-meter", "sports-data", "websocket-ingestion",
+];
+/** The committed stacks (Pulumi.<stack>.yaml at the repository's root): "every stack" means these. */
+const COMMITTED_STACKS = listStacks(path.resolve(__dirname, "..", ".."));
+
+/** A stack's containers by service; fails unless there is exactly one per service, so no loop below runs over nothing. */
+function containersByService(result: Parameters<typeof byServiceOf>[0]): Map<string, SynthResource> {
+    const byService = byServiceOf(result);
+    expect([...byService.keys()].sort()).toEqual(ALL_SERVICES);
+    return byService;
+}
 
 const ROOT_SERVICES = SERVICE_KEYS.filter((k) => SERVICE_CATALOG[k].security.nonRootUser === null);
 const WRITABLE_ROOT = SERVICE_KEYS.filter((k) => !SERVICE_CATALOG[k].security.readOnlyRootFilesystem);
@@ -79,7 +96,11 @@ describe("prod", () => {
 });
 
 describe("every stack", () => {
-    it.each(["dev", "prod"])("%s: limits memory and CPU, rotates logs, restarts, and replaces containers delete-first", async (stack) => {
+    it("is every committed stack file", () => {
+        expect([...COMMITTED_STACKS].sort()).toEqual(["dev", "prod"]);
+    });
+
+    it.each(COMMITTED_STACKS)("%s: limits memory and CPU, rotates logs, restarts, and replaces containers delete-first", async (stack) => {
         for (const [service, c] of containersByService(await synthStack(stack))) {
             expect({ service, memory: Number(c.inputs.memory) > Number(c.inputs.memoryReservation) }).toEqual({ service, memory: true });
             expect(Number(c.inputs.cpus)).toBeGreaterThan(0);
@@ -90,8 +111,8 @@ describe("every stack", () => {
         }
     });
 
-    it("mounts host Docker paths read-only, and only into admin-api and log-aggregator", async () => {
-        const byService = containersByService(await synthStack("prod"));
+    it.each(COMMITTED_STACKS)("%s: mounts host Docker paths read-only, and only into admin-api and log-aggregator", async (stack) => {
+        const byService = containersByService(await synthStack(stack));
         const others = [...byService.keys()].filter((k) => k !== "log-aggregator");
         for (const [service, c] of byService) {
             const hostMounts = (c.inputs.volumes as Array<{ hostPath?: string; containerPath: string; readOnly: boolean }>).filter((v) => v.hostPath);
@@ -107,11 +128,12 @@ describe("every stack", () => {
         }
     });
 
-    it("lets log-aggregator read the engine's logs as uid 1001 through the logs' group, after every other container", async () => {
-        const synth = await synthStack("prod");
+    it.each(COMMITTED_STACKS)("%s: lets log-aggregator read the engine's logs through the logs' group (as 1001 where the profile runs non-root), after every other container", async (stack) => {
+        const synth = await synthStack(stack);
         const byService = containersByService(synth);
         const aggregator = byService.get("log-aggregator")!;
-        expect(aggregator.inputs.user).toBe("1001:1001");
+        // dev's profile runs images as built: log-aggregator's own USER appuser (uid 1001).
+        expect(aggregator.inputs.user).toBe({ dev: undefined, prod: "1001:1001" }[stack]);
         expect(aggregator.inputs.groupAdds).toEqual(["0"]);
         for (const [service, c] of byService) {
             if (service !== "log-aggregator") expect(aggregator.dependencies).toContain(c.urn);

@@ -175,9 +175,14 @@ export function labelOf(resource: SynthResource, label: string): string | undefi
     return labels.find((l) => l.label === label)?.value;
 }
 
-/** Containers by their com.homeiq.service label. */
+/**
+ * Containers by their com.homeiq.service label. Throws when there are none (every valid stack deploys
+ * at least one service): a test looping over them would otherwise check nothing and pass.
+ */
 export function containersByService(result: SynthResult): Map<string, SynthResource> {
-    return new Map(ofType(result, CONTAINER).map((c) => [labelOf(c, "com.homeiq.service") as string, c]));
+    const byService = new Map(ofType(result, CONTAINER).map((c) => [labelOf(c, "com.homeiq.service") as string, c]));
+    if (byService.size === 0) throw new Error(`the synth of stack ${result.stack} has no containers: nothing to check`);
+    return byService;
 }
 
 export function envOf(container: SynthResource): Map<string, string> {
