@@ -10,7 +10,8 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { DockerApiProxyPlan } from "../config/plan";
 import { DockerSocketGroup } from "./dockerSocketGroup";
-import { HEALTH_CHECK_TIMING, cpuSharesOf } from "./homeiqService";
+import { capabilitiesAsRead, cpusAsRead, goSeconds } from "./dockerForms";
+import { HEALTH_CHECK_TIMING, REPLACE_ON_CHANGES, cpuSharesOf } from "./homeiqService";
 import { dockerLabels, LABEL_PIDS_LIMIT } from "./naming";
 
 export interface DockerApiProxyArgs {
@@ -55,6 +56,9 @@ export class DockerApiProxy extends pulumi.ComponentResource {
             args.configuredSocketGroup ??
             new DockerSocketGroup(`${name}-socket-group`, { probeImage: this.image.repoDigest, dockerHost: args.dockerHost }, { parent: this }).groupId;
         const h = plan.hardening;
+        // Written as the provider reads them back (docs/provider-behaviour.md), as for every service.
+        const cpus = cpusAsRead(plan.resources.cpus);
+        if (cpus === undefined) throw new Error(`docker-api-proxy: cpus ${plan.resources.cpus} is read back by the docker provider as another value`);
         this.container = new docker.Container(
             name,
             {
@@ -63,10 +67,11 @@ export class DockerApiProxy extends pulumi.ComponentResource {
                 labels: dockerLabels({ ...plan.labels, [LABEL_PIDS_LIMIT]: String(h.pidsLimit) }),
                 restart: plan.restart,
                 memory: plan.resources.memoryMiB,
+                memorySwap: plan.resources.memoryMiB,
                 memoryReservation: plan.resources.memoryReservationMiB,
-                cpus: String(plan.resources.cpus),
+                cpus,
                 cpuShares: cpuSharesOf(plan.resources.cpus),
-                healthcheck: { tests: [...plan.healthCheck.tests], ...HEALTH_CHECK_TIMING, startPeriod: `${plan.healthCheck.startPeriodSeconds}s` },
+                healthcheck: { tests: [...plan.healthCheck.tests], ...HEALTH_CHECK_TIMING, startPeriod: goSeconds(plan.healthCheck.startPeriodSeconds) },
                 wait: true,
                 waitTimeout: plan.healthWaitSeconds,
                 networksAdvanced: [{ name: this.network.name, aliases: [plan.key] }],
@@ -78,11 +83,11 @@ export class DockerApiProxy extends pulumi.ComponentResource {
                 readOnly: h.readOnly,
                 tmpfs: h.tmpfs ? { ...h.tmpfs } : undefined,
                 securityOpts: [...h.securityOpts],
-                capabilities: h.capabilities ? { drops: [...h.capabilities.drops], adds: [...h.capabilities.adds] } : undefined,
+                capabilities: h.capabilities ? { drops: capabilitiesAsRead(h.capabilities.drops), adds: capabilitiesAsRead(h.capabilities.adds) } : undefined,
                 groupAdds: [socketGroup],
                 destroyGraceSeconds: 10,
             },
-            { ...childOpts, dependsOn: args.startAfter, deleteBeforeReplace: true },
+            { ...childOpts, dependsOn: args.startAfter, deleteBeforeReplace: true, replaceOnChanges: [...REPLACE_ON_CHANGES] },
         );
         this.registerOutputs({ containerName: plan.containerName });
     }

@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ServiceKey } from "../catalog/services";
 import type { PlatformPlan } from "../config/plan";
 import { CleanRebuild } from "./cleanRebuild";
+import { ContainerHealthGate } from "./containerHealthGate";
 import { DataLifecycle } from "./dataLifecycle";
 import { DeploymentValidation } from "./deploymentValidation";
 import { DockerApiProxy } from "./dockerApiProxy";
@@ -32,6 +33,7 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
     readonly services: Readonly<Partial<Record<ServiceKey, HomeIQService>>>;
     readonly pidsLimits: PidsLimits;
     readonly dockerApiProxy?: DockerApiProxy;
+    readonly healthGate: ContainerHealthGate;
     readonly validation?: DeploymentValidation;
 
     constructor(name: string, args: HomeIQPlatformArgs, opts: pulumi.ComponentResourceOptions = {}) {
@@ -146,12 +148,18 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        // The gate: every published URL answers as a healthy service would.
+        // The gates: every container healthy in Docker's own state, then every published URL answers as a
+        // healthy service would.
+        this.healthGate = new ContainerHealthGate(
+            `${name}-container-health`,
+            { containers: [...plan.services.map((s) => services[s.key]!.container), ...(proxy ? [proxy.container] : [])], dockerHost: plan.dockerHost },
+            { parent: this },
+        );
         if (plan.validation) {
             const containers = [...plan.validation.after.map((k) => services[k]!.container), ...(proxy ? [proxy.container] : [])];
             this.validation = new DeploymentValidation(
                 `${name}-validation`,
-                { plan: plan.validation, containers, dependsOn: [...containers, this.pidsLimits.command] },
+                { plan: plan.validation, containers, dependsOn: [...containers, this.healthGate.command, this.pidsLimits.command] },
                 { parent: this },
             );
         }

@@ -10,6 +10,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { VolumeKey } from "../catalog/services";
 import type { EnvValue, ServicePlan } from "../config/plan";
+import { capabilitiesAsRead, cpusAsRead, goSeconds } from "./dockerForms";
 import { dockerLabels, LABEL_DEPENDENCY_IDS, LABEL_PIDS_LIMIT } from "./naming";
 import type { PlatformSecrets } from "./platformSecrets";
 
@@ -23,6 +24,9 @@ export const HEALTH_CHECK_TIMING = { interval: "30s", timeout: "10s", retries: 3
 
 /** The container's relative CPU weight: 1000 per core of its limit (at least 2, the kernel's minimum). */
 export const cpuSharesOf = (cpus: number): number => Math.max(2, Math.round(cpus * 1000));
+
+/** Container inputs that the provider writes to state only, which the program replaces on instead. */
+export const REPLACE_ON_CHANGES = ["healthcheck", "tmpfs"] as const;
 
 /** What the container gets that only exists at deploy time. */
 export interface ServiceWiring {
@@ -80,6 +84,9 @@ export function containerSpec(plan: ServicePlan, wiring: ServiceWiring): Contain
         if (wiring.dockerSocketGroup === undefined) throw new Error(`${plan.key} mounts the Docker socket but was given no socket group`);
         return wiring.dockerSocketGroup;
     });
+    const cpus = cpusAsRead(plan.resources.cpus);
+    // config/schema.ts refuses such values with the config key; this guards other callers.
+    if (cpus === undefined) throw new Error(`${plan.key}: cpus ${plan.resources.cpus} is read back by the docker provider as another value`);
     const labels: Record<string, pulumi.Input<string>> = { ...plan.labels, [LABEL_PIDS_LIMIT]: String(plan.hardening.pidsLimit) };
     if (plan.replacedWith.length > 0) {
         labels[LABEL_DEPENDENCY_IDS] = pulumi.all(plan.replacedWith.map((k) => wiring.containerId(k))).apply((ids) => ids.join(","));
@@ -94,15 +101,19 @@ export function containerSpec(plan: ServicePlan, wiring: ServiceWiring): Contain
             envs: toDockerEnvs(plan.environment, wiring.secrets),
             restart: plan.restart,
             memory: plan.resources.memoryMiB,
+            // No swap beyond the limit. Unset, the engine stores twice the memory and the provider reads
+            // that back into state (`memory_swap` is not computed): a diff on every preview after a create.
+            memorySwap: plan.resources.memoryMiB,
             memoryReservation: plan.resources.memoryReservationMiB,
-            cpus: String(plan.resources.cpus),
+            // Written as the provider reads NanoCpus back ("1.0", not "1"): `cpus` forces replacement.
+            cpus,
             // CPU priority under contention (CIS 5.12), proportional to the limit: 1000 per core, so no service
             // lands on the engine's default weight of 1024 (which the benchmark reads as "not set").
             cpuShares: cpuSharesOf(plan.resources.cpus),
             healthcheck: {
                 tests: [...plan.healthCheck.tests],
                 ...HEALTH_CHECK_TIMING,
-                startPeriod: `${plan.healthCheck.startPeriodSeconds}s`,
+                startPeriod: goSeconds(plan.healthCheck.startPeriodSeconds),
             },
             // Health-gated start: `pulumi up` waits until this container is healthy before starting dependents.
             wait: true,
@@ -119,8 +130,10 @@ export function containerSpec(plan: ServicePlan, wiring: ServiceWiring): Contain
             readOnly: plan.hardening.readOnly,
             tmpfs: plan.hardening.tmpfs ? { ...plan.hardening.tmpfs } : undefined,
             securityOpts: [...plan.hardening.securityOpts],
+            // In the docker client's form (CAP_CHOWN): the provider reads back what the client sent, and
+            // `capabilities` forces replacement.
             capabilities: plan.hardening.capabilities
-                ? { drops: [...plan.hardening.capabilities.drops], adds: [...plan.hardening.capabilities.adds] }
+                ? { drops: capabilitiesAsRead(plan.hardening.capabilities.drops), adds: capabilitiesAsRead(plan.hardening.capabilities.adds) }
                 : undefined,
             groupAdds: groups.length > 0 ? groups : undefined,
             ulimits: plan.hardening.ulimits.length > 0 ? plan.hardening.ulimits.map((u) => ({ ...u })) : undefined,
@@ -150,6 +163,9 @@ export class HomeIQService extends pulumi.ComponentResource {
             dependsOn: args.startAfter,
             // Names are fixed per stack, so the old container must go before its replacement starts.
             deleteBeforeReplace: true,
+            // The provider neither replaces nor updates a container for these (state only): replacing is
+            // how a change reaches the running container (docs/provider-behaviour.md, finding 3).
+            replaceOnChanges: [...REPLACE_ON_CHANGES],
             additionalSecretOutputs: args.spec.hasSecretEnvironment ? ["envs"] : [],
         });
         this.registerOutputs({ containerName: this.containerName });

@@ -7,7 +7,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { RetentionStep } from "../config/plan";
-import { scriptCommand, SCRIPTS } from "./scriptCommand";
+import { scriptCommand, SCRIPTS, SECRET_COMMAND_OUTPUTS } from "./scriptCommand";
 
 /** InfluxDB's retention notation: 0 is forever. */
 export const retentionValue = (days: number): string => (days === 0 ? "0" : `${days}d`);
@@ -40,7 +40,7 @@ export class InfluxRetention extends pulumi.ComponentResource {
                 triggers: [step.retentionDays, step.restoredFrom],
                 logging: "stdoutAndStderr",
             },
-            { parent: this, dependsOn: args.after },
+            { parent: this, dependsOn: args.after, additionalSecretOutputs: SECRET_COMMAND_OUTPUTS },
         );
         this.registerOutputs({});
     }

@@ -7,7 +7,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { RestoreStep } from "../config/plan";
-import { scriptCommand, SCRIPTS } from "./scriptCommand";
+import { scriptCommand, SCRIPTS, SECRET_COMMAND_OUTPUTS } from "./scriptCommand";
 
 export interface RestoreFromBackupArgs {
     readonly step: RestoreStep;
@@ -52,7 +52,7 @@ export class RestoreFromBackup extends pulumi.ComponentResource {
                 triggers: [step.folder],
                 logging: "stdoutAndStderr",
             },
-            { parent: this, dependsOn: args.after },
+            { parent: this, dependsOn: args.after, additionalSecretOutputs: SECRET_COMMAND_OUTPUTS },
         );
         this.registerOutputs({});
     }

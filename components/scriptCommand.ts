@@ -19,6 +19,7 @@ export const SCRIPTS = {
     chownVolume: "scripts/backup/chown-volume.sh",
     setRetention: "scripts/influxdb/set-retention.sh",
     validate: "scripts/validate/validate.sh",
+    containersHealthy: "scripts/validate/containers-healthy.sh",
     socketGroup: "scripts/docker/socket-group.sh",
     pidsLimits: "scripts/docker/pids-limits.sh",
     hostPortsFree: "scripts/preflight/ports-free.sh",
@@ -28,3 +29,11 @@ export const SCRIPTS = {
 export function scriptCommand(script: (typeof SCRIPTS)[keyof typeof SCRIPTS]): string {
     return `bash ${script}`;
 }
+
+/**
+ * The outputs of a Command whose `environment` holds a secret: @pulumi/command stores the script's
+ * stdout and stderr in state (local/commandOutputs.go:142-143) and marks them secret only when an
+ * input of the same name is (pulumi-go-provider infer/resource.go:754-809), so without this option
+ * anything a script printed would sit in the state file in plain text.
+ */
+export const SECRET_COMMAND_OUTPUTS: string[] = ["stdout", "stderr"];

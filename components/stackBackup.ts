@@ -13,7 +13,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { BackupTargetPlan } from "../config/plan";
 import { backupEnvironment, type BackupWiring } from "./backupScripts";
-import { scriptCommand, SCRIPTS } from "./scriptCommand";
+import { scriptCommand, SCRIPTS, SECRET_COMMAND_OUTPUTS } from "./scriptCommand";
 
 export type BackupMoment = "pre-change" | "final" | "on-demand";
 
@@ -47,7 +47,7 @@ export class StackBackup extends pulumi.ComponentResource {
                       triggers: args.triggers,
                       logging: "stdoutAndStderr",
                   },
-            { parent: this, dependsOn: args.after },
+            { parent: this, dependsOn: args.after, additionalSecretOutputs: SECRET_COMMAND_OUTPUTS },
         );
         this.registerOutputs({});
     }

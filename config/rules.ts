@@ -53,12 +53,13 @@ export const PORT = { min: 1, max: 65535 } as const;
 export const MEMORY_MIB = { min: 16, max: 1048576 } as const;
 export const MEMORY_RESERVATION_MIB = { min: 6, max: 1048576 } as const;
 /**
- * CPU limit in cores. The engine refuses less than 0.01 ("Range of CPUs is from 0.01 to N") and
- * more than the host has, but only when the container starts; the host's count is unknown when
- * the config is checked, so 64 (a large home server) is the documented ceiling. Two decimals:
- * the engine works in 0.01 steps of NanoCPUs anyway.
+ * CPU limit in cores. The engine refuses more than the host has, but only when the container
+ * starts; the host's count is unknown when the config is checked, so 64 (a large home server) is
+ * the documented ceiling. Two decimals: the engine works in 0.01 steps of NanoCPUs anyway. From
+ * 0.1: the docker provider reads anything below back as "0.0", a change on every `pulumi up`
+ * (components/dockerForms.ts cpusAsRead, which also refuses the few larger values it misreads).
  */
-export const CPUS = { min: 0.01, max: 64, decimals: 2 } as const;
+export const CPUS = { min: 0.1, max: 64, decimals: 2 } as const;
 /**
  * A container's PIDs limit (`docker update --pids-limit`): 0 or -1 would mean unlimited, so 16 (a
  * shell, the service and its health check with room to spare) is the floor; the kernel's pid_max

@@ -8,6 +8,7 @@
  * once, or the validated StackConfig: each service's settings with the profile's defaults filled in.
  * What the platform does with it is the resolve step's (config/resolve.ts).
  */
+import { cpusAsRead } from "../components/dockerForms";
 import { SERVICE_CATALOG, SERVICE_KEYS, isServiceKey, startOrder, type EnvironmentGroup, type ServiceDefinition, type ServiceKey } from "../catalog/services";
 import { PROFILES } from "../stacks";
 import type { ServiceResources, StackProfile } from "../stacks/profile";
@@ -359,6 +360,12 @@ function checkResources({ problems, f, profile }: Checking, disabled: ReadonlyMa
         if (!shape.test(e.value) || n < bounds.min || n > bounds.max) {
             const what = field === "cpus" ? `cores from ${CPUS.min} to ${CPUS.max}, at most ${CPUS.decimals} decimals` : `whole MiB from ${bounds.min} to ${bounds.max}`;
             problems.add("resourceOverrides", e.index, e.raw, `sets ${field} to ${JSON.stringify(e.value)}, which is not ${what}`, what, fixCommand.setAt("resourceOverrides", e.index, `${e.service}:${field}=${profile?.resources[e.service][field] ?? bounds.min}`));
+            continue;
+        }
+        if (field === "cpus" && cpusAsRead(n) === undefined) {
+            // The provider reads NanoCpus back in a form that is not this value ("0.0", "10."): the
+            // container would be replaced on every `pulumi up` (docs/provider-behaviour.md).
+            problems.add("resourceOverrides", e.index, e.raw, `sets cpus to ${e.value}, which the docker provider reads back as another value, so every pulumi up would replace the container`, "a CPU count the provider reads back unchanged, e.g. 0.25, 1, 1.5, 9.5 (not 10, 20, ... nor 10.01-10.09, 20.01-20.09, ...)", fixCommand.setAt("resourceOverrides", e.index, `${e.service}:cpus=${(Math.round(n * 100) - 50) / 100}`));
             continue;
         }
         resourceIndex.set(`${e.service}:${field}`, e.index);

@@ -127,7 +127,8 @@ export function mockState(type: string, name: string, inputs: Record<string, unk
         case "random:index/randomPassword:RandomPassword":
             return { ...inputs, result: `mock-random-${name}-value` };
         case "docker:index/image:Image":
-            return { ...inputs, repoDigest: `${String(inputs.imageName).replace(/:[^:/]*$/, "")}@${digest}` };
+            // A local image (skipPush) reports its image id as repoDigest (pulumi-docker provider/image.go:287-294).
+            return { ...inputs, repoDigest: inputs.skipPush === true ? digest : `${String(inputs.imageName).replace(/:[^:/]*$/, "")}@${digest}` };
         case "docker:index/remoteImage:RemoteImage":
             return { ...inputs, imageId: digest, repoDigest: `${String(inputs.name)}` };
         case "command:local:Command":

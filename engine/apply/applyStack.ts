@@ -6,19 +6,28 @@
  * everything it depends on has been registered, so the engine sees the synthesized dependency
  * order, and `wait: true` blocks dependents until the container is healthy, as with the CLI.
  *
- * A second apply with the previous state does what an update does: unchanged inputs are left
- * alone; a change updates in place where the provider can, otherwise replaces (honouring
- * `replaceOnChanges` and `deleteBeforeReplace`); resources no longer registered are deleted
- * afterwards in reverse order. `destroyStack` deletes everything in reverse order, keeping
- * `retainOnDelete` volumes, as `pulumi destroy` does.
+ * A second apply with the previous state is an update, planned as the providers plan it (plan.ts):
+ * each resource's step (same / update / state-only / replace) comes from its state as the provider
+ * read it back and the table of what each input's change does (containerInputs.ts for containers,
+ * each driver's `changes` for the rest), honouring `replaceOnChanges` and `deleteBeforeReplace`.
+ * What the engine also does is modelled: a container whose health wait timed out stays in state
+ * with init errors and gets an empty update next time; after the first failure no new step starts
+ * and resources not reached keep their old state; a delete-before-replace first deletes the
+ * dependents that its replacement replaces; an Image's inputs carry the digest of its build context;
+ * a Command whose environment holds a secret must keep its stdout/stderr secret. Resources no
+ * longer registered are deleted afterwards in reverse order. `destroyStack` deletes everything in
+ * reverse order, keeping `retainOnDelete` volumes, as `pulumi destroy` does.
  */
 import * as path from "path";
-import { isDeepStrictEqual } from "util";
 import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime/mocks";
 import type { RecordedRegistration } from "../../synth/recordingMonitor";
 import { synthesize, type SynthResult } from "../../synth/synthesize";
+import { contextDigest } from "./contextDigest";
 import { dockerApi } from "./dockerApi";
-import { DRIVERS, type DriverContext, type Outputs, type Props, type StepReport } from "./liveResources";
+import { DRIVERS, PartialCreateError, type DriverContext, type Outputs, type Props, type ResourceDriver, type StepReport } from "./liveResources";
+import { containerChanges, inputChanges, planStep, type InputChange, type PlannedStep, type StepOp } from "./plan";
+
+export type { StepOp } from "./plan";
 
 export interface AppliedResource {
     readonly key: string;
@@ -29,6 +38,12 @@ export interface AppliedResource {
     readonly state: Props;
     readonly retainOnDelete: boolean;
     readonly dependencies: readonly string[];
+    readonly replaceOnChanges: readonly string[];
+    readonly deleteBeforeReplace: boolean;
+    /** Outputs stored as secrets (`additionalSecretOutputs`). */
+    readonly secretOutputs: readonly string[];
+    /** Set when the create failed after the resource existed (a partially created resource). */
+    readonly initErrors?: readonly string[];
 }
 
 /** What the "state file" holds between applies: resources in the order they were created. */
@@ -37,13 +52,15 @@ export interface ApplyState {
     readonly resources: AppliedResource[];
 }
 
-export type StepOp = "create" | "update" | "replace" | "delete" | "same";
-
 export interface StepEvent {
     readonly key: string;
     readonly type: string;
     readonly name: string;
     readonly op: StepOp;
+    /** What changed, and what each change does (update, state-only and replace steps). */
+    readonly changes?: readonly InputChange[];
+    /** Set when the step failed: its error. */
+    readonly failed?: string;
     /** ms since the epoch */
     readonly start: number;
     readonly end: number;
@@ -79,6 +96,8 @@ export interface ApplyResult {
     readonly state: ApplyState;
     readonly events: StepEvent[];
     readonly synth: SynthResult;
+    /** The stack's secrets: the secret config values and every generated password (for tests that look for leaks). */
+    readonly secretValues: readonly string[];
 }
 
 const PROJECT_DIR = path.resolve(__dirname, "..", "..");
@@ -101,17 +120,31 @@ function plainInputs(value: unknown, path = ""): unknown {
     return value;
 }
 
-function changedInputs(before: Props, after: Props): string[] {
-    const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
-    return [...keys].filter((k) => !isDeepStrictEqual(before[k], after[k])).sort();
+const CONTAINER = "docker:index/container:Container";
+const COMMAND = "command:local:Command";
+const IMAGE = "docker:index/image:Image";
+
+/** The step a `pulumi up` takes for a resource that exists, from its state and its new inputs. */
+export function planResource(type: string, driver: ResourceDriver, old: AppliedResource, inputs: Props, replaceOnChanges: readonly string[]): PlannedStep {
+    const changes = type === CONTAINER ? containerChanges(old.state, inputs) : inputChanges(type, old.inputs, inputs, driver.changes ?? {});
+    return planStep(changes, replaceOnChanges, (old.initErrors ?? []).length > 0);
 }
 
-/** `replaceOnChanges` entries such as `triggers[*]` name a top-level input. */
-const replaceOnChangesKeys = (entries: readonly string[]): string[] => entries.map((e) => e.replace(/[[.].*$/, ""));
+/** Whether a secret reached the inputs: the wire form keeps the sentinel (environment values, envs). */
+function holdsSecret(value: unknown): boolean {
+    if (Array.isArray(value)) return value.some(holdsSecret);
+    if (value !== null && typeof value === "object") {
+        const obj = value as Props;
+        return obj[SIG_KEY] === SIG_SECRET || Object.values(obj).some(holdsSecret);
+    }
+    return false;
+}
 
-// A failed step rejects promises that the program never handles (the CLI reports them as the
-// step's error). They are recorded as failures of the running apply instead of ending the process;
-// late ones, after an apply has ended, are dropped (that apply has already reported its failure).
+// A failed step never settles its registration (nor any later one): in the CLI the engine stops
+// and the program's remaining promises are abandoned. Rejecting instead would leave rejected
+// promises that the program never handles (each dependent's input serialization), which end the
+// process or fail the test that runs the apply. applyStack returns as soon as the steps that were
+// running have finished. A rejection the program itself leaves unhandled is recorded as a failure.
 let activeFailures: Error[] = [];
 let listening = false;
 function listenForUnhandledRejections(): void {
@@ -125,29 +158,86 @@ function listenForUnhandledRejections(): void {
 export async function applyStack(stack: string, options: ApplyOptions = {}): Promise<ApplyResult> {
     const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
     const ctx: DriverContext = { api: dockerApi(undefined), dockerHost: "unix:///var/run/docker.sock", cwd: options.cwd ?? PROJECT_DIR, log };
-    const previous = new Map((options.previous?.resources ?? []).map((r) => [r.key, r]));
-    const applied: AppliedResource[] = [];
+    // The state as the engine keeps it: every resource of the previous apply, replaced as steps complete.
+    const previousList = options.previous?.resources ?? [];
+    const previous = new Map(previousList.map((r) => [r.key, r]));
+    const current = new Map(previousList.map((r) => [r.key, r]));
+    const registered: string[] = [];
     const events: StepEvent[] = [];
     const failures: Error[] = [];
     const replacedLater: AppliedResource[] = [];
+    const deletedEarly = new Set<string>();
+    const secretValues: string[] = (options.secretOverrides ?? []).map((k) => options.configOverrides?.[k] ?? "").filter((v) => v.length > 0);
 
-    const step = async <T>(r: { key: string; type: string; name: string }, op: StepOp, run: () => Promise<T>, report?: (t: T) => StepReport | undefined): Promise<T> => {
+    const step = async <T>(r: { key: string; type: string; name: string }, op: StepOp, run: () => Promise<T>, report?: (t: T) => StepReport | undefined, changes?: readonly InputChange[]): Promise<T> => {
         const start = Date.now();
-        log(`${op.padEnd(7)} ${r.type} ${r.name}`);
-        const result = await run();
-        events.push({ key: r.key, type: r.type, name: r.name, op, start, end: Date.now(), report: report?.(result) });
+        log(`${op.padEnd(10)} ${r.type} ${r.name}${changes && changes.length > 0 ? ` (${changes.map((c) => `${c.key}: ${c.kind}`).join(", ")})` : ""}`);
+        let result: T;
+        try {
+            result = await run();
+        } catch (err) {
+            events.push({ key: r.key, type: r.type, name: r.name, op, changes, start, end: Date.now(), failed: err instanceof Error ? err.message : String(err) });
+            throw err;
+        }
+        events.push({ key: r.key, type: r.type, name: r.name, op, changes, start, end: Date.now(), report: report?.(result) });
         return result;
     };
 
-    const inflight = new Set<Promise<MockResourceResult>>();
+    /**
+     * Before a delete-before-replace, the engine deletes the dependents that the replacement replaces
+     * (pulumi step_generator.go:2041-2070, calculateDependentReplacements :3268): here, the resources
+     * not yet reached whose inputs hold the old id in an input whose change replaces them. Newest first.
+     */
+    const deleteDependentsOf = async (root: AppliedResource): Promise<void> => {
+        const doomed: AppliedResource[] = [];
+        const ids = [root.id];
+        for (let i = 0; i < ids.length; i++) {
+            for (const r of current.values()) {
+                if (r.key === root.key || doomed.includes(r) || registered.includes(r.key)) continue;
+                const keys = Object.keys(r.inputs).filter((k) => ids[i].length >= 12 && JSON.stringify(r.inputs[k]).includes(ids[i]));
+                if (keys.length === 0) continue;
+                const driver = DRIVERS[r.type];
+                const replaces = keys.some((k) =>
+                    r.type === CONTAINER
+                        ? containerChanges({ [k]: r.inputs[k] }, { [k]: "<replaced>" }).some((c) => c.kind === "replace") || r.replaceOnChanges.some((e) => e === "*" || e.startsWith(k))
+                        : driver.changes?.[k]?.kind === "replace" || r.replaceOnChanges.some((e) => e === "*" || e.startsWith(k)),
+                );
+                if (replaces) {
+                    doomed.push(r);
+                    ids.push(r.id);
+                }
+            }
+        }
+        const order = [...current.keys()];
+        // All marked before any delete runs: another replacement looking for its dependents meanwhile no
+        // longer sees them, and their own registrations wait for their delete, then create.
+        let chain: Promise<void> = Promise.resolve();
+        for (const r of doomed.sort((a, b) => order.indexOf(b.key) - order.indexOf(a.key))) {
+            current.delete(r.key);
+            deletedEarly.add(r.key);
+            chain = chain.then(async () => {
+                await step(r, "delete", () => DRIVERS[r.type].delete(ctx, r.name, r), (x) => x ?? undefined);
+            });
+            pendingDeletes.set(r.key, chain.catch(() => undefined));
+        }
+        await chain;
+    };
+    const pendingDeletes = new Map<string, Promise<void>>();
+
+    const inflight = new Set<Promise<unknown>>();
+    let signalFailure = (): void => undefined;
+    const failed = new Promise<void>((resolve) => (signalFailure = resolve));
     const newResource = (args: MockResourceArgs, registration: RecordedRegistration): Promise<MockResourceResult> => {
-        const p = carryOut(args, registration);
-        inflight.add(p);
-        void p.then(
-            () => inflight.delete(p),
-            () => inflight.delete(p),
+        const work = carryOut(args, registration).then(
+            (result) => ({ result }),
+            () => {
+                signalFailure();
+                return undefined;
+            },
         );
-        return p;
+        inflight.add(work);
+        void work.then(() => inflight.delete(work));
+        return work.then((done) => done?.result ?? new Promise<MockResourceResult>(() => undefined));
     };
     const carryOut = async (args: MockResourceArgs, registration: RecordedRegistration): Promise<MockResourceResult> => {
         const type = args.type;
@@ -156,78 +246,130 @@ export async function applyStack(stack: string, options: ApplyOptions = {}): Pro
         const key = keyOf(type, args.name);
         const driver = DRIVERS[type];
         const ref = { key, type, name: args.name };
+        // After the first failure the engine starts no new step (pulumi step_executor.go:435-460).
+        if (failures.length > 0) throw new Error(`${type} ${args.name}: not started, an earlier step failed`);
+        const opts = registration.options;
+        const record = (id: string, inputs: Props, state: Props, initErrors?: string[]): AppliedResource => ({
+            key,
+            type,
+            name: args.name,
+            id,
+            inputs,
+            state,
+            retainOnDelete: opts.retainOnDelete,
+            dependencies: registration.dependencies,
+            replaceOnChanges: opts.replaceOnChanges,
+            deleteBeforeReplace: opts.deleteBeforeReplace,
+            secretOutputs: opts.additionalSecretOutputs,
+            ...(initErrors ? { initErrors } : {}),
+        });
+        let inputs: Props = {};
         try {
             if (!driver) throw new Error(`no driver for resource type ${type} (engine/apply/liveResources.ts)`);
             const given = plainInputs(args.inputs) as Props;
-            const inputs = options.transformInputs ? options.transformInputs(type, args.name, given) : given;
+            inputs = options.transformInputs ? options.transformInputs(type, args.name, given) : given;
+            if (type === IMAGE) {
+                // The provider's Check adds the build context's digest to the inputs (provider.go:202-207).
+                const build = (inputs.build ?? {}) as Props;
+                const digest = contextDigest(ctx.cwd, String(build.context ?? "."), build.dockerfile === undefined ? undefined : String(build.dockerfile));
+                inputs = { ...inputs, build: { ...build, contextDigest: digest } };
+            }
+            if (type === COMMAND && holdsSecret(args.inputs.environment)) {
+                const plain = ["stdout", "stderr"].filter((o) => !opts.additionalSecretOutputs.includes(o));
+                if (plain.length > 0) {
+                    throw new Error(
+                        `its environment holds a secret, but ${plain.join(" and ")} would be stored in state in plain text ` +
+                            "(@pulumi/command marks them secret only through additionalSecretOutputs: components/scriptCommand.ts SECRET_COMMAND_OUTPUTS)",
+                    );
+                }
+            }
             const old = previous.get(key);
-            previous.delete(key);
+            registered.push(key);
+            await pendingDeletes.get(key);
             let outputs: Outputs;
-            if (old && isDeepStrictEqual(old.inputs, inputs)) {
-                outputs = await step(ref, "same", async () => ({ id: old.id, state: old.state }));
-                if (type === "pulumi:providers:docker") await driver.create(ctx, args.name, inputs);
-            } else if (old) {
-                const changed = changedInputs(old.inputs, inputs);
-                const forced = replaceOnChangesKeys(registration.options.replaceOnChanges);
-                const inPlace = driver.update && driver.updatable && changed.every((k) => driver.updatable!.includes(k) && !forced.includes(k));
-                if (inPlace) {
-                    outputs = await step(ref, "update", () => driver.update!(ctx, args.name, inputs, old), (o) => o.report);
-                } else if (registration.options.deleteBeforeReplace) {
-                    outputs = await step(ref, "replace", async () => {
-                        await driver.delete(ctx, args.name, old);
-                        return driver.create(ctx, args.name, inputs);
-                    }, (o) => o.report);
+            if (!old || deletedEarly.has(key)) {
+                outputs = await step(ref, old ? "replace" : "create", () => driver.create(ctx, args.name, inputs), (o) => o.report);
+            } else {
+                const planned = planResource(type, driver, old, inputs, opts.replaceOnChanges);
+                if (planned.op === "same") {
+                    outputs = await step(ref, "same", async () => ({ id: old.id, state: old.state }));
+                    if (type === "pulumi:providers:docker") await driver.create(ctx, args.name, inputs);
+                } else if (planned.op === "state-only") {
+                    const state = (driver.stateOnly ?? ((o: { state: Props }, i: Props) => ({ ...o.state, ...i })))(old, inputs);
+                    outputs = await step(ref, "state-only", async () => ({ id: old.id, state }), undefined, planned.changes);
+                } else if (planned.op === "update") {
+                    if (!driver.update) throw new Error(`${type} has no in-place update, but ${planned.changes.map((c) => c.key).join(", ")} planned one`);
+                    outputs = await step(ref, "update", () => driver.update!(ctx, args.name, inputs, old), (o) => o.report, planned.changes);
+                } else if (opts.deleteBeforeReplace) {
+                    outputs = await step(
+                        ref,
+                        "replace",
+                        async () => {
+                            await deleteDependentsOf(old);
+                            await driver.delete(ctx, args.name, old);
+                            current.delete(key);
+                            return driver.create(ctx, args.name, inputs);
+                        },
+                        (o) => o.report,
+                        planned.changes,
+                    );
                 } else {
-                    outputs = await step(ref, "replace", () => driver.create(ctx, args.name, inputs), (o) => o.report);
+                    outputs = await step(ref, "replace", () => driver.create(ctx, args.name, inputs), (o) => o.report, planned.changes);
                     replacedLater.push(old);
                 }
-            } else {
-                outputs = await step(ref, "create", () => driver.create(ctx, args.name, inputs), (o) => o.report);
             }
-            applied.push({
-                key,
-                type,
-                name: args.name,
-                id: outputs.id,
-                inputs,
-                state: outputs.state,
-                retainOnDelete: registration.options.retainOnDelete,
-                dependencies: registration.dependencies,
-            });
+            current.delete(key);
+            current.set(key, record(outputs.id, inputs, outputs.state));
+            if (type === "random:index/randomPassword:RandomPassword") secretValues.push(String(outputs.state.result));
             return { id: outputs.id, state: outputs.state };
         } catch (err) {
             const error = err instanceof Error ? err : new Error(String(err));
+            if (err instanceof PartialCreateError) {
+                // Kept in state with init errors: the next update gives it an empty update step (plan.ts).
+                current.delete(key);
+                current.set(key, record(err.id, inputs, err.state, [err.message]));
+            }
             failures.push(new Error(`${type} ${args.name}: ${error.message}`));
             throw error;
         }
     };
 
+    // The state after this apply: what was reached, in the order reached, then what was not (kept as it was).
+    const stateNow = (): ApplyState => {
+        const reached = registered.filter((k) => current.has(k)).map((k) => current.get(k)!);
+        const rest = [...current.values()].filter((r) => !registered.includes(r.key));
+        return { stack, resources: [...reached, ...rest] };
+    };
+
     activeFailures = failures;
     listenForUnhandledRejections();
-    let synth: SynthResult;
+    let synth: SynthResult | undefined;
     try {
-        synth = await synthesize(stack, {
+        const program = synthesize(stack, {
             projectDir: options.projectDir,
             configOverrides: options.configOverrides,
             secretOverrides: options.secretOverrides,
             newResource,
         });
-    } catch (err) {
+        synth = await Promise.race([program, failed.then(() => undefined)]);
         // Like the CLI after a failed step: let the operations already running finish.
         while (inflight.size > 0) await Promise.allSettled([...inflight]);
+    } catch (err) {
+        while (inflight.size > 0) await Promise.allSettled([...inflight]);
         const why = failures.length > 0 ? failures.map((f) => f.message).join("\n") : err instanceof Error ? err.message : String(err);
-        throw new ApplyError(`apply of ${stack} failed:\n${why}`, { stack, resources: applied }, events);
+        throw new ApplyError(`apply of ${stack} failed:\n${why}`, stateNow(), events);
     }
-    if (failures.length > 0) {
-        throw new ApplyError(`apply of ${stack} failed:\n${failures.map((f) => f.message).join("\n")}`, { stack, resources: applied }, events);
+    if (failures.length > 0 || synth === undefined) {
+        throw new ApplyError(`apply of ${stack} failed:\n${failures.map((f) => f.message).join("\n")}`, stateNow(), events);
     }
 
     // Replaced (create-before-delete) and no-longer-registered resources go last, newest first.
-    const gone = [...replacedLater, ...[...previous.values()].reverse()];
+    const gone = [...replacedLater, ...[...current.values()].filter((r) => !registered.includes(r.key)).reverse()];
     for (const old of gone) {
         await step(old, "delete", () => DRIVERS[old.type].delete(ctx, old.name, old), (r) => r ?? undefined);
+        if (!registered.includes(old.key)) current.delete(old.key);
     }
-    return { state: { stack, resources: applied }, events, synth };
+    return { state: stateNow(), events, synth, secretValues: [...new Set(secretValues)] };
 }
 
 /** `pulumi destroy`: every resource deleted, newest first; `retainOnDelete` volumes are kept. */

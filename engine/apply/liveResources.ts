@@ -7,8 +7,9 @@
  */
 import { spawn } from "child_process";
 import * as crypto from "crypto";
-import { containerPlan, type ContainerPlan } from "./containerInputs";
+import { containerPlan, type ChangeKind, type ContainerInspect, type ContainerPlan } from "./containerInputs";
 import { DockerApiError, dockerApi, type DockerApi } from "./dockerApi";
+import { containerReadBack, containerStateAfterUpdate } from "./plan";
 
 export type Props = Record<string, unknown>;
 
@@ -26,15 +27,36 @@ export interface Outputs {
     readonly report?: StepReport;
 }
 
+/** What a change to each input of a type does, with the provider's source line (containers: containerInputs.ts). */
+export type ChangeTable = Readonly<Record<string, { readonly kind: ChangeKind; readonly source: string }>>;
+
 export interface ResourceDriver {
     /** Top-level inputs this driver understands (anything else is refused). */
     readonly inputs: readonly string[];
+    /** What a change to each input does (every type but the container, whose rows are in containerInputs.ts). */
+    readonly changes?: ChangeTable;
     create(ctx: DriverContext, name: string, inputs: Props): Promise<Outputs>;
-    /** Update in place; absent means any change replaces the resource. */
+    /** The provider's update, for an `update` step (absent: the type has no in-place change). */
     update?(ctx: DriverContext, name: string, inputs: Props, old: { id: string; state: Props }): Promise<Outputs>;
-    /** Inputs that can change without a replacement (only with `update`). */
-    readonly updatable?: readonly string[];
+    /** The state after a `state-only` step: the provider's update changes nothing but the state. */
+    stateOnly?(old: { state: Props }, inputs: Props): Props;
     delete(ctx: DriverContext, name: string, old: { id: string; state: Props; retainOnDelete: boolean }): Promise<StepReport | undefined>;
+}
+
+/**
+ * A create that failed after the resource existed (a health wait that timed out): the provider has
+ * set the id, so the bridge keeps it as a partially created resource with init errors
+ * (pulumi-terraform-bridge pkg/tfbridge/provider.go:1362-1376, 1413 initializationError). Its state
+ * is what the provider had before reading back (funcs.go:614-621 returns before the read at :673).
+ */
+export class PartialCreateError extends Error {
+    constructor(
+        message: string,
+        readonly id: string,
+        readonly state: Props,
+    ) {
+        super(message);
+    }
 }
 
 export interface DriverContext {
@@ -74,6 +96,8 @@ export function runProcess(file: string, args: readonly string[], opts: { env?: 
         child.on("close", (code, signal) =>
             resolve({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }),
         );
+        // A command that exits without reading its stdin closes the pipe: not an error of the step (EPIPE).
+        child.stdin.on("error", () => undefined);
         child.stdin.end(opts.stdin ?? "");
     });
 }
@@ -83,6 +107,9 @@ export function runProcess(file: string, args: readonly string[], opts: { env?: 
 
 const providerDriver: ResourceDriver = {
     inputs: ["host", "version"],
+    // Inferred: a provider's configuration change is not modelled beyond the state (no test changes it).
+    changes: { host: { kind: "state", source: "inferred" }, version: { kind: "state", source: "inferred" } },
+    stateOnly: (_old, inputs) => inputs,
     async create(ctx, name, inputs) {
         refuseUnknown("docker provider", name, inputs, this.inputs);
         ctx.dockerHost = String(inputs.host ?? "unix:///var/run/docker.sock");
@@ -103,8 +130,10 @@ const UPPER = LOWER.toUpperCase();
 const DIGITS = "0123456789";
 const DEFAULT_SPECIAL = "!@#$%&*()-_=+[]{}<>:?";
 
+const RANDOM_REPLACE = { kind: "replace", source: "inferred: every argument of random_password forces a new password" } as const;
 const randomPasswordDriver: ResourceDriver = {
     inputs: ["length", "special", "overrideSpecial", "upper", "lower", "numeric", "keepers"],
+    changes: Object.fromEntries(["length", "special", "overrideSpecial", "upper", "lower", "numeric", "keepers"].map((k) => [k, RANDOM_REPLACE])),
     async create(_ctx, name, inputs) {
         refuseUnknown("RandomPassword", name, inputs, this.inputs);
         const alphabet =
@@ -127,6 +156,12 @@ const randomPasswordDriver: ResourceDriver = {
 
 const networkDriver: ResourceDriver = {
     inputs: ["name", "driver", "labels", "internal"],
+    changes: {
+        name: { kind: "replace", source: "tf-docker resource_docker_network.go:25-30 (ForceNew)" },
+        labels: { kind: "replace", source: "tf-docker resource_docker_network.go:32-37 (ForceNew)" },
+        driver: { kind: "replace", source: "tf-docker resource_docker_network.go:40-45 (ForceNew)" },
+        internal: { kind: "replace", source: "tf-docker resource_docker_network.go:56-61 (ForceNew)" },
+    },
     async create(ctx, name, inputs) {
         refuseUnknown("Network", name, inputs, this.inputs);
         const created = await ctx.api.request<{ Id: string }>("POST", "/networks/create", {
@@ -147,6 +182,11 @@ const networkDriver: ResourceDriver = {
 
 const volumeDriver: ResourceDriver = {
     inputs: ["name", "driver", "labels"],
+    changes: {
+        name: { kind: "replace", source: "tf-docker resource_docker_volume.go:41-46 (ForceNew)" },
+        labels: { kind: "replace", source: "tf-docker resource_docker_volume.go:48-53 (ForceNew)" },
+        driver: { kind: "replace", source: "tf-docker resource_docker_volume.go:55-60 (ForceNew)" },
+    },
     async create(ctx, name, inputs) {
         refuseUnknown("Volume", name, inputs, this.inputs);
         const created = await ctx.api.request<{ Name: string; Mountpoint: string }>("POST", "/volumes/create", {
@@ -189,7 +229,8 @@ async function imageId(ctx: DriverContext, reference: string): Promise<{ Id: str
 const buildImage = async (ctx: DriverContext, name: string, inputs: Props): Promise<Outputs> => {
     refuseUnknown("Image", name, inputs, imageDriver.inputs);
     const build = asRecord(inputs.build);
-    const knownBuild = ["context", "dockerfile", "args"];
+    // contextDigest: added by the provider's Check (provider.go:202-207); applyStack computes it (contextDigest.ts).
+    const knownBuild = ["context", "dockerfile", "args", "contextDigest"];
     const unknownBuild = Object.keys(build).filter((k) => !knownBuild.includes(k));
     if (unknownBuild.length > 0) throw new Error(`Image ${name}: build input(s) ${unknownBuild.join(", ")} not mapped`);
     if (inputs.skipPush !== true) throw new Error(`Image ${name}: only local images (skipPush: true) can be applied here (no registry)`);
@@ -206,12 +247,14 @@ const buildImage = async (ctx: DriverContext, name: string, inputs: Props): Prom
     return { id: built.Id, state: { ...inputs, imageName: inputs.imageName, repoDigest: built.Id } };
 };
 
+// pulumi-docker provider/provider.go: Diff reports any change of the inputs (build.contextDigest
+// included) as an update (:271-330), and Update builds again (:428-488).
+const IMAGE_UPDATE = { kind: "update", source: "pulumi-docker provider/provider.go:271-330, 428-488 (rebuild)" } as const;
 const imageDriver: ResourceDriver = {
     inputs: ["imageName", "build", "skipPush", "buildOnPreview"],
+    changes: { imageName: IMAGE_UPDATE, build: IMAGE_UPDATE, skipPush: IMAGE_UPDATE, buildOnPreview: IMAGE_UPDATE },
     create: buildImage,
-    // Any change rebuilds (the provider's update builds again).
     update: (ctx, name, inputs) => buildImage(ctx, name, inputs),
-    updatable: ["imageName", "build", "skipPush", "buildOnPreview"],
     async delete() {
         return undefined;
     },
@@ -219,6 +262,11 @@ const imageDriver: ResourceDriver = {
 
 const remoteImageDriver: ResourceDriver = {
     inputs: ["name", "keepLocally"],
+    changes: {
+        name: { kind: "replace", source: "tf-docker resource_docker_image.go:36-40 (ForceNew)" },
+        keepLocally: { kind: "state", source: "tf-docker resource_docker_image.go:55-60 (not ForceNew; used on delete)" },
+    },
+    stateOnly: (old, inputs) => ({ ...old.state, ...inputs }),
     async create(ctx, name, inputs) {
         refuseUnknown("RemoteImage", name, inputs, this.inputs);
         const found = await imageId(ctx, String(inputs.name));
@@ -237,12 +285,18 @@ const remoteImageDriver: ResourceDriver = {
 
 const HEALTH_POLL_MS = 1000; // the provider's waitForHealthyState sleeps one second between inspects
 
-interface Inspect {
+interface Inspect extends ContainerInspect {
     Id: string;
     State: { Running: boolean; Status: string; ExitCode: number; StartedAt: string; Health?: { Status: string; Log?: Array<{ ExitCode: number; Output: string; End: string }> } };
 }
 
-async function createContainer(ctx: DriverContext, plan: ContainerPlan): Promise<Outputs> {
+interface Created {
+    readonly id: string;
+    readonly inspect: Inspect;
+    readonly report: StepReport;
+}
+
+async function createContainer(ctx: DriverContext, plan: ContainerPlan, inputs: Props): Promise<Created> {
     const created = await ctx.api.request<{ Id: string }>("POST", `/containers/create?name=${encodeURIComponent(plan.name)}`, {
         ...plan.config,
         HostConfig: plan.hostConfig,
@@ -273,7 +327,12 @@ async function createContainer(ctx: DriverContext, plan: ContainerPlan): Promise
                 break;
             }
             if (Date.now() + HEALTH_POLL_MS > deadline) {
-                throw new Error(`container ${plan.name} failed to be in healthy state within ${plan.waitTimeoutSeconds}s: ${await describe(ctx, id, info)}`);
+                // funcs.go:614-621: the id is set (:460), so the container stays in state, not read back.
+                throw new PartialCreateError(
+                    `container ${plan.name} failed to be in healthy state within ${plan.waitTimeoutSeconds}s: ${await describe(ctx, id, info)}`,
+                    id,
+                    { ...inputs },
+                );
             }
             await new Promise((r) => setTimeout(r, HEALTH_POLL_MS));
         }
@@ -281,7 +340,7 @@ async function createContainer(ctx: DriverContext, plan: ContainerPlan): Promise
     // The provider's read then requires the container to be running (must_run defaults to true).
     const info = await ctx.api.request<Inspect>("GET", `/containers/${id}/json`);
     if (!info.State.Running) throw new Error(`container ${plan.name} is not running: ${await describe(ctx, id, info)}`);
-    return { id, state: { name: plan.name }, report: { startedAt, healthyAt } };
+    return { id, inspect: info, report: { startedAt, healthyAt } };
 }
 
 /** State, last health-check output and the log's tail: what a user would look at. */
@@ -303,19 +362,27 @@ async function removeContainer(ctx: DriverContext, id: string, graceSeconds: num
 const containerDriver: ResourceDriver = {
     inputs: [], // checked by containerPlan against the table
     async create(ctx, _name, inputs) {
-        const outputs = await createContainer(ctx, containerPlan(inputs));
-        return { ...outputs, state: { ...inputs, ...outputs.state } };
+        const created = await createContainer(ctx, containerPlan(inputs), inputs);
+        // Create ends with the read (funcs.go:673): the state is what the provider reads back.
+        return { id: created.id, state: containerReadBack(inputs, created.inspect), report: created.report };
     },
-    // The provider updates these in place (resourceDockerContainerUpdate); everything else replaces.
-    updatable: ["restart", "memory"],
+    // resourceDockerContainerUpdate (funcs.go:1015-1072): when any of its attributes changed, one
+    // ContainerUpdate with the restart policy and all resources; no read back afterwards.
     async update(ctx, _name, inputs, old) {
         const plan = containerPlan(inputs);
-        await ctx.api.request("POST", `/containers/${old.id}/update`, {
-            RestartPolicy: plan.hostConfig.RestartPolicy,
-            Memory: plan.hostConfig.Memory,
-        });
-        return { id: old.id, state: { ...inputs, name: plan.name } };
+        const updated = containerStateAfterUpdate(old.state, inputs);
+        const inPlace = ["restart", "memory", "memoryReservation", "memorySwap"];
+        if (inPlace.some((k) => JSON.stringify(old.state[k]) !== JSON.stringify(updated[k]))) {
+            await ctx.api.request("POST", `/containers/${old.id}/update`, {
+                RestartPolicy: plan.hostConfig.RestartPolicy,
+                Memory: plan.hostConfig.Memory ?? 0,
+                MemoryReservation: plan.hostConfig.MemoryReservation ?? 0,
+                ...(plan.hostConfig.MemorySwap !== undefined ? { MemorySwap: plan.hostConfig.MemorySwap } : {}),
+            });
+        }
+        return { id: old.id, state: updated };
     },
+    stateOnly: (old, inputs) => containerStateAfterUpdate(old.state, inputs),
     async delete(ctx, _name, old) {
         await removeContainer(ctx, old.id, Number(old.state.destroyGraceSeconds ?? 0));
         return undefined;
@@ -327,14 +394,20 @@ const containerDriver: ResourceDriver = {
 // run by the interpreter (default /bin/sh -c) with the process environment plus `environment`.
 // A non-zero exit fails the step with its output.
 
+// @pulumi/command 1.2.1: `triggers` is replaceOnChanges (common/inputs.go:10); any other change is an
+// update, which runs `update`, else `create` (local/commandController.go:67-90).
+const COMMAND_UPDATE = { kind: "update", source: "pulumi-command local/commandController.go:67-90" } as const;
 const commandDriver: ResourceDriver = {
     inputs: ["create", "update", "delete", "environment", "triggers", "logging", "dir", "interpreter", "stdin", "addPreviousOutputInEnv"],
+    changes: {
+        ...Object.fromEntries(["create", "update", "delete", "environment", "logging", "dir", "interpreter", "stdin", "addPreviousOutputInEnv"].map((k) => [k, COMMAND_UPDATE])),
+        triggers: { kind: "replace", source: "pulumi-command common/inputs.go:10 (provider:\"replaceOnChanges\")" },
+    },
     async create(ctx, name, inputs) {
         refuseUnknown("Command", name, inputs, this.inputs);
         const result = inputs.create === undefined ? { stdout: "", stderr: "" } : await runCommand(ctx, name, "create", String(inputs.create), inputs, {});
         return { id: `${name}-${crypto.randomBytes(4).toString("hex")}`, state: { ...inputs, ...result }, report: { message: result.stdout.trim().split("\n").at(-1) } };
     },
-    updatable: ["create", "update", "delete", "environment", "triggers", "logging", "dir", "interpreter", "stdin", "addPreviousOutputInEnv"],
     async update(ctx, name, inputs, old) {
         refuseUnknown("Command", name, inputs, this.inputs);
         const script = inputs.update ?? inputs.create;
@@ -368,7 +441,8 @@ async function runCommand(ctx: DriverContext, name: string, step: string, script
     if (r.code !== 0) {
         throw new Error(`Command ${name} ${step} failed with exit ${r.code}:\n${(r.stdout + r.stderr).trim().slice(-4000)}`);
     }
-    return { stdout: r.stdout, stderr: r.stderr };
+    // Stored without the final newline (local/commandOutputs.go:142-143).
+    return { stdout: r.stdout.replace(/\n$/, ""), stderr: r.stderr.replace(/\n$/, "") };
 }
 
 export const DRIVERS: Readonly<Record<string, ResourceDriver>> = {

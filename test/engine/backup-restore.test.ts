@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import {
-  backupDirOf, backupEnv, createStack, docker, IMAGES, influxChecksum, listFiles, pythonInContainer, pythonOnVolume, Resources, restoreEnv,
+  backupDirOf, backupEnv, createStack, docker, IMAGES, influxChecksum, influxChecksumOfBackup, listFiles, pythonInContainer, pythonOnVolume, Resources, restoreEnv,
   runScript, SERVICE_UID, sha256File, sqliteDigestOnVolume, Stack, startInflux, startService, volumeChecksums, writeInflux,
 } from "./helpers";
 
@@ -71,6 +71,7 @@ describe.each([
     expect(r.stdout).toContain(`restore complete from ${dir}: influxdb sqlite:data-api sqlite:sports-data`);
 
     expect(influxChecksum(s)).toBe(before.influx);
+    expect(influxChecksumOfBackup(path.join(dir, "influxdb"))).toBe(before.influx);
     expect(sqliteDigestOnVolume(s.dataApi.volume, s.dataApi.db)).toEqual(before.dataApi);
     expect(sqliteDigestOnVolume(s.sportsData.volume, s.sportsData.db)).toEqual(before.sportsData);
 
@@ -88,6 +89,8 @@ describe("restore refuses a damaged backup and changes nothing", () => {
   let s: Stack;
   let good: string;
   let root: string;
+  /** InfluxDB's content when the good backup was taken. */
+  let influxAtBackup: string;
   afterAll(() => res.cleanup());
 
   beforeAll(async () => {
@@ -96,6 +99,7 @@ describe("restore refuses a damaged backup and changes nothing", () => {
     const b = runScript("backup.sh", backupEnv(s, root));
     expect(b.code).toBe(0);
     good = backupDirOf(b);
+    influxAtBackup = influxChecksum(s);
     // Change the data after the backup, so a restore that ran would be visible.
     pythonInContainer(s.dataApi.container, "import sqlite3\nc = sqlite3.connect('/app/data/metadata.db')\nwith c: c.execute('DELETE FROM events WHERE id % 2 = 0')\nc.execute('PRAGMA wal_checkpoint(TRUNCATE)')\n");
     writeInflux(s, "ha_event,entity=sensor.after value=1 1800000000000000000\n");
@@ -195,21 +199,28 @@ describe("restore refuses a damaged backup and changes nothing", () => {
     expect(state()).toEqual(before);
   }, 120_000);
 
-  it("refuses a backup of another stack unless explicitly allowed", () => {
+  it("refuses a backup of another stack unless explicitly allowed (HOMEIQ_RESTORE_ALLOW_OTHER_STACK=1, nothing else)", () => {
     const before = state();
-    const r = runScript("restore.sh", restoreEnv(s, good, { HOMEIQ_STACK: "prod" }));
-    expect(r.code).toBe(5);
-    expect(r.stderr).toContain(`it is a backup of stack '${s.stack}', not 'prod'`);
+    for (const allow of [undefined, "0", "true", "yes"]) {
+      const r = runScript("restore.sh", restoreEnv(s, good, { HOMEIQ_STACK: "prod", ...(allow === undefined ? {} : { HOMEIQ_RESTORE_ALLOW_OTHER_STACK: allow }) }));
+      expect({ allow, code: r.code }).toEqual({ allow, code: 5 });
+      expect(r.stderr).toContain(`it is a backup of stack '${s.stack}', not 'prod' (set HOMEIQ_RESTORE_ALLOW_OTHER_STACK=1 to allow)`);
+    }
     expect(state()).toEqual(before);
   }, 120_000);
 
-  it("the undamaged backup restores (the refusals above are not a broken restore)", () => {
+  it("the undamaged backup restores, into another stack's name when HOMEIQ_RESTORE_ALLOW_OTHER_STACK=1 (the refusals above are not a broken restore)", () => {
     const deletedHalf = sqliteDigestOnVolume(s.dataApi.volume, s.dataApi.db);
     expect(deletedHalf.tables["events"]?.rows).toBe(1500);
-    const influxBefore = influxChecksum(s);
-    const r = runScript("restore.sh", restoreEnv(s, good));
-    expect(r.code).toBe(0);
+    // The write after the backup is in InfluxDB now: a restore that did nothing would keep it.
+    const expected = influxChecksumOfBackup(path.join(good, "influxdb"));
+    expect(expected).toBe(influxAtBackup);
+    expect(influxChecksum(s)).not.toBe(expected);
+    const r = runScript("restore.sh", restoreEnv(s, good, { HOMEIQ_STACK: "prod", HOMEIQ_RESTORE_ALLOW_OTHER_STACK: "1" }));
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(r.stdout).toContain(`of stack '${s.stack}' taken`);
+    expect(r.stdout).toContain(`restore complete from ${good}: influxdb sqlite:data-api sqlite:sports-data`);
     expect(sqliteDigestOnVolume(s.dataApi.volume, s.dataApi.db).tables["events"]?.rows).toBe(3000);
-    expect(influxChecksum(s)).not.toBe(influxBefore);
+    expect(influxChecksum(s)).toBe(expected);
   }, 120_000);
 });

@@ -470,6 +470,28 @@ export function influxChecksum(s: Stack): string {
   return docker(["exec", s.influx.container, "influx", "standin-checksum"]).stdout.trim();
 }
 
+/**
+ * What `influx standin-checksum` would say of the data an InfluxDB backup holds, computed here from the
+ * backup's own files (the engine tar its newest manifest names, unpacked with the host's tar), with the
+ * stand-in's formula: sha256 over the `sha256sum` lines of every file under engine/, sorted by path.
+ * An expected value for a restore that does not come from the server being restored.
+ */
+export function influxChecksumOfBackup(influxDir: string): string {
+  const manifests = fs.readdirSync(influxDir).filter((f) => f.endsWith(".manifest")).sort();
+  if (manifests.length === 0) throw new Error(`${influxDir}: no InfluxDB backup manifest`);
+  const tar = path.join(influxDir, `${manifests[manifests.length - 1]!.replace(/\.manifest$/, "")}.engine.tar`);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "homeiq-test-influx-backup-"));
+  try {
+    run("tar", ["-C", tmp, "-xf", tar]);
+    const files = listFiles(tmp);
+    if (!files.every((f) => f.startsWith("engine/"))) throw new Error(`${tar}: holds files outside engine/: ${files.join(", ")}`);
+    const lines = files.map((f) => `${sha256File(path.join(tmp, f))}  ${f}\n`).join("");
+    return crypto.createHash("sha256").update(lines).digest("hex");
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
 /** A data service container (python stand-in, non-root) that keeps running with its volume at /app/data. */
 export function startService(container: string, volume: string, extraArgs: readonly string[] = [], cmd: readonly string[] = ["sleep", "infinity"]): void {
   docker(serviceRunArgs(container, volume, extraArgs, cmd));

@@ -134,6 +134,17 @@ describe("set-retention.sh (InfluxDB stand-in)", () => {
     expect(bucketRow(container, token)[2]).toBe("infinite");
   }, 120_000);
 
+  it("an update the server reports done but did not apply exits 4: the script reads the retention back", () => {
+    // A docker whose `influx bucket update` answers success and changes nothing.
+    const shimDir = res.tmpDir("retention-noop-update");
+    const realDocker = run("sh", ["-c", "command -v docker"]).stdout.trim();
+    fs.writeFileSync(path.join(shimDir, "docker"), `#!/bin/sh\ncase "$*" in *"influx bucket update"*) exit 0 ;; esac\nexec '${realDocker}' "$@"\n`, { mode: 0o755 });
+    const r = go({ PATH: `${shimDir}:${process.env["PATH"] ?? ""}`, HOMEIQ_INFLUX_RETENTION: "30d" });
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain(`after 'influx bucket update', bucket '${BUCKET}' in org '${ORG}' shows retention infinite, not 720h0m0s`);
+    expect(bucketRow(container, token)[2]).toBe("infinite");
+  }, 60_000);
+
   it("the token appears in no output and in no docker argv (it travels as -e INFLUX_TOKEN)", () => {
     expect(outputs.length).toBeGreaterThanOrEqual(16);
     for (const o of outputs) expect(o).not.toContain(token);

@@ -379,9 +379,14 @@ export class FreshStack {
  * environment (from the synth), with the token's value for "[secret]" and the python stand-in as the helper
  * image (the program's own is the data-api image it builds), then its influx-retention Command.
  */
-export async function restoreAsProgram(fresh: FreshStack, base: "dev" | "prod", config: Record<string, string>, secretKeys: readonly string[], workDir: string) {
+export async function restoreAsProgram(
+  fresh: FreshStack, base: "dev" | "prod", config: Record<string, string>, secretKeys: readonly string[], workDir: string,
+  /** Runs after the fresh stack is created, before its restore (to record or prepare its volumes). */
+  beforeRestore: () => void = () => undefined,
+) {
   const cmds = await programCommands(fresh.stack, projectFor(fresh.stack, base, workDir), config, secretKeys);
   fresh.create(config);
+  beforeRestore();
   const token = config["homeiq:influxdbAdminToken"] ?? "";
   const restore = runRepoScript("backup/restore-stack.sh", { ...cmds.restore, HOMEIQ_INFLUX_TOKEN: token, HOMEIQ_RESTORE_HELPER_IMAGE: IMAGES.python });
   const retention = runRepoScript("influxdb/set-retention.sh", { ...cmds.retention, HOMEIQ_INFLUX_TOKEN: token });

@@ -287,9 +287,20 @@ describe("an old deployment of the old prod file: no data-api, no sports-data", 
     expect(manifest.sqlite).toEqual([]);
     expect(manifest.files.map((f: { path: string }) => f.path).filter((p: string) => p.startsWith("sqlite/"))).toEqual([]);
 
-    const { restore } = await restoreAsProgram(fresh, "prod", config, secretKeys, work);
+    // The new stack's SQLite volumes already hold something (as after a first start): the restore must leave
+    // every byte, mode, owner and time of both as it is.
+    const sqliteVolumes = [fresh.volume("sqlite-data"), fresh.volume("sports-data")];
+    let volumesBefore: string[] = [];
+    const { restore } = await restoreAsProgram(fresh, "prod", config, secretKeys, work, () => {
+      docker(["run", "--rm", "--network", "none", "-v", `${sqliteVolumes[0]}:/a`, "-v", `${sqliteVolumes[1]}:/b`, "homeiq-standin/busybox:test", "sh", "-ec",
+        "echo new-stack-data >/a/metadata.db; echo wal >/a/metadata.db-wal; echo new-stack-data >/b/webhooks.db; chown -R 1001:1001 /a /b"]);
+      volumesBefore = sqliteVolumes.map((v) => treeChecksum(volumeDir(v)));
+    });
+    expect(volumesBefore).toHaveLength(2);
     expect({ code: restore.code, stderr: restore.stderr }).toEqual({ code: 0, stderr: "" });
     expect(restore.stdout).toContain(`sqlite data-api: the backup holds no database for it (not deployed when taken); leaving volume ${fresh.volume("sqlite-data")} as it is`);
+    expect(restore.stdout).toContain(`sqlite sports-data: the backup holds no database for it (not deployed when taken); leaving volume ${fresh.volume("sports-data")} as it is`);
+    expect(sqliteVolumes.map((v) => treeChecksum(volumeDir(v)))).toEqual(volumesBefore);
     expect(restore.stdout).toContain(`restore complete from ${folder}: influxdb`);
     expect(old.influxChecksum(fresh.influx)).toBe(influxBefore);
   }, 300_000);

@@ -9,16 +9,14 @@
  * calendar is disabled here, as a stack without Google credentials must (its code calls Google's
  * token endpoint at start, and these machines have no internet); every other service runs.
  */
-import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
-import * as os from "os";
 import * as path from "path";
 import { ApplyError, applyStack, destroyStack, type ApplyResult, type ApplyState } from "../../engine/apply/applyStack";
 import { REAL_CHECKOUT, REAL_CHECKOUT_ENV } from "../../engine/real-homeiq/realCheckout";
 import { ALL_SERVICES, type ServiceKey } from "../../catalog/services";
 import type { SynthResource } from "../../synth/synthesize";
-import { docker, waitFor } from "./helpers";
+import { docker, influxChecksumOfBackup, waitFor } from "./helpers";
 import {
     containersOf,
     httpGet,
@@ -54,19 +52,6 @@ function request(method: string, url: string, body?: unknown, headers: Record<st
         if (payload) req.write(payload);
         req.end();
     });
-}
-
-/** The stand-in's checksum (`influx standin-checksum`) of the data an `influx backup` folder holds: its engine tar, unpacked. */
-function influxChecksumOfBackup(dir: string): string {
-    const tar = fs.readdirSync(dir).filter((f) => f.endsWith(".engine.tar"));
-    expect(tar).toHaveLength(1);
-    const out = fs.mkdtempSync(path.join(os.tmpdir(), "homeiq-real-influx-"));
-    try {
-        execFileSync("tar", ["-C", out, "-xf", path.join(dir, tar[0])]);
-        return execFileSync("sh", ["-c", "find engine -type f | sort | xargs -r sha256sum | sha256sum | cut -d' ' -f1"], { cwd: out }).toString().trim();
-    } finally {
-        fs.rmSync(out, { recursive: true, force: true });
-    }
 }
 
 function envOf(container: string, name: string): string {

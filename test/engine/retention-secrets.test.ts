@@ -76,6 +76,20 @@ describe("retention and first deploy", () => {
     const r2 = runScript("restore.sh", {});
     expect(r2.code).toBe(2);
     expect(r2.stderr).toContain("environment variable HOMEIQ_RESTORE_DIR is required");
+    // '..' is refused in every path (lib.sh path_has_dotdot), and a keep count that is not a positive
+    // whole number, before anything is read or written.
+    const dotdot: Array<["backup.sh" | "restore.sh", Record<string, string>, string]> = [
+      ["backup.sh", { HOMEIQ_STACK: "dev", HOMEIQ_BACKUP_ROOT: "/tmp/x", HOMEIQ_BACKUP_KEEP: "0" }, "HOMEIQ_BACKUP_KEEP must be a positive integer (got '0')"],
+      ["backup.sh", { HOMEIQ_STACK: "dev", HOMEIQ_BACKUP_ROOT: "/tmp/x", HOMEIQ_BACKUP_KEEP: "7 days" }, "HOMEIQ_BACKUP_KEEP must be a positive integer (got '7 days')"],
+      ["backup.sh", { HOMEIQ_STACK: "dev", HOMEIQ_BACKUP_ROOT: "/tmp/x/../y" }, "HOMEIQ_BACKUP_ROOT must not contain '..'"],
+      ["backup.sh", { HOMEIQ_STACK: "dev", HOMEIQ_BACKUP_ROOT: "/tmp/x", HOMEIQ_SQLITE_DBS: "data-api=c:/app/../etc/x.db" }, "HOMEIQ_SQLITE_DBS entry 'data-api=c:/app/../etc/x.db': '..' in path"],
+      ["restore.sh", { HOMEIQ_RESTORE_DIR: "/srv/b/../x" }, "HOMEIQ_RESTORE_DIR must not contain '..'"],
+      ["restore.sh", { HOMEIQ_RESTORE_DIR: "/srv/b/x", HOMEIQ_SQLITE_RESTORES: "data-api=vol:../x.db" }, "HOMEIQ_SQLITE_RESTORES entry 'data-api=vol:../x.db': '..' in path"],
+    ];
+    for (const [script, env, message] of dotdot) {
+      const r3 = runScript(script, env);
+      expect({ script, message, code: r3.code, said: r3.stderr.includes(message) }).toEqual({ script, message, code: 2, said: true });
+    }
   }, 60_000);
 });
 

@@ -106,17 +106,25 @@ export function startBusyboxHttp(res: Resources, tag: string, files: Record<stri
 
 /**
  * A data-api stand-in (the python stand-in image): GET /health answers with the
- * status code in /tmp/status (200 if absent), or never answers if it says `hang`.
+ * status code in /tmp/status (200 if absent), or never answers if it says `hang`;
+ * `<code>x<n>` answers <code> to the next n requests, then 200 (a service that
+ * recovers after being asked n times, whatever the timing).
  * `docker exec <c> sh -c 'echo 500 >/tmp/status'` makes it unhealthy while it runs.
  */
 export const STATUS_SERVER_PY = `
-import http.server, time
+import http.server, re, threading, time
+lock = threading.Lock()
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
-        try:
-            s = open("/tmp/status").read().strip()
-        except OSError:
-            s = "200"
+        with lock:
+            try:
+                s = open("/tmp/status").read().strip()
+            except OSError:
+                s = "200"
+            m = re.match(r"^(\\d+)x(\\d+)$", s)
+            if m and self.path == "/health":
+                s, left = m.group(1), int(m.group(2)) - 1
+                open("/tmp/status", "w").write("%sx%d\\n" % (s, left) if left > 0 else "200\\n")
         if s == "hang":
             time.sleep(3600)
         code = int(s) if self.path == "/health" else 404

@@ -32,6 +32,9 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
 
     it("passes the InfluxDB token only through the environment, as a secret", async () => {
         const result = await synthStack(stack);
+        // The Commands that talk to InfluxDB, and so get its token, written out: the loop below checks them.
+        const withToken = ofType(result, COMMAND).filter((c) => "HOMEIQ_INFLUX_TOKEN" in (c.inputs.environment as object)).map((c) => c.name).sort();
+        expect(withToken).toEqual(["homeiq-final-backup", "homeiq-influxdb-retention", "homeiq-pre-change-backup"]);
         for (const c of ofType(result, COMMAND)) {
             const env = c.inputs.environment as Record<string, string>;
             if ("HOMEIQ_INFLUX_TOKEN" in env) expect(env.HOMEIQ_INFLUX_TOKEN).toBe("[secret]");

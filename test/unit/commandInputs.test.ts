@@ -14,9 +14,22 @@ import { LONGEST, VARIED } from "./synthCases";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
+/** The command that runs each script, written out (not built by scriptCommand, the code under test). */
+const SCRIPT_COMMANDS = [
+    "bash scripts/backup/backup.sh",
+    "bash scripts/backup/restore-stack.sh",
+    "bash scripts/backup/chown-volume.sh",
+    "bash scripts/influxdb/set-retention.sh",
+    "bash scripts/validate/validate.sh",
+    "bash scripts/validate/containers-healthy.sh",
+    "bash scripts/docker/socket-group.sh",
+    "bash scripts/docker/pids-limits.sh",
+    "bash scripts/preflight/ports-free.sh",
+];
+
 /** Every command string a Command may have: one per script, plus the constant echoes and the prune. */
 const CONSTANT_COMMANDS = new Set([
-    ...Object.values(SCRIPTS).map(scriptCommand),
+    ...SCRIPT_COMMANDS,
     'echo "backup settings updated; no backup taken"',
     'echo "restore from $HOMEIQ_RESTORE_DIR was already done; not repeated"',
     'echo "volume ownership unchanged"',
@@ -44,12 +57,18 @@ describe("command strings", () => {
             }
         }
         // Every script is run by some Command in these configs.
-        for (const script of Object.values(SCRIPTS)) expect(seen).toContain(scriptCommand(script));
+        for (const command of SCRIPT_COMMANDS) expect(seen).toContain(command);
+    });
+
+    it("are `bash <script>` for each script the components name, relative to the project", () => {
+        expect(Object.values(SCRIPTS).map(scriptCommand).sort()).toEqual([...SCRIPT_COMMANDS].sort());
     });
 
     it("hold no value of the config: what varies travels in the environment", () => {
         for (const [stack, name, result] of results) {
             const values = [...new Set(Object.values(VARIED.find(([n]) => n === name)![1]).flatMap((v) => (v.startsWith("[") ? (JSON.parse(v) as string[]) : [v])))].filter((v) => v.length >= 2);
+            expect({ stack, name, values: values.length > 0 || name === "as committed" }).toEqual({ stack, name, values: true });
+            expect(ofType(result, COMMAND).length).toBeGreaterThanOrEqual(4);
             for (const c of ofType(result, COMMAND)) {
                 const strings = ["create", "update", "delete"].map((f) => String(c.inputs[f] ?? ""));
                 for (const v of values) expect({ stack, name, command: c.name, holds: strings.some((s) => s.includes(v)) }).toEqual({ stack, name, command: c.name, holds: false });

@@ -180,28 +180,62 @@ function disabledIn(value: string | undefined): string[] {
 
 // ---- malformed stack files ------------------------------------------------------------------------
 
-/** Stack files as people break them: YAML errors, wrong shapes, look-alike keys, duplicate keys. */
-export const malformed = fc
-    .record({
-        kind: fc.constantFrom("yaml", "shape", "namespace", "duplicate", "toplevel"),
-        n: fc.nat(),
-    })
-    .map(({ kind, n }) => {
-        const good = ["config:", "  homeiq:profile: dev", "  homeiq:homeAssistantUrl: http://ha.lan:8123", "  homeiq:homeiqCheckoutPath: /srv/homeiq"];
-        const pick = <T>(xs: readonly T[]): T => xs[n % xs.length];
-        switch (kind) {
-            case "yaml":
-                return [...good, pick(['  homeiq:weatherLocation: "unterminated', "\tbad: tab", "  homeiq:corsOrigins: [a, b", "  - stray", "  key: value: more", "  homeiq:latitude: @x", "  ? complex\n  : key"])].join("\n");
-            case "shape":
-                return [...good, pick(["  homeiq:corsOrigins: http://a.lan:3000", "  homeiq:corsOrigins:\n    - {x: 1}", "  homeiq:profile:\n    - dev", "  homeiq:hostPorts: {data-api: 9000}", "  homeiq:healthWaitTimeoutSeconds: [1]", "  homeiq:corsOrigins:\n    - [a]"])].join("\n");
-            case "namespace":
-                return [...good, pick(["  homeIQ:latitude: '1.5'", "  home-iq:profile: prod", "  homeiq.weatherLocation: Paris", "  hoemiq:meterType: x", "  HOMEIQ:gridRegion: y"])].join("\n");
-            case "duplicate":
-                return [...good, pick(["  homeiq:profile: prod", "  profile: prod", "  homeiq:homeAssistantUrl: http://x:1"])].join("\n");
-            default:
-                return pick(["- config", "config: [a, b]", "conifg:\n  homeiq:profile: dev", "just text", "config: 5", "42", `${good.join("\n")}\nextra: 1`]);
-        }
-    });
+/** A stack file's valid start: what each malformed file below adds to (or replaces). */
+const GOOD_FILE = ["config:", "  homeiq:profile: dev", "  homeiq:homeAssistantUrl: http://ha.lan:8123", "  homeiq:homeiqCheckoutPath: /srv/homeiq"];
+
+/**
+ * A stack file as people break it, and the one problem it must be refused with: by the file reader
+ * (`file`: the whole file refused, naming the line) or, for a value of the wrong shape or a key in the
+ * wrong namespace, for that key (`key`: the file is read, the key refused).
+ */
+export interface MalformedFile {
+    readonly kind: "yaml" | "shape" | "namespace" | "duplicate" | "toplevel";
+    readonly text: string;
+    readonly refused: { readonly by: "file" | "key"; readonly key: string; readonly problem: RegExp; readonly line?: number };
+}
+
+const added = (line: string): string => [...GOOD_FILE, line].join("\n");
+const file = (problem: RegExp, line: number) => ({ by: "file" as const, key: "Pulumi.broken.yaml", problem, line });
+const key = (k: string, problem: RegExp, line?: number) => ({ by: "key" as const, key: k, problem, line });
+const NOT_YAML = /^is not valid YAML \(/;
+const TWICE = /^gives the same key twice \(the last one would silently win\)$/;
+const NOT_READ = (ns: string, k: string) => new RegExp(`^is in the namespace '${ns}', which this program never reads; its keys are homeiq:<key>, so homeiq:${k}$`);
+
+export const MALFORMED_FILES: readonly MalformedFile[] = [
+    { kind: "yaml", text: added('  homeiq:weatherLocation: "unterminated'), refused: file(/^is not valid YAML \(Missing closing "quote\)$/, 5) },
+    { kind: "yaml", text: added("\tbad: tab"), refused: file(/^is not valid YAML \(Tabs are not allowed as indentation\)$/, 5) },
+    { kind: "yaml", text: added("  homeiq:corsOrigins: [a, b"), refused: file(NOT_YAML, 5) },
+    { kind: "yaml", text: added("  - stray"), refused: file(NOT_YAML, 5) },
+    { kind: "yaml", text: added("  key: value: more"), refused: file(/^is not valid YAML \(Nested mappings are not allowed in compact mappings\)$/, 5) },
+    { kind: "yaml", text: added("  homeiq:latitude: @x"), refused: file(/^is not valid YAML \(Plain value cannot start with reserved character @\)$/, 5) },
+    // Valid YAML (a complex key): read, and its key is not one of ours.
+    { kind: "yaml", text: added("  ? complex\n  : key"), refused: key("homeiq:complex", /^is not a config key of this project$/) },
+    { kind: "shape", text: added("  homeiq:corsOrigins: http://a.lan:3000"), refused: key("homeiq:corsOrigins", /^is text; it takes a list of strings$/, 5) },
+    { kind: "shape", text: added("  homeiq:corsOrigins:\n    - {x: 1}"), refused: key("homeiq:corsOrigins[0]", /^is a map; each entry is one string$/, 6) },
+    { kind: "shape", text: added("  homeiq:weatherLocation:\n    - Paris"), refused: key("homeiq:weatherLocation", /^is a list; it takes one string value$/, 6) },
+    { kind: "shape", text: added("  homeiq:hostPorts: {data-api: 9000}"), refused: key("homeiq:hostPorts", /^is a map; it takes a list of strings$/, 5) },
+    { kind: "shape", text: added("  homeiq:healthWaitTimeoutSeconds: [1]"), refused: key("homeiq:healthWaitTimeoutSeconds", /^is a list; it takes one integer value$/, 5) },
+    { kind: "shape", text: added("  homeiq:corsOrigins:\n    - [a]"), refused: key("homeiq:corsOrigins[0]", /^is a list; each entry is one string$/, 6) },
+    { kind: "namespace", text: added("  homeIQ:latitude: '1.5'"), refused: key("homeIQ:latitude", NOT_READ("homeIQ", "latitude")) },
+    { kind: "namespace", text: added("  home-iq:profile: prod"), refused: key("home-iq:profile", NOT_READ("home-iq", "profile")) },
+    { kind: "namespace", text: added("  homeiq.weatherLocation: Paris"), refused: key("homeiq:homeiq.weatherLocation", /^is not a config key of this project; did you mean homeiq:weatherLocation\?$/) },
+    { kind: "namespace", text: added("  hoemiq:meterType: x"), refused: key("hoemiq:meterType", NOT_READ("hoemiq", "meterType")) },
+    { kind: "namespace", text: added("  HOMEIQ:gridRegion: y"), refused: key("HOMEIQ:gridRegion", NOT_READ("HOMEIQ", "gridRegion")) },
+    { kind: "duplicate", text: added("  homeiq:profile: prod"), refused: file(TWICE, 5) },
+    { kind: "duplicate", text: added("  profile: prod"), refused: file(/^gives homeiq:profile a second time \(first at Pulumi\.broken\.yaml line 2\); the last one would silently win$/, 5) },
+    { kind: "duplicate", text: added("  homeiq:homeAssistantUrl: http://x:1"), refused: file(TWICE, 5) },
+    { kind: "toplevel", text: "- config", refused: file(/^must be a YAML map at its top level$/, 1) },
+    { kind: "toplevel", text: "config: [a, b]", refused: file(/^has config: that is not a map$/, 1) },
+    { kind: "toplevel", text: "conifg:\n  homeiq:profile: dev", refused: file(/^is not a key Pulumi reads in a stack file; everything under it would be ignored$/, 1) },
+    { kind: "toplevel", text: "confg:\n  homeiq:profile: dev", refused: file(/^is not a key Pulumi reads in a stack file \(did you mean config\?\); everything under it would be ignored$/, 1) },
+    { kind: "toplevel", text: "just text", refused: file(/^must be a YAML map at its top level$/, 1) },
+    { kind: "toplevel", text: "config: 5", refused: file(/^has config: that is not a map$/, 1) },
+    { kind: "toplevel", text: "42", refused: file(/^must be a YAML map at its top level$/, 1) },
+    { kind: "toplevel", text: `${GOOD_FILE.join("\n")}\nextra: 1`, refused: file(/^is not a key Pulumi reads in a stack file; everything under it would be ignored$/, 5) },
+];
+
+/** Stack files as people break them (test/process/cli.test.ts runs a sample through `npm run synth`). */
+export const malformed = fc.constantFrom(...MALFORMED_FILES.map((m) => m.text));
 
 /** The generated configs run through the program (in-process, under mocks). */
 export function programSample(): Generated[] {

@@ -4,7 +4,7 @@
  */
 import { parseStackConfig, type ParseOptions, type StackConfig } from "../../config/schema";
 import { formatProblems, showValue } from "../../config/problems";
-import { CPUS, HEALTH_WAIT_SECONDS, MEMORY_MIB, RETENTION_DAYS_MAX, SECRET_MAX, TEXT_MAX } from "../../config/rules";
+import { CPUS, HEALTH_WAIT_SECONDS, MEMORY_MIB, PATH_MAX, RETENTION_DAYS_MAX, SECRET_MAX, TEXT_MAX, URL_MAX } from "../../config/rules";
 import { PROFILES } from "../../stacks";
 import { parseProfile, ProfileSchema } from "../../stacks/profile";
 import { SERVICE_KEYS } from "../../catalog/services";
@@ -47,19 +47,61 @@ const REFUSED: Record<string, Refusal[]> = {
         { values: { resourceOverrides: list(`data-api:memoryMiB=${MEMORY_MIB.max + 1}`) }, key: "homeiq:resourceOverrides[0]", problem: /not whole MiB from 16 to 1048576/ },
         { values: { resourceOverrides: list("data-api:memoryMiB=0x200") }, key: "homeiq:resourceOverrides[0]", problem: /not whole MiB/ },
         { values: { resourceOverrides: list("data-api:memoryReservationMiB=1") }, key: "homeiq:resourceOverrides[0]", problem: /not whole MiB from 6/ },
-        { values: { resourceOverrides: list(`data-api:cpus=${CPUS.max + 1}`) }, key: "homeiq:resourceOverrides[0]", problem: /not cores from 0.01 to 64/ },
+        { values: { resourceOverrides: list(`data-api:cpus=${CPUS.max + 1}`) }, key: "homeiq:resourceOverrides[0]", problem: /not cores from 0.1 to 64/ },
+        { values: { resourceOverrides: list("data-api:cpus=10") }, key: "homeiq:resourceOverrides[0]", problem: /reads back as another value, so every pulumi up would replace the container/ },
+        { values: { resourceOverrides: list("data-api:cpus=20.05") }, key: "homeiq:resourceOverrides[0]", problem: /reads back as another value/ },
         { values: { resourceOverrides: list("data-api:cpus=0.001") }, key: "homeiq:resourceOverrides[0]", problem: /at most 2 decimals/ },
         { values: { resourceOverrides: list("data-api:cpus=1e1") }, key: "homeiq:resourceOverrides[0]", problem: /not cores/ },
+        { values: { resourceOverrides: list("data-api:diskMiB=100") }, key: "homeiq:resourceOverrides[0]", problem: /^has no known field \(diskMiB\)$/ },
+        { values: { resourceOverrides: list("data-api=100") }, key: "homeiq:resourceOverrides[0]", problem: /^has no known field \(none\)$/ },
         { values: { dockerSocketGroupId: "2147483648" }, key: "homeiq:dockerSocketGroupId", problem: /group id from 0 to 2147483647/ },
         { values: { rebuildGeneration: "2147483648" }, key: "homeiq:rebuildGeneration", problem: /at most 2147483647/ },
         { values: { backupKeep: "1001" }, key: "homeiq:backupKeep", problem: /at most 1000/ },
+        { values: { corsOrigins: JSON.stringify(Array.from({ length: 65 }, (_, i) => `http://homeiq.lan:${3000 + i}`)) }, key: "homeiq:corsOrigins", problem: /^has more than 64 entries$/ },
+        { values: { weatherLocation: "" }, key: "homeiq:weatherLocation", problem: /^must not be empty$/ },
+        { values: { sportsApiProvider: "   " }, key: "homeiq:sportsApiProvider", problem: /^must not be empty$/ },
+        // Pulumi passes strings; a number (a default, a test) must be whole too.
+        { values: { backupKeep: 1.5 }, key: "homeiq:backupKeep", problem: /^must be a whole number$/ },
+        { values: { backupKeep: "1.5" }, key: "homeiq:backupKeep", problem: /^must be a whole number$/ },
         { values: { backupRoot: "/srv/my backups" }, key: "homeiq:backupRoot", problem: /letters, digits and _ \. \/ \+ - only/ },
         { values: { backupRoot: "/srv/backups$(id)" }, key: "homeiq:backupRoot", problem: /letters, digits/ },
         { values: { restoreFrom: "/srv/b/../etc" }, key: "homeiq:restoreFrom", problem: /must not contain '\.\.'/ },
         { values: { hostPorts: list("data-api=65536") }, key: "homeiq:hostPorts[0]", problem: /outside 1-65535/ },
         { values: { dockerHost: `unix:///${"s".repeat(120)}` }, key: "homeiq:dockerHost", problem: /longer than 107/ },
+        { values: { dockerHost: "unix:///var/run/docker;id.sock" }, key: "homeiq:dockerHost", problem: /has a socket path with characters other than letters, digits and _ \. \/ -, or '\.\.'/ },
+        { values: { dockerHost: "unix:///var/../run/docker.sock" }, key: "homeiq:dockerHost", problem: /has a socket path with characters other than letters, digits and _ \. \/ -, or '\.\.'/ },
         { values: { dockerHost: "tcp://docker.lan:70000" }, key: "homeiq:dockerHost", problem: /port 70000/ },
+        { values: { homeAssistantUrl: "http://ha.lan:70000" }, key: "homeiq:homeAssistantUrl", problem: /^has port 70000, outside 1-65535$/ },
+        { values: { latitude: "90.5" }, key: "homeiq:latitude", problem: /^must be a decimal number between -90 and 90$/ },
+        { values: { longitude: "-180.25" }, key: "homeiq:longitude", problem: /^must be a decimal number between -180 and 180$/ },
+        { values: { homeiqCheckoutPath: "srv/homeiq" }, key: "homeiq:homeiqCheckoutPath", problem: /^must be an absolute path$/ },
+        { values: { homeiqCheckoutPath: "/srv/../homeiq" }, key: "homeiq:homeiqCheckoutPath", problem: /^must not contain '\.\.'$/ },
+        { values: { postDeployValidation: "yes" }, key: "homeiq:postDeployValidation", problem: /^must be true or false$/ },
+        { values: { dashboardBindAddress: "homeiq.lan" }, key: "homeiq:dashboardBindAddress", problem: /^must be an IPv4 or IPv6 address/ },
+        { values: { influxdbAdminToken: "an admin token with spaces in it 0123" }, key: "homeiq:influxdbAdminToken", problem: /^contains a space; a token or key is one word$/ },
+        // The restore script does not resolve ~ (only the backup script does, for backupRoot).
+        { values: { restoreFrom: "~/homeiq-backups/prod/20261127T101500Z" }, key: "homeiq:restoreFrom", problem: /^must be an absolute path of letters, digits and _ \. \/ \+ - only$/ },
+        { values: { dockerHost: "ssh://deploy@docker.lan:70000" }, key: "homeiq:dockerHost", problem: /^has port 70000, outside 1-65535$/ },
+        { values: { dockerHost: "http://docker.lan:2375" }, key: "homeiq:dockerHost", problem: /^must be unix:\/\/\/path, ssh:\/\/user@host\[:port\] or tcp:\/\/host:port$/ },
+        { values: { dockerHost: "tcp://docker.lan" }, key: "homeiq:dockerHost", problem: /^must be unix:\/\/\/path/ },
         { values: { influxdbImage: "InfluxDB:2.7" }, key: "homeiq:influxdbImage", problem: /not an image reference Docker accepts/ },
+        {
+            values: { imageSource: "registry", influxdbImage: `influxdb:2.7@sha256:${"a".repeat(64)}`, imageReferences: list(`data-api=ghcr.io/homeiq/data-api@sha256:${"c".repeat(64)}`) },
+            key: "homeiq:imageReferences",
+            problem: /^has no image for: websocket-ingestion, enrichment-pipeline, admin-api, data-retention, /,
+        },
+        { values: { imageSource: "registry", influxdbImage: "influxdb:2.7" }, key: "homeiq:influxdbImage", problem: /^is not pinned by digest \(imageSource is registry\)$/ },
+        {
+            values: { imageSource: "registry", influxdbImage: `influxdb:2.7@sha256:${"a".repeat(64)}`, imageReferences: list(`influxdb=influxdb@sha256:${"b".repeat(64)}`) },
+            key: "homeiq:imageReferences[0]",
+            problem: /^sets influxdb here; influxdb's image is its own key \(homeiq:influxdbImage\)$/,
+        },
+        // Docker's reference grammar (distribution/reference): tag, digest, name length.
+        { values: { influxdbImage: "influxdb:.2.7" }, key: "homeiq:influxdbImage", problem: /not an image reference Docker accepts/ },
+        { values: { influxdbImage: `influxdb:${"7".repeat(129)}` }, key: "homeiq:influxdbImage", problem: /not an image reference Docker accepts/ },
+        { values: { influxdbImage: `influxdb:2.7@sha256:${"A".repeat(64)}` }, key: "homeiq:influxdbImage", problem: /not an image reference Docker accepts/ },
+        { values: { influxdbImage: "influxdb:2.7@sha256:abc123" }, key: "homeiq:influxdbImage", problem: /not an image reference Docker accepts/ },
+        { values: { influxdbImage: `${"a".repeat(256)}:2.7` }, key: "homeiq:influxdbImage", problem: /not an image reference Docker accepts/ },
     ],
     "quietly does something else": [
         // The checks would go to 127.0.0.1 of the machine running pulumi, not of the Docker host.
@@ -75,6 +117,7 @@ const REFUSED: Record<string, Refusal[]> = {
         { values: { corsOrigins: list("http://HomeIQ.local:3000") }, key: "homeiq:corsOrigins[0]", problem: /capital letters/ },
         { values: { corsOrigins: list("http://homeiq.local:80") }, key: "homeiq:corsOrigins[0]", problem: /default port 80/ },
         { values: { corsOrigins: list("http://homeiq.local:3000/app") }, key: "homeiq:corsOrigins[0]", problem: /is not an origin/ },
+        { values: { corsOrigins: list("http://homeiq.local:70000") }, key: "homeiq:corsOrigins[0]", problem: /^has port 70000, outside 1-65535$/ },
     ],
     "last one silently wins": [
         { values: { hostPorts: list("data-api=9001", "data-api=9002") }, key: "homeiq:hostPorts[1]", problem: /gives data-api a second time \(first in entry 0\)/ },
@@ -88,6 +131,11 @@ const REFUSED: Record<string, Refusal[]> = {
         { values: { disabledServices: list("calendar=no account"), resourceOverrides: list("calendar:cpus=1") }, key: "homeiq:resourceOverrides[0]", problem: /which this stack disables/ },
         { values: { disabledServices: list("calendar=no account"), googleClientId: "abc.apps.googleusercontent.com" }, key: "homeiq:googleClientId", problem: /only calendar reads it and this stack disables it/ },
         { values: { disabledServices: list("health-dashboard=headless"), dashboardBindAddress: "0.0.0.0" }, key: "homeiq:dashboardBindAddress", problem: /only health-dashboard reads it/ },
+        {
+            values: { disabledServices: list("websocket-ingestion=x", "enrichment-pipeline=x", "admin-api=x", "health-dashboard=x"), weatherApiKey: "a-weather-key-0123456789" },
+            key: "homeiq:weatherApiKey",
+            problem: /^is set, but only websocket-ingestion, enrichment-pipeline, admin-api read it and this stack disables them: it would be silently ignored$/,
+        },
         { values: { hostport: "8000" }, key: "homeiq:hostport", problem: /did you mean homeiq:hostPorts\?/ },
         { values: { HostPorts: list("data-api=9000") }, key: "homeiq:HostPorts", problem: /did you mean homeiq:hostPorts\?/ },
         { values: { "homeiq.weatherLocation": "Paris" }, key: "homeiq:homeiq.weatherLocation", problem: /did you mean homeiq:weatherLocation\?/ },
@@ -100,9 +148,11 @@ const REFUSED: Record<string, Refusal[]> = {
         ...["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf"].map((profile) => ({ values: { profile }, key: "homeiq:profile", problem: /is not a known profile/ })),
         { values: {}, options: { stack: "Prod" }, key: "stack name", problem: /cannot start Docker names/ },
         { values: {}, options: { stack: "../prod" }, key: "stack name", problem: /cannot start Docker names/ },
+        { values: {}, options: { stack: "s".repeat(65) }, key: "stack name", problem: /cannot start Docker names/ },
     ],
     "credentials and control characters where they don't belong": [
         { values: { homeAssistantUrl: "http://admin:hunter2@homeassistant.local:8123" }, key: "homeiq:homeAssistantUrl", problem: /holds a user name or password/ },
+        { values: { homeAssistantUrl: "http://admin@homeassistant.local:8123" }, key: "homeiq:homeAssistantUrl", problem: /holds a user name or password/ },
         { values: { homeAssistantUrl: "http://homeassistant.local:8123/?access_token=abc" }, key: "homeiq:homeAssistantUrl", problem: /no query or fragment/ },
         { values: { dockerHost: "ssh://deploy:hunter2@server.lan" }, key: "homeiq:dockerHost", problem: /holds a password/ },
         { values: { homeAssistantUrl: "http://homeassistant.local\n:8123" }, key: "homeiq:homeAssistantUrl", problem: /contains a newline \(U\+000A\) at position 27/ },
@@ -112,6 +162,9 @@ const REFUSED: Record<string, Refusal[]> = {
         { values: { gridRegion: "CAISO\ud800" }, key: "homeiq:gridRegion", problem: /U\+D800/ },
         { values: { weatherLocation: "x".repeat(TEXT_MAX + 1) }, key: "homeiq:weatherLocation", problem: /at most 256 are allowed/ },
         { values: { weatherApiKey: "k".repeat(SECRET_MAX + 1) }, key: "homeiq:weatherApiKey", problem: /at most 4096 are allowed/ },
+        { values: { homeAssistantUrl: `http://ha.lan/${"u".repeat(URL_MAX - 13)}` }, key: "homeiq:homeAssistantUrl", problem: /is 2049 characters long; at most 2048 are allowed/ },
+        { values: { homeiqCheckoutPath: `/${"c".repeat(PATH_MAX)}` }, key: "homeiq:homeiqCheckoutPath", problem: /is 1025 characters long; at most 1024 are allowed/ },
+        { values: { backupRoot: `/${"b".repeat(PATH_MAX)}` }, key: "homeiq:backupRoot", problem: /is 1025 characters long; at most 1024 are allowed/ },
         { values: { weatherApiKey: "two words" }, key: "homeiq:weatherApiKey", problem: /a token or key is one word/ },
         { values: { homeAssistantToken: ` ${TOKEN}` }, key: "homeiq:homeAssistantToken", problem: /spaces at its start or end/ },
         { values: { disabledServices: list("calendar=no\taccount") }, key: "homeiq:disabledServices[0]", problem: /contains a tab/ },
@@ -159,6 +212,44 @@ describe("shown values", () => {
     });
 });
 
+describe("list keys at their default", () => {
+    it("an empty corsOrigins deploys the profile's origins, not none", () => {
+        expect(accepted({ corsOrigins: "[]" }).corsOrigins).toEqual(["http://localhost:3000"]);
+    });
+
+    it("[ ] is the default [] however it is spelled: not 'set' for a stack that disables its readers", () => {
+        const problems = problemsOf({ disabledServices: list("data-api=x", "admin-api=x", "health-dashboard=x"), corsOrigins: "[ ]" });
+        expect(problems.filter((p) => p.key === "homeiq:corsOrigins")).toEqual([]);
+    });
+});
+
+describe("a Docker host on this machine", () => {
+    it.each(["tcp://127.0.0.1:2375", "tcp://localhost:2375", "ssh://deploy@localhost", "ssh://deploy@[::1]:22"])("%s: validation of loopback ports is accepted (it reaches them)", (dockerHost) => {
+        const problems = problemsOf({ dockerHost, postDeployValidation: "true" }).filter((p) => p.key === "homeiq:postDeployValidation");
+        expect(problems).toEqual([]);
+    });
+});
+
+describe("fix commands", () => {
+    const problemOf = (values: Record<string, unknown>, key: string) => problemsOf(values).filter((p) => p.key === key);
+
+    it("remove the one bad entry of a list, by its index", () => {
+        expect(problemOf({ corsOrigins: list("http://a.lan:3000", "http://b\tlan:3000") }, "homeiq:corsOrigins[1]").map((p) => p.fix)).toEqual(["pulumi config rm --path 'homeiq:corsOrigins[1]'"]);
+    });
+
+    it("remove the last entry of a list that is too long", () => {
+        const tooLong = JSON.stringify(Array.from({ length: 65 }, (_, i) => `http://homeiq.lan:${3000 + i}`));
+        expect(problemOf({ corsOrigins: tooLong }, "homeiq:corsOrigins").map((p) => p.fix)).toEqual(["pulumi config rm --path 'homeiq:corsOrigins[64]'"]);
+    });
+
+    it("give a value of the wrong type one problem, its type, not zod's follow-on length checks too", () => {
+        const notAList = "http://homeiq.lan:3000 and http://homeiq.lan:3001 and http://homeiq.lan:3002";
+        expect(problemOf({ corsOrigins: notAList }, "homeiq:corsOrigins").map((p) => [p.problem, p.fix])).toEqual([
+            ["must be a list (YAML sequence) of strings", "pulumi config rm homeiq:corsOrigins"],
+        ]);
+    });
+});
+
 describe("validated as deployed", () => {
     it("deploys the normal form it checked: trimmed text, tidy paths, whole numbers", () => {
         const config = accepted({
@@ -193,14 +284,14 @@ describe("validated as deployed", () => {
         const config = accepted({
             healthWaitTimeoutSeconds: String(HEALTH_WAIT_SECONDS.max),
             influxdbRetentionDays: String(RETENTION_DAYS_MAX),
-            resourceOverrides: list(`influxdb:memoryMiB=${MEMORY_MIB.max}`, `influxdb:cpus=${CPUS.max}`, "calendar:cpus=0.01"),
+            resourceOverrides: list(`influxdb:memoryMiB=${MEMORY_MIB.max}`, `influxdb:cpus=${CPUS.max}`, `calendar:cpus=${CPUS.min}`),
             dockerSocketGroupId: "2147483647",
             weatherLocation: "x".repeat(TEXT_MAX),
             dockerHost: "ssh://deploy@[fd00::1]:2222",
             postDeployValidation: "false",
         });
         expect(config.services.influxdb.resources).toEqual({ memoryMiB: MEMORY_MIB.max, memoryReservationMiB: 1024, cpus: CPUS.max });
-        expect(config.services.calendar.resources.cpus).toBe(0.01);
+        expect(config.services.calendar.resources.cpus).toBe(CPUS.min);
     });
 });
 

@@ -1,7 +1,26 @@
 /** prod's hardening holds on every container, with the catalog's documented exceptions only. */
+import { createHash } from "crypto";
+import * as path from "path";
 import { SERVICE_CATALOG, SERVICE_KEYS, VOLUME_CATALOG } from "../../catalog/services";
-import { containersByService, envOf, labelOf, ofType, proxyContainer, synthOf, synthStack, VOLUME } from "./helpers";
+import { listStacks } from "../../synth/stackFiles";
+import { MOCK_DIGEST_MARKER, type SynthResource } from "../../synth/synthesize";
+import { containersByService as byServiceOf, envOf, labelOf, ofType, proxyContainer, synthOf, synthStack, VOLUME } from "./helpers";
 import { VARIANTS } from "./synthCases";
+
+/** Every service the catalog defines, written out: each committed stack deploys all of them. */
+const ALL_SERVICES = [
+    "admin-api", "air-quality", "calendar", "carbon-intensity", "data-api", "data-retention", "electricity-pricing",
+    "enrichment-pipeline", "health-dashboard", "influxdb", "log-aggregator", "smart-meter", "sports-data", "websocket-ingestion",
+];
+/** The committed stacks (Pulumi.<stack>.yaml at the repository's root): "every stack" means these. */
+const COMMITTED_STACKS = listStacks(path.resolve(__dirname, "..", ".."));
+
+/** A stack's containers by service; fails unless there is exactly one per service, so no loop below runs over nothing. */
+function containersByService(result: Parameters<typeof byServiceOf>[0]): Map<string, SynthResource> {
+    const byService = byServiceOf(result);
+    expect([...byService.keys()].sort()).toEqual(ALL_SERVICES);
+    return byService;
+}
 
 const ROOT_SERVICES = SERVICE_KEYS.filter((k) => SERVICE_CATALOG[k].security.nonRootUser === null);
 const WRITABLE_ROOT = SERVICE_KEYS.filter((k) => !SERVICE_CATALOG[k].security.readOnlyRootFilesystem);
@@ -54,9 +73,10 @@ describe("prod", () => {
         }
     });
 
-    it("drops every capability and adds back only the catalog's justified ones", async () => {
+    it("drops every capability and adds back only the catalog's justified ones, in the docker client's CAP_ form", async () => {
         for (const [service, c] of containersByService(await synthStack("prod"))) {
-            const expected = SERVICE_CATALOG[service as keyof typeof SERVICE_CATALOG].security.capabilityAdditions.map((a) => a.capability);
+            // The provider reads back what the docker client sent: CAP_-prefixed and sorted (docs/provider-behaviour.md).
+            const expected = SERVICE_CATALOG[service as keyof typeof SERVICE_CATALOG].security.capabilityAdditions.map((a) => `CAP_${a.capability}`).sort();
             expect({ service, caps: c.inputs.capabilities }).toEqual({ service, caps: { drops: ["ALL"], adds: expected } });
         }
     });
@@ -75,8 +95,10 @@ describe("prod", () => {
 
     it("runs data-api and sports-data from the non-root adapter image", async () => {
         const byService = containersByService(await synthStack("prod"));
-        expect(byService.get("data-api")?.inputs.image).toMatch(/^homeiq-prod-data-api-non-root@sha256:/);
-        expect(byService.get("sports-data")?.inputs.image).toMatch(/^homeiq-prod-sports-data-non-root@sha256:/);
+        // The mock's image id of a resource: the marker, then 32 hex of the sha256 of its name (synth/synthesize.ts mockState).
+        const mockId = (resource: string) => `sha256:${MOCK_DIGEST_MARKER}${createHash("sha256").update(resource).digest("hex").slice(0, 32)}`;
+        expect(byService.get("data-api")?.inputs.image).toBe(mockId("homeiq-data-api-image-non-root"));
+        expect(byService.get("sports-data")?.inputs.image).toBe(mockId("homeiq-sports-data-image-non-root"));
     });
 
     it("makes every root filesystem read-only with tmpfs, InfluxDB's included", async () => {
@@ -115,7 +137,11 @@ describe("prod", () => {
 });
 
 describe("every stack", () => {
-    it.each(["dev", "prod"])("%s: limits memory and CPU, rotates logs, restarts, and replaces containers delete-first", async (stack) => {
+    it("is every committed stack file", () => {
+        expect([...COMMITTED_STACKS].sort()).toEqual(["dev", "prod"]);
+    });
+
+    it.each(COMMITTED_STACKS)("%s: limits memory and CPU, rotates logs, restarts, and replaces containers delete-first", async (stack) => {
         for (const [service, c] of containersByService(await synthStack(stack))) {
             expect({ service, memory: Number(c.inputs.memory) > Number(c.inputs.memoryReservation) }).toEqual({ service, memory: true });
             expect(Number(c.inputs.cpus)).toBeGreaterThan(0);
@@ -129,11 +155,11 @@ describe("every stack", () => {
         }
     });
 
-    it("mounts host Docker paths read-only, and only into the Docker API proxy (the socket) and log-aggregator", async () => {
-        const synth = await synthStack("prod");
+    it.each(COMMITTED_STACKS)("%s: mounts host Docker paths read-only, and only into the Docker API proxy (the socket) and log-aggregator", async (stack) => {
+        const synth = await synthStack(stack);
         const byService = containersByService(synth);
-        const others = [...byService.keys()].filter((k) => k !== "log-aggregator");
         expect(proxyContainer(synth)!.inputs.volumes).toEqual([{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true }]);
+        const others = [...byService.keys()].filter((k) => k !== "log-aggregator");
         for (const [service, c] of byService) {
             const hostMounts = (c.inputs.volumes as Array<{ hostPath?: string; containerPath: string; readOnly: boolean }>).filter((v) => v.hostPath);
             if (service === "log-aggregator") {
@@ -146,11 +172,12 @@ describe("every stack", () => {
         }
     });
 
-    it("lets log-aggregator read the engine's logs as uid 1001 through the logs' group, after every other container", async () => {
-        const synth = await synthStack("prod");
+    it.each(COMMITTED_STACKS)("%s: lets log-aggregator read the engine's logs through the logs' group (as 1001 where the profile runs non-root), after every other container", async (stack) => {
+        const synth = await synthStack(stack);
         const byService = containersByService(synth);
         const aggregator = byService.get("log-aggregator")!;
-        expect(aggregator.inputs.user).toBe("1001:1001");
+        // dev's profile runs images as built: log-aggregator's own USER appuser (uid 1001).
+        expect(aggregator.inputs.user).toBe({ dev: undefined, prod: "1001:1001" }[stack]);
         expect(aggregator.inputs.groupAdds).toEqual(["0"]);
         for (const [service, c] of byService) {
             if (service !== "log-aggregator") expect(aggregator.dependencies).toContain(c.urn);

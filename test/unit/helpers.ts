@@ -175,13 +175,19 @@ export function labelOf(resource: SynthResource, label: string): string | undefi
     return labels.find((l) => l.label === label)?.value;
 }
 
-/** The catalog services' containers by their com.homeiq.service label (the Docker API proxy is not one: proxyContainer). */
+/**
+ * The catalog services' containers by their com.homeiq.service label (the Docker API proxy is not one:
+ * proxyContainer). Throws when there are none (every valid stack deploys at least one service): a test
+ * looping over them would otherwise check nothing and pass.
+ */
 export function containersByService(result: SynthResult): Map<string, SynthResource> {
-    return new Map(
+    const byService = new Map(
         ofType(result, CONTAINER)
             .map((c): [string, SynthResource] => [labelOf(c, "com.homeiq.service") as string, c])
             .filter(([service]) => service !== DOCKER_API_PROXY.key),
     );
+    if (byService.size === 0) throw new Error(`the synth of stack ${result.stack} has no containers: nothing to check`);
+    return byService;
 }
 
 /** The Docker API proxy's container, when the stack deploys one (a service with `dockerApi` is enabled). */

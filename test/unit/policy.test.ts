@@ -312,6 +312,7 @@ describe("container-log-rotation", () => {
         ["logDriver syslog", withInput(hardenedInputs(), "logDriver", "syslog"), /logDriver is "syslog"/],
         ["no logDriver", withInput(hardenedInputs(), "logDriver", undefined), /logDriver is not set/],
         ["no logOpts", withInput(hardenedInputs(), "logOpts", undefined), /logOpts has no max-size; logOpts has no max-file/],
+        ["an empty max-size and a null max-file", withInput(hardenedInputs(), "logOpts", { "max-size": " ", "max-file": null }), /logOpts has no max-size; logOpts has no max-file/],
     ])("rejects %s", (_label, spec, message) => {
         const violations = evaluatePolicies([container(spec)]);
         expect(policiesOf(violations)).toEqual(["container-log-rotation"]);
@@ -398,6 +399,10 @@ describe("container-docker-host-paths", () => {
 
     it("sees a parent directory of the socket, and the mounts[] form", () => {
         expect(run(spec("admin-api", [{ hostPath: "/var/run", containerPath: "/host/run", readOnly: true }]))).toHaveLength(1);
+        // The same socket spelt with doubled and trailing slashes.
+        expect(run(spec("data-api", [{ hostPath: "/var/run//docker.sock/", containerPath: "/s", readOnly: true }])).map((v) => v.message)).toEqual([
+            expect.stringMatching(/mounts the Docker socket \(\/var\/run\/docker\.sock at \/s, via volumes\).*Only the stack's Docker API proxy/),
+        ]);
         const viaMounts = withInput(hardenedInputs("data-api"), "mounts", [{ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock" }]);
         const violations = run(viaMounts);
         expect(violations.map((v) => v.message)).toEqual([
@@ -656,6 +661,11 @@ describe("the PolicyPack served by policy/index.ts", () => {
     }
 
     async function analyze(type: string, name: string, props: object, protect = false) {
+        return (await analyzeDetailed(type, name, props, protect)).diagnostics;
+    }
+
+    /** The diagnostics and the not-applicable list (policy, reason) the server answers with. */
+    async function analyzeDetailed(type: string, name: string, props: object, protect = false) {
         const req = new analyzerProto.AnalyzeRequest();
         req.setType(type);
         req.setName(name);
@@ -665,11 +675,14 @@ describe("the PolicyPack served by policy/index.ts", () => {
         opts.setProtect(protect);
         req.setOptions(opts);
         const res = await call<analyzerProto.AnalyzeRequest, analyzerProto.AnalyzeResponse>(client.analyze, req);
-        return res.getDiagnosticsList().map((d) => ({
-            policy: d.getPolicyname(),
-            level: d.getEnforcementlevel() === analyzerProto.EnforcementLevel.MANDATORY ? "mandatory" : "advisory",
-            message: d.getMessage(),
-        }));
+        return {
+            diagnostics: res.getDiagnosticsList().map((d) => ({
+                policy: d.getPolicyname(),
+                level: d.getEnforcementlevel() === analyzerProto.EnforcementLevel.MANDATORY ? "mandatory" : "advisory",
+                message: d.getMessage(),
+            })),
+            notApplicable: res.getNotApplicableList().map((n) => ({ policy: n.getPolicyName(), reason: n.getReason() })),
+        };
     }
 
     it("announces every policy, mandatory by default, with their config schemas", async () => {
@@ -715,8 +728,18 @@ describe("the PolicyPack served by policy/index.ts", () => {
 
     it("sees protect on a data volume, and cannot see retainOnDelete (reports nothing rather than guessing)", async () => {
         const volume = { name: "prod-influxdb-data", labels: [{ label: "com.homeiq.data", value: "true" }] };
-        expect(await analyze(VOLUME_TYPE, "influxdb-data", volume, true)).toEqual([]);
-        expect(await analyze(VOLUME_TYPE, "influxdb-data", volume, false)).toEqual([]);
+        const retained = (r: { notApplicable: Array<{ policy: string; reason: string }> }) => r.notApplicable.filter((n) => n.policy === "data-volume-retained");
+        // Protected: checked and passed (neither a violation nor not-applicable).
+        const protectedVolume = await analyzeDetailed(VOLUME_TYPE, "influxdb-data", volume, true);
+        expect(protectedVolume.diagnostics).toEqual([]);
+        expect(retained(protectedVolume)).toEqual([]);
+        // Not protected: retainOnDelete is not in the protocol, so not-applicable, saying why; never a pass.
+        const unprotected = await analyzeDetailed(VOLUME_TYPE, "influxdb-data", volume, false);
+        expect(unprotected.diagnostics).toEqual([]);
+        expect(retained(unprotected)).toEqual([{ policy: "data-volume-retained", reason: expect.stringMatching(/volume "prod-influxdb-data" is not protected and its retainOnDelete cannot be seen/) }]);
+        // A volume without data: not-applicable for another reason.
+        const scratch = await analyzeDetailed(VOLUME_TYPE, "scratch", { name: "prod-scratch" }, false);
+        expect(retained(scratch)).toEqual([{ policy: "data-volume-retained", reason: expect.stringMatching(/applies only to volumes labelled com\.homeiq\.data=true/) }]);
     });
 });
 

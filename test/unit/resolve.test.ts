@@ -154,10 +154,16 @@ describe("the plan of a generated stack", () => {
     });
 
     it("runs the host-ports check on every deployed service's host port, and each lifecycle step in a feasible order", () => {
+        // The samples disable something often enough for "no disabled service listed" to be tested.
+        expect(samples.filter((i) => i.disabled.length > 0).length).toBeGreaterThan(50);
         for (const input of samples) {
             const config = configOf(input);
             const plan = resolvePlatform("s", config);
             const ports = step(plan, "host-ports-check")!.ports.split(" ").map((e) => e.split("="));
+            // Every deployed service listed once, no disabled one, each with its own host port.
+            const enabled = SERVICE_KEYS.filter((k) => !input.disabled.includes(k));
+            expect({ input, listed: ports.map(([service]) => service).sort() }).toEqual({ input, listed: [...enabled].sort() });
+            for (const d of input.disabled) expect({ input, listed: ports.some(([service]) => service === d) }).toEqual({ input, listed: false });
             for (const [service, port] of ports) expect(Number(port)).toBe(config.services[service as ServiceKey].hostPort);
             const { order } = schedule(plan);
             // The backup before any stateful container; the restore before the first SQLite service.

@@ -188,6 +188,7 @@ printf '200 0.002'
 const EXPECTED_EXIT: Array<[RegExp, number, RegExp]> = [
     [/^bash scripts\/backup\/backup\.sh$/, 0, /nothing to back up yet/],
     [/^bash scripts\/validate\/validate\.sh$/, 0, /validation passed/],
+    [/^bash scripts\/validate\/containers-healthy\.sh$/, 1, /health gate failed: (\d+) of \1 containers not healthy/],
     [/^bash scripts\/backup\/restore-stack\.sh$/, 5, /refusing to restore from .*: no such folder; nothing was changed/],
     [/^bash scripts\/influxdb\/set-retention\.sh$/, 3, /influxdb container \S+ does not exist/],
     [/^bash scripts\/backup\/chown-volume\.sh$/, 3, /helper image .* is not present/],

@@ -51,10 +51,13 @@ describe("mock image digests", () => {
     it("marks every digest the mocks invent, keeps it a valid reference, and keeps it distinct per resource", () => {
         const built = mockState("docker:index/image:Image", "homeiq-admin-api-image", { imageName: "homeiq-prod-admin-api:local" });
         const other = mockState("docker:index/image:Image", "homeiq-data-api-image", { imageName: "homeiq-prod-data-api:local" });
+        const local = mockState("docker:index/image:Image", "homeiq-calendar-image", { imageName: "homeiq-prod-calendar:local", skipPush: true });
         const pulled = mockState("docker:index/remoteImage:RemoteImage", "homeiq-influxdb-image", { name: "influxdb:2.7" });
         const [repo, digest] = String(built.repoDigest).split("@");
         expect(repo).toBe("homeiq-prod-admin-api");
         expect(digest).toMatch(MOCK_DIGEST);
+        // A local image's repoDigest is its bare image id, as the provider reports it.
+        expect(String(local.repoDigest)).toMatch(MOCK_DIGEST);
         expect(String(pulled.imageId)).toMatch(MOCK_DIGEST);
         expect(other.repoDigest).not.toBe(built.repoDigest);
     });
