@@ -116,6 +116,31 @@ export interface ServiceSecurity {
     readonly tmpfsPaths: readonly string[];
     /** Capabilities added back after dropping ALL, each with its reason. */
     readonly capabilityAdditions: readonly CapabilityAddition[];
+    /**
+     * The most processes and threads the container may hold (its PIDs cgroup limit), when the
+     * profile's default (`pidsLimit` in stacks/<profile>.ts) does not fit, with the reason.
+     */
+    readonly pidsLimit?: { readonly limit: number; readonly reason: string };
+}
+
+/** A resource limit (setrlimit) the service's own documentation asks for, with where it says so. */
+export interface UlimitSetting {
+    /** The ulimit's name as Docker takes it (`nofile`: open files). */
+    readonly name: "nofile";
+    readonly soft: number;
+    readonly hard: number;
+    readonly reason: string;
+}
+
+/**
+ * A service that reads the Docker engine: it never mounts the socket, it reaches the engine through the
+ * stack's Docker API proxy (DOCKER_API_PROXY below), which passes on only these calls.
+ */
+export interface DockerApiAccess {
+    /** The Engine API calls the service's own code makes, each with where it makes it. */
+    readonly calls: ReadonlyArray<{ readonly method: "GET"; readonly path: string; readonly madeBy: string }>;
+    /** What the proxy refuses although the service's code has a route for it, and why. */
+    readonly refused: string;
 }
 
 /** What the post-deploy validation (scripts/validate/validate.sh) takes for a healthy answer. */
@@ -189,6 +214,16 @@ export interface ServiceDefinition {
     readonly dashboard?: true;
     /** The SQLite database the service keeps on a volume, which backups copy through SQLite's online backup API. */
     readonly sqliteDatabase?: SqliteDatabase;
+    /** Reads the Docker engine through the stack's Docker API proxy (never the socket itself). */
+    readonly dockerApi?: DockerApiAccess;
+    /** ulimits the service needs beyond the engine's defaults; none when unset. */
+    readonly ulimits?: readonly UlimitSetting[];
+    /**
+     * The InfluxDB server's folder where backups (read through a remote engine) and restores are staged
+     * inside its container: on its data volume, since its root filesystem is read-only and its /tmp a
+     * small tmpfs in memory. Only with `influxdbServer`.
+     */
+    readonly influxdbStagingDir?: string;
     /**
      * Config keys (homeiq namespace) without which HomeIQ's code for this service exits at start: a stack
      * that deploys it must set them all, or disable the service (config/schema.ts refuses it otherwise, before
@@ -288,13 +323,25 @@ export const SERVICE_CATALOG: Readonly<Record<ServiceKey, ServiceDefinition>> = 
             // The official image's influxdb user is uid/gid 1000 and its entrypoint runs unchanged as that user.
             nonRootUser: "1000:1000",
             needsNonRootAdapter: false,
-            readOnlyRootFilesystem: false,
-            writableReason:
-                "the official entrypoint's first-run setup writes outside its two volumes; prod compose also ran it writable, " +
-                "and no InfluxDB 2 image can be exercised on the build machines to prove otherwise",
+            // What the image writes outside its two volumes (influxdata-docker influxdb/2.7/entrypoint.sh, docs/homeiq.md):
+            // the first-run setup's /tmp/config.json (entrypoint.sh 399-409); influxd's temporary copy of its SQLite
+            // store on backup and restore (ioutil.TempDir("", ""), so $TMPDIR or /tmp). `influx setup` writes the CLI
+            // config to $INFLUX_CONFIGS_PATH, which the image sets to /etc/influxdb2/influx-configs (a volume), and
+            // the final `sed -i` of that file (436) makes its temporary file in /etc/influxdb2 too. All fit a /tmp tmpfs.
+            readOnlyRootFilesystem: true,
             tmpfsPaths: ["/tmp"],
             capabilityAdditions: [],
+            pidsLimit: {
+                limit: 1024,
+                reason:
+                    "influxd is a Go server: the runtime adds an OS thread for each goroutine blocked in a system call " +
+                    "(disk-heavy compactions and queries), and the first-run setup runs a second influxd and the influx CLI beside it",
+            },
         },
+        // InfluxData's packaged systemd unit (influxdb.service) starts influxd with LimitNOFILE=65536: every shard's
+        // TSM and WAL files and every client connection hold a descriptor.
+        ulimits: [{ name: "nofile", soft: 65536, hard: 65536, reason: "InfluxData's packaged systemd unit (influxdb.service) starts influxd with LimitNOFILE=65536" }],
+        influxdbStagingDir: "/var/lib/influxdb2/.homeiq-staging",
         stateful: true,
         influxdbServer: true,
     },
@@ -355,20 +402,32 @@ export const SERVICE_CATALOG: Readonly<Record<ServiceKey, ServiceDefinition>> = 
         dependsOn: ["influxdb", "websocket-ingestion", "enrichment-pipeline", "data-api"],
         volumes: [],
         // The ./infrastructure (rw) and ./docker-compose.yml binds of the old file are dropped: there are no env
-        // files or compose file to edit once Pulumi owns the deployment.
-        hostMounts: [
-            {
-                hostPath: "/var/run/docker.sock",
-                containerPath: "/var/run/docker.sock",
-                reason: "admin-api reports container status through the Docker SDK (read-only mount; it gets the socket's group: dockerSocketGroupId, or found at deploy time)",
-            },
-        ],
+        // files or compose file to edit once Pulumi owns the deployment. The Docker socket is gone too: admin-api
+        // reaches the engine through the Docker API proxy (DOCKER_HOST=tcp://docker-api-proxy:2375).
+        hostMounts: [],
+        // services/admin-api/src/docker_service.py at the modelled commit, through docker==6.1.3. (As modelled it
+        // never gets that far: the module uses `os` without importing it, so DockerService() falls back to canned
+        // data; and it lists only containers labelled com.docker.compose.project=ha-ingestor, by their old names.)
+        dockerApi: {
+            calls: [
+                { method: "GET", path: "/_ping", madeBy: "DockerService.__init__: client.ping()" },
+                { method: "GET", path: "/version", madeBy: "the SDK's API version negotiation (DockerClient(base_url=...))" },
+                { method: "GET", path: "/containers/json", madeBy: "list_containers: client.containers.list(all=True)" },
+                { method: "GET", path: "/containers/{id}/json", madeBy: "containers.list (one inspect per container) and containers.get(name)" },
+                { method: "GET", path: "/images/{id}/json", madeBy: "list_containers: container.image (each container's image, by id)" },
+                { method: "GET", path: "/containers/{id}/stats", madeBy: "get_container_stats: container.stats(stream=False)" },
+                { method: "GET", path: "/containers/{id}/logs", madeBy: "get_container_logs: container.logs(tail=..., timestamps=True)" },
+            ],
+            refused:
+                "start_container, stop_container and restart_container (POST /containers/{id}/start|stop|restart): Pulumi owns " +
+                "the containers' lifecycle, and those routes look containers up by the old compose names (ha-ingestor-*), " +
+                "which no container of this program has, so they could never act on the stack anyway",
+        },
         environmentGroups: ["influxdb-client", "home-assistant", "weather", "admin-auth", "cors", "log-level"],
         fixedEnvironment: {
             ...LOG_SETTINGS,
             API_HOST: "0.0.0.0",
             API_PORT: "8004",
-            DOCKER_HOST: "unix:///var/run/docker.sock",
             JWT_ALGORITHM: "HS256",
             ACCESS_TOKEN_EXPIRE_MINUTES: "30",
             WEBSOCKET_INGESTION_URL: "http://websocket-ingestion:8001",
@@ -562,6 +621,50 @@ export const SERVICE_CATALOG: Readonly<Record<ServiceKey, ServiceDefinition>> = 
         fixedEnvironment: { ...LOG_SETTINGS, PORT: "8015" },
         security: appUserSecurity,
         stateful: false,
+    },
+};
+
+/**
+ * The stack's Docker API proxy: the one container that mounts the Docker socket, for the services with
+ * `dockerApi`. Debian's nginx (images/docker-api-proxy, built by the program FROM homeiq:dockerApiProxyBaseImage)
+ * passes on only the read-only calls those services make and answers everything else 403. It publishes no
+ * port: it joins only the stack's Docker API network (internal: no route out), with the services it serves.
+ */
+export interface DockerApiProxyDefinition {
+    /** Its name in the stack (container `<stack>-<key>`, network alias, com.homeiq.service label). */
+    readonly key: "docker-api-proxy";
+    readonly description: string;
+    /** The build context in this repository, relative to the project folder. */
+    readonly imageContext: string;
+    readonly containerPort: number;
+    readonly healthCheck: { readonly test: readonly string[]; readonly startPeriodSeconds: number };
+    readonly socket: HostMount;
+    readonly security: ServiceSecurity;
+}
+
+export const DOCKER_API_PROXY: DockerApiProxyDefinition = {
+    key: "docker-api-proxy",
+    description: "Filtering proxy in front of the Docker socket: the read-only Engine API calls of admin-api, nothing else",
+    imageContext: "images/docker-api-proxy",
+    containerPort: 2375,
+    healthCheck: { test: ["CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:2375/_ping"], startPeriodSeconds: 10 },
+    socket: {
+        hostPath: "/var/run/docker.sock",
+        containerPath: "/var/run/docker.sock",
+        reason:
+            "the proxy is the one process that talks to the engine: it passes on only admin-api's read-only calls. " +
+            "Mounting the socket read-only does not limit the API (a client only writes requests to it), so the proxy's " +
+            "allow-list is what limits it; the proxy gets the socket's group (dockerSocketGroupId, or found at deploy time)",
+    },
+    security: {
+        // The image's dockerapi user (images/docker-api-proxy/Dockerfile).
+        nonRootUser: "2375:2375",
+        needsNonRootAdapter: false,
+        readOnlyRootFilesystem: true,
+        // nginx's pid file and temp folders (nginx.conf).
+        tmpfsPaths: ["/tmp"],
+        capabilityAdditions: [],
+        pidsLimit: { limit: 64, reason: "one nginx master, one worker and the health check" },
     },
 };
 

@@ -25,6 +25,7 @@ export function backupEnvironment(target: BackupTargetPlan, wiring: BackupWiring
         HOMEIQ_BACKUP_REASON: reason,
         HOMEIQ_INFLUX_CONTAINER: target.influxContainer,
         HOMEIQ_INFLUX_TOKEN: wiring.influxToken,
+        HOMEIQ_INFLUX_TMPDIR: target.influxStagingDir,
         HOMEIQ_SQLITE_DBS: target.sqliteDatabases,
         HOMEIQ_STACK_CONFIG_JSON: target.configJson,
         HOMEIQ_IMAGES_JSON: pulumi.output(wiring.images).apply((images) => JSON.stringify(images)),

@@ -1,7 +1,8 @@
 /**
  * HomeIQ's old post-rebuild checklist, run by itself: once every container is healthy, a Command
  * checks from the host what a person would (scripts/validate/validate.sh): each published health
- * endpoint answers 200, the dashboard serves HTML, InfluxDB reports ready. It retries within a
+ * endpoint answers 200, the dashboard serves HTML, InfluxDB reports ready; and it says which AppArmor
+ * profile each container runs under (none where the host has no AppArmor). It retries within a
  * bound, prints a table of service, URL, status and latency, and fails the update with that table
  * when anything fails. Its triggers are the containers' ids, so it reruns whenever a container is
  * replaced, and not on a no-op update.
@@ -30,6 +31,8 @@ export class DeploymentValidation extends pulumi.ComponentResource {
                 create: scriptCommand(SCRIPTS.validate),
                 environment: {
                     HOMEIQ_VALIDATE_TARGETS: args.plan.targets,
+                    HOMEIQ_VALIDATE_CONTAINERS: args.plan.containers,
+                    DOCKER_HOST: args.plan.dockerHost,
                     HOMEIQ_VALIDATE_TIMEOUT_SECONDS: String(args.plan.requestTimeoutSeconds),
                     HOMEIQ_VALIDATE_ATTEMPTS: String(args.plan.attempts),
                     HOMEIQ_VALIDATE_INTERVAL_SECONDS: "2",

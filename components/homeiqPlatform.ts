@@ -12,10 +12,12 @@ import { CleanRebuild } from "./cleanRebuild";
 import { ContainerHealthGate } from "./containerHealthGate";
 import { DataLifecycle } from "./dataLifecycle";
 import { DeploymentValidation } from "./deploymentValidation";
+import { DockerApiProxy } from "./dockerApiProxy";
 import { DockerSocketGroup } from "./dockerSocketGroup";
 import { containerSpec, HomeIQService, type ContainerSpec } from "./homeiqService";
 import { dockerLabels } from "./naming";
 import { PlatformSecrets } from "./platformSecrets";
+import { PidsLimits } from "./pidsLimits";
 import { PlatformVolumes } from "./platformVolumes";
 import { ServiceImage } from "./serviceImage";
 
@@ -29,6 +31,8 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
     readonly volumes: PlatformVolumes;
     readonly secrets: PlatformSecrets;
     readonly services: Readonly<Partial<Record<ServiceKey, HomeIQService>>>;
+    readonly pidsLimits: PidsLimits;
+    readonly dockerApiProxy?: DockerApiProxy;
     readonly healthGate: ContainerHealthGate;
     readonly validation?: DeploymentValidation;
 
@@ -57,15 +61,30 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
             );
             images[s.key] = image.reference;
         }
-        const socketGroup = plan.dockerSocketGroup
-            ? "configured" in plan.dockerSocketGroup
-                ? plan.dockerSocketGroup.configured
-                : new DockerSocketGroup(
-                      `${name}-docker-socket-group`,
-                      { probeImage: images[plan.dockerSocketGroup.probeImageOf]!, dockerHost: plan.dockerHost },
-                      { parent: this },
-                  ).groupId
-            : undefined;
+        // The Docker API proxy holds the socket for the services that read the engine; it gets the socket's group.
+        const configuredGroup = plan.dockerSocketGroup && "configured" in plan.dockerSocketGroup ? plan.dockerSocketGroup.configured : undefined;
+        if (plan.dockerApiProxy) {
+            this.dockerApiProxy = new DockerApiProxy(
+                `${name}-docker-api-proxy`,
+                {
+                    plan: plan.dockerApiProxy,
+                    provider: this.provider,
+                    dockerHost: plan.dockerHost,
+                    configuredSocketGroup: configuredGroup,
+                    buildAfter: rebuild ? [rebuild.prune] : undefined,
+                    startAfter: [],
+                },
+                { parent: this },
+            );
+        }
+        // A service that mounts the socket itself (none in the catalog; the proxy does instead) gets its group too.
+        const probeService = plan.dockerSocketGroup && "probeImageOf" in plan.dockerSocketGroup ? plan.dockerSocketGroup.probeImageOf : undefined;
+        const socketGroup =
+            configuredGroup ??
+            (probeService !== undefined && probeService !== "docker-api-proxy"
+                ? new DockerSocketGroup(`${name}-docker-socket-group`, { probeImage: images[probeService]!, dockerHost: plan.dockerHost }, { parent: this }).groupId
+                : undefined);
+        const proxy = this.dockerApiProxy;
 
         // Each container's inputs, built once: the container gets this object, and a stateful one's is
         // what the pre-change backup's trigger hashes.
@@ -81,6 +100,7 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
                 networkName: this.network.name,
                 volumeNames: this.volumes.names,
                 dockerSocketGroup: socketGroup,
+                dockerApiNetworkName: proxy?.network.name,
                 containerId: (other) => {
                     const container = services[other]?.container;
                     if (!container) throw new pulumi.ResourceError(`${key} needs the container of ${other}, which is not created yet`, this);
@@ -99,7 +119,11 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
                 `${name}-${s.key}`,
                 {
                     spec: specOf(s.key),
-                    startAfter: [...s.startAfter.map((dep) => services[dep]!.container), ...lifecycle.gatesOf(s.key)],
+                    startAfter: [
+                        ...s.startAfter.map((dep) => services[dep]!.container),
+                        ...(s.usesDockerApi && proxy ? [proxy.container] : []),
+                        ...lifecycle.gatesOf(s.key),
+                    ],
                     provider: this.provider,
                 },
                 { parent: this },
@@ -109,18 +133,33 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
         lifecycle.finish();
         this.services = services;
 
+        // Each container's PIDs limit, which the docker provider cannot set (components/pidsLimits.ts).
+        this.pidsLimits = new PidsLimits(
+            `${name}-pids-limits`,
+            {
+                dockerHost: plan.dockerHost,
+                containers: [
+                    ...plan.services.map((s) => ({ name: s.containerName, limit: s.hardening.pidsLimit, container: services[s.key]!.container })),
+                    ...(proxy && plan.dockerApiProxy
+                        ? [{ name: plan.dockerApiProxy.containerName, limit: plan.dockerApiProxy.hardening.pidsLimit, container: proxy.container }]
+                        : []),
+                ],
+            },
+            { parent: this },
+        );
+
         // The gates: every container healthy in Docker's own state, then every published URL answers as a
         // healthy service would.
         this.healthGate = new ContainerHealthGate(
             `${name}-container-health`,
-            { containers: plan.services.map((s) => services[s.key]!.container), dockerHost: plan.dockerHost },
+            { containers: [...plan.services.map((s) => services[s.key]!.container), ...(proxy ? [proxy.container] : [])], dockerHost: plan.dockerHost },
             { parent: this },
         );
         if (plan.validation) {
-            const containers = plan.validation.after.map((k) => services[k]!.container);
+            const containers = [...plan.validation.after.map((k) => services[k]!.container), ...(proxy ? [proxy.container] : [])];
             this.validation = new DeploymentValidation(
                 `${name}-validation`,
-                { plan: plan.validation, containers, dependsOn: [...containers, this.healthGate.command] },
+                { plan: plan.validation, containers, dependsOn: [...containers, this.healthGate.command, this.pidsLimits.command] },
                 { parent: this },
             );
         }

@@ -11,7 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { VolumeKey } from "../catalog/services";
 import type { EnvValue, ServicePlan } from "../config/plan";
 import { capabilitiesAsRead, cpusAsRead, goSeconds } from "./dockerForms";
-import { dockerLabels, LABEL_DEPENDENCY_IDS } from "./naming";
+import { dockerLabels, LABEL_DEPENDENCY_IDS, LABEL_PIDS_LIMIT } from "./naming";
 import type { PlatformSecrets } from "./platformSecrets";
 
 /**
@@ -21,6 +21,9 @@ import type { PlatformSecrets } from "./platformSecrets";
  * until the first passing check.
  */
 export const HEALTH_CHECK_TIMING = { interval: "30s", timeout: "10s", retries: 3, startInterval: "250ms" } as const;
+
+/** The container's relative CPU weight: 1000 per core of its limit (at least 2, the kernel's minimum). */
+export const cpuSharesOf = (cpus: number): number => Math.max(2, Math.round(cpus * 1000));
 
 /** Container inputs that the provider writes to state only, which the program replaces on instead. */
 export const REPLACE_ON_CHANGES = ["healthcheck", "tmpfs"] as const;
@@ -33,6 +36,8 @@ export interface ServiceWiring {
     readonly volumeNames: Readonly<Partial<Record<VolumeKey, pulumi.Input<string>>>>;
     /** The Docker socket's group on the Docker host, for a service that mounts the socket. */
     readonly dockerSocketGroup?: pulumi.Input<string>;
+    /** The Docker API proxy's network, for a service that reads the engine through it. */
+    readonly dockerApiNetworkName?: pulumi.Input<string>;
     /** The container id of a service, for the plan's `readsLogsOf` and `replacedWith`. */
     readonly containerId: (service: ServicePlan["key"]) => pulumi.Input<string>;
 }
@@ -52,6 +57,11 @@ export function toDockerEnvs(env: Readonly<Record<string, EnvValue>>, secrets: P
             const value = env[name];
             return typeof value === "string" ? `${name}=${value}` : pulumi.concat(name, "=", secrets.value(value.secret));
         });
+}
+
+function dockerApiNetwork(plan: ServicePlan, wiring: ServiceWiring): pulumi.Input<string> {
+    if (wiring.dockerApiNetworkName === undefined) throw new Error(`${plan.key} reads the Docker engine but the stack has no Docker API proxy`);
+    return wiring.dockerApiNetworkName;
 }
 
 /** The container inputs of `plan`, wired. */
@@ -77,7 +87,7 @@ export function containerSpec(plan: ServicePlan, wiring: ServiceWiring): Contain
     const cpus = cpusAsRead(plan.resources.cpus);
     // config/schema.ts refuses such values with the config key; this guards other callers.
     if (cpus === undefined) throw new Error(`${plan.key}: cpus ${plan.resources.cpus} is read back by the docker provider as another value`);
-    const labels: Record<string, pulumi.Input<string>> = { ...plan.labels };
+    const labels: Record<string, pulumi.Input<string>> = { ...plan.labels, [LABEL_PIDS_LIMIT]: String(plan.hardening.pidsLimit) };
     if (plan.replacedWith.length > 0) {
         labels[LABEL_DEPENDENCY_IDS] = pulumi.all(plan.replacedWith.map((k) => wiring.containerId(k))).apply((ids) => ids.join(","));
     }
@@ -97,6 +107,9 @@ export function containerSpec(plan: ServicePlan, wiring: ServiceWiring): Contain
             memoryReservation: plan.resources.memoryReservationMiB,
             // Written as the provider reads NanoCpus back ("1.0", not "1"): `cpus` forces replacement.
             cpus,
+            // CPU priority under contention (CIS 5.12), proportional to the limit: 1000 per core, so no service
+            // lands on the engine's default weight of 1024 (which the benchmark reads as "not set").
+            cpuShares: cpuSharesOf(plan.resources.cpus),
             healthcheck: {
                 tests: [...plan.healthCheck.tests],
                 ...HEALTH_CHECK_TIMING,
@@ -106,7 +119,10 @@ export function containerSpec(plan: ServicePlan, wiring: ServiceWiring): Contain
             wait: true,
             waitTimeout: plan.healthWaitSeconds,
             ports: [{ ...plan.port, protocol: "tcp" }],
-            networksAdvanced: [{ name: wiring.networkName, aliases: [...plan.networkAliases] }],
+            networksAdvanced: [
+                { name: wiring.networkName, aliases: [...plan.networkAliases] },
+                ...(plan.usesDockerApi ? [{ name: dockerApiNetwork(plan, wiring), aliases: [plan.key] }] : []),
+            ],
             volumes,
             logDriver: "json-file",
             logOpts: { "max-size": `${plan.logRotation.maxSizeMiB}m`, "max-file": String(plan.logRotation.maxFiles) },
@@ -120,6 +136,7 @@ export function containerSpec(plan: ServicePlan, wiring: ServiceWiring): Contain
                 ? { drops: capabilitiesAsRead(plan.hardening.capabilities.drops), adds: capabilitiesAsRead(plan.hardening.capabilities.adds) }
                 : undefined,
             groupAdds: groups.length > 0 ? groups : undefined,
+            ulimits: plan.hardening.ulimits.length > 0 ? plan.hardening.ulimits.map((u) => ({ ...u })) : undefined,
             // A clean stop for databases (the old deploy script allowed 30 s).
             destroyGraceSeconds: 30,
         },

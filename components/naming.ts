@@ -11,12 +11,20 @@ export const LABEL_VOLUME = "com.homeiq.volume";
 export const LABEL_DATA = "com.homeiq.data";
 export const LABEL_REBUILD_GENERATION = "com.homeiq.rebuild-generation";
 export const LABEL_RESTORED_FROM = "com.homeiq.restored-from";
+/**
+ * The container's PIDs limit. @pulumi/docker 5.x has no input for it (the bridged terraform-provider-docker
+ * v4.5.0 never sets HostConfig.PidsLimit), so the container declares it here and the PidsLimits Command
+ * applies it with `docker update --pids-limit` (components/pidsLimits.ts); the policy pack checks the label.
+ */
+export const LABEL_PIDS_LIMIT = "com.homeiq.pids-limit";
 /** The ids of the containers a service resolves at start (catalog `replaceWithDependencies`). */
 export const LABEL_DEPENDENCY_IDS = "com.homeiq.dependency-ids";
 
 export const containerName = (stack: string, service: ServiceKey): string => `${stack}-${service}`;
 export const volumeName = (stack: string, volume: VolumeKey): string => `${stack}-${volume}`;
 export const networkName = (stack: string): string => `${stack}-homeiq`;
+/** The internal network that only the Docker API proxy and its clients join. */
+export const dockerApiNetworkName = (stack: string): string => `${stack}-docker-api`;
 export const builtImageName = (stack: string, service: ServiceKey): string => `homeiq-${stack}-${service}:local`;
 
 /** The docker provider takes labels as a list of {label, value}. */

@@ -44,6 +44,7 @@ export class RestoreFromBackup extends pulumi.ComponentResource {
                     // Empty when the stack does not deploy influxdb: restore.sh then leaves InfluxDB data alone and says so.
                     HOMEIQ_INFLUX_CONTAINER: step.influxContainer,
                     HOMEIQ_INFLUX_TOKEN: args.influxToken,
+                    HOMEIQ_INFLUX_TMPDIR: step.influxStagingDir,
                     HOMEIQ_SQLITE_RESTORES: step.sqliteRestores,
                     HOMEIQ_RESTORE_HELPER_IMAGE: args.helperImage ?? "",
                     HOMEIQ_STOP_CONTAINERS: step.stopContainers.join(" "),

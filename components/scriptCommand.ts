@@ -21,6 +21,7 @@ export const SCRIPTS = {
     validate: "scripts/validate/validate.sh",
     containersHealthy: "scripts/validate/containers-healthy.sh",
     socketGroup: "scripts/docker/socket-group.sh",
+    pidsLimits: "scripts/docker/pids-limits.sh",
     hostPortsFree: "scripts/preflight/ports-free.sh",
 } as const;
 

@@ -21,6 +21,7 @@ import {
     CPUS,
     forbiddenCharacter,
     GROUP_ID_MAX,
+    MAX_OPEN_FILES,
     HEALTH_WAIT_SECONDS,
     HOST,
     LIST_MAX,
@@ -192,6 +193,7 @@ export const CONFIG_FIELDS = {
     homeiqCheckoutPath: unsetIfEmpty(text(PATH_MAX, [(v) => (v.startsWith("/") ? undefined : "must be an absolute path"), noDotDot]).transform(tidyPath)),
     imageReferences: list(512),
     influxdbImage: imageReference,
+    dockerApiProxyBaseImage: imageReference,
     rebuildGeneration: integer(0, COUNTER_MAX),
     homeAssistantUrl: text(URL_MAX, [homeAssistantUrlProblem]),
     homeAssistantToken: secretText(20, "token", "is a placeholder, not a real token"),
@@ -235,6 +237,9 @@ export const CONFIG_FIELDS = {
     postDeployValidation: z.preprocess((v) => (v === "true" ? true : v === "false" ? false : v), z.boolean({ error: "must be true or false" })),
     healthWaitTimeoutSeconds: integer(HEALTH_WAIT_SECONDS.min, HEALTH_WAIT_SECONDS.max, "must be a positive number of seconds"),
     dockerSocketGroupId: unsetIfEmpty(text(10, [(v) => (/^\d+$/.test(v) && Number(v) <= GROUP_ID_MAX ? undefined : `must be a numeric group id from 0 to ${GROUP_ID_MAX}`)]).transform(Number)),
+    maxOpenFiles: unsetIfEmpty(
+        text(8, [(v) => (/^\d+$/.test(v) && Number(v) >= MAX_OPEN_FILES.min && Number(v) <= MAX_OPEN_FILES.max ? undefined : `must be a whole number from ${MAX_OPEN_FILES.min} to ${MAX_OPEN_FILES.max}`)]).transform(Number),
+    ),
 } satisfies Record<ConfigKey, z.ZodType>;
 
 /** The whole stack config as one zod object (field level); cross-key checks run in parseStackConfig. */
@@ -249,6 +254,7 @@ export const ALLOWED: Record<ConfigKey, string> = {
     homeiqCheckoutPath: `the absolute path of your HomeIQ checkout, without '..' (at most ${PATH_MAX} characters)`,
     imageReferences: `one 'service=repository@sha256:<64 hex>' entry for each of the ${BUILT_SERVICES.length} built services, repository in lower case`,
     influxdbImage: "an image reference such as influxdb:2.7, pinned with @sha256:<64 hex> for imageSource=registry",
+    dockerApiProxyBaseImage: "a Debian 12 (bookworm) image reference such as debian:bookworm-slim",
     rebuildGeneration: `a whole number from 0 to ${COUNTER_MAX}, raised by one for each clean rebuild`,
     homeAssistantUrl: "the http://, https://, ws:// or wss:// base URL of your Home Assistant, without user, password, query or fragment",
     homeAssistantToken: `a long-lived access token from your Home Assistant profile page (20-${SECRET_MAX} characters, one word)`,
@@ -291,6 +297,7 @@ export const ALLOWED: Record<ConfigKey, string> = {
     acceptPlaceholderInfluxdbToken: "true or false (true only while influxdbAdminToken is a placeholder carried over from a compose deployment)",
     healthWaitTimeoutSeconds: `whole seconds from ${HEALTH_WAIT_SECONDS.min} to ${HEALTH_WAIT_SECONDS.max}`,
     dockerSocketGroupId: `the numeric group id (0-${GROUP_ID_MAX}) owning the Docker socket on the Docker host`,
+    maxOpenFiles: `a whole number from ${MAX_OPEN_FILES.min} to ${MAX_OPEN_FILES.max}: the engine's own hard limit for open files (ulimit -Hn of dockerd)`,
 };
 
 /**
@@ -304,6 +311,7 @@ export const EXAMPLE: Record<ConfigKey, string | undefined> = {
     homeiqCheckoutPath: "/srv/homeiq",
     imageReferences: "data-api=registry.example/homeiq/data-api@sha256:0000000000000000000000000000000000000000000000000000000000000000",
     influxdbImage: "influxdb:2.7",
+    dockerApiProxyBaseImage: "debian:bookworm-slim",
     rebuildGeneration: "1",
     homeAssistantUrl: "http://homeassistant.local:8123",
     homeAssistantToken: undefined,
@@ -347,6 +355,7 @@ export const EXAMPLE: Record<ConfigKey, string | undefined> = {
     healthWaitTimeoutSeconds: "180",
     // Empty means "not set"; the group owning the socket is found on the Docker host with getent.
     dockerSocketGroupId: "$(getent group docker | cut -d: -f3)",
+    maxOpenFiles: "65536",
 };
 
 /** The fix for a key whose value is wrong as a whole. */

@@ -124,6 +124,16 @@ export const CONFIG_KEYS = {
     ),
     healthWaitTimeoutSeconds: plain("integer", 180, "Seconds `pulumi up` waits for each container to become healthy."),
     dockerSocketGroupId: plain("string", "", "Group id owning the Docker socket, given to admin-api so it can use it; unset: asked of the engine at deploy time."),
+    dockerApiProxyBaseImage: plain(
+        "string",
+        "debian:bookworm-slim",
+        "The Debian 12 image the Docker API proxy (images/docker-api-proxy: Debian's nginx) is built FROM; pin a digest with @sha256:... if you like.",
+    ),
+    maxOpenFiles: plain(
+        "string",
+        "",
+        "The most open files the Docker engine can give a container (its own hard limit, e.g. rootless Docker); the catalog's nofile ulimits are lowered to it. Unset: no cap.",
+    ),
 } as const satisfies Record<string, ConfigKeyDeclaration>;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;

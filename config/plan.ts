@@ -36,6 +36,10 @@ export interface HardeningPlan {
     readonly tmpfs?: Readonly<Record<string, string>>;
     readonly securityOpts: readonly string[];
     readonly capabilities?: { readonly drops: readonly string[]; readonly adds: readonly string[] };
+    /** Processes and threads the container may hold: the catalog's value for the service, else the profile's. */
+    readonly pidsLimit: number;
+    /** setrlimit values the catalog gives the service (Docker's `--ulimit`). */
+    readonly ulimits: ReadonlyArray<{ readonly name: string; readonly soft: number; readonly hard: number }>;
 }
 
 /** A supplementary group: the Docker socket's (configured, or found at deploy time), or a fixed gid. */
@@ -47,6 +51,8 @@ export interface BackupRole {
     readonly stateful: boolean;
     /** The InfluxDB server: backed up with the influx CLI inside it. */
     readonly influxdb: boolean;
+    /** The InfluxDB server's staging folder for backups and restores (catalog `influxdbStagingDir`); "" = /tmp. */
+    readonly influxdbStagingDir: string;
     /** Its SQLite database: copied through SQLite's online backup API; restored into the volume as `owner`. */
     readonly sqlite?: { readonly containerPath: string; readonly volumeName: string; readonly pathInVolume: string; readonly owner: string };
 }
@@ -75,11 +81,35 @@ export interface ServicePlan {
     readonly readsLogsOf?: { readonly hostFolder: string; readonly services: readonly ServiceKey[] };
     /** Services whose containers must be healthy before this one starts. */
     readonly startAfter: readonly ServiceKey[];
+    /** It reads the engine through the Docker API proxy: it joins the proxy's network and starts after it. */
+    readonly usesDockerApi: boolean;
     /** Services whose replacement replaces this one (their container ids are a label: catalog `replaceWithDependencies`). */
     readonly replacedWith: readonly ServiceKey[];
     readonly urls: { readonly service: string; readonly health: string };
     readonly validation: { readonly check: ValidationCheck; readonly url: string };
     readonly backup: BackupRole;
+}
+
+/** The stack's Docker API proxy (catalog DOCKER_API_PROXY), when a deployed service reads the engine. */
+export interface DockerApiProxyPlan {
+    readonly key: "docker-api-proxy";
+    readonly containerName: string;
+    /** The internal network (no route out) that only the proxy and its clients join; the proxy answers there as `key`. */
+    readonly network: { readonly name: string; readonly labels: Readonly<Record<string, string>> };
+    /** Built by the program from images/docker-api-proxy. */
+    readonly image: BuildPlan;
+    readonly labels: Readonly<Record<string, string>>;
+    readonly port: number;
+    readonly resources: ServiceResources;
+    readonly restart: StackProfile["restartPolicy"];
+    readonly logRotation: StackProfile["logRotation"];
+    readonly healthCheck: { readonly tests: readonly string[]; readonly startPeriodSeconds: number };
+    readonly healthWaitSeconds: number;
+    readonly hardening: HardeningPlan;
+    /** The Docker socket, bind-mounted (read-only, which does not limit the API: the allow-list does). */
+    readonly socket: { readonly hostPath: string; readonly containerPath: string };
+    /** The services it serves (their DOCKER_HOST points at it; they start after it is healthy). */
+    readonly clients: readonly ServiceKey[];
 }
 
 export interface VolumePlan {
@@ -100,6 +130,8 @@ export interface BackupTargetPlan {
     readonly keep: number;
     /** The InfluxDB server's container, or "" when the stack does not deploy one. */
     readonly influxContainer: string;
+    /** HOMEIQ_INFLUX_TMPDIR: where a backup through a remote engine is staged in that container ("" = the script's /tmp). */
+    readonly influxStagingDir: string;
     /** HOMEIQ_SQLITE_DBS: `service=container:path` of each deployed SQLite database. */
     readonly sqliteDatabases: string;
     /** The non-secret config, kept beside each backup as config.json. */
@@ -146,6 +178,8 @@ export interface RestoreStep extends StepBase<"restore"> {
     readonly stack: string;
     readonly dockerHost: string;
     readonly influxContainer: string;
+    /** HOMEIQ_INFLUX_TMPDIR: where the backup is staged in that container before `influx restore` ("" = the script's /tmp). */
+    readonly influxStagingDir: string;
     /** HOMEIQ_SQLITE_RESTORES: `service=volume:path:uid:gid`. */
     readonly sqliteRestores: string;
     /** Containers stopped while their files are replaced. */
@@ -190,6 +224,9 @@ export interface ValidationPlan {
     readonly after: readonly ServiceKey[];
     /** `service=check:url` for every deployed service (scripts/validate/validate.sh). */
     readonly targets: string;
+    /** The deployed containers, whose AppArmor profile the gate reports (HOMEIQ_VALIDATE_CONTAINERS). */
+    readonly containers: string;
+    readonly dockerHost: string;
     readonly requestTimeoutSeconds: number;
     readonly attempts: number;
 }
@@ -206,8 +243,10 @@ export interface PlatformPlan {
     readonly cleanRebuild?: { readonly generation: number };
     /** The deployed services, in the order their containers are created. */
     readonly services: readonly ServicePlan[];
-    /** Where a service that mounts the Docker socket gets the socket's group from; absent when none does. */
-    readonly dockerSocketGroup?: { readonly configured: string } | { readonly probeImageOf: ServiceKey };
+    /** The Docker API proxy; absent when no deployed service reads the engine. */
+    readonly dockerApiProxy?: DockerApiProxyPlan;
+    /** Where the container that mounts the Docker socket gets the socket's group from; absent when none does. */
+    readonly dockerSocketGroup?: { readonly configured: string } | { readonly probeImageOf: ServiceKey | "docker-api-proxy" };
     /** The data lifecycle's steps, in the order they are created. */
     readonly lifecycle: readonly LifecycleStep[];
     /** The post-deploy check after every container; absent when homeiq:postDeployValidation is false. */

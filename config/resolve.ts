@@ -6,6 +6,7 @@
  */
 import * as path from "path";
 import {
+    DOCKER_API_PROXY,
     SERVICE_CATALOG,
     SERVICE_KEYS,
     startOrder,
@@ -17,6 +18,7 @@ import {
 import {
     builtImageName,
     containerName,
+    dockerApiNetworkName,
     LABEL_DATA,
     LABEL_REBUILD_GENERATION,
     LABEL_RESTORED_FROM,
@@ -29,6 +31,7 @@ import {
 import { serviceEnvironment, type InfluxDbEndpoint } from "./environment";
 import type {
     BackupTargetPlan,
+    DockerApiProxyPlan,
     GroupPlan,
     HardeningPlan,
     ImagePlan,
@@ -55,7 +58,11 @@ export const VALIDATION_REQUESTS = { requestTimeoutSeconds: 5, attempts: 10 } as
 export const mountsDockerSocket = (service: ServiceDefinition): boolean => service.hostMounts.some((m) => m.hostPath === DOCKER_SOCKET);
 
 /** The container settings that hardening decides: the profile asks, the catalog says what each service can take. */
-export function hardeningOf(service: ServiceDefinition, profile: StackConfig["profile"]): HardeningPlan {
+export function hardeningOf(
+    service: Pick<ServiceDefinition, "security" | "ulimits">,
+    profile: StackConfig["profile"],
+    maxOpenFiles?: number,
+): HardeningPlan {
     const h = profile.hardening;
     const s = service.security;
     const user = h.runAsNonRoot && s.nonRootUser !== null ? s.nonRootUser : undefined;
@@ -70,8 +77,17 @@ export function hardeningOf(service: ServiceDefinition, profile: StackConfig["pr
         user,
         readOnly,
         tmpfs,
-        securityOpts: h.noNewPrivileges ? ["no-new-privileges=true"] : [],
+        securityOpts: [
+            ...(h.noNewPrivileges ? ["no-new-privileges=true"] : []),
+            ...(h.appArmorProfile !== null ? [`apparmor=${h.appArmorProfile}`] : []),
+        ],
         capabilities: h.dropAllCapabilities ? { drops: ["ALL"], adds: s.capabilityAdditions.map((c) => c.capability) } : undefined,
+        pidsLimit: s.pidsLimit?.limit ?? profile.pidsLimit,
+        // homeiq:maxOpenFiles: an engine cannot give a container more open files than its own hard limit.
+        ulimits: (service.ulimits ?? []).map((u) => {
+            const cap = u.name === "nofile" && maxOpenFiles !== undefined ? maxOpenFiles : Infinity;
+            return { name: u.name, soft: Math.min(u.soft, cap), hard: Math.min(u.hard, cap) };
+        }),
     };
 }
 
@@ -164,7 +180,11 @@ export function resolvePlatform(stack: string, config: StackConfig, catalog: Cat
             key,
             containerName: containerName(stack, key),
             image: imageOf(stack, service, config),
-            environment: serviceEnvironment(service, config, influxEndpoint),
+            environment: {
+                ...serviceEnvironment(service, config, influxEndpoint),
+                // The Docker SDK reads DOCKER_HOST: the proxy, never the socket.
+                ...(service.dockerApi ? { DOCKER_HOST: `tcp://${DOCKER_API_PROXY.key}:${DOCKER_API_PROXY.containerPort}` } : {}),
+            },
             labels: {
                 [LABEL_SERVICE]: key,
                 [LABEL_STACK]: stack,
@@ -179,18 +199,20 @@ export function resolvePlatform(stack: string, config: StackConfig, catalog: Cat
             logRotation: profile.logRotation,
             healthCheck: { tests: service.healthCheck.test, startPeriodSeconds: service.healthCheck.startPeriodSeconds },
             healthWaitSeconds: config.healthWaitTimeoutSeconds,
-            hardening: hardeningOf(service, profile),
+            hardening: hardeningOf(service, profile, config.maxOpenFiles),
             groups,
             volumes: service.volumes,
             hostMounts: service.hostMounts.map((m) => ({ hostPath: m.hostPath, containerPath: m.containerPath })),
             readsLogsOf: readsLogs,
             startAfter: [...new Set([...service.dependsOn, ...(readsLogs?.services ?? [])])],
+            usesDockerApi: service.dockerApi !== undefined,
             replacedWith: service.replaceWithDependencies ? service.dependsOn : [],
             urls: { service: serviceUrl, health: `${serviceUrl}${service.healthCheck.httpPath}` },
             validation: { check: check.check, url: `${serviceUrl}${check.path}` },
             backup: {
                 stateful: service.stateful,
                 influxdb: service.influxdbServer === true,
+                influxdbStagingDir: service.influxdbServer === true ? (service.influxdbStagingDir ?? "") : "",
                 sqlite: service.sqliteDatabase && {
                     containerPath: service.sqliteDatabase.containerPath,
                     volumeName: volumeName(stack, service.sqliteDatabase.volume),
@@ -213,7 +235,12 @@ export function resolvePlatform(stack: string, config: StackConfig, catalog: Cat
         labels: { [LABEL_STACK]: stack, [LABEL_VOLUME]: key, [LABEL_DATA]: String(VOLUME_CATALOG[key].holdsData) },
     }));
 
-    const socketServices = creationOrder.filter((k) => mountsDockerSocket(catalog[k]));
+    const apiClients = creationOrder.filter((k) => catalog[k].dockerApi !== undefined);
+    const dockerApiProxy = apiClients.length > 0 ? dockerApiProxyPlan(stack, config, apiClients) : undefined;
+    const socketServices: Array<ServiceKey | "docker-api-proxy"> = [
+        ...(dockerApiProxy ? [dockerApiProxy.key] : []),
+        ...creationOrder.filter((k) => mountsDockerSocket(catalog[k])),
+    ];
     const dockerSocketGroup =
         socketServices.length === 0
             ? undefined
@@ -230,10 +257,17 @@ export function resolvePlatform(stack: string, config: StackConfig, catalog: Cat
         secrets: config.secrets,
         cleanRebuild: config.rebuildGeneration > 0 && config.images.source === "build" ? { generation: config.rebuildGeneration } : undefined,
         services,
+        dockerApiProxy,
         dockerSocketGroup,
         lifecycle: lifecycleSteps(stack, config, enabled.map((k) => planOf.get(k)!)),
         validation: config.postDeployValidation
-            ? { after: enabled, targets: enabled.map((k) => `${k}=${planOf.get(k)!.validation.check}:${planOf.get(k)!.validation.url}`).join(" "), ...VALIDATION_REQUESTS }
+            ? {
+                  after: enabled,
+                  targets: enabled.map((k) => `${k}=${planOf.get(k)!.validation.check}:${planOf.get(k)!.validation.url}`).join(" "),
+                  containers: [...enabled.map((k) => planOf.get(k)!.containerName), ...(dockerApiProxy ? [dockerApiProxy.containerName] : [])].join(" "),
+                  dockerHost: config.dockerHost,
+                  ...VALIDATION_REQUESTS,
+              }
             : undefined,
         outputs: {
             serviceUrls: Object.fromEntries(enabled.map((k) => [k, planOf.get(k)!.urls.service])),
@@ -241,6 +275,34 @@ export function resolvePlatform(stack: string, config: StackConfig, catalog: Cat
             dashboardUrl: dashboard !== undefined ? planOf.get(dashboard)?.urls.service : undefined,
             disabledServices: keys.filter((k) => !config.services[k].enabled).map((k) => `${k}: ${config.services[k].disabledReason}`),
         },
+    };
+}
+
+/** The Docker API proxy for `clients` (catalog DOCKER_API_PROXY), hardened as the profile says. */
+function dockerApiProxyPlan(stack: string, config: StackConfig, clients: readonly ServiceKey[]): DockerApiProxyPlan {
+    const p = DOCKER_API_PROXY;
+    const { profile } = config;
+    const [uid, gid] = (p.security.nonRootUser ?? "2375:2375").split(":");
+    return {
+        key: p.key,
+        containerName: `${stack}-${p.key}`,
+        network: { name: dockerApiNetworkName(stack), labels: { [LABEL_STACK]: stack } },
+        image: {
+            imageName: `homeiq-${stack}-${p.key}:local`,
+            context: p.imageContext,
+            dockerfile: path.join(p.imageContext, "Dockerfile"),
+            args: { BASE_IMAGE: config.dockerApiProxyBaseImage, PROXY_UID: uid, PROXY_GID: gid },
+        },
+        labels: { [LABEL_SERVICE]: p.key, [LABEL_STACK]: stack, [LABEL_REBUILD_GENERATION]: String(config.rebuildGeneration) },
+        port: p.containerPort,
+        resources: profile.dockerApiProxyResources,
+        restart: profile.restartPolicy,
+        logRotation: profile.logRotation,
+        healthCheck: { tests: p.healthCheck.test, startPeriodSeconds: p.healthCheck.startPeriodSeconds },
+        healthWaitSeconds: config.healthWaitTimeoutSeconds,
+        hardening: hardeningOf(p, profile, config.maxOpenFiles),
+        socket: { hostPath: p.socket.hostPath, containerPath: p.socket.containerPath },
+        clients,
     };
 }
 
@@ -260,6 +322,7 @@ function lifecycleSteps(stack: string, config: StackConfig, deployed: readonly S
     const sqliteKeys = sqlite.map((s) => s.key);
     const influx = deployed.find((s) => s.backup.influxdb);
     const influxContainer = influx?.containerName ?? "";
+    const influxStagingDir = influx?.backup.influxdbStagingDir ?? "";
     const services = (list: readonly ServiceKey[]): StepRef[] => list.map((service) => ({ service }));
 
     // No container is created or replaced while another container holds one of the stack's host ports.
@@ -284,6 +347,7 @@ function lifecycleSteps(stack: string, config: StackConfig, deployed: readonly S
         root: config.backups.root ?? DEFAULT_BACKUP_ROOT,
         keep: config.backups.keep,
         influxContainer,
+        influxStagingDir,
         sqliteDatabases: sqlite.map((s) => `${s.key}=${s.containerName}:${s.backup.sqlite!.containerPath}`).join(" "),
         configJson: nonSecretConfig(config),
     };
@@ -305,6 +369,7 @@ function lifecycleSteps(stack: string, config: StackConfig, deployed: readonly S
             stack,
             dockerHost,
             influxContainer,
+            influxStagingDir,
             sqliteRestores: sqlite.map((s) => `${s.key}=${s.backup.sqlite!.volumeName}:${s.backup.sqlite!.pathInVolume}:${s.backup.sqlite!.owner}`).join(" "),
             stopContainers: sqlite.map((s) => s.containerName),
             helperImageOf: sqliteKeys[0],

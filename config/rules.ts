@@ -61,6 +61,17 @@ export const MEMORY_RESERVATION_MIB = { min: 6, max: 1048576 } as const;
  */
 export const CPUS = { min: 0.1, max: 64, decimals: 2 } as const;
 /**
+ * A container's PIDs limit (`docker update --pids-limit`): 0 or -1 would mean unlimited, so 16 (a
+ * shell, the service and its health check with room to spare) is the floor; the kernel's pid_max
+ * can be at most 4194304 (2^22), so no limit above it means anything.
+ */
+export const PIDS_LIMIT = { min: 16, max: 4194304 } as const;
+/**
+ * homeiq:maxOpenFiles: the most open files an engine lets a container have. Below 1024 no service
+ * starts reliably; 1048576 is Linux's default fs.nr_open, above which setrlimit fails for everyone.
+ */
+export const MAX_OPEN_FILES = { min: 1024, max: 1048576 } as const;
+/**
  * Seconds `pulumi up` waits for a container to become healthy: the docker provider turns it into a
  * Go time.Duration (int64 nanoseconds), which overflows past ~292 years; no health start takes
  * more than an hour.

@@ -75,6 +75,10 @@ export interface StackConfig {
     readonly healthWaitTimeoutSeconds: number;
     readonly postDeployValidation: boolean;
     readonly dockerSocketGroupId?: number;
+    /** homeiq:maxOpenFiles: the catalog's nofile ulimits are lowered to it. */
+    readonly maxOpenFiles?: number;
+    /** homeiq:dockerApiProxyBaseImage: what the Docker API proxy's image is built FROM. */
+    readonly dockerApiProxyBaseImage: string;
     readonly backups: {
         /** Absolute folder or `~/…` (the backup script resolves `~` where it runs); undefined for the default. */
         readonly root?: string;
@@ -178,7 +182,10 @@ const READERS: Partial<Record<ConfigKey, ReadonlyArray<EnvironmentGroup | ((s: S
     influxdbBucket: ["influxdb-server", "influxdb-client"],
     influxdbAdminToken: ["influxdb-server", "influxdb-client"],
     dashboardBindAddress: [(s) => s.dashboard === true],
-    dockerSocketGroupId: [(s) => s.hostMounts.some((m) => m.hostPath === "/var/run/docker.sock")],
+    // The Docker API proxy, which holds the socket, exists for the services that read the engine.
+    dockerSocketGroupId: [(s) => s.dockerApi !== undefined || s.hostMounts.some((m) => m.hostPath === "/var/run/docker.sock")],
+    dockerApiProxyBaseImage: [(s) => s.dockerApi !== undefined],
+    maxOpenFiles: [(s) => (s.ulimits ?? []).some((u) => u.name === "nofile")],
 };
 
 const readBy = (key: ConfigKey, service: ServiceKey): boolean =>
@@ -549,6 +556,8 @@ function validatedConfig(
         healthWaitTimeoutSeconds: f.healthWaitTimeoutSeconds as number,
         postDeployValidation: f.postDeployValidation as boolean,
         dockerSocketGroupId: f.dockerSocketGroupId,
+        maxOpenFiles: f.maxOpenFiles,
+        dockerApiProxyBaseImage: f.dockerApiProxyBaseImage as string,
         backups: {
             root: f.backupRoot,
             keep: f.backupKeep as number,

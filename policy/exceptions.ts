@@ -41,17 +41,34 @@ export interface DockerHostPathException {
     readonly reason: string;
 }
 
-export type PolicyException = NonRootUserException | CapabilityException | DockerHostPathException;
+/**
+ * The one service that may mount the Docker socket itself: the stack's Docker API proxy, which passes on
+ * only an allow-list of read-only Engine API calls. A plain DockerHostPathException can never name the
+ * socket (container-docker-host-paths refuses it): only an entry of this type can.
+ */
+export interface DockerSocketProxyException {
+    readonly policy: Extract<PolicyName, "container-docker-host-paths">;
+    readonly kind: "docker-socket-proxy";
+    readonly service: string;
+    /** The socket paths it may bind-mount (read-only still required). */
+    readonly hostPaths: readonly string[];
+    readonly reason: string;
+}
+
+export type PolicyException = NonRootUserException | CapabilityException | DockerHostPathException | DockerSocketProxyException;
 
 export const POLICY_EXCEPTIONS: readonly PolicyException[] = [
     {
         policy: "container-docker-host-paths",
-        service: "admin-api",
+        kind: "docker-socket-proxy",
+        service: "docker-api-proxy",
         hostPaths: ["/var/run/docker.sock"],
         reason:
-            "admin-api lists and inspects the HomeIQ containers through the Docker SDK (docker==6.1.3), " +
-            "which talks to /var/run/docker.sock. Read-only is required; note that a read-only bind of the " +
-            "socket still lets a client send API calls, so this is the single most sensitive mount in the stack.",
+            "The stack's Docker API proxy (images/docker-api-proxy: Debian's nginx) is the only process that talks to " +
+            "the engine: it passes on only the read-only calls admin-api's Docker SDK makes (GET /_ping, /version, " +
+            "/containers/json, /containers/<id>/json|stats|logs, /images/sha256:<id>/json) and answers everything " +
+            "else 403. A read-only bind of the socket does not limit the API; the allow-list does. admin-api reaches " +
+            "it on an internal network and never holds the socket.",
     },
     {
         policy: "container-docker-host-paths",

@@ -11,7 +11,7 @@ import { PACK_ENFORCEMENT_LEVEL, PACK_NAME, policies } from "./policies";
 
 new PolicyPack(PACK_NAME, {
     description:
-        "HomeIQ's security checklist as code: non-root, no-new-privileges, capabilities, limits, health checks, " +
+        "HomeIQ's security checklist as code: non-root, no-new-privileges, capabilities, limits, PIDs limits, health checks, " +
         "log rotation, restart policy, exposure, Docker socket, placeholder credentials and data-volume retention.",
     enforcementLevel: PACK_ENFORCEMENT_LEVEL,
     policies,

@@ -39,6 +39,11 @@ export const VOLUME_TYPE = "docker:index/volume:Volume";
 
 /** Label carrying the catalog key of the service a container runs; exceptions are keyed on it. */
 export const SERVICE_LABEL = "com.homeiq.service";
+/**
+ * Label carrying a container's PIDs limit. @pulumi/docker 5.x has no input for HostConfig.PidsLimit, so
+ * the program declares the limit here and applies it after create (components/pidsLimits.ts).
+ */
+export const PIDS_LIMIT_LABEL = "com.homeiq.pids-limit";
 /** Label that marks a Docker volume as holding data that must survive `pulumi destroy`. */
 export const DATA_LABEL = "com.homeiq.data";
 
@@ -48,6 +53,7 @@ export const POLICY_NAMES = [
     "container-capabilities-restricted",
     "container-not-privileged",
     "container-resource-limits",
+    "container-pids-limit",
     "container-healthcheck",
     "container-log-rotation",
     "container-restart-policy",
@@ -197,6 +203,12 @@ function isAtOrBelow(path: string, base: string): boolean {
  */
 function exposesDockerHostPath(path: string): boolean {
     return DOCKER_HOST_PATHS.some((d) => isAtOrBelow(path, d) || isAtOrBelow(d, path));
+}
+
+/** The Docker socket itself, or a folder that holds it (mounting /var/run hands over the socket just the same). */
+export const DOCKER_SOCKETS: readonly string[] = ["/var/run/docker.sock", "/run/docker.sock"];
+function exposesDockerSocket(path: string): boolean {
+    return DOCKER_SOCKETS.some((d) => isAtOrBelow(path, d) || isAtOrBelow(d, path));
 }
 
 /** A host bind mount in either of the docker provider's forms (`volumes` or `mounts`). */
@@ -424,6 +436,26 @@ const resourceLimits: ResourceValidationPolicy = {
     }),
 };
 
+const pidsLimit: ResourceValidationPolicy = {
+    name: "container-pids-limit",
+    description:
+        `Every container has a PIDs limit (CIS Docker Benchmark 5.29): its ${PIDS_LIMIT_LABEL} label is a whole number from 1, ` +
+        "which the program applies with the Engine API's container update (@pulumi/docker has no input for it).",
+    severity: "medium",
+    validateResource: forContainers((c, _args, report) => {
+        const value = labelValue(c.props.labels, PIDS_LIMIT_LABEL);
+        if (value !== undefined && /^[1-9]\d{0,6}$/.test(value.trim())) {
+            return;
+        }
+        const what = value === undefined ? `has no ${PIDS_LIMIT_LABEL} label` : `has ${PIDS_LIMIT_LABEL}=${JSON.stringify(value)}, not a whole number from 1`;
+        report(
+            `${describeContainer(c)} ${what}, so nothing bounds how many processes it may start (a fork bomb takes the host). ` +
+                `Fix: set pidsLimit in ${PROFILE}, or security.pidsLimit ({ limit, reason }) of ${serviceRef(c)} in ${CATALOG}; ` +
+                `the program labels each container with its limit and applies it (components/pidsLimits.ts).`,
+        );
+    }),
+};
+
 const healthcheck: ResourceValidationPolicy = {
     name: "container-healthcheck",
     description: "Every container has a health check (`healthcheck.tests` non-empty and not NONE).",
@@ -525,21 +557,37 @@ const noPublicPorts: ResourceValidationPolicy = {
 const dockerHostPaths: ResourceValidationPolicy = {
     name: "container-docker-host-paths",
     description:
-        "The Docker socket and /var/lib/docker are only bind-mounted read-only, and only into services on the allow-list (policy/exceptions.ts plus the pack config's dockerSocketServices).",
+        "The raw Docker socket is bind-mounted only into the typed Docker API proxy (a docker-socket-proxy exception), and /var/lib/docker only into services on the allow-list (policy/exceptions.ts plus the pack config's dockerSocketServices); always read-only.",
     severity: "critical",
     configSchema: DOCKER_PATHS_SCHEMA,
     validateResource: forContainers((c, args, report) => {
         const configured = args.getConfig<DockerHostPathsConfig>().dockerSocketServices ?? [];
-        const excepted = exceptionsFor("container-docker-host-paths", c.service).flatMap((e) => e.hostPaths.map(normalizePath));
+        const exceptions = exceptionsFor("container-docker-host-paths", c.service);
+        const excepted = exceptions.filter((e) => !("kind" in e)).flatMap((e) => e.hostPaths.map(normalizePath));
+        const proxySockets = exceptions.filter((e) => "kind" in e && e.kind === "docker-socket-proxy").flatMap((e) => e.hostPaths.map(normalizePath));
         for (const m of hostMounts(c.props)) {
             if (!exposesDockerHostPath(m.hostPath)) {
                 continue;
             }
-            const serviceAllowed =
-                (c.service !== undefined && configured.includes(c.service)) ||
-                excepted.some((allowedPath) => isAtOrBelow(m.hostPath, allowedPath));
-            if (!serviceAllowed) {
-                const who = [...new Set(POLICY_EXCEPTIONS.filter((e) => e.policy === "container-docker-host-paths").map((e) => e.service))];
+            // The raw socket (or a folder holding it) only ever goes to the typed socket proxy: no plain exception
+            // and no pack config lets any other service hold it.
+            if (exposesDockerSocket(m.hostPath)) {
+                if (!proxySockets.some((allowedPath) => m.hostPath === allowedPath)) {
+                    const proxies = POLICY_EXCEPTIONS.filter((e) => "kind" in e && e.kind === "docker-socket-proxy").map((e) => e.service);
+                    report(
+                        `${describeContainer(c)} mounts the Docker socket (${m.hostPath} at ${m.containerPath}, via ${m.via}): the raw socket is ` +
+                            `root on the host, read-only or not. Only the stack's Docker API proxy (${proxies.join(", ") || "none"}) may hold it. ` +
+                            `Fix: give ${serviceRef(c)} \`dockerApi\` in ${CATALOG} (it then reaches the engine through the proxy, ` +
+                            `DOCKER_HOST=tcp://docker-api-proxy:2375) and remove the socket from its hostMounts.`,
+                    );
+                }
+            } else if (
+                !(
+                    (c.service !== undefined && configured.includes(c.service)) ||
+                    excepted.some((allowedPath) => isAtOrBelow(m.hostPath, allowedPath))
+                )
+            ) {
+                const who = [...new Set(POLICY_EXCEPTIONS.filter((e) => e.policy === "container-docker-host-paths" && !("kind" in e)).map((e) => e.service))];
                 report(
                     `${describeContainer(c)} mounts the Docker host path ${m.hostPath} (at ${m.containerPath}, via ${m.via}), ` +
                         `which only ${[...new Set([...who, ...configured])].join(" and ")} may do, each only the path named in ` +
@@ -647,6 +695,7 @@ export const policies: ResourceValidationPolicy[] = [
     capabilitiesRestricted,
     notPrivileged,
     resourceLimits,
+    pidsLimit,
     healthcheck,
     logRotation,
     restartPolicy,

@@ -17,11 +17,15 @@ export const devProfile: StackProfile = {
         dropAllCapabilities: false,
         readOnlyRootFilesystem: false,
         runAsNonRoot: false,
+        appArmorProfile: "docker-default",
     },
     enableAuth: false,
     cors: { origins: ["http://localhost:13000", "http://127.0.0.1:13000"], allowWildcard: true },
     // Dev history is test data, but losing it by accident still costs a rebuild's worth of time.
+    // Python services run one process with a few dozen threads; nginx a master and a worker per core.
+    pidsLimit: 256,
     retainDataVolumes: true,
+    dockerApiProxyResources: { memoryMiB: 64, memoryReservationMiB: 16, cpus: 0.25 },
     resources: {
         influxdb: { memoryMiB: 512, memoryReservationMiB: 256, cpus: 1 },
         "websocket-ingestion": { memoryMiB: 512, memoryReservationMiB: 256, cpus: 0.5 },

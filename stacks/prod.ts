@@ -18,10 +18,14 @@ export const prodProfile: StackProfile = {
         dropAllCapabilities: true,
         readOnlyRootFilesystem: true,
         runAsNonRoot: true,
+        appArmorProfile: "docker-default",
     },
     enableAuth: true,
     cors: { origins: ["http://localhost:3000"], allowWildcard: false },
+    // Python services run one process with a few dozen threads; nginx a master and a worker per core.
+    pidsLimit: 256,
     retainDataVolumes: true,
+    dockerApiProxyResources: { memoryMiB: 64, memoryReservationMiB: 16, cpus: 0.25 },
     resources: {
         influxdb: { memoryMiB: 2048, memoryReservationMiB: 1024, cpus: 2 },
         "websocket-ingestion": { memoryMiB: 512, memoryReservationMiB: 256, cpus: 0.5 },

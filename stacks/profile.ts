@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { SERVICE_KEYS } from "../catalog/services";
-import { CPUS, MEMORY_MIB, MEMORY_RESERVATION_MIB } from "../config/rules";
+import { CPUS, MEMORY_MIB, MEMORY_RESERVATION_MIB, PIDS_LIMIT } from "../config/rules";
 
 export const LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR"] as const;
 export const RESTART_POLICIES = ["unless-stopped", "always", "on-failure"] as const;
@@ -34,6 +34,12 @@ export const HardeningSchema = z
         readOnlyRootFilesystem: z.boolean(),
         /** Run every service the catalog can run as non-root under its non-root user. */
         runAsNonRoot: z.boolean(),
+        /**
+         * The AppArmor profile every container runs under (`apparmor=<name>` in securityOpts), or null for the
+         * engine's choice. An engine on a host without AppArmor ignores it (moby daemon/oci_linux.go WithApparmor
+         * applies a profile only when apparmor.HostSupports()); the validation gate says which is in force.
+         */
+        appArmorProfile: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/).nullable(),
     })
     .strict();
 
@@ -60,8 +66,15 @@ export const ProfileSchema = z
                 allowWildcard: z.boolean(),
             })
             .strict(),
+        /**
+         * Processes and threads each container may hold (its PIDs cgroup limit), unless the catalog gives the
+         * service its own (`security.pidsLimit`, with the reason). A fork bomb in one service then cannot take the host.
+         */
+        pidsLimit: z.number().int().min(PIDS_LIMIT.min).max(PIDS_LIMIT.max),
         /** Keep data volumes in Docker when Pulumi deletes them (`retainOnDelete`). */
         retainDataVolumes: z.boolean(),
+        /** The Docker API proxy's limits (catalog DOCKER_API_PROXY), deployed when a service reads the engine. */
+        dockerApiProxyResources: ServiceResourcesSchema,
         resources: z.object(Object.fromEntries(SERVICE_KEYS.map((k) => [k, ServiceResourcesSchema])) as {
             [K in (typeof SERVICE_KEYS)[number]]: typeof ServiceResourcesSchema;
         }).strict(),

@@ -265,6 +265,14 @@ export const CONTAINER_INPUTS: readonly InputMapping[] = [
         },
     },
     {
+        input: "cpuShares",
+        documented: "CPU shares (relative weight) for the container.",
+        engine: "HostConfig.CpuShares (terraform-provider-docker v4.5.0 resource_docker_container_funcs.go:379-380)",
+        readBack: { kind: "read", computed: false, source: `${TF} funcs.go:949`, read: (c) => Number(hc(c).CpuShares ?? 0) },
+        change: { kind: "update", source: `${TF} funcs.go:1016-1068 (ContainerUpdate CPUShares)` },
+        apply: (p, v) => (p.hostConfig.CpuShares = Number(v)),
+    },
+    {
         input: "healthcheck",
         documented: "A test to perform to check that the container is healthy",
         engine: "Config.Healthcheck (durations parsed with Go's time.ParseDuration into nanoseconds)",
@@ -472,6 +480,29 @@ export const CONTAINER_INPUTS: readonly InputMapping[] = [
         change: { kind: "replace", source: `${TF} container.go:1118-1124 (ForceNew)` },
         apply: (p, v) => (p.hostConfig.GroupAdd = asStrings(v)),
     },
+    {
+        input: "ulimits[]",
+        documented: "Ulimit options to add.",
+        engine:
+            "HostConfig.Ulimits = [{Name, Soft, Hard}] (terraform-provider-docker v4.5.0 resource_docker_container_funcs.go:119 " +
+            "ulimitsToDockerUlimits, :283 hostConfig.Ulimits; resource_docker_container_structures.go:260-273)",
+        readBack: {
+            kind: "read",
+            computed: false,
+            set: true,
+            source: `${TF} funcs.go:887-888 (flattenUlimits)`,
+            read: (c) => ((hc(c).Ulimits ?? []) as Array<{ Name: string; Soft: number; Hard: number }>).map((u) => ({ name: u.Name, soft: u.Soft, hard: u.Hard })),
+        },
+        change: { kind: "replace", source: `${TF} container.go:561-565 (ForceNew)` },
+        apply: (p, v) =>
+            (p.hostConfig.Ulimits = (Array.isArray(v) ? v : []).map((raw) => {
+                const u = asRecord(raw);
+                return { Name: asString(u.name), Soft: Number(u.soft), Hard: Number(u.hard) };
+            })),
+    },
+    { input: "ulimits[].name", documented: "The name of the ulimit", engine: "HostConfig.Ulimits[].Name" },
+    { input: "ulimits[].soft", documented: "The soft limit", engine: "HostConfig.Ulimits[].Soft" },
+    { input: "ulimits[].hard", documented: "The hard limit", engine: "HostConfig.Ulimits[].Hard" },
     {
         input: "destroyGraceSeconds",
         documented: "If defined will attempt to stop the container before destroying. Container will be destroyed after `n` seconds or on successful stop.",

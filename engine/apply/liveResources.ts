@@ -155,11 +155,12 @@ const randomPasswordDriver: ResourceDriver = {
 // docker:index/network:Network and docker:index/volume:Volume
 
 const networkDriver: ResourceDriver = {
-    inputs: ["name", "driver", "labels"],
+    inputs: ["name", "driver", "labels", "internal"],
     changes: {
         name: { kind: "replace", source: "tf-docker resource_docker_network.go:25-30 (ForceNew)" },
         labels: { kind: "replace", source: "tf-docker resource_docker_network.go:32-37 (ForceNew)" },
         driver: { kind: "replace", source: "tf-docker resource_docker_network.go:40-45 (ForceNew)" },
+        internal: { kind: "replace", source: "tf-docker resource_docker_network.go:56-61 (ForceNew)" },
     },
     async create(ctx, name, inputs) {
         refuseUnknown("Network", name, inputs, this.inputs);
@@ -167,6 +168,8 @@ const networkDriver: ResourceDriver = {
             Name: inputs.name,
             Driver: inputs.driver ?? "bridge",
             Labels: labelsMap(inputs.labels),
+            // `internal` (no route out): terraform-provider-docker v4.5.0 resource_docker_network_funcs.go:42-43.
+            Internal: inputs.internal === true,
             CheckDuplicate: true,
         });
         return { id: created.Id, state: { ...inputs } };

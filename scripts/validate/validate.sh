@@ -10,9 +10,14 @@
 #   HOMEIQ_VALIDATE_TIMEOUT_SECONDS   per request (curl --max-time), default 5
 #   HOMEIQ_VALIDATE_ATTEMPTS          attempts per target, default 10
 #   HOMEIQ_VALIDATE_INTERVAL_SECONDS  pause between attempts, default 2
+#   HOMEIQ_VALIDATE_CONTAINERS        optional; the stack's containers: the gate then says which
+#                                     AppArmor profile each runs under (asks the engine at DOCKER_HOST)
 # Exit: 0 all passed; 1 at least one failed (table + "validation failed: N of M
-# services"); 2 malformed environment; 3 curl missing or no temporary folder.
-# Needs only bash >= 4.4, curl and coreutils (mktemp, head, tr, sleep, mv, rm).
+# services"), or a container runs unconfined on an engine with AppArmor; 2 malformed
+# environment; 3 curl (or, with HOMEIQ_VALIDATE_CONTAINERS, docker) missing, no
+# temporary folder, or the engine does not answer.
+# Needs only bash >= 4.4, curl and coreutils (mktemp, head, tr, sleep, mv, rm); docker
+# with HOMEIQ_VALIDATE_CONTAINERS.
 set -euo pipefail
 export LC_ALL=C
 
@@ -71,7 +76,17 @@ for entry in "${ENTRIES[@]}"; do
 done
 readonly TOTAL=${#SERVICES[@]}
 
+CONTAINERS=()
+read -r -d '' -a CONTAINERS <<<"${HOMEIQ_VALIDATE_CONTAINERS:-}" || true
+for c in "${CONTAINERS[@]}"; do
+  [[ $c =~ ^[a-z0-9][a-z0-9_.-]*$ ]] || die "$EXIT_USAGE" "HOMEIQ_VALIDATE_CONTAINERS entry '$c' is not a container name ([a-z0-9][a-z0-9_.-]*)"
+done
+
 command -v curl >/dev/null || die "$EXIT_TOOL" "curl is not on PATH (the validation gate needs bash, curl and coreutils)"
+if ((${#CONTAINERS[@]} > 0)); then
+  command -v docker >/dev/null || die "$EXIT_TOOL" "docker is not on PATH (needed for HOMEIQ_VALIDATE_CONTAINERS)"
+  [[ -n ${DOCKER_HOST:-} ]] || unset DOCKER_HOST # an empty DOCKER_HOST means the default engine
+fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/homeiq-validate.XXXXXX") ||
   die "$EXIT_TOOL" "cannot create a temporary folder under ${TMPDIR:-/tmp}"
@@ -209,6 +224,34 @@ for ((i = 0; i < TOTAL; i++)); do
   printf '%-*s  %-*s  %-*s  %s\n' "$w1" "${SERVICES[$i]}" "$w2" "${URLS[$i]}" "$w3" "${ROW_STATUS[$i]}" "${ROW_LATENCY[$i]}"
 done
 echo
+
+# AppArmor (CIS Docker Benchmark 5.2): which profile each container runs under. An engine on a host
+# without AppArmor runs every container without one whatever its securityOpts say (it lists no
+# name=apparmor among its security options), and the gate says so instead of failing.
+UNCONFINED=()
+if ((${#CONTAINERS[@]} > 0)); then
+  opts=$(docker info --format '{{range .SecurityOptions}}{{.}} {{end}}' 2>&1) ||
+    die "$EXIT_TOOL" "cannot ask the engine for its security options: ${opts//$'\n'/ }"
+  opts=${opts% }
+  if [[ " $opts " == *" name=apparmor "* ]]; then
+    for c in "${CONTAINERS[@]}"; do
+      profile=$(docker inspect --type container --format '{{.AppArmorProfile}}' "$c" 2>&1) ||
+        die "$EXIT_TOOL" "cannot inspect container $c: ${profile//$'\n'/ }"
+      echo "AppArmor: $c runs under ${profile:-no profile}"
+      [[ -n $profile && $profile != unconfined ]] || UNCONFINED+=("$c")
+    done
+  else
+    echo "AppArmor: not available on this Docker host (engine security options: ${opts:-none}); the ${#CONTAINERS[@]} containers run without an AppArmor profile"
+  fi
+  echo
+fi
+
+if ((${#UNCONFINED[@]} > 0)); then
+  joined=$(printf '%s, ' "${UNCONFINED[@]}")
+  echo "validation failed: ${#UNCONFINED[@]} container(s) run without an AppArmor profile on a host that has AppArmor: ${joined%, }"
+  printf '%s ERROR: validation failed: unconfined containers: %s\n' "$TAG" "${joined%, }" >&2
+  exit "$EXIT_FAILED"
+fi
 
 if ((${#FAILED[@]} > 0)); then
   echo "validation failed: ${#FAILED[@]} of $TOTAL services"

@@ -25,6 +25,7 @@ import {
     nameOf,
     portOf,
     removeTestStack,
+    serviceContainersOf,
     serviceOf,
     sqliteDigestIn,
     sqliteDigestOfFile,
@@ -114,7 +115,7 @@ export function realStackAcceptance(base: "prod" | "dev"): void {
         }, 5 * 60_000);
 
         it("runs every deployed service healthy, as the user and with the root filesystem its spec gives, from images built from the checkout", () => {
-            const services = containersOf(first).map(serviceOf).sort();
+            const services = serviceContainersOf(first).map(serviceOf).sort();
             expect(services).toEqual(ALL_SERVICES.filter((s) => !DISABLED.has(s.key)).map((s) => s.key).sort());
             for (const c of containersOf(first)) {
                 const info = inspect(nameOf(c));
@@ -145,7 +146,7 @@ export function realStackAcceptance(base: "prod" | "dev"): void {
             // In dev the roots are writable, so `docker diff` shows every path the real code writes; each must be
             // one prod gives it (a tmpfs or a volume of the catalog), or prod's read-only root would refuse it.
             const outside: string[] = [];
-            for (const c of containersOf(first)) {
+            for (const c of serviceContainersOf(first)) {
                 const def = ALL_SERVICES.find((s) => s.key === serviceOf(c))!;
                 // Paths prod mounts over the root: tmpfs, volumes, host binds (their mount points show as added).
                 // /var/run is a link to /run in these images: the engine mounts there.

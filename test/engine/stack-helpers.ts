@@ -9,7 +9,7 @@ import * as http from "http";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { ALL_SERVICES, type ServiceKey } from "../../catalog/services";
+import { ALL_SERVICES, DOCKER_API_PROXY, type ServiceKey } from "../../catalog/services";
 import { isSecretKey } from "../../config/keys";
 import type { ApplyResult } from "../../engine/apply/applyStack";
 import type { SynthResource } from "../../synth/synthesize";
@@ -19,6 +19,12 @@ import { DIGEST_PY, docker, IMAGES, pythonWithFiles, REPO_ROOT, type DbDigest } 
 export const STANDIN_CHECKOUT = path.join(REPO_ROOT, "engine", "stack-standins", "homeiq-checkout");
 /** A STAND-IN for influxdb:2.7 (not InfluxDB), given to the program as `homeiq:influxdbImage`. */
 export const STANDIN_INFLUXDB_IMAGE = IMAGES.influxStandin;
+/**
+ * The Debian bookworm minbase the stand-ins are built on, given to the program as
+ * `homeiq:dockerApiProxyBaseImage` in place of debian:bookworm-slim (nothing can be pulled here): the
+ * proxy's Dockerfile installs Debian's real nginx into it from the Debian mirror.
+ */
+export const STANDIN_DEBIAN_IMAGE = "homeiq-standin/debian:stack";
 /** Every name a test stack creates starts with this, and cleanup touches nothing else. */
 export const TEST_STACK_PREFIX = "itest-";
 
@@ -42,6 +48,19 @@ export function testProject(base: string, name: string = base): TestProject {
 
 /** A token that is obviously a test value and long enough for every rule. */
 export const TEST_HA_TOKEN = "itest-home-assistant-token-0123456789abcdef";
+
+let engineOpenFiles: string | undefined;
+/**
+ * homeiq:maxOpenFiles for this engine: the hard open-files limit its containers get by default (its
+ * own). The build machines' dockerd runs with 20000 and without CAP_SYS_RESOURCE, so it cannot give
+ * InfluxDB the catalog's 65536 ("error setting rlimit type 7: operation not permitted"); a home
+ * server's engine can.
+ */
+export function engineMaxOpenFiles(): string {
+    engineOpenFiles ??= docker(["run", "--rm", "--network", "none", "--entrypoint", "sh", IMAGES.busybox, "-c", "ulimit -Hn"]).stdout.trim();
+    if (!/^\d+$/.test(engineOpenFiles)) throw new Error(`could not read the engine's open-files limit: ${JSON.stringify(engineOpenFiles)}`);
+    return String(Math.min(Number(engineOpenFiles), 1048576));
+}
 
 /**
  * Test values for the keys HomeIQ's code needs to start some services (the catalog's requiredConfig),
@@ -74,6 +93,8 @@ export function testOverrides(
         "homeiq:influxdbImage": STANDIN_INFLUXDB_IMAGE,
         "homeiq:backupRoot": p.backupRoot,
         "homeiq:homeAssistantToken": TEST_HA_TOKEN,
+        "homeiq:maxOpenFiles": engineMaxOpenFiles(),
+        "homeiq:dockerApiProxyBaseImage": STANDIN_DEBIAN_IMAGE,
         "homeiq:disabledServices": JSON.stringify([...disabled].map(([k, why]) => `${k}=${why}`)),
         ...testCredentials([...disabled.keys()]),
         ...extra,
@@ -185,8 +206,11 @@ export interface PublishedPort {
     readonly ip: string;
 }
 
+/** Every container of the stack: the catalog services' and the Docker API proxy's. */
 export const containersOf = (r: ApplyResult): SynthResource[] => r.synth.resources.filter((x) => x.type === CONTAINER_TYPE);
 export const serviceOf = (c: SynthResource): string => (c.inputs.labels as Array<{ label: string; value: string }>).find((l) => l.label === "com.homeiq.service")!.value;
+/** The catalog services' containers: every container but the Docker API proxy's (which is no HomeIQ service). */
+export const serviceContainersOf = (r: ApplyResult): SynthResource[] => containersOf(r).filter((c) => serviceOf(c) !== DOCKER_API_PROXY.key);
 export const nameOf = (c: SynthResource): string => String(c.inputs.name);
 export const portOf = (c: SynthResource): PublishedPort => (c.inputs.ports as PublishedPort[])[0];
 

@@ -16,6 +16,7 @@ import { DRIVERS, type DriverContext } from "../../engine/apply/liveResources";
 import type { RecordingMonitor } from "../../synth/recordingMonitor";
 import { synthesize, type SynthResource } from "../../synth/synthesize";
 import { REPO_ROOT } from "./helpers";
+import { engineMaxOpenFiles, STANDIN_DEBIAN_IMAGE, TEST_SECRET_KEYS, testCredentials } from "./stack-helpers";
 
 export const STANDIN_CHECKOUT = path.join(REPO_ROOT, "engine", "stack-standins", "homeiq-checkout");
 export const INFLUXDB_STANDIN = "homeiq-standin/influxdb:stack";
@@ -58,7 +59,17 @@ function reveal(value: unknown): unknown {
 export async function synthStandinStack(stack: string, overrides: Record<string, string> = {}): Promise<StandinSynth> {
   let monitor: RecordingMonitor | undefined;
   const result = await synthesize(stack, {
-    configOverrides: { "homeiq:homeiqCheckoutPath": STANDIN_CHECKOUT, "homeiq:influxdbImage": INFLUXDB_STANDIN, ...overrides },
+    configOverrides: {
+      "homeiq:homeiqCheckoutPath": STANDIN_CHECKOUT,
+      "homeiq:influxdbImage": INFLUXDB_STANDIN,
+      "homeiq:maxOpenFiles": engineMaxOpenFiles(),
+      "homeiq:dockerApiProxyBaseImage": STANDIN_DEBIAN_IMAGE,
+      // Every service on, with test values for the keys some of them need (the committed stacks disable those).
+      "homeiq:disabledServices": "[]",
+      ...testCredentials(),
+      ...overrides,
+    },
+    secretOverrides: TEST_SECRET_KEYS,
     onMonitor: (m) => {
       monitor = m;
     },
@@ -152,7 +163,9 @@ export function testInputs(c: SynthContainer, container: string, names: TestName
     }
     return { ...v, hostPath: realIds(String(v.hostPath)), containerPath: realIds(String(v.containerPath)) };
   });
-  const networks = (spec.networksAdvanced as Array<Inputs> | undefined)?.map((n) => ({ ...n, name: names.network }));
+  // Every network of the spec (admin-api joins two) is the test's one network: one entry, every alias.
+  const aliases = [...new Set(((spec.networksAdvanced ?? []) as Array<Inputs>).flatMap((n) => (n.aliases ?? []) as string[]))];
+  const networks = spec.networksAdvanced === undefined ? undefined : [{ name: names.network, aliases }];
   return { ...spec, name: container, image: changes.image ?? names.images.get(c.imageUrn), volumes, networksAdvanced: networks };
 }
 

@@ -156,7 +156,9 @@ describe("stand-in HomeIQ images under the program's prod container specs (real 
 
   it("builds every Image input of the prod synth from the stand-in checkout, with the non-root adapter on data-api and sports-data", () => {
     const built = synth.resources.filter((r) => r.type === "docker:index/image:Image").map((r) => r.name).sort();
-    expect(built).toHaveLength(15);
+    // 13 services, 2 non-root adapters, and the Docker API proxy (images/docker-api-proxy).
+    expect(built).toHaveLength(16);
+    expect(built).toContain("homeiq-docker-api-proxy-image");
     expect(built).toEqual(expect.arrayContaining(["homeiq-data-api-image-non-root", "homeiq-sports-data-image-non-root"]));
     for (const service of ["data-api", "sports-data"]) {
       const adapted = images.get(spec(service).imageUrn)!;
@@ -207,6 +209,25 @@ describe("stand-in HomeIQ images under the program's prod container specs (real 
     const s = started.get("influxdb")!;
     const uids = docker(["exec", s.container, "sh", "-c", "awk '/^Uid:/{print $2}' /proc/1/status; stat -c %u:%g /var/lib/influxdb2/influxd.bolt /etc/influxdb2/influx-configs"]).stdout.trim().split("\n");
     expect(uids).toEqual(["1000", "1000:1000", "1000:1000"]);
+    // Read-only root (prod): the first-run setup's writes outside the volumes all landed on the /tmp tmpfs, and the
+    // CLI config (rewritten to the final port, as the real entrypoint's `sed -i` does) on the config volume.
+    expect(docker(["inspect", "-f", "{{.HostConfig.ReadonlyRootfs}}", s.container]).stdout.trim()).toBe("true");
+    expect(docker(["exec", s.container, "cat", "/tmp/config.json"]).stdout).toContain('"http-bind-address": ":9999"');
+    expect(docker(["exec", s.container, "grep", "-c", "url = \"http://localhost:8086\"", "/etc/influxdb2/influx-configs"]).stdout.trim()).toBe("1");
+  });
+
+  it("influxdb: its first-run setup fails on a read-only root without the /tmp tmpfs, where the real entrypoint writes /tmp/config.json", async () => {
+    const c = spec("influxdb");
+    const fresh = {
+      ...names,
+      volumes: new Map([
+        ["prod-influxdb-data", res.volume(uniqueName("standin-influx-fresh-data"))],
+        ["prod-influxdb-config", res.volume(uniqueName("standin-influx-fresh-config"))],
+      ]),
+    };
+    const r = await startExpectingExit(c, "standin-influx-no-tmp", { tmpfs: undefined }, fresh);
+    expect(r.code).not.toBe(0);
+    expect(r.log).toMatch(/\/tmp\/config\.json: Read-only file system/);
   });
 
   it("health-dashboard: the real nginx answers /health, serves the SPA, and proxies to data-api, admin-api and sports-data by their old names", () => {
@@ -229,14 +250,21 @@ describe("stand-in HomeIQ images under the program's prod container specs (real 
     expect(new Set(nginx.slice(1))).toEqual(new Set(["nginx 101"]));
   });
 
-  it("admin-api: reaches the Docker socket when homeiq:dockerSocketGroupId names the socket's group", () => {
-    expect(spec("admin-api").inputs.groupAdds).toEqual([String(fs.statSync(DOCKER_SOCKET).gid)]);
-    const info = getJson("http://admin-api:8004/standin");
-    expect(info.docker_socket).toMatchObject({ socket: DOCKER_SOCKET, ok: true });
+  it("docker-api-proxy: healthy under its prod spec (read-only, uid 2375, the socket's group), passing reads and refusing writes", () => {
+    expect(started.get("docker-api-proxy")).toMatchObject({ status: "running healthy" });
+    expect(spec("docker-api-proxy").inputs.groupAdds).toEqual([String(fs.statSync(DOCKER_SOCKET).gid)]);
+    expect(spec("admin-api").inputs.groupAdds).toBeUndefined();
+    const status = (method: string, apiPath: string): string =>
+      docker(["exec", probe, "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", method, `http://docker-api-proxy:2375${apiPath}`]).stdout.trim();
+    expect(status("GET", "/_ping")).toBe("200");
+    expect(status("GET", "/v1.44/containers/json?all=1")).toBe("200");
+    expect(status("POST", "/v1.44/containers/create")).toBe("403");
+    expect(status("DELETE", `/v1.44/containers/${started.get("influxdb")!.container}`)).toBe("403");
   });
 
   it("log-aggregator: reads the json-file logs of the stack's other containers under the prod spec (their folders mounted, group 0)", () => {
-    const others = synth.containers.length - 1;
+    // Every other service's container (the Docker API proxy is not a log source of the catalog).
+    const others = synth.containers.filter((c) => c.service !== "docker-api-proxy").length - 1;
     const stats = JSON.parse(docker(["exec", probe, "curl", "-sS", "-X", "POST", "http://log-aggregator:8015/api/v1/logs/collect"]).stdout) as Record<string, unknown>;
     expect(stats).toMatchObject({ containers_seen: others, files_read: others, errors: [] });
     expect(stats.lines).toBeGreaterThan(0);

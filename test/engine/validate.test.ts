@@ -5,6 +5,9 @@
  * flipped while it runs), and the InfluxDB STAND-IN (not InfluxDB) for /health on
  * 8086. Every run's table is printed with console.log so it can be quoted.
  */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { docker, Resources } from "./helpers";
 import {
   parseTable, Row, runValidate, setStatus, startBusyboxHttp, startInfluxStandin, startStatusServer, tableText,
@@ -162,6 +165,47 @@ describe("validate.sh (post-deploy validation gate) on a real engine", () => {
     expect(r.stdout).toContain("validation failed: 2 of 5 services");
   }, 60_000);
 
+  it("reports the AppArmor profile in force: on an engine without AppArmor, one line saying so, and the gate still passes", () => {
+    const engineOptions = JSON.parse(docker(["info", "--format", "{{json .SecurityOptions}}"]).stdout) as string[];
+    const containers = [influx.container, websocket.container];
+    const r = runValidate({ HOMEIQ_VALIDATE_TARGETS: targetsEnv(targets), HOMEIQ_VALIDATE_CONTAINERS: containers.join(" "), ...FAST });
+    expect(r.code).toBe(0);
+    if (engineOptions.includes("name=apparmor")) {
+      for (const c of containers) expect(r.stdout).toMatch(new RegExp(`AppArmor: ${c} runs under \\S+`));
+    } else {
+      expect(r.stdout).toContain(`AppArmor: not available on this Docker host (engine security options: ${engineOptions.join(" ")}); the 2 containers run without an AppArmor profile`);
+    }
+  }, 60_000);
+
+  it("on an engine with AppArmor lists each container's profile, and fails the gate on an unconfined one", () => {
+    // A docker CLI that answers as an engine on an AppArmor host would (this machine has no AppArmor).
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), "homeiq-validate-apparmor-"));
+    fs.writeFileSync(
+      path.join(bin, "docker"),
+      `#!/bin/sh
+case "$1" in
+  info) echo "name=apparmor name=seccomp,profile=builtin " ;;
+  inspect) for last; do :; done; case "$last" in *-unconfined) echo unconfined ;; *-none) echo ;; *) echo docker-default ;; esac ;;
+  *) exit 1 ;;
+esac
+`,
+      { mode: 0o755 },
+    );
+    try {
+      const env = { HOMEIQ_VALIDATE_TARGETS: targetsEnv(targets), ...FAST, PATH: `${bin}:${process.env.PATH ?? ""}` };
+      const confined = runValidate({ ...env, HOMEIQ_VALIDATE_CONTAINERS: "prod-influxdb prod-admin-api" });
+      expect(confined.code).toBe(0);
+      expect(confined.stdout).toContain("AppArmor: prod-influxdb runs under docker-default\nAppArmor: prod-admin-api runs under docker-default");
+      const unconfined = runValidate({ ...env, HOMEIQ_VALIDATE_CONTAINERS: "prod-influxdb prod-x-unconfined prod-y-none" });
+      expect(unconfined.code).toBe(1);
+      expect(unconfined.stdout).toContain("AppArmor: prod-x-unconfined runs under unconfined");
+      expect(unconfined.stdout).toContain("AppArmor: prod-y-none runs under no profile");
+      expect(unconfined.stdout).toContain("validation failed: 2 container(s) run without an AppArmor profile on a host that has AppArmor: prod-x-unconfined, prod-y-none");
+    } finally {
+      fs.rmSync(bin, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it.each([
     ["missing", {}, "environment variable HOMEIQ_VALIDATE_TARGETS is required"],
     ["blank", { HOMEIQ_VALIDATE_TARGETS: "   " }, "environment variable HOMEIQ_VALIDATE_TARGETS is required"],
@@ -173,6 +217,7 @@ describe("validate.sh (post-deploy validation gate) on a real engine", () => {
     ["duplicate", { HOMEIQ_VALIDATE_TARGETS: "data-api=http200:http://127.0.0.1:1/a data-api=http200:http://127.0.0.1:1/b" }, "HOMEIQ_VALIDATE_TARGETS entry 'data-api=http200:http://127.0.0.1:1/b': service 'data-api' is listed twice"],
     ["attempts", { HOMEIQ_VALIDATE_TARGETS: "data-api=http200:http://127.0.0.1:1/", HOMEIQ_VALIDATE_ATTEMPTS: "0" }, "environment variable HOMEIQ_VALIDATE_ATTEMPTS='0' is malformed"],
     ["timeout", { HOMEIQ_VALIDATE_TARGETS: "data-api=http200:http://127.0.0.1:1/", HOMEIQ_VALIDATE_TIMEOUT_SECONDS: "5s" }, "environment variable HOMEIQ_VALIDATE_TIMEOUT_SECONDS='5s' is malformed"],
+    ["container", { HOMEIQ_VALIDATE_TARGETS: "data-api=http200:http://127.0.0.1:1/", HOMEIQ_VALIDATE_CONTAINERS: "prod-data-api Prod_X" }, "HOMEIQ_VALIDATE_CONTAINERS entry 'Prod_X' is not a container name"],
   ])("case 3: malformed environment (%s) -> exit 2 naming the variable and the bad entry, nothing checked", (_name, env, message) => {
     const r = runValidate(env as Record<string, string>, 20_000);
     expect(r.code).toBe(2);

@@ -23,6 +23,7 @@ const SCRIPT_COMMANDS = [
     "bash scripts/validate/validate.sh",
     "bash scripts/validate/containers-healthy.sh",
     "bash scripts/docker/socket-group.sh",
+    "bash scripts/docker/pids-limits.sh",
     "bash scripts/preflight/ports-free.sh",
 ];
 

@@ -52,6 +52,7 @@ const VALID: Record<ConfigKey, fc.Arbitrary<string>> = {
     homeiqCheckoutPath: fc.constantFrom("/srv/homeiq", "/home/me/code//homeiq/", "/opt/Home IQ"),
     imageReferences: fc.constant("[]"),
     influxdbImage: fc.constantFrom("influxdb:2.7", "influxdb:2.7.10-alpine", `docker.io/library/influxdb:2.7@sha256:${"f".repeat(64)}`),
+    dockerApiProxyBaseImage: fc.constantFrom("debian:bookworm-slim", `debian:bookworm-slim@sha256:${"a".repeat(64)}`, "registry.lan:5000/debian:12"),
     rebuildGeneration: fc.integer({ min: 0, max: COUNTER_MAX }).map(String),
     homeAssistantUrl: fc.constantFrom("http://homeassistant.local:8123", "https://ha.example.com", "ws://10.0.0.5:8123/api/websocket"),
     homeAssistantToken: token,
@@ -100,10 +101,12 @@ const VALID: Record<ConfigKey, fc.Arbitrary<string>> = {
     acceptPlaceholderInfluxdbToken: fc.constantFrom("false"),
     healthWaitTimeoutSeconds: fc.integer({ min: HEALTH_WAIT_SECONDS.min, max: HEALTH_WAIT_SECONDS.max }).map(String),
     dockerSocketGroupId: fc.integer({ min: 0, max: 2147483647 }).map(String),
+    maxOpenFiles: fc.integer({ min: 1024, max: 1048576 }).map(String),
 };
 
 /** Invalid values per key, beyond the generic spoiling: the ways each one goes wrong. */
 const INVALID: Partial<Record<ConfigKey, fc.Arbitrary<string>>> = {
+    maxOpenFiles: fc.constantFrom("0", "1023", "1048577", "-1", "unlimited", "65536.5"),
     profile: fc.constantFrom("constructor", "__proto__", "toString", "production", "Prod"),
     dockerHost: fc.constantFrom(`ssh://deploy:${PASSWORD}@server.lan`, "tcp://host", "unix://relative", "ssh://server.lan"),
     homeAssistantUrl: fc.constantFrom(`http://admin:${PASSWORD}@ha.lan:8123`, "http://ha.lan:8123/?token=x", "ftp://ha.lan"),

@@ -4,7 +4,8 @@ import * as path from "path";
 import { SERVICE_CATALOG, SERVICE_KEYS, VOLUME_CATALOG } from "../../catalog/services";
 import { listStacks } from "../../synth/stackFiles";
 import { MOCK_DIGEST_MARKER, type SynthResource } from "../../synth/synthesize";
-import { containersByService as byServiceOf, envOf, labelOf, ofType, synthStack, VOLUME } from "./helpers";
+import { containersByService as byServiceOf, envOf, labelOf, ofType, proxyContainer, synthOf, synthStack, VOLUME } from "./helpers";
+import { VARIANTS } from "./synthCases";
 
 /** Every service the catalog defines, written out: each committed stack deploys all of them. */
 const ALL_SERVICES = [
@@ -25,9 +26,50 @@ const ROOT_SERVICES = SERVICE_KEYS.filter((k) => SERVICE_CATALOG[k].security.non
 const WRITABLE_ROOT = SERVICE_KEYS.filter((k) => !SERVICE_CATALOG[k].security.readOnlyRootFilesystem);
 
 describe("prod", () => {
-    it("sets no-new-privileges on every container", async () => {
+    it("sets no-new-privileges and the docker-default AppArmor profile on every container", async () => {
         for (const [service, c] of containersByService(await synthStack("prod"))) {
-            expect({ service, opts: c.inputs.securityOpts }).toEqual({ service, opts: ["no-new-privileges=true"] });
+            expect({ service, opts: c.inputs.securityOpts }).toEqual({ service, opts: ["no-new-privileges=true", "apparmor=docker-default"] });
+        }
+    });
+
+    it("labels every container with its PIDs limit: the profile's, or the catalog's own with its reason (influxdb)", async () => {
+        const synth = await synthStack("prod");
+        for (const [service, c] of containersByService(synth)) {
+            const own = SERVICE_CATALOG[service as keyof typeof SERVICE_CATALOG].security.pidsLimit;
+            expect({ service, limit: labelOf(c, "com.homeiq.pids-limit") }).toEqual({ service, limit: own ? String(own.limit) : "256" });
+            if (own) expect(own.reason.length).toBeGreaterThan(40);
+        }
+        expect(labelOf(containersByService(synth).get("influxdb")!, "com.homeiq.pids-limit")).toBe("1024");
+    });
+
+    it("applies every container's PIDs limit with one Command, after all of them, before the validation gate", async () => {
+        const synth = await synthStack("prod");
+        const commands = synth.resources.filter((r) => r.type === "command:local:Command" && r.inputs.create === "bash scripts/docker/pids-limits.sh");
+        expect(commands).toHaveLength(1);
+        const [pids] = commands;
+        const env = pids.inputs.environment as Record<string, string>;
+        const byService = containersByService(synth);
+        const all = [...byService.values(), proxyContainer(synth)!];
+        const expected = all.map((c) => `${String(c.inputs.name)}=${labelOf(c, "com.homeiq.pids-limit")}`).sort();
+        expect(expected).toContain("prod-docker-api-proxy=64");
+        expect(env.HOMEIQ_PIDS_LIMITS.split(" ").sort()).toEqual(expected);
+        for (const c of all) expect(pids.dependencies).toContain(c.urn);
+        const validation = synth.resources.find((r) => r.type === "command:local:Command" && r.name.endsWith("-validation"))!;
+        expect(validation.dependencies).toContain(pids.urn);
+    });
+
+    it("lowers the catalog's open-file limits to homeiq:maxOpenFiles, for an engine that cannot raise its own", async () => {
+        const byService = containersByService(await synthOf(VARIANTS.prodMaxOpenFiles));
+        expect(byService.get("influxdb")!.inputs.ulimits).toEqual([{ name: "nofile", soft: 20000, hard: 20000 }]);
+        expect(byService.get("admin-api")!.inputs.ulimits).toBeUndefined();
+    });
+
+    it("gives InfluxDB the open-file limit InfluxData's packages start it with, and no other service a ulimit", async () => {
+        for (const [service, c] of containersByService(await synthStack("prod"))) {
+            expect({ service, ulimits: c.inputs.ulimits }).toEqual({
+                service,
+                ulimits: service === "influxdb" ? [{ name: "nofile", soft: 65536, hard: 65536 }] : undefined,
+            });
         }
     });
 
@@ -59,9 +101,8 @@ describe("prod", () => {
         expect(byService.get("sports-data")?.inputs.image).toBe(mockId("homeiq-sports-data-image-non-root"));
     });
 
-    it("makes root filesystems read-only with tmpfs, except documented writable ones", async () => {
-        expect(WRITABLE_ROOT).toEqual(["influxdb"]);
-        expect(SERVICE_CATALOG.influxdb.security.writableReason).toBeTruthy();
+    it("makes every root filesystem read-only with tmpfs, InfluxDB's included", async () => {
+        expect(WRITABLE_ROOT).toEqual([]);
         for (const [service, c] of containersByService(await synthStack("prod"))) {
             const writable = WRITABLE_ROOT.includes(service as never);
             expect({ service, readOnly: c.inputs.readOnly }).toEqual({ service, readOnly: !writable });
@@ -104,6 +145,9 @@ describe("every stack", () => {
         for (const [service, c] of containersByService(await synthStack(stack))) {
             expect({ service, memory: Number(c.inputs.memory) > Number(c.inputs.memoryReservation) }).toEqual({ service, memory: true });
             expect(Number(c.inputs.cpus)).toBeGreaterThan(0);
+            // CIS 5.12: a CPU weight proportional to the limit, never the engine's default 1024.
+            expect({ service, shares: c.inputs.cpuShares }).toEqual({ service, shares: Math.round(Number(c.inputs.cpus) * 1000) });
+            expect(c.inputs.cpuShares).not.toBe(1024);
             expect(c.inputs.logDriver).toBe("json-file");
             expect(c.inputs.logOpts).toEqual({ "max-size": "10m", "max-file": "3" });
             expect(c.inputs.restart).toBe("unless-stopped");
@@ -111,14 +155,14 @@ describe("every stack", () => {
         }
     });
 
-    it.each(COMMITTED_STACKS)("%s: mounts host Docker paths read-only, and only into admin-api and log-aggregator", async (stack) => {
-        const byService = containersByService(await synthStack(stack));
+    it.each(COMMITTED_STACKS)("%s: mounts host Docker paths read-only, and only into the Docker API proxy (the socket) and log-aggregator", async (stack) => {
+        const synth = await synthStack(stack);
+        const byService = containersByService(synth);
+        expect(proxyContainer(synth)!.inputs.volumes).toEqual([{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true }]);
         const others = [...byService.keys()].filter((k) => k !== "log-aggregator");
         for (const [service, c] of byService) {
             const hostMounts = (c.inputs.volumes as Array<{ hostPath?: string; containerPath: string; readOnly: boolean }>).filter((v) => v.hostPath);
-            if (service === "admin-api") {
-                expect(hostMounts).toEqual([{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true }]);
-            } else if (service === "log-aggregator") {
+            if (service === "log-aggregator") {
                 // One read-only folder per other container of the stack (by its id), never the whole folder.
                 expect(hostMounts.map((m) => m.hostPath).sort()).toEqual(others.map((k) => `/var/lib/docker/containers/homeiq-${k}-id`).sort());
                 for (const m of hostMounts) expect(m).toEqual({ hostPath: m.hostPath, containerPath: m.hostPath, readOnly: true });
@@ -148,7 +192,7 @@ describe("dev differs from prod only through its profile", () => {
         const dataApi = byService.get("data-api")!;
         expect(dataApi.inputs.user).toBeUndefined();
         expect(dataApi.inputs.readOnly).toBe(false);
-        expect(dataApi.inputs.securityOpts).toEqual(["no-new-privileges=true"]);
+        expect(dataApi.inputs.securityOpts).toEqual(["no-new-privileges=true", "apparmor=docker-default"]);
         expect(envOf(dataApi).get("LOG_LEVEL")).toBe("DEBUG");
         expect(envOf(dataApi).get("ENABLE_AUTH")).toBe("false");
         expect((dataApi.inputs.ports as Array<{ external: number }>)[0].external).toBe(18006);

@@ -10,7 +10,7 @@
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { ALL_SERVICES } from "../../catalog/services";
+import { ALL_SERVICES, DOCKER_API_PROXY } from "../../catalog/services";
 import { isSecretKey } from "../../config/keys";
 import type { ConfigProblem } from "../../config/problems";
 import type { SynthResource, SynthResult } from "../../synth/synthesize";
@@ -176,13 +176,23 @@ export function labelOf(resource: SynthResource, label: string): string | undefi
 }
 
 /**
- * Containers by their com.homeiq.service label. Throws when there are none (every valid stack deploys
- * at least one service): a test looping over them would otherwise check nothing and pass.
+ * The catalog services' containers by their com.homeiq.service label (the Docker API proxy is not one:
+ * proxyContainer). Throws when there are none (every valid stack deploys at least one service): a test
+ * looping over them would otherwise check nothing and pass.
  */
 export function containersByService(result: SynthResult): Map<string, SynthResource> {
-    const byService = new Map(ofType(result, CONTAINER).map((c) => [labelOf(c, "com.homeiq.service") as string, c]));
+    const byService = new Map(
+        ofType(result, CONTAINER)
+            .map((c): [string, SynthResource] => [labelOf(c, "com.homeiq.service") as string, c])
+            .filter(([service]) => service !== DOCKER_API_PROXY.key),
+    );
     if (byService.size === 0) throw new Error(`the synth of stack ${result.stack} has no containers: nothing to check`);
     return byService;
+}
+
+/** The Docker API proxy's container, when the stack deploys one (a service with `dockerApi` is enabled). */
+export function proxyContainer(result: SynthResult): SynthResource | undefined {
+    return ofType(result, CONTAINER).find((c) => labelOf(c, "com.homeiq.service") === DOCKER_API_PROXY.key);
 }
 
 export function envOf(container: SynthResource): Map<string, string> {

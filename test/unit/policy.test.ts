@@ -64,6 +64,7 @@ function hardenedInputs(service = "websocket-ingestion"): Inputs {
         labels: [
             { label: "com.homeiq.service", value: service },
             { label: "com.homeiq.stack", value: "prod" },
+            { label: "com.homeiq.pids-limit", value: "256" },
         ],
         envs: ["HOME_ASSISTANT_URL=http://homeassistant.local:8123", "HOME_ASSISTANT_TOKEN=[secret]", "INFLUXDB_TOKEN=[secret]", "LOG_LEVEL=INFO"],
     };
@@ -140,6 +141,12 @@ describe("one broken spec per policy is caught by exactly that policy", () => {
             message: [/has no CPU limit \(`cpus` or `cpuQuota`\)/, /resources\.websocket-ingestion \(memoryMiB, cpus\) in the stack profile/, /homeiq:resourceOverrides/],
         },
         {
+            policy: "container-pids-limit",
+            change: "no com.homeiq.pids-limit label",
+            resource: container(withInput(good, "labels", (good.labels as Array<{ label: string }>).filter((l) => l.label !== "com.homeiq.pids-limit"))),
+            message: [/has no com\.homeiq\.pids-limit label/, /fork bomb/, /pidsLimit in the stack profile/, /security\.pidsLimit/],
+        },
+        {
             policy: "container-healthcheck",
             change: "no healthcheck",
             resource: container(withInput(good, "healthcheck", undefined)),
@@ -172,7 +179,7 @@ describe("one broken spec per policy is caught by exactly that policy", () => {
                     { hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true },
                 ]),
             ),
-            message: [/mounts the Docker host path \/var\/run\/docker\.sock/, /only admin-api and log-aggregator may do/, /remove it from hostMounts/],
+            message: [/mounts the Docker socket \(\/var\/run\/docker\.sock/, /Only the stack's Docker API proxy \(docker-api-proxy\) may hold it/, /remove the socket from its hostMounts/],
         },
         {
             policy: "container-no-placeholder-credentials",
@@ -267,6 +274,32 @@ describe("container-resource-limits", () => {
     });
 });
 
+describe("container-pids-limit", () => {
+    const withPids = (value: string): ResourceInput =>
+        container(
+            withInput(hardenedInputs(), "labels", [
+                { label: "com.homeiq.service", value: "websocket-ingestion" },
+                { label: "com.homeiq.pids-limit", value },
+            ]),
+        );
+
+    it.each(["0", "-1", "", "unlimited", "1.5", "25600000"])("rejects the label %j (unlimited, empty or not a whole number of at most 7 digits)", (value) => {
+        const violations = evaluatePolicies([withPids(value)], readPackConfig("prod"));
+        expect(policiesOf(violations)).toEqual(["container-pids-limit"]);
+        expect(violations[0]?.message).toContain(`has com.homeiq.pids-limit=${JSON.stringify(value)}, not a whole number from 1`);
+    });
+
+    it.each(["16", "256", "1024"])("accepts %j", (value) => {
+        expect(evaluatePolicies([withPids(value)], readPackConfig("prod"))).toEqual([]);
+    });
+
+    it("is mandatory in prod and in dev: both profiles give every container a limit", () => {
+        const pids = policies.find((p) => p.name === "container-pids-limit")!;
+        expect(enforcementLevelFor(pids, readPackConfig("prod"))).toBe("mandatory");
+        expect(enforcementLevelFor(pids, readPackConfig("dev"))).toBe("mandatory");
+    });
+});
+
 describe("container-healthcheck", () => {
     it("rejects a health check disabled with NONE", () => {
         const violations = evaluatePolicies([container(withInput(hardenedInputs(), "healthcheck", { tests: ["NONE"] }))]);
@@ -336,41 +369,53 @@ describe("container-docker-host-paths", () => {
     const run = (inputs: Inputs, config: PackConfig = {}) =>
         evaluatePolicies([container(inputs)], config).filter((v) => v.policy === "container-docker-host-paths");
 
-    it("lets admin-api mount the socket read-only, and log-aggregator the containers' logs read-only", () => {
-        expect(run(spec("admin-api", [socketRo]))).toEqual([]);
+    it("lets the Docker API proxy mount the socket read-only, and log-aggregator the containers' logs read-only", () => {
+        expect(run(spec("docker-api-proxy", [socketRo]))).toEqual([]);
         expect(run(spec("log-aggregator", [containersRo]))).toEqual([]);
     });
 
-    it("rejects the socket mounted read-write, even into admin-api", () => {
-        const violations = run(spec("admin-api", [{ ...socketRo, readOnly: false }]));
+    it("refuses the raw socket to admin-api, which reads the engine through the proxy", () => {
+        const violations = run(spec("admin-api", [socketRo]));
         expect(violations.map((v) => v.message)).toEqual([
-            expect.stringMatching(/container "prod-admin-api" \(com\.homeiq\.service=admin-api\) mounts the Docker host path \/var\/run\/docker\.sock .* read-write\. Fix: mount it read-only/),
+            expect.stringMatching(
+                /container "prod-admin-api" \(com\.homeiq\.service=admin-api\) mounts the Docker socket \(\/var\/run\/docker\.sock .*root on the host, read-only or not\. Only the stack's Docker API proxy \(docker-api-proxy\) may hold it\. Fix: give "admin-api" `dockerApi`/,
+            ),
+        ]);
+    });
+
+    it("rejects the socket mounted read-write, even into the proxy", () => {
+        const violations = run(spec("docker-api-proxy", [{ ...socketRo, readOnly: false }]));
+        expect(violations.map((v) => v.message)).toEqual([
+            expect.stringMatching(/container "prod-docker-api-proxy" \(com\.homeiq\.service=docker-api-proxy\) mounts the Docker host path \/var\/run\/docker\.sock .* read-write\. Fix: mount it read-only/),
         ]);
     });
 
     it("limits each exception to its own path", () => {
-        expect(run(spec("admin-api", [containersRo]))).toHaveLength(1);
+        expect(run(spec("docker-api-proxy", [containersRo]))).toHaveLength(1);
         expect(run(spec("log-aggregator", [socketRo]))).toHaveLength(1);
+        // The proxy's exception names the socket itself, not the folder holding it.
+        expect(run(spec("docker-api-proxy", [{ hostPath: "/var/run", containerPath: "/host/run", readOnly: true }]))).toHaveLength(1);
     });
 
     it("sees a parent directory of the socket, and the mounts[] form", () => {
         expect(run(spec("admin-api", [{ hostPath: "/var/run", containerPath: "/host/run", readOnly: true }]))).toHaveLength(1);
         // The same socket spelt with doubled and trailing slashes.
         expect(run(spec("data-api", [{ hostPath: "/var/run//docker.sock/", containerPath: "/s", readOnly: true }])).map((v) => v.message)).toEqual([
-            expect.stringMatching(/mounts the Docker host path \/var\/run\/docker\.sock \(at \/s, via volumes\), which only admin-api and log-aggregator may do/),
+            expect.stringMatching(/mounts the Docker socket \(\/var\/run\/docker\.sock at \/s, via volumes\).*Only the stack's Docker API proxy/),
         ]);
         const viaMounts = withInput(hardenedInputs("data-api"), "mounts", [{ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock" }]);
         const violations = run(viaMounts);
         expect(violations.map((v) => v.message)).toEqual([
-            expect.stringMatching(/container "prod-data-api" .* via mounts\), which only admin-api and log-aggregator may do/),
+            expect.stringMatching(/container "prod-data-api" .*mounts the Docker socket .* via mounts\).*Only the stack's Docker API proxy/),
             expect.stringMatching(/via mounts\) read-write/),
         ]);
     });
 
-    it("allows a service listed in the pack config's dockerSocketServices, read-only only", () => {
+    it("lets the pack config's dockerSocketServices allow /var/lib/docker paths, read-only only, but never the socket", () => {
         const config: PackConfig = { "container-docker-host-paths": { dockerSocketServices: ["data-api"] } };
-        expect(run(spec("data-api", [socketRo]), config)).toEqual([]);
-        expect(run(spec("data-api", [{ ...socketRo, readOnly: false }]), config)).toHaveLength(1);
+        expect(run(spec("data-api", [containersRo]), config)).toEqual([]);
+        expect(run(spec("data-api", [{ ...containersRo, readOnly: false }]), config)).toHaveLength(1);
+        expect(run(spec("data-api", [socketRo]), config).map((v) => v.message)).toEqual([expect.stringMatching(/mounts the Docker socket/)]);
     });
 
     it("ignores ordinary bind mounts and named volumes", () => {
@@ -476,7 +521,7 @@ describe("exceptions", () => {
         }
         expect(keys.sort()).toEqual([
             "container-capabilities-restricted/health-dashboard",
-            "container-docker-host-paths/admin-api",
+            "container-docker-host-paths/docker-api-proxy",
             "container-docker-host-paths/log-aggregator",
             "container-non-root-user/health-dashboard",
         ]);
@@ -529,7 +574,7 @@ describe("enforcement levels and pack config", () => {
 });
 
 describe("the pack's policies", () => {
-    it("are the twelve named policies, each with a description, and settings only where declared", () => {
+    it("are the named policies, each with a description, and settings only where declared", () => {
         expect(policies.map((p) => p.name)).toEqual([...POLICY_NAMES]);
         for (const p of policies) {
             expect(p.description.length).toBeGreaterThan(20);
@@ -640,7 +685,7 @@ describe("the PolicyPack served by policy/index.ts", () => {
         };
     }
 
-    it("announces the twelve policies, mandatory by default, with their config schemas", async () => {
+    it("announces every policy, mandatory by default, with their config schemas", async () => {
         const info = await call<Empty, analyzerProto.AnalyzerInfo>(client.getAnalyzerInfo, new Empty());
         expect(info.getName()).toBe("homeiq-security");
         expect(info.getPoliciesList().map((p) => p.getName())).toEqual([...POLICY_NAMES]);
@@ -720,7 +765,8 @@ describe.each(["prod", "dev"] as const)("the %s stack the program synthesizes", 
     }, 120_000);
 
     it("gives the pack every service's container and its data volumes to check", () => {
-        expect(result.resources.filter((r) => r.type === CONTAINER_TYPE)).toHaveLength(SERVICE_KEYS.length);
+        // Every service's, and the Docker API proxy's (admin-api reads the engine through it).
+        expect(result.resources.filter((r) => r.type === CONTAINER_TYPE)).toHaveLength(SERVICE_KEYS.length + 1);
         const dataVolumes = result.resources.filter(
             (r) => r.type === VOLUME_TYPE && (r.inputs.labels as Array<{ label: string; value: string }>).some((l) => l.label === "com.homeiq.data" && l.value === "true"),
         );

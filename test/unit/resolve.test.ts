@@ -32,7 +32,7 @@ interface Input {
 /** A valid config for `input` (a dependency-closed set of disabled services that leaves something deployed). */
 function configOf(input: Input): StackConfig {
     const enabledStateful = STATEFUL.filter((k) => !input.disabled.includes(k));
-    const socket = SERVICE_KEYS.some((k) => !input.disabled.includes(k) && SERVICE_CATALOG[k].hostMounts.some((m) => m.hostPath === DOCKER_SOCKET));
+    const socket = SERVICE_KEYS.some((k) => !input.disabled.includes(k) && (SERVICE_CATALOG[k].dockerApi !== undefined || SERVICE_CATALOG[k].hostMounts.some((m) => m.hostPath === DOCKER_SOCKET)));
     const values: Record<string, string> = {
         ...requiredValuesWithout(input.disabled),
         profile: input.profile,
@@ -232,11 +232,20 @@ describe("what the catalog decides, not a service's name", () => {
         }
     });
 
-    it("gives the Docker socket's group to the services that mount the socket, asked of the engine or configured", () => {
-        const mounting = plan.services.filter((s) => s.hostMounts.some((m) => m.hostPath === DOCKER_SOCKET)).map((s) => s.key);
-        expect(mounting.length).toBeGreaterThan(0);
-        for (const s of plan.services) expect({ key: s.key, socket: s.groups.some((g) => "dockerSocket" in g) }).toEqual({ key: s.key, socket: mounting.includes(s.key) });
-        expect(plan.dockerSocketGroup).toEqual({ probeImageOf: mounting[0] });
+    it("never gives a service the Docker socket: the services that read the engine go through the Docker API proxy, which gets the socket's group", () => {
+        const readers = plan.services.filter((s) => SERVICE_CATALOG[s.key].dockerApi !== undefined).map((s) => s.key);
+        expect(readers).toEqual(["admin-api"]);
+        for (const s of plan.services) {
+            expect({ key: s.key, mounts: s.hostMounts.filter((m) => m.hostPath === DOCKER_SOCKET), socketGroup: s.groups.some((g) => "dockerSocket" in g) }).toEqual({ key: s.key, mounts: [], socketGroup: false });
+            expect({ key: s.key, host: s.environment.DOCKER_HOST, proxied: s.usesDockerApi }).toEqual({
+                key: s.key,
+                host: readers.includes(s.key) ? "tcp://docker-api-proxy:2375" : undefined,
+                proxied: readers.includes(s.key),
+            });
+        }
+        expect(plan.dockerApiProxy).toMatchObject({ containerName: "prod-docker-api-proxy", network: { name: "prod-docker-api" }, clients: readers, port: 2375 });
+        expect(plan.dockerApiProxy?.socket).toEqual({ hostPath: DOCKER_SOCKET, containerPath: DOCKER_SOCKET });
+        expect(plan.dockerSocketGroup).toEqual({ probeImageOf: "docker-api-proxy" });
         const configured = resolvePlatform("prod", configOf({ profile: "prod", disabled: [], restore: false, backupRequest: 0, socketGroup: true, validation: true }));
         expect(configured.dockerSocketGroup).toEqual({ configured: "998" });
     });

@@ -162,6 +162,7 @@ function fakeTools(dir: string): void {
         `#!/bin/sh
 case "$1" in
   version) echo 25.0.0 ;;
+  info) echo "name=seccomp,profile=builtin name=cgroupns " ;;
   builder) echo "Total reclaimed space: 0B" ;;
   *) echo "Error: No such object: $*" >&2; exit 1 ;;
 esac
@@ -192,6 +193,7 @@ const EXPECTED_EXIT: Array<[RegExp, number, RegExp]> = [
     [/^bash scripts\/influxdb\/set-retention\.sh$/, 3, /influxdb container \S+ does not exist/],
     [/^bash scripts\/backup\/chown-volume\.sh$/, 3, /helper image .* is not present/],
     [/^bash scripts\/docker\/socket-group\.sh$/, 3, /could not read the group of \/var\/run\/docker\.sock through the engine/],
+    [/^bash scripts\/docker\/pids-limits\.sh$/, 3, /container \S+: Error: No such object/],
     [/^bash scripts\/preflight\/ports-free\.sh$/, 3, /could not list the containers publishing host port \d+: Error: No such object/],
     [/^echo /, 0, /./],
     [/^docker builder prune --all --force$/, 0, /reclaimed/],

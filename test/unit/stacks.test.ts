@@ -1,6 +1,6 @@
 /** dev and prod are the same platform: the same services, volumes and network, only named per stack. */
 import { SERVICE_KEYS } from "../../catalog/services";
-import { containersByService, labelOf, NETWORK, ofType, synthStack, VOLUME } from "./helpers";
+import { containersByService, labelOf, NETWORK, ofType, proxyContainer, synthStack, VOLUME } from "./helpers";
 
 const STACKS = ["dev", "prod"] as const;
 
@@ -9,7 +9,9 @@ describe.each(STACKS)("stack %s", (stack) => {
         const result = await synthStack(stack);
         const services = [...containersByService(result).keys()].sort();
         expect(services).toEqual([...SERVICE_KEYS].sort());
-        expect(ofType(result, "docker:index/container:Container")).toHaveLength(SERVICE_KEYS.length);
+        // Plus the Docker API proxy, through which admin-api reads the engine.
+        expect(ofType(result, "docker:index/container:Container")).toHaveLength(SERVICE_KEYS.length + 1);
+        expect(proxyContainer(result)?.inputs.name).toBe(`${stack}-docker-api-proxy`);
     });
 
     it("labels every container with its service and stack", async () => {
@@ -45,14 +47,18 @@ it("gives dev and prod the same volumes and network, differing only by the stack
     expect(strip("dev", ofType(dev, VOLUME).map((v) => v.inputs.name))).toEqual(
         ["data-retention-backups", "influxdb-config", "influxdb-data", "logs", "sports-data", "sqlite-data"],
     );
-    expect(ofType(dev, NETWORK)).toHaveLength(1);
-    expect(ofType(prod, NETWORK)).toHaveLength(1);
+    // The stack's network, and the internal one only the Docker API proxy and admin-api join.
+    expect(strip("dev", ofType(dev, NETWORK).map((n) => n.inputs.name))).toEqual(strip("prod", ofType(prod, NETWORK).map((n) => n.inputs.name)));
+    expect(ofType(prod, NETWORK).map((n) => [n.inputs.name, n.inputs.internal])).toEqual([
+        ["prod-homeiq", undefined],
+        ["prod-docker-api", true],
+    ]);
 });
 
 it("lets dev and prod share one Docker host: no host port or name in common", async () => {
     const [dev, prod] = await Promise.all(STACKS.map((s) => synthStack(s)));
     const ports = (r: typeof dev) =>
-        ofType(r, "docker:index/container:Container").flatMap((c) => (c.inputs.ports as Array<{ external: number }>).map((p) => p.external));
+        ofType(r, "docker:index/container:Container").flatMap((c) => ((c.inputs.ports ?? []) as Array<{ external: number }>).map((p) => p.external));
     const devPorts = new Set(ports(dev));
     expect(ports(prod).filter((p) => devPorts.has(p))).toEqual([]);
     expect(devPorts.size).toBe(SERVICE_KEYS.length);

@@ -39,6 +39,7 @@ export const VARIANTS = {
     prodInfluxdbPort: { stack: "prod", overrides: { "homeiq:hostPorts": JSON.stringify(["influxdb=28086"]) } },
     prodNoValidation: { stack: "prod", overrides: { "homeiq:postDeployValidation": "false" } },
     prodSocketGroup: { stack: "prod", overrides: { "homeiq:dockerSocketGroupId": "998" } },
+    prodMaxOpenFiles: { stack: "prod", overrides: { "homeiq:maxOpenFiles": "20000" } },
     prodPlaceholderTokenAccepted: {
         stack: "prod",
         overrides: { "homeiq:influxdbAdminToken": OLD_TOKEN, "homeiq:acceptPlaceholderInfluxdbToken": "true", "homeiq:restoreFrom": RESTORE_FOLDER },

@@ -1,6 +1,6 @@
 /** The post-deploy validation gate is a Command that runs after every container and reruns when one changes. */
 import { SERVICE_KEYS } from "../../catalog/services";
-import { COMMAND, containersByService, ofType, synthOf, synthStack } from "./helpers";
+import { COMMAND, containersByService, ofType, proxyContainer, synthOf, synthStack } from "./helpers";
 import { VARIANTS } from "./synthCases";
 
 describe.each(["dev", "prod"])("stack %s", (stack) => {
@@ -12,15 +12,23 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
     it("runs scripts/validate/validate.sh after every container", async () => {
         const { result, command } = await gate();
         expect(command.inputs.create).toBe("bash scripts/validate/validate.sh");
-        const containers = [...containersByService(result).values()];
-        expect(containers).toHaveLength(SERVICE_KEYS.length);
+        const containers = [...containersByService(result).values(), proxyContainer(result)!];
+        expect(containers).toHaveLength(SERVICE_KEYS.length + 1);
         for (const c of containers) expect(command.dependencies).toContain(c.urn);
+    });
+
+    it("reports the AppArmor profile of every container, the Docker API proxy's included, from the stack's engine", async () => {
+        const { result, command } = await gate();
+        const env = command.inputs.environment as Record<string, string>;
+        const names = [...containersByService(result).values(), proxyContainer(result)!].map((c) => String(c.inputs.name)).sort();
+        expect(env.HOMEIQ_VALIDATE_CONTAINERS.split(" ").sort()).toEqual(names);
+        expect(env.DOCKER_HOST).toBe("unix:///var/run/docker.sock");
     });
 
     it("reruns whenever a container is replaced: the containers' ids are its triggers", async () => {
         const { command } = await gate();
-        expect(command.inputs.triggers).toEqual(expect.arrayContaining(SERVICE_KEYS.map((k) => `homeiq-${k}-id`)));
-        expect(command.inputs.triggers).toHaveLength(SERVICE_KEYS.length);
+        expect(command.inputs.triggers).toEqual(expect.arrayContaining([...SERVICE_KEYS.map((k) => `homeiq-${k}-id`), "homeiq-docker-api-proxy-id"]));
+        expect(command.inputs.triggers).toHaveLength(SERVICE_KEYS.length + 1);
     });
 
     it("checks InfluxDB is ready, the dashboard serves HTML and every other health URL answers", async () => {

@@ -5,9 +5,12 @@
 #   - create_directories: mkdir -p the bolt folder and the engine folder, chmod 700 them, chmod
 #     775 /etc/influxdb2, and, only when running as root, chown to influxdb what is not theirs;
 #   - first run (no bolt file) with DOCKER_INFLUXDB_INIT_MODE=setup: the four required variables
-#     (USERNAME, PASSWORD, ORG, BUCKET) must be set; the init config is written to
-#     /tmp/config.json and the CLI config (with the operator token) to
-#     $INFLUX_CONFIGS_PATH (/etc/influxdb2/influx-configs), as `influx setup` does;
+#     (USERNAME, PASSWORD, ORG, BUCKET) must be set; it writes exactly where the real one writes
+#     outside its two volumes, so a read-only root filesystem breaks both alike (line numbers of
+#     influxdata-docker influxdb/2.7/entrypoint.sh): the init config to /tmp/config.json (399-409,
+#     `tee`); the CLI config with the operator token to $INFLUX_CONFIGS_PATH
+#     (/etc/influxdb2/influx-configs), as `influx setup` does (318), pointing at the init port; then
+#     `sed -i` rewrites that file to the final port (436), which makes its temporary file beside it;
 #   - as root it steps down to influxdb (setpriv here, gosu in the real image) and re-runs itself.
 # The server is the stand-in influxd (engine/standins/influxdb/influxd-standin), which records the
 # org, bucket and operator token on first run and serves /health; this script adds /ready.
@@ -52,14 +55,17 @@ init_influxd() {
     fi
   done
   [ "$missing" = 0 ] || exit 1
-  # The real entrypoint writes its init config here before booting a temporary influxd.
+  # The real entrypoint writes its init config here before booting a temporary influxd (399-409).
   printf '{"http-bind-address": ":%s"}\n' "${INFLUXD_INIT_PORT:-9999}" >/tmp/config.json
+  configs=${INFLUX_CONFIGS_PATH:-$CONFIG_VOLUME/influx-configs}
   (
     umask 077
-    printf '[%s]\n  url = "http://localhost:8086"\n  token = "%s"\n  org = "%s"\n  active = true\n' \
-      "${DOCKER_INFLUXDB_INIT_CLI_CONFIG_NAME:-default}" "${DOCKER_INFLUXDB_INIT_ADMIN_TOKEN:-}" \
-      "$DOCKER_INFLUXDB_INIT_ORG" >"${INFLUX_CONFIGS_PATH:-$CONFIG_VOLUME/influx-configs}"
+    printf '[%s]\n  url = "http://localhost:%s"\n  token = "%s"\n  org = "%s"\n  active = true\n' \
+      "${DOCKER_INFLUXDB_INIT_CLI_CONFIG_NAME:-default}" "${INFLUXD_INIT_PORT:-9999}" "${DOCKER_INFLUXDB_INIT_ADMIN_TOKEN:-}" \
+      "$DOCKER_INFLUXDB_INIT_ORG" >"$configs"
   )
+  # (436) The CLI configs are pointed at the server's final port with `sed -i`.
+  sed -i "s#http://localhost:${INFLUXD_INIT_PORT:-9999}#http://localhost:8086#g" "$configs"
   log info "initialization prepared; the stand-in influxd records org, bucket and token on start"
 }
 
