@@ -17,18 +17,26 @@ import { ApplyError, applyStack, destroyStack, type ApplyResult, type ApplyState
 import type { Props } from "../../engine/apply/liveResources";
 import type { SynthResource } from "../../synth/synthesize";
 import { cisSection5, cisTable } from "./cis-section5";
-import { DIGEST_PY, docker, influxChecksumOfBackup, pythonWithFiles, type DbDigest } from "./helpers";
+import { docker, influxChecksumOfBackup, type DbDigest } from "./helpers";
 import {
+    containersOf,
     httpGet,
     httpPost,
+    influxChecksumIn,
     inspect,
+    nameOf,
     nonLoopbackAddress,
+    portOf,
     removeTestStack,
+    serviceOf,
+    sqliteDigestIn,
+    sqliteDigestOfFile,
     STANDIN_CHECKOUT,
     tcpConnects,
     testOverrides,
     testProject,
     TEST_SECRET_KEYS,
+    type PublishedPort,
     type TestProject,
 } from "./stack-helpers";
 
@@ -36,20 +44,9 @@ const CONTAINER = "docker:index/container:Container";
 const IMAGE = "docker:index/image:Image";
 const SECRETS = TEST_SECRET_KEYS;
 
-interface Port {
-    readonly internal: number;
-    readonly external: number;
-    readonly ip: string;
-}
-
 const PROXY = "docker-api-proxy";
-/** Every container of the stack: the services' and the Docker API proxy's. */
-const containersOf = (r: ApplyResult): SynthResource[] => r.synth.resources.filter((x) => x.type === CONTAINER);
-const serviceOf = (c: SynthResource): string => (c.inputs.labels as Array<{ label: string; value: string }>).find((l) => l.label === "com.homeiq.service")!.value;
 /** The catalog services' containers (each publishes its port; the proxy publishes none). */
 const serviceContainersOf = (r: ApplyResult): SynthResource[] => containersOf(r).filter((c) => serviceOf(c) !== PROXY);
-const nameOf = (c: SynthResource): string => String(c.inputs.name);
-const portOf = (c: SynthResource): Port => (c.inputs.ports as Port[])[0];
 
 function byService(r: ApplyResult): Map<string, SynthResource> {
     return new Map(containersOf(r).map((c) => [serviceOf(c), c]));
@@ -73,15 +70,6 @@ except urllib.error.HTTPError as e:
     return JSON.parse(docker(["exec", container, "python3", "-c", code, method, apiPath]).stdout) as { status: number; body: string };
 }
 
-/** Row counts and row hashes of a SQLite file inside a running container, read through Python's sqlite3. */
-function sqliteDigestIn(container: string, file: string): DbDigest {
-    return JSON.parse(docker(["exec", container, "python3", "-c", DIGEST_PY, file]).stdout) as DbDigest;
-}
-
-function sqliteDigestOfFile(hostFile: string): DbDigest {
-    return JSON.parse(pythonWithFiles({ "db.sqlite": hostFile }, DIGEST_PY, ["/tmp/db.sqlite"])) as DbDigest;
-}
-
 /**
  * The test's own table of a digest. The stand-in services add a row to their own table each time
  * they start, so after a restart (a restore replaces them) only the data the test wrote is comparable.
@@ -98,10 +86,6 @@ c.executemany("INSERT INTO itest_rows (tag, payload) VALUES (?, randomblob(200))
 c.commit()
 `;
     docker(["exec", container, "python3", "-c", code, file, tag, String(rows)]);
-}
-
-function influxChecksumIn(container: string): string {
-    return docker(["exec", container, "influx", "standin-checksum"]).stdout.trim();
 }
 
 function writeInfluxIn(container: string, token: string, lines: string): void {
@@ -212,7 +196,7 @@ export function stackAcceptance(base: "prod" | "dev"): void {
 
         // The dev profile keeps images as built (writable, with their capabilities): the benchmark is prod's.
         if (base === "prod") it("passes every CIS Docker Benchmark section-5 check but the accepted warnings (README.md, CIS Docker Benchmark)", () => {
-            const containers = containersOf(first).map((c) => ({ name: nameOf(c), service: serviceOf(c), ports: (c.inputs.ports ?? []) as Port[] }));
+            const containers = containersOf(first).map((c) => ({ name: nameOf(c), service: serviceOf(c), ports: (c.inputs.ports ?? []) as PublishedPort[] }));
             const rows = cisSection5(containers);
             logLine(`CIS Docker Benchmark section 5 on ${project.stack}:\n${cisTable(rows)}`);
             const dashboard = nameOf(byService(first).get("health-dashboard")!);
