@@ -8,7 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { HomeIQPlatform } from "./components/homeiqPlatform";
 import { loadStackConfig } from "./config/loadConfig";
-import { resolvePlatform } from "./config/resolve";
+import { resolvePlatform } from "./plan/resolve";
 
 export function main(stack: string = pulumi.getStack()) {
     const config = loadStackConfig(stack);

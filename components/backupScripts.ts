@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceKey } from "../catalog/services";
-import type { BackupTargetPlan } from "../config/plan";
+import type { BackupTargetPlan } from "../plan/plan";
 
 /** What a backup needs that only exists at deploy time. */
 export interface BackupWiring {

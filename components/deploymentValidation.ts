@@ -9,7 +9,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { ValidationPlan } from "../config/plan";
+import type { ValidationPlan } from "../plan/plan";
 import { scriptCommand, SCRIPTS } from "./scriptCommand";
 
 export interface DeploymentValidationArgs {

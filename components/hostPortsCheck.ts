@@ -8,7 +8,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { HostPortsCheckStep } from "../config/plan";
+import type { HostPortsCheckStep } from "../plan/plan";
 import { scriptCommand, SCRIPTS } from "./scriptCommand";
 
 export interface HostPortsCheckArgs {

@@ -6,7 +6,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { RetentionStep } from "../config/plan";
+import type { RetentionStep } from "../plan/plan";
 import { scriptCommand, SCRIPTS, SECRET_COMMAND_OUTPUTS } from "./scriptCommand";
 
 /** InfluxDB's retention notation: 0 is forever. */

@@ -6,7 +6,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { RestoreStep } from "../config/plan";
+import type { RestoreStep } from "../plan/plan";
 import { scriptCommand, SCRIPTS, SECRET_COMMAND_OUTPUTS } from "./scriptCommand";
 
 export interface RestoreFromBackupArgs {

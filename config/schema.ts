@@ -6,9 +6,8 @@
  * the checks that span keys (port collisions, CORS against the profile, memory against reservation,
  * dependencies on disabled services, values no enabled service reads). It returns every problem at
  * once, or the validated StackConfig: each service's settings with the profile's defaults filled in.
- * What the platform does with it is the resolve step's (config/resolve.ts).
+ * What the platform does with it is the resolve step's (plan/resolve.ts).
  */
-import { cpusAsRead } from "../components/dockerForms";
 import { SERVICE_CATALOG, SERVICE_KEYS, isServiceKey, startOrder, type EnvironmentGroup, type ServiceDefinition, type ServiceKey } from "../catalog/services";
 import { PROFILES } from "../stacks";
 import type { ServiceResources, StackProfile } from "../stacks/profile";
@@ -16,7 +15,7 @@ import { ALLOWED, asList, BUILT_SERVICES, CONFIG_FIELDS, EXAMPLE, isPlaceholderS
 import { checkKeyNames } from "./keyNames";
 import { CONFIG_KEYS, configDefaults, isSecretKey, SECRET_CONFIG_KEYS, type ConfigKey, type SecretKey } from "./keys";
 import { fixCommand, Problems, shellQuote, showValue, type ConfigProblem } from "./problems";
-import { CPUS, HOSTNAME, IPV6_BRACKETED, MEMORY_MIB, MEMORY_RESERVATION_MIB, parseImageReference, PORT, RE_STACK_NAME, STACK_NAME_MAX } from "./rules";
+import { CPUS, cpusAsRead, HOSTNAME, IPV6_BRACKETED, MEMORY_MIB, MEMORY_RESERVATION_MIB, parseImageReference, PORT, RE_STACK_NAME, STACK_NAME_MAX } from "./rules";
 
 export { CONFIG_FIELDS, isPlaceholderSecret, MIN_TOKEN_LENGTH, StackConfigSchema } from "./fields";
 export { formatProblems, type ConfigProblem } from "./problems";

@@ -1,13 +1,13 @@
 /**
- * The resolve step (config/resolve.ts) as a pure function: properties of the plan for generated
+ * The resolve step (plan/resolve.ts) as a pure function: properties of the plan for generated
  * stacks, in milliseconds, with no Pulumi. That the components build exactly what the plan says is
  * the synth tests' (test/unit/*.test.ts over synthCases.ts) and the engine tests'.
  */
 import * as fc from "fast-check";
-import { SERVICE_CATALOG, SERVICE_KEYS, startOrder, VOLUME_CATALOG, type ServiceKey } from "../../catalog/services";
+import { DOCKER_SOCKET, SERVICE_CATALOG, SERVICE_KEYS, startOrder, VOLUME_CATALOG, type ServiceKey } from "../../catalog/services";
 import { SECRET_CONFIG_KEYS } from "../../config/keys";
-import type { LifecycleStep, LifecycleStepKind, PlatformPlan } from "../../config/plan";
-import { DOCKER_SOCKET, resolvePlatform } from "../../config/resolve";
+import type { LifecycleStep, LifecycleStepKind, PlatformPlan } from "../../plan/plan";
+import { resolvePlatform } from "../../plan/resolve";
 import { parseStackConfig, type StackConfig } from "../../config/schema";
 import { closedDisabled } from "./configGenerators";
 import { disabledList, requiredValuesWithout, RESTORE_FOLDER } from "./synthCases";

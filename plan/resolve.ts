@@ -1,12 +1,13 @@
 /**
  * The resolve step: validated config (with its profile) and the service catalog in, the whole
- * platform out as plain data (PlatformPlan, config/plan.ts). Pure: no Pulumi, no I/O, the same
+ * platform out as plain data (PlatformPlan, plan/plan.ts). Pure: no Pulumi, no I/O, the same
  * plan for the same input. Every choice that depends on a service is read from its catalog entry;
  * nothing here names a service.
  */
 import * as path from "path";
 import {
     DOCKER_API_PROXY,
+    mountsDockerSocket,
     SERVICE_CATALOG,
     SERVICE_KEYS,
     startOrder,
@@ -27,7 +28,7 @@ import {
     LABEL_VOLUME,
     networkName,
     volumeName,
-} from "../components/naming";
+} from "./naming";
 import { serviceEnvironment, type InfluxDbEndpoint } from "./environment";
 import type {
     BackupTargetPlan,
@@ -41,12 +42,10 @@ import type {
     StepRef,
     VolumePlan,
 } from "./plan";
-import type { StackConfig } from "./schema";
+import type { StackConfig } from "../config/schema";
 
 export type Catalog = Readonly<Record<ServiceKey, ServiceDefinition>>;
 
-/** The Docker socket, for services that mount it (they get its group). */
-export const DOCKER_SOCKET = "/var/run/docker.sock";
 /** The non-root adapter's build context, relative to the project folder (components/scriptCommand.ts says why). */
 export const NON_ROOT_ADAPTER_CONTEXT = "images/non-root-python";
 /** Where backups go by default; backup.sh resolves `~` on the machine that runs it. */
@@ -54,8 +53,6 @@ export const DEFAULT_BACKUP_ROOT = "~/homeiq-backups";
 /** How the post-deploy validation asks each URL. */
 export const VALIDATION_REQUESTS = { requestTimeoutSeconds: 5, attempts: 10 } as const;
 
-/** Whether a service mounts the Docker socket (and so needs the socket's group). */
-export const mountsDockerSocket = (service: ServiceDefinition): boolean => service.hostMounts.some((m) => m.hostPath === DOCKER_SOCKET);
 
 /** The container settings that hardening decides: the profile asks, the catalog says what each service can take. */
 export function hardeningOf(

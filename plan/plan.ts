@@ -1,6 +1,6 @@
 /**
  * The platform as it will be deployed, as plain data: every decision that the validated config,
- * the profile and the catalog make together, resolved once by resolvePlatform (config/resolve.ts).
+ * the profile and the catalog make together, resolved once by resolvePlatform (plan/resolve.ts).
  * Components take their slice of it and only wire Pulumi resources; tests read it as a value.
  *
  * Nothing here is a Pulumi Output: what only exists at deploy time is named instead (a secret by
@@ -8,8 +8,8 @@
  * holds it fills it in.
  */
 import type { ServiceKey, ValidationCheck, VolumeKey } from "../catalog/services";
-import type { SecretKey } from "./keys";
-import type { SecretSettings } from "./schema";
+import type { SecretKey } from "../config/keys";
+import type { SecretSettings } from "../config/schema";
 import type { ServiceResources, StackProfile } from "../stacks/profile";
 
 /** A variable's value: plain text, or a secret config value (the configured one, or generated when unset). */

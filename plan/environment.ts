@@ -5,7 +5,7 @@
  */
 import type { EnvironmentGroup, ServiceDefinition } from "../catalog/services";
 import type { EnvValue } from "./plan";
-import type { StackConfig } from "./schema";
+import type { StackConfig } from "../config/schema";
 
 type Env = Record<string, EnvValue>;
 
