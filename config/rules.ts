@@ -77,7 +77,7 @@ export const MAX_OPEN_FILES = { min: 1024, max: 1048576 } as const;
  * more than an hour.
  */
 export const HEALTH_WAIT_SECONDS = { min: 1, max: 3600 } as const;
-/** scripts/influxdb/set-retention.sh accepts 0 or 1-99999 days (RE_RETENTION there). */
+/** scripts/influxdb/set-retention.sh accepts 0s (forever) or 1-99999 days (RE_RETENTION there). */
 export const RETENTION_DAYS_MAX = 99999;
 /** A counter raised by one (rebuildGeneration, backupRequest): within a signed 32-bit integer. */
 export const COUNTER_MAX = 2147483647;

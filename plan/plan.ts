@@ -193,7 +193,8 @@ export interface RetentionStep extends StepBase<"influxdb-retention"> {
     readonly container: string;
     readonly org: string;
     readonly bucket: string;
-    readonly retentionDays: number;
+    /** InfluxDB notation (plan/environment.ts influxRetention): `0s` forever, else `<days>d`. */
+    readonly retention: string;
     /** A restore brings back the bucket's old retention: set it again after each one. */
     readonly restoredFrom: string;
 }
@@ -251,6 +252,8 @@ export interface PlatformPlan {
     readonly lifecycle: readonly LifecycleStep[];
     /** The post-deploy check after every container; absent when homeiq:postDeployValidation is false. */
     readonly validation?: ValidationPlan;
+    /** Said on every run (a placeholder token accepted on purpose, ...). */
+    readonly warnings: readonly string[];
     readonly outputs: {
         readonly serviceUrls: Readonly<Partial<Record<ServiceKey, string>>>;
         readonly healthUrls: Readonly<Partial<Record<ServiceKey, string>>>;

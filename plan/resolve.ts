@@ -29,7 +29,7 @@ import {
     networkName,
     volumeName,
 } from "./naming";
-import { serviceEnvironment, type InfluxDbEndpoint } from "./environment";
+import { influxRetention, serviceEnvironment, type InfluxDbEndpoint } from "./environment";
 import type {
     BackupTargetPlan,
     DockerApiProxyPlan,
@@ -42,6 +42,7 @@ import type {
     StepRef,
     VolumePlan,
 } from "./plan";
+import { CONFIG_KEY_NAMES, isSecretKey } from "../config/keys";
 import type { StackConfig } from "../config/schema";
 
 export type Catalog = Readonly<Record<ServiceKey, ServiceDefinition>>;
@@ -96,13 +97,9 @@ export function dataOwner(service: ServiceDefinition, profile: StackConfig["prof
 /** The non-secret part of the stack config, stored beside each backup as config.json. */
 export function nonSecretConfig(config: StackConfig): string {
     return JSON.stringify({
-        profile: config.profileName,
-        dockerHost: config.dockerHost,
+        profile: config.values.profile,
+        values: Object.fromEntries(CONFIG_KEY_NAMES.filter((k) => !isSecretKey(k)).map((k) => [k, config.values[k]])),
         images: config.images,
-        rebuildGeneration: config.rebuildGeneration,
-        homeAssistantUrl: config.homeAssistantUrl,
-        influxdb: config.influxdb,
-        integrations: config.integrations,
         services: config.services,
         corsOrigins: config.corsOrigins,
     });
@@ -120,7 +117,7 @@ function imageOf(stack: string, service: ServiceDefinition, config: StackConfig)
                 imageName: builtImageName(stack, service.key),
                 context,
                 dockerfile: path.join(context, service.image.dockerfile),
-                args: { HOMEIQ_REBUILD_GENERATION: String(config.rebuildGeneration) },
+                args: { HOMEIQ_REBUILD_GENERATION: String(config.values.rebuildGeneration) },
             },
         };
     } else {
@@ -161,12 +158,12 @@ export function resolvePlatform(stack: string, config: StackConfig, catalog: Cat
     const dashboard = only("dashboard", keys.filter((k) => catalog[k].dashboard));
     const influxEndpoint: InfluxDbEndpoint = { url: influxServer ? `http://${influxServer}:${catalog[influxServer].containerPort}` : "" };
     const sqlite = keys.filter((k) => catalog[k].sqliteDatabase && config.services[k].enabled);
-    const restoreFrom = config.backups.restoreFrom;
+    const restoreFrom = config.values.restoreFrom;
 
     const services: ServicePlan[] = creationOrder.map((key) => {
         const service = catalog[key];
         const settings = config.services[key];
-        const serviceUrl = `http://${urlHost(settings.bindAddress, config.dockerHost)}:${settings.hostPort}`;
+        const serviceUrl = `http://${urlHost(settings.bindAddress, config.values.dockerHost)}:${settings.hostPort}`;
         const check = service.healthCheck.validation ?? { check: "http200" as const, path: service.healthCheck.httpPath };
         const groups: GroupPlan[] = [
             ...(mountsDockerSocket(service) ? [{ dockerSocket: true as const }] : []),
@@ -185,7 +182,7 @@ export function resolvePlatform(stack: string, config: StackConfig, catalog: Cat
             labels: {
                 [LABEL_SERVICE]: key,
                 [LABEL_STACK]: stack,
-                [LABEL_REBUILD_GENERATION]: String(config.rebuildGeneration),
+                [LABEL_REBUILD_GENERATION]: String(config.values.rebuildGeneration),
                 // A restore replaces the containers that read the restored files, so they start on them.
                 ...(sqlite.includes(key) && restoreFrom ? { [LABEL_RESTORED_FROM]: restoreFrom } : {}),
             },
@@ -195,8 +192,8 @@ export function resolvePlatform(stack: string, config: StackConfig, catalog: Cat
             restart: profile.restartPolicy,
             logRotation: profile.logRotation,
             healthCheck: { tests: service.healthCheck.test, startPeriodSeconds: service.healthCheck.startPeriodSeconds },
-            healthWaitSeconds: config.healthWaitTimeoutSeconds,
-            hardening: hardeningOf(service, profile, config.maxOpenFiles),
+            healthWaitSeconds: config.values.healthWaitTimeoutSeconds,
+            hardening: hardeningOf(service, profile, config.values.maxOpenFiles),
             groups,
             volumes: service.volumes,
             hostMounts: service.hostMounts.map((m) => ({ hostPath: m.hostPath, containerPath: m.containerPath })),
@@ -241,31 +238,32 @@ export function resolvePlatform(stack: string, config: StackConfig, catalog: Cat
     const dockerSocketGroup =
         socketServices.length === 0
             ? undefined
-            : config.dockerSocketGroupId !== undefined
-              ? { configured: String(config.dockerSocketGroupId) }
+            : config.values.dockerSocketGroupId !== undefined
+              ? { configured: String(config.values.dockerSocketGroupId) }
               : { probeImageOf: socketServices[0] };
 
     return {
         stack,
-        profileName: config.profileName,
-        dockerHost: config.dockerHost,
+        profileName: config.values.profile,
+        dockerHost: config.values.dockerHost,
         network: { name: networkName(stack), labels: { [LABEL_STACK]: stack } },
         volumes,
         secrets: config.secrets,
-        cleanRebuild: config.rebuildGeneration > 0 && config.images.source === "build" ? { generation: config.rebuildGeneration } : undefined,
+        cleanRebuild: config.values.rebuildGeneration > 0 && config.images.source === "build" ? { generation: config.values.rebuildGeneration } : undefined,
         services,
         dockerApiProxy,
         dockerSocketGroup,
         lifecycle: lifecycleSteps(stack, config, enabled.map((k) => planOf.get(k)!)),
-        validation: config.postDeployValidation
+        validation: config.values.postDeployValidation
             ? {
                   after: enabled,
                   targets: enabled.map((k) => `${k}=${planOf.get(k)!.validation.check}:${planOf.get(k)!.validation.url}`).join(" "),
                   containers: [...enabled.map((k) => planOf.get(k)!.containerName), ...(dockerApiProxy ? [dockerApiProxy.containerName] : [])].join(" "),
-                  dockerHost: config.dockerHost,
+                  dockerHost: config.values.dockerHost,
                   ...VALIDATION_REQUESTS,
               }
             : undefined,
+        warnings: config.warnings,
         outputs: {
             serviceUrls: Object.fromEntries(enabled.map((k) => [k, planOf.get(k)!.urls.service])),
             healthUrls: Object.fromEntries(enabled.map((k) => [k, planOf.get(k)!.urls.health])),
@@ -288,16 +286,16 @@ function dockerApiProxyPlan(stack: string, config: StackConfig, clients: readonl
             imageName: `homeiq-${stack}-${p.key}:local`,
             context: p.imageContext,
             dockerfile: path.join(p.imageContext, "Dockerfile"),
-            args: { BASE_IMAGE: config.dockerApiProxyBaseImage, PROXY_UID: uid, PROXY_GID: gid },
+            args: { BASE_IMAGE: config.values.dockerApiProxyBaseImage, PROXY_UID: uid, PROXY_GID: gid },
         },
-        labels: { [LABEL_SERVICE]: p.key, [LABEL_STACK]: stack, [LABEL_REBUILD_GENERATION]: String(config.rebuildGeneration) },
+        labels: { [LABEL_SERVICE]: p.key, [LABEL_STACK]: stack, [LABEL_REBUILD_GENERATION]: String(config.values.rebuildGeneration) },
         port: p.containerPort,
         resources: profile.dockerApiProxyResources,
         restart: profile.restartPolicy,
         logRotation: profile.logRotation,
         healthCheck: { tests: p.healthCheck.test, startPeriodSeconds: p.healthCheck.startPeriodSeconds },
-        healthWaitSeconds: config.healthWaitTimeoutSeconds,
-        hardening: hardeningOf(p, profile, config.maxOpenFiles),
+        healthWaitSeconds: config.values.healthWaitTimeoutSeconds,
+        hardening: hardeningOf(p, profile, config.values.maxOpenFiles),
         socket: { hostPath: p.socket.hostPath, containerPath: p.socket.containerPath },
         clients,
     };
@@ -310,8 +308,8 @@ function dockerApiProxyPlan(stack: string, config: StackConfig, clients: readonl
  * backupRequest for it).
  */
 function lifecycleSteps(stack: string, config: StackConfig, deployed: readonly ServicePlan[]): LifecycleStep[] {
-    const { dockerHost } = config;
-    const restoreFrom = config.backups.restoreFrom;
+    const { dockerHost } = config.values;
+    const restoreFrom = config.values.restoreFrom;
     const enabled = deployed.map((s) => s.key);
     const stateful = deployed.filter((s) => s.backup.stateful).map((s) => s.key);
     // In catalog order, as backup.sh lists them in each manifest.
@@ -341,8 +339,8 @@ function lifecycleSteps(stack: string, config: StackConfig, deployed: readonly S
     const target: BackupTargetPlan = {
         stack,
         dockerHost,
-        root: config.backups.root ?? DEFAULT_BACKUP_ROOT,
-        keep: config.backups.keep,
+        root: config.values.backupRoot ?? DEFAULT_BACKUP_ROOT,
+        keep: config.values.backupKeep,
         influxContainer,
         influxStagingDir,
         sqliteDatabases: sqlite.map((s) => `${s.key}=${s.containerName}:${s.backup.sqlite!.containerPath}`).join(" "),
@@ -380,15 +378,15 @@ function lifecycleSteps(stack: string, config: StackConfig, deployed: readonly S
             before: [],
             dockerHost,
             container: influxContainer,
-            org: config.influxdb.org,
-            bucket: config.influxdb.bucket,
-            retentionDays: config.influxdb.retentionDays,
+            org: config.values.influxdbOrg,
+            bucket: config.values.influxdbBucket,
+            retention: influxRetention(config.values.influxdbRetentionDays),
             restoredFrom: restoreFrom ?? "",
         });
     }
     steps.push({ kind: "final-backup", after: services(stateful), before: [], target });
-    if (config.backups.request > 0) {
-        steps.push({ kind: "on-demand-backup", after: services(stateful), before: [], target, request: config.backups.request });
+    if (config.values.backupRequest > 0) {
+        steps.push({ kind: "on-demand-backup", after: services(stateful), before: [], target, request: config.values.backupRequest });
     }
     return steps;
 }

@@ -242,7 +242,7 @@ function scriptMutations(): Mutation[] {
         validate("validate.retry", "scripts/validate/validate.sh", "no retry after a failed attempt", "    if ((n < ATTEMPTS)); then", "    if ((0)); then"),
         validate("validate.html", "scripts/validate/validate.sh", "any body accepted as the dashboard's HTML", `if [[ $text == *"<html"* || $text == *"<!doctype html"* ]]; then STATUS=ok; else STATUS='not HTML'; fi`, "STATUS=ok"),
         validate("validate.influx-ready", "scripts/validate/validate.sh", "any /health accepted as InfluxDB ready", `if [[ $text == *'"status":"pass"'* || $text == *'"status": "pass"'* || $text == *'"ready"'* ]]; then`, "if true; then"),
-        retention("retention.pattern", "scripts/influxdb/set-retention.sh", "retention values other than 0 or <days>d accepted", "readonly RE_RETENTION='^(0|[1-9][0-9]{0,4}d)$'", "readonly RE_RETENTION='^.*$'"),
+        retention("retention.pattern", "scripts/influxdb/set-retention.sh", "retention values other than 0s or <days>d accepted", "readonly RE_RETENTION='^(0s|[1-9][0-9]{0,4}d)$'", "readonly RE_RETENTION='^.*$'"),
         engine(["test/engine/stack.dev.test.ts"])("apply.user-default", "engine/apply/containerInputs.ts", "a container whose spec sets no user runs as 0:0, not as its image's USER", "    return plan;\n}", `    if (plan.config.User === undefined) plan.config.User = "0:0";\n    return plan;\n}`),
         retention("retention.verify", "scripts/influxdb/set-retention.sh", "the update not read back", `[[ $NOW == "$WANT" ]] ||`, "true ||"),
     ];
