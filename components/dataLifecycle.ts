@@ -107,7 +107,7 @@ export class DataLifecycle {
             case "host-ports-check":
                 return new HostPortsCheck(name, { step }, opts);
             case "pre-change-backup": {
-                const trigger = statefulSpecDigest(step.stateful.map(this.args.specOf), step.restoreFrom);
+                const trigger = statefulSpecDigest(step.stateful.map(this.args.specOf), step.restoreFrom ?? "");
                 return new StackBackup(name, { moment: "pre-change", target: step.target, wiring, triggers: [trigger] }, opts);
             }
             case "volume-handover":

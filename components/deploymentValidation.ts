@@ -30,8 +30,8 @@ export class DeploymentValidation extends pulumi.ComponentResource {
             {
                 create: scriptCommand(SCRIPTS.validate),
                 environment: {
-                    HOMEIQ_VALIDATE_TARGETS: args.plan.targets,
-                    HOMEIQ_VALIDATE_CONTAINERS: args.plan.containers,
+                    HOMEIQ_VALIDATE_TARGETS: args.plan.targets.map((t) => `${t.service}=${t.check}:${t.url}`).join(" "),
+                    HOMEIQ_VALIDATE_CONTAINERS: args.plan.containers.join(" "),
                     DOCKER_HOST: args.plan.dockerHost,
                     HOMEIQ_VALIDATE_TIMEOUT_SECONDS: String(args.plan.requestTimeoutSeconds),
                     HOMEIQ_VALIDATE_ATTEMPTS: String(args.plan.attempts),

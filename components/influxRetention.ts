@@ -35,7 +35,7 @@ export class InfluxRetention extends pulumi.ComponentResource {
                     HOMEIQ_INFLUX_RETENTION: step.retention,
                 },
                 // A restore brings back the bucket's old retention: set it again after each one.
-                triggers: [step.retention, step.restoredFrom],
+                triggers: [step.retention, step.restoredFrom ?? ""],
                 logging: "stdoutAndStderr",
             },
             { parent: this, dependsOn: args.after, additionalSecretOutputs: SECRET_COMMAND_OUTPUTS },

@@ -95,14 +95,14 @@ export function dataOwner(service: ServiceDefinition, profile: StackConfig["prof
 }
 
 /** The non-secret part of the stack config, stored beside each backup as config.json. */
-export function nonSecretConfig(config: StackConfig): string {
-    return JSON.stringify({
+export function nonSecretConfig(config: StackConfig): Record<string, unknown> {
+    return {
         profile: config.values.profile,
         values: Object.fromEntries(CONFIG_KEY_NAMES.filter((k) => !isSecretKey(k)).map((k) => [k, config.values[k]])),
         images: config.images,
         services: config.services,
         corsOrigins: config.corsOrigins,
-    });
+    };
 }
 
 function imageOf(stack: string, service: ServiceDefinition, config: StackConfig): ImagePlan {
@@ -206,7 +206,7 @@ export function resolvePlatform(stack: string, config: StackConfig, catalog: Cat
             backup: {
                 stateful: service.stateful,
                 influxdb: service.influxdbServer === true,
-                influxdbStagingDir: service.influxdbServer === true ? (service.influxdbStagingDir ?? "") : "",
+                influxdbStagingDir: service.influxdbServer === true ? service.influxdbStagingDir : undefined,
                 sqlite: service.sqliteDatabase && {
                     containerPath: service.sqliteDatabase.containerPath,
                     volumeName: volumeName(stack, service.sqliteDatabase.volume),
@@ -257,8 +257,8 @@ export function resolvePlatform(stack: string, config: StackConfig, catalog: Cat
         validation: config.values.postDeployValidation
             ? {
                   after: enabled,
-                  targets: enabled.map((k) => `${k}=${planOf.get(k)!.validation.check}:${planOf.get(k)!.validation.url}`).join(" "),
-                  containers: [...enabled.map((k) => planOf.get(k)!.containerName), ...(dockerApiProxy ? [dockerApiProxy.containerName] : [])].join(" "),
+                  targets: enabled.map((k) => ({ service: k, ...planOf.get(k)!.validation })),
+                  containers: [...enabled.map((k) => planOf.get(k)!.containerName), ...(dockerApiProxy ? [dockerApiProxy.containerName] : [])],
                   dockerHost: config.values.dockerHost,
                   ...VALIDATION_REQUESTS,
               }
@@ -316,8 +316,8 @@ function lifecycleSteps(stack: string, config: StackConfig, deployed: readonly S
     const sqlite = deployed.filter((s) => s.backup.sqlite).sort((a, b) => SERVICE_KEYS.indexOf(a.key) - SERVICE_KEYS.indexOf(b.key));
     const sqliteKeys = sqlite.map((s) => s.key);
     const influx = deployed.find((s) => s.backup.influxdb);
-    const influxContainer = influx?.containerName ?? "";
-    const influxStagingDir = influx?.backup.influxdbStagingDir ?? "";
+    const influxContainer = influx?.containerName;
+    const influxStagingDir = influx?.backup.influxdbStagingDir;
     const services = (list: readonly ServiceKey[]): StepRef[] => list.map((service) => ({ service }));
 
     // No container is created or replaced while another container holds one of the stack's host ports.
@@ -328,8 +328,8 @@ function lifecycleSteps(stack: string, config: StackConfig, deployed: readonly S
             before: enabled,
             stack,
             dockerHost,
-            ports: enabled.map((k) => `${k}=${config.services[k].hostPort}`).join(" "),
-            restoreFrom: restoreFrom ?? "",
+            ports: Object.fromEntries(enabled.map((k) => [k, config.services[k].hostPort])),
+            restoreFrom,
         },
     ];
     if (stateful.length === 0) {
@@ -343,11 +343,11 @@ function lifecycleSteps(stack: string, config: StackConfig, deployed: readonly S
         keep: config.values.backupKeep,
         influxContainer,
         influxStagingDir,
-        sqliteDatabases: sqlite.map((s) => `${s.key}=${s.containerName}:${s.backup.sqlite!.containerPath}`).join(" "),
-        configJson: nonSecretConfig(config),
+        sqliteDatabases: sqlite.map((s) => ({ service: s.key, container: s.containerName, path: s.backup.sqlite!.containerPath })),
+        config: nonSecretConfig(config),
     };
     // Backups: taken before any stateful container is replaced, and at destroy.
-    steps.push({ kind: "pre-change-backup", after: [], before: stateful, target, stateful, restoreFrom: restoreFrom ?? "" });
+    steps.push({ kind: "pre-change-backup", after: [], before: stateful, target, stateful, restoreFrom });
 
     const owners = Object.fromEntries(sqlite.filter((s) => s.backup.sqlite!.owner !== "0:0").map((s) => [s.backup.sqlite!.volumeName, s.backup.sqlite!.owner]));
     if (Object.keys(owners).length > 0) {
@@ -365,7 +365,7 @@ function lifecycleSteps(stack: string, config: StackConfig, deployed: readonly S
             dockerHost,
             influxContainer,
             influxStagingDir,
-            sqliteRestores: sqlite.map((s) => `${s.key}=${s.backup.sqlite!.volumeName}:${s.backup.sqlite!.pathInVolume}:${s.backup.sqlite!.owner}`).join(" "),
+            sqliteRestores: sqlite.map((s) => ({ service: s.key, volume: s.backup.sqlite!.volumeName, pathInVolume: s.backup.sqlite!.pathInVolume, owner: s.backup.sqlite!.owner })),
             stopContainers: sqlite.map((s) => s.containerName),
             helperImageOf: sqliteKeys[0],
         });
@@ -377,11 +377,11 @@ function lifecycleSteps(stack: string, config: StackConfig, deployed: readonly S
             after: [...services([influx.key]), ...(restoreFrom ? [{ step: "restore" as const }] : [])],
             before: [],
             dockerHost,
-            container: influxContainer,
+            container: influx.containerName,
             org: config.values.influxdbOrg,
             bucket: config.values.influxdbBucket,
             retention: influxRetention(config.values.influxdbRetentionDays),
-            restoredFrom: restoreFrom ?? "",
+            restoredFrom: restoreFrom,
         });
     }
     steps.push({ kind: "final-backup", after: services(stateful), before: [], target });

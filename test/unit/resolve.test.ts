@@ -102,7 +102,7 @@ describe("the plan of a generated stack", () => {
             expect(plan.outputs.disabledServices.map((d) => d.split(":")[0]).sort()).toEqual([...input.disabled].sort());
             // Validation: every deployed service, checked as its catalog entry says.
             if (input.validation) {
-                const targets = plan.validation!.targets.split(" ").map((t) => t.split("=")[0]);
+                const targets = plan.validation!.targets.map((t) => t.service);
                 expect(targets.sort()).toEqual([...enabled].sort());
             } else {
                 expect(plan.validation).toBeUndefined();
@@ -146,7 +146,7 @@ describe("the plan of a generated stack", () => {
                 expect(restore.after).toEqual([...influx.map((service) => ({ service })), { step: "pre-change-backup" }]);
                 expect(restore.before).toEqual(sqlite);
                 expect(restore.helperImageOf).toBe(sqlite[0]);
-                expect(restore.influxContainer).toBe(influx.length > 0 ? `s-${influx[0]}` : "");
+                expect(restore.influxContainer).toBe(influx.length > 0 ? `s-${influx[0]}` : undefined);
             }
             const retention = step(plan, "influxdb-retention");
             if (retention && restore) expect(retention.after).toContainEqual({ step: "restore" });
@@ -159,7 +159,7 @@ describe("the plan of a generated stack", () => {
         for (const input of samples) {
             const config = configOf(input);
             const plan = resolvePlatform("s", config);
-            const ports = step(plan, "host-ports-check")!.ports.split(" ").map((e) => e.split("="));
+            const ports = Object.entries(step(plan, "host-ports-check")!.ports);
             // Every deployed service listed once, no disabled one, each with its own host port.
             const enabled = SERVICE_KEYS.filter((k) => !input.disabled.includes(k));
             expect({ input, listed: ports.map(([service]) => service).sort() }).toEqual({ input, listed: [...enabled].sort() });
