@@ -39,6 +39,18 @@ export const fixCommand = {
     rmAt: (key: ConfigKey, index: number): string => `pulumi config rm --path ${shellQuote(fullKey(key, index))}`,
 };
 
+/**
+ * `fix` with `--stack <stack>` on each of its pulumi commands, so a fix pasted while another stack is
+ * selected changes the stack that has the problem. Commands that already name a stack are kept.
+ */
+export function withStack(fix: string, stack: string | undefined): string {
+    if (stack === undefined) return fix;
+    return fix
+        .split(" && ")
+        .map((command) => (/^pulumi (config|stack) /.test(command) && !/ --stack /.test(command) ? `${command} --stack ${shellQuote(stack)}` : command))
+        .join(" && ");
+}
+
 const SHOW_MAX = 80;
 
 /** A value as an error shows it. */

@@ -13,7 +13,7 @@ import { PROFILES } from "../stacks";
 import type { ServiceResources, StackProfile } from "../stacks/profile";
 import { checkKeyNames } from "./keyNames";
 import { CONFIG_KEY_NAMES, configDefaults, exampleEntry, isSecretKey, readBy, recordOf, SECRET_CONFIG_KEYS, type ConfigKey, type Fields, type SecretKey } from "./keys";
-import { fixCommand, Problems, shellQuote, showValue, type ConfigProblem } from "./problems";
+import { fixCommand, Problems, shellQuote, showValue, withStack, type ConfigProblem } from "./problems";
 import { CPUS, cpusAsRead, HOSTNAME, IPV6_BRACKETED, MEMORY_MIB, MEMORY_RESERVATION_MIB, parseImageReference, PORT, RE_STACK_NAME, STACK_NAME_MAX } from "./rules";
 
 import { BUILT_SERVICES, isPlaceholderSecret, MIN_TOKEN_LENGTH, RESOURCE_FIELDS, withPort, type ResourceField } from "./values";
@@ -191,7 +191,7 @@ export function parseStackConfig(stackValues: Readonly<Record<string, unknown>>,
         if (problems.list.length === 0) {
             throw new Error("internal error: config failed to resolve without a reported problem");
         }
-        return { ok: false, problems: problems.list };
+        return { ok: false, problems: problems.list.map((p) => ({ ...p, fix: withStack(p.fix, options.stack) })) };
     }
     // Every key parsed (no problem was reported), so every field is there.
     return { ok: true, config: validatedConfig(f as Fields, profile, images, placeholderTokenAccepted, disabled, resources, hostPorts) };
