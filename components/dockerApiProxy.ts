@@ -10,7 +10,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { DockerApiProxyPlan } from "../plan/plan";
 import { DockerSocketGroup } from "./dockerSocketGroup";
-import { cpusAsRead } from "../config/rules";
+import { cpusAsRead } from "../catalog/rules";
 import { capabilitiesAsRead, dockerLabels, goSeconds } from "./dockerForms";
 import { HEALTH_CHECK_TIMING, REPLACE_ON_CHANGES, cpuSharesOf } from "./homeiqService";
 import { LABEL_PIDS_LIMIT } from "../plan/naming";

@@ -35,7 +35,7 @@ import {
     TEXT_MAX,
     UNIX_SOCKET_PATH_MAX,
     URL_MAX,
-} from "./rules";
+} from "../catalog/rules";
 import {
     apiKey,
     backupPath,

@@ -5,7 +5,7 @@
  * so pasting one never runs anything a config value smuggled in.
  */
 import { CONFIG_KEYS, isSecretKey, type ConfigKey } from "./keys";
-import { maskPassword } from "./rules";
+import { maskPassword } from "../catalog/rules";
 
 export interface ConfigProblem {
     /** Full config path, e.g. `homeiq:hostPorts[1]`, or the file a stack-file problem is in. */

@@ -14,7 +14,7 @@ import type { ServiceResources, StackProfile } from "../stacks/profile";
 import { checkKeyNames } from "./keyNames";
 import { CONFIG_KEY_NAMES, configDefaults, exampleEntry, isSecretKey, readBy, recordOf, SECRET_CONFIG_KEYS, type ConfigKey, type Fields, type SecretKey } from "./keys";
 import { fixCommand, Problems, shellQuote, showValue, withStack, type ConfigProblem } from "./problems";
-import { CPUS, cpusAsRead, HOSTNAME, IPV6_BRACKETED, MEMORY_MIB, MEMORY_RESERVATION_MIB, parseImageReference, PORT, RE_STACK_NAME, STACK_NAME_MAX } from "./rules";
+import { CPUS, cpusAsRead, HOSTNAME, IPV6_BRACKETED, MEMORY_MIB, MEMORY_RESERVATION_MIB, parseImageReference, PORT, RE_STACK_NAME, STACK_NAME_MAX } from "../catalog/rules";
 
 import { BUILT_SERVICES, isPlaceholderSecret, MIN_TOKEN_LENGTH, RESOURCE_FIELDS, withPort, type ResourceField } from "./values";
 

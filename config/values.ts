@@ -2,7 +2,7 @@
  * The building blocks of the config keys' zod schemas (config/keys.ts gives each key one): how a
  * value is normalised and checked.
  *
- * Every bound comes from config/rules.ts, where each names the consumer it mirrors (a script, the
+ * Every bound comes from catalog/rules.ts, where each names the consumer it mirrors (a script, the
  * docker provider, the engine). A value is normalised first (where a normal form exists: trimmed
  * text, a tidy path), then checked, and the normalised value is what gets deployed; values with no
  * normal form (URLs, tokens, paths) are refused when they have spaces around them.
@@ -24,7 +24,7 @@ import {
     SECRET_MAX,
     TEXT_MAX,
     UNIX_SOCKET_PATH_MAX,
-} from "./rules";
+} from "../catalog/rules";
 
 /** A secret value is refused when it is an old placeholder, or an unfilled `<…>` from an example command. */
 export function isPlaceholderSecret(value: string): boolean {

@@ -19,7 +19,7 @@ export interface Mutation {
 const unit = (id: string, file: string, what: string, find: string, replace: string, why?: string, fast?: readonly string[]): Mutation => ({ id, file, what, find, replace, run: "unit", why, fast });
 const engine = (files: readonly string[]) => (id: string, file: string, what: string, find: string, replace: string, why?: string): Mutation => ({ id, file, what, find, replace, run: files, why });
 
-const R = "config/rules.ts";
+const R = "catalog/rules.ts";
 const F = "config/values.ts";
 const K = "config/keys.ts";
 const S = "config/schema.ts";
@@ -27,7 +27,7 @@ const P = "config/problems.ts";
 const POL = "policy/policies.ts";
 
 export const MUTATIONS: readonly Mutation[] = [
-    // ---- config/rules.ts ----
+    // ---- catalog/rules.ts ----
     unit("rules.forbidden-none", R, "no character is forbidden", "    if (!m) return undefined;", "    if (m || !m) return undefined;"),
     unit("rules.forbidden-format", R, "format characters (bidi, zero-width) allowed", String.raw`[\p{Cc}\p{Cf}\u2028\u2029]`, String.raw`[\p{Cc}\u2028\u2029]`),
     unit("rules.forbidden-surrogate", R, "lone surrogates allowed", String.raw`|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/u`, "/u"),

@@ -4,7 +4,7 @@
  */
 import { parseStackConfig, type ParseOptions, type StackConfig } from "../../config/schema";
 import { formatProblems, showValue } from "../../config/problems";
-import { CPUS, HEALTH_WAIT_SECONDS, MEMORY_MIB, PATH_MAX, RETENTION_DAYS_MAX, SECRET_MAX, TEXT_MAX, URL_MAX } from "../../config/rules";
+import { CPUS, HEALTH_WAIT_SECONDS, MEMORY_MIB, PATH_MAX, RETENTION_DAYS_MAX, SECRET_MAX, TEXT_MAX, URL_MAX } from "../../catalog/rules";
 import { PROFILES } from "../../stacks";
 import { parseProfile, ProfileSchema } from "../../stacks/profile";
 import { SERVICE_KEYS } from "../../catalog/services";

@@ -3,7 +3,7 @@
  * worked out by hand from the provider's and the docker client's source (docs/provider-behaviour.md).
  */
 import { capabilitiesAsRead, capabilityAsRead, goDuration, goSeconds } from "../../components/dockerForms";
-import { cpusAsRead } from "../../config/rules";
+import { cpusAsRead } from "../../catalog/rules";
 
 describe("capabilityAsRead (moby client normalizeCap)", () => {
     it.each([

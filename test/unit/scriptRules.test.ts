@@ -15,7 +15,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { CONFIG_FIELDS } from "../../config/keys";
-import { RE_BACKUP_PATH, RE_INFLUX_NAME, RE_STACK_NAME, RETENTION_DAYS_MAX, SECRET_MAX, STACK_NAME_MAX } from "../../config/rules";
+import { RE_BACKUP_PATH, RE_INFLUX_NAME, RE_STACK_NAME, RETENTION_DAYS_MAX, SECRET_MAX, STACK_NAME_MAX } from "../../catalog/rules";
 import { MIN_TOKEN_LENGTH } from "../../config/values";
 import type { SynthResult } from "../../synth/synthesize";
 import { COMMAND, ofType, synthOf } from "./helpers";
