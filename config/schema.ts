@@ -257,14 +257,12 @@ function checkDisabledServices({ problems, f }: Checking): { disabled: Map<Servi
             disabledIndex.set(e.service, e.index);
         }
     }
-    for (const key of SERVICE_KEYS) {
-        if (disabled.has(key)) continue;
-        for (const dep of SERVICE_CATALOG[key].dependsOn) {
-            if (disabled.has(dep)) {
-                const index = disabledIndex.get(dep)!;
-                problems.add("disabledServices", index, (f.disabledServices ?? [])[index], `disables ${dep}, which ${key} depends on`, `disable ${key} too, or keep ${dep}`, fixCommand.rmAt("disabledServices", index));
-            }
-        }
+    // One problem per disabled service that others need (one cause), naming all of them.
+    for (const [dep, index] of disabledIndex) {
+        const needing = SERVICE_KEYS.filter((key) => !disabled.has(key) && SERVICE_CATALOG[key].dependsOn.includes(dep));
+        if (needing.length === 0) continue;
+        const them = needing.length === 1 ? needing[0] : `${needing.slice(0, -1).join(", ")} and ${needing[needing.length - 1]}`;
+        problems.add("disabledServices", index, (f.disabledServices ?? [])[index], `disables ${dep}, which ${them} depend${needing.length === 1 ? "s" : ""} on`, `disable ${them} too, or keep ${dep}`, fixCommand.rmAt("disabledServices", index));
     }
     const enabled = SERVICE_KEYS.filter((k) => !disabled.has(k));
     if (enabled.length === 0) {

@@ -121,7 +121,7 @@ export const CONFIG_ERROR_CASES: ConfigErrorCase[] = [
         overrides: { "homeiq:disabledServices": JSON.stringify(["data-api=not needed"]) },
         key: "homeiq:disabledServices[0]",
         value: '"data-api=not needed"',
-        problem: /disables data-api, which admin-api depends on/,
+        problem: /^disables data-api, which admin-api and health-dashboard depend on$/,
         fix: /^pulumi config rm --path 'homeiq:disabledServices\[0\]' --stack dev$/,
     },
     {
