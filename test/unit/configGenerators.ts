@@ -117,7 +117,7 @@ const INVALID: Partial<Record<ConfigKey, fc.Arbitrary<string>>> = {
     resourceOverrides: list(entry(fc.constantFrom("0", "1e3", "0.001", "65", "99999999", "-1", "16"), fc.constantFrom(":memoryMiB", ":cpus", ":memoryReservationMiB", ":disk", ""))),
     disabledServices: list(entry(fc.constantFrom("", "reason", " spaced  reason ")), 14),
     backupRoot: fc.constantFrom("relative/path", "/with space", "/a/../b", "~user/x"),
-    restoreFrom: fc.constantFrom("/srv/b/x.partial", "~/b", "/srv/b/../x"),
+    restoreFrom: fc.constantFrom("/srv/b/x.partial", "~user/b", "/srv/b/../x"),
 };
 
 /** One generated stack: its config values, other namespaces, name, and which raw values are secret. */
