@@ -92,6 +92,20 @@ describe("npm run synth", () => {
         expect(stderr).toContain("here: broken, sealed");
         expect(stderr).not.toMatch(/\n\s+at /);
     });
+
+    it("suggests the stack a typo means, and prints its usage for --help", async () => {
+        const typo = await synth(dir, "Sealed");
+        expect(typo.code).toBe(2);
+        expect(typo.stderr).toContain('there is no stack "Sealed" here; did you mean sealed?');
+        expect(typo.stderr).toContain("fix:     npm run synth -- sealed\n");
+        const help = await synth(dir, "--help");
+        expect(help.code).toBe(0);
+        expect(help.stdout).toMatch(/^usage: npm run -s synth -- <stack>\n/);
+        expect(help.stdout).toContain("Stacks here: broken, sealed.");
+        const option = await synth(dir, "--stack");
+        expect(option.code).toBe(1);
+        expect(option.stderr).toContain("synth: unknown option --stack");
+    });
 });
 
 describe("npm run synth, for a sample of generated configs and malformed files", () => {
