@@ -40,14 +40,17 @@ export function readRawConfig(): { values: Record<string, string>; otherValues: 
  * The full keys the engine marked secret (PULUMI_CONFIG_SECRET_KEYS, which the SDK keeps in its
  * runtime store; internal, not in its typings), so a misplaced secret is never repeated in a fix.
  */
-function configSecretKeys(): string[] {
+function configSecretKeys(): string[] | undefined {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { getStore } = require("@pulumi/pulumi/runtime/state") as { getStore: () => { config?: Record<string, string | undefined> } };
+    const text = getStore().config?.PULUMI_CONFIG_SECRET_KEYS ?? process.env.PULUMI_CONFIG_SECRET_KEYS;
+    // Not said: then nothing is known to be plain text (no secret is refused for it).
+    if (text === undefined) return undefined;
     try {
-        const keys: unknown = JSON.parse(getStore().config?.PULUMI_CONFIG_SECRET_KEYS ?? process.env.PULUMI_CONFIG_SECRET_KEYS ?? "[]");
-        return Array.isArray(keys) ? keys.filter((k): k is string => typeof k === "string") : [];
+        const keys: unknown = JSON.parse(text);
+        return Array.isArray(keys) ? keys.filter((k): k is string => typeof k === "string") : undefined;
     } catch {
-        return [];
+        return undefined;
     }
 }
 

@@ -68,7 +68,10 @@ export interface ParseOptions {
     readonly stack?: string;
     /** Config of other namespaces (`docker:host`, `homeIQ:profile`, ...): look-alikes of homeiq are refused. */
     readonly otherValues?: Readonly<Record<string, unknown>>;
-    /** Full keys whose values are secrets: never repeated in a fix command. */
+    /**
+     * Full keys whose values are secrets (encrypted in the stack file): never repeated in a fix command. When
+     * given, a secret key set in plain text is refused. Unknown (undefined) when the engine did not say.
+     */
     readonly secretKeys?: readonly string[];
 }
 
@@ -172,6 +175,7 @@ export function parseStackConfig(stackValues: Readonly<Record<string, unknown>>,
             return typeof v === "string" && recordOf(key).schema.safeParse(recordOf(key).type === "array" ? JSON.stringify([v]) : v).success ? v : exampleEntry(key);
         },
     });
+    if (options.secretKeys !== undefined) checkSecretsEncrypted(problems, stackValues, options.secretKeys);
     const f = parseFields(raw, problems);
     const profile = f.profile !== undefined ? PROFILES[f.profile] : undefined;
     const c: Checking = { problems, f, raw, profile };
@@ -195,6 +199,26 @@ export function parseStackConfig(stackValues: Readonly<Record<string, unknown>>,
     }
     // Every key parsed (no problem was reported), so every field is there.
     return { ok: true, config: validatedConfig(f as Fields, profile, images, placeholderTokenAccepted, disabled, resources, hostPorts) };
+}
+
+/**
+ * A secret key's value in plain text in the stack file (`homeiq:homeAssistantToken: eyJ...` rather than
+ * `secure: ...`): anyone who reads the file, or the repository it is committed to, has it.
+ */
+function checkSecretsEncrypted(problems: Problems, stackValues: Readonly<Record<string, unknown>>, secretKeys: readonly string[]): void {
+    for (const key of SECRET_CONFIG_KEYS) {
+        const value = stackValues[key];
+        if (typeof value !== "string" || value === "" || secretKeys.includes(`homeiq:${key}`)) continue;
+        problems.add(
+            key,
+            undefined,
+            value,
+            "is stored in plain text in the stack file: anyone who can read the file (or the repository it is committed to) has it",
+            "a secret, encrypted in the stack file (secure: ...)",
+            // Prompts for the value (never in the shell's history) and stores it encrypted in its place.
+            fixCommand.setSecret(key),
+        );
+    }
 }
 
 /** The image settings: a checkout to build from, or pinned registry references. */

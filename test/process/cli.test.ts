@@ -11,7 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import { stringify } from "yaml";
-import { CONFIG_KEYS, type ConfigKey } from "../../config/keys";
+import { CONFIG_KEYS, isSecretKey, type ConfigKey } from "../../config/keys";
 import { parseStackConfig } from "../../config/schema";
 import { malformed, SEED, stacks } from "../unit/configGenerators";
 
@@ -116,7 +116,10 @@ describe("npm run synth, for a sample of generated configs and malformed files",
     if (valid === undefined) throw new Error(`no valid config among the first 20 samples of seed ${SEED}`);
     [valid].forEach((g, i) => {
         const config: Record<string, unknown> = {};
-        for (const [k, v] of Object.entries(g.values)) config[`homeiq:${k}`] = CONFIG_KEYS[k as ConfigKey]?.type === "array" && v.startsWith("[") ? safeJson(v) : v;
+        // Secrets as `pulumi config set --secret` stores them (encrypted: the offline synth puts a placeholder in their place).
+        for (const [k, v] of Object.entries(g.values)) {
+            config[`homeiq:${k}`] = isSecretKey(k) && v !== "" ? { secure: "v1:AAAAAAAAAAAAAAAA:offline" } : CONFIG_KEYS[k as ConfigKey]?.type === "array" && v.startsWith("[") ? safeJson(v) : v;
+        }
         for (const [k, v] of Object.entries(g.otherValues)) config[k] = v;
         files[`gen${i}`] = stringify({ config });
     });

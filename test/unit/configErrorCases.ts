@@ -2,6 +2,7 @@
  * Invalid configs and the one problem each must raise (configErrors.test.ts); synthCases.ts lists
  * them, so the unit project's globalSetup runs each once.
  */
+import { isSecretKey } from "../../config/keys";
 
 export interface ConfigErrorCase {
     name: string;
@@ -11,9 +12,25 @@ export interface ConfigErrorCase {
     value: string;
     problem: RegExp;
     fix: RegExp;
+    /** Its secret keys are set in plain text (else, as `pulumi config set --secret` stores them, encrypted). */
+    plainText?: true;
 }
 
+/** The keys of `c` Pulumi would hold as secrets: its secret keys, unless the case keeps them in plain text. */
+export const secretOverridesOf = (c: ConfigErrorCase): string[] =>
+    c.plainText ? [] : Object.keys(c.overrides).filter((k) => isSecretKey(k.replace(/^homeiq:/, "")));
+
 export const CONFIG_ERROR_CASES: ConfigErrorCase[] = [
+    {
+        name: "a secret in plain text in the stack file",
+        stack: "prod",
+        overrides: { "homeiq:weatherApiKey": "0123456789abcdef0123456789abcdef" },
+        plainText: true,
+        key: "homeiq:weatherApiKey",
+        value: "[secret]",
+        problem: /^is stored in plain text in the stack file: anyone who can read the file \(or the repository it is committed to\) has it$/,
+        fix: /^pulumi config set --secret homeiq:weatherApiKey --stack prod$/,
+    },
     {
         name: "a Home Assistant URL that is not http(s) or ws(s)",
         stack: "prod",

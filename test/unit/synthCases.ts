@@ -7,7 +7,7 @@
 import { SERVICE_CATALOG, SERVICE_KEYS, type ServiceKey } from "../../catalog/services";
 import { LIST_MAX, PATH_MAX, RETENTION_DAYS_MAX, SECRET_MAX, TEXT_MAX, URL_MAX } from "../../catalog/rules";
 import { generatedCase, programSample } from "./configGenerators";
-import { CONFIG_ERROR_CASES } from "./configErrorCases";
+import { CONFIG_ERROR_CASES, secretOverridesOf } from "./configErrorCases";
 import { credentialsFor, type SynthCase } from "./helpers";
 
 export { credentialsFor };
@@ -264,7 +264,7 @@ export function allSynthCases(): SynthCase[] {
         LONGEST,
         ...SCRIPT_CONFIGS.map(([, c]) => c),
         ...combinationCases().map(combinationSynth),
-        ...CONFIG_ERROR_CASES.map((c) => ({ stack: c.stack, overrides: c.overrides })),
+        ...CONFIG_ERROR_CASES.map((c) => ({ stack: c.stack, overrides: c.overrides, secretOverrides: secretOverridesOf(c) })),
         ...Object.values(ERRORS),
         ...programSample().map(generatedCase),
     ];
