@@ -443,6 +443,17 @@ export const CONFIG_KEYS = {
         feeds: ["services.*.port.ip"],
         readers: [(s) => s.dashboard === true],
     }),
+    lanAccess: key({
+        type: "array",
+        secret: false,
+        default: [],
+        description:
+            "Services published on a LAN address on purpose, for a client on another machine (InfluxDB for a Grafana elsewhere): 'service@address=reason' entries; the policy pack allows exactly these.",
+        schema: list(TEXT_MAX),
+        allowed: "'service@address=reason' entries, one per deployed service: an IPv4 or IPv6 address of the Docker host (0.0.0.0 for every interface, not loopback) and why it must be reachable",
+        example: ["influxdb@0.0.0.0=Grafana on the NAS reads it"],
+        feeds: ["services.*.port.ip", "services.*.labels"],
+    }),
     corsOrigins: key({
         type: "array",
         secret: false,

@@ -2,9 +2,12 @@
  * Reads the stack's `homeiq:*` config from the Pulumi runtime, validates it with the one schema,
  * and stops the program before any resource is registered when it is invalid.
  */
+import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_NAMESPACE } from "./keys";
 import { formatProblems, withStack, type ConfigProblem } from "./problems";
+import { REPOSITORY_ROOT } from "./repositoryRoot";
 import { parseStackConfig, type StackConfig } from "./schema";
 
 /**
@@ -54,10 +57,23 @@ function configSecretKeys(): string[] | undefined {
     }
 }
 
+/**
+ * The host ports the stack's policy pack (policy/config/<stack>.json) lets a container publish on every
+ * interface, or undefined when the stack has no pack config.
+ */
+export function policyPublicPorts(stack: string, root: string = REPOSITORY_ROOT): number[] | undefined {
+    const file = path.join(root, "policy", "config", `${stack}.json`);
+    if (!/^[a-z0-9][a-z0-9._-]*$/.test(stack) || !fs.existsSync(file)) return undefined;
+    const pack = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, { allowedPublicPorts?: unknown } | string | undefined>;
+    const rule = pack["container-no-public-ports"];
+    const ports = typeof rule === "object" ? rule.allowedPublicPorts : undefined;
+    return Array.isArray(ports) ? ports.filter((p): p is number => typeof p === "number") : [];
+}
+
 /** Parses this stack's config or throws ConfigValidationError listing every problem. */
 export function loadStackConfig(stack: string = pulumi.getStack()): StackConfig {
     const { values, otherValues } = readRawConfig();
-    const result = parseStackConfig(values, { stack, otherValues, secretKeys: configSecretKeys() });
+    const result = parseStackConfig(values, { stack, otherValues, secretKeys: configSecretKeys(), allowedPublicPorts: policyPublicPorts(stack) });
     if (!result.ok) throw new ConfigValidationError(stack, result.problems);
     return result.config;
 }

@@ -2,7 +2,7 @@
  * `npm run synth -- <stack>`: prints the offline synth of a stack as one JSON document.
  * Exit codes: 0 done (or --help); 2 invalid config (problems on stderr, nothing on stdout); 1 anything else.
  */
-import { REPOSITORY_ROOT } from "../components/repositoryRoot";
+import { REPOSITORY_ROOT } from "../config/repositoryRoot";
 import { ConfigValidationError } from "../config/loadConfig";
 import { listStacks } from "./stackFiles";
 import { synthesize } from "./synthesize";

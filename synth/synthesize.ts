@@ -9,7 +9,7 @@ import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime/mocks";
 import { setMockOptions } from "@pulumi/pulumi/runtime/settings";
-import { REPOSITORY_ROOT } from "../components/repositoryRoot";
+import { REPOSITORY_ROOT } from "../config/repositoryRoot";
 import { CONFIG_NAMESPACE } from "../config/keys";
 import { ConfigValidationError } from "../config/loadConfig";
 import { parseStackConfig } from "../config/schema";

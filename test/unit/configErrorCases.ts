@@ -32,6 +32,16 @@ export const CONFIG_ERROR_CASES: ConfigErrorCase[] = [
         fix: /^pulumi config set --secret homeiq:weatherApiKey --stack prod$/,
     },
     {
+        name: "a port on every interface that the prod policy pack would refuse",
+        stack: "prod",
+        overrides: { "homeiq:hostPorts": JSON.stringify(["health-dashboard=9080"]) },
+        key: "homeiq:hostPorts[0]",
+        value: '"health-dashboard=9080"',
+        problem: /^publishes health-dashboard on every interface on host port 9080, which the policy pack would refuse at preview: policy\/config\/prod\.json allows 3000 there$/,
+        // Keeps the user's choice (reachable from the LAN), asking only for the reason the pack wants.
+        fix: /^pulumi config set --path 'homeiq:lanAccess\[0\]' 'health-dashboard@0\.0\.0\.0=<who reaches it, from where>' --stack prod$/,
+    },
+    {
         name: "a Home Assistant URL that is not http(s) or ws(s)",
         stack: "prod",
         overrides: { "homeiq:homeAssistantUrl": "ftp://homeassistant.local" },

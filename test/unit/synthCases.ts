@@ -37,6 +37,7 @@ export const VARIANTS = {
     devRestore: { stack: "dev", overrides: { "homeiq:restoreFrom": "/srv/homeiq-backups/dev/20261127T101500Z" } },
     prodRetention365: { stack: "prod", overrides: { "homeiq:influxdbRetentionDays": "365" } },
     prodInfluxdbPort: { stack: "prod", overrides: { "homeiq:hostPorts": JSON.stringify(["influxdb=28086"]) } },
+    prodInfluxdbLan: { stack: "prod", overrides: { "homeiq:lanAccess": JSON.stringify(["influxdb@0.0.0.0=Grafana on the NAS reads it"]) } },
     prodNoValidation: { stack: "prod", overrides: { "homeiq:postDeployValidation": "false" } },
     prodSocketGroup: { stack: "prod", overrides: { "homeiq:dockerSocketGroupId": "998" } },
     prodMaxOpenFiles: { stack: "prod", overrides: { "homeiq:maxOpenFiles": "20000" } },
