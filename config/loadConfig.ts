@@ -7,6 +7,8 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_NAMESPACE } from "./keys";
 import { formatProblems, withStack, type ConfigProblem } from "./problems";
+import { SERVICE_KEYS } from "../catalog/services";
+import { checkoutProblems, isLocalEngine } from "./checkout";
 import { REPOSITORY_ROOT } from "./repositoryRoot";
 import { parseStackConfig, type StackConfig } from "./schema";
 
@@ -70,10 +72,25 @@ export function policyPublicPorts(stack: string, root: string = REPOSITORY_ROOT)
     return Array.isArray(ports) ? ports.filter((p): p is number => typeof p === "number") : [];
 }
 
+export interface LoadOptions {
+    /**
+     * Check that the HomeIQ checkout of a `build` stack with a local engine exists on this machine with
+     * every catalog Dockerfile (default true; `npm run synth -- <stack> --skip-checkout-check` for a machine
+     * that only validates).
+     */
+    readonly verifyCheckout?: boolean;
+}
+
 /** Parses this stack's config or throws ConfigValidationError listing every problem. */
-export function loadStackConfig(stack: string = pulumi.getStack()): StackConfig {
+export function loadStackConfig(stack: string = pulumi.getStack(), options: LoadOptions = {}): StackConfig {
     const { values, otherValues } = readRawConfig();
     const result = parseStackConfig(values, { stack, otherValues, secretKeys: configSecretKeys(), allowedPublicPorts: policyPublicPorts(stack) });
     if (!result.ok) throw new ConfigValidationError(stack, result.problems);
-    return result.config;
+    const { config } = result;
+    if (options.verifyCheckout !== false && config.images.source === "build" && isLocalEngine(config.values.dockerHost)) {
+        const deployed = SERVICE_KEYS.filter((k) => config.services[k].enabled);
+        const problems = checkoutProblems(config.images.checkoutPath, deployed);
+        if (problems.length > 0) throw new ConfigValidationError(stack, problems);
+    }
+    return config;
 }

@@ -11,10 +11,12 @@ function usage(): string {
     const dir = process.env.HOMEIQ_PROJECT_DIR || REPOSITORY_ROOT;
     const stacks = listStacks(dir);
     return [
-        "usage: npm run -s synth -- <stack>",
+        "usage: npm run -s synth -- <stack> [--skip-checkout-check]",
         "",
         "Validates the stack's configuration (Pulumi.<stack>.yaml) and prints, as JSON on stdout, every resource",
         "`pulumi up` would register, without Pulumi or Docker. Problems go to stderr, each with a fix.",
+        "With a local engine and imageSource=build it also checks the HomeIQ checkout (homeiqCheckoutPath) holds",
+        "every service's Dockerfile, as `pulumi up` does; --skip-checkout-check leaves that out (a machine that only validates).",
         `Stacks here: ${stacks.join(", ") || "none"}.`,
         "Exit codes: 0 done; 2 invalid configuration (nothing on stdout); 1 anything else.",
         "",
@@ -27,15 +29,17 @@ async function run(): Promise<number> {
         process.stdout.write(usage());
         return 0;
     }
-    const stack = args[0];
-    if (!stack || args.length > 1 || stack.startsWith("-")) {
+    const skipCheckout = args.includes("--skip-checkout-check");
+    const rest = args.filter((a) => a !== "--skip-checkout-check");
+    const stack = rest[0];
+    if (!stack || rest.length > 1 || stack.startsWith("-")) {
         process.stderr.write(stack?.startsWith("-") ? `synth: unknown option ${stack}\n${usage()}` : usage());
         return 1;
     }
     try {
         const started = process.hrtime.bigint();
         // HOMEIQ_PROJECT_DIR lets tests point the synth at a copy of the project with other stack files.
-        const result = await synthesize(stack, { projectDir: process.env.HOMEIQ_PROJECT_DIR || undefined });
+        const result = await synthesize(stack, { projectDir: process.env.HOMEIQ_PROJECT_DIR || undefined, verifyCheckout: !skipCheckout });
         for (const p of result.placeholders) {
             process.stderr.write(`synth: ${p.key}: ${p.reason}; a placeholder secret stands in for it\n`);
         }

@@ -297,7 +297,7 @@ export interface ProgramCommands {
 
 /** The program's Commands for `stack` with the config the migration printed, from the offline synth. */
 export async function programCommands(stack: string, projectDir: string, config: Record<string, string>, secretKeys: readonly string[]): Promise<ProgramCommands> {
-  const result = await synthesize(stack, { projectDir, configOverrides: config, secretOverrides: secretKeys });
+  const result = await synthesize(stack, { projectDir, configOverrides: config, secretOverrides: secretKeys, verifyCheckout: false });
   const env = (name: string): Record<string, string> => {
     const c = result.resources.find((r) => r.type === "command:local:Command" && r.name === name);
     if (!c) throw new Error(`the program registered no ${name} Command`);

@@ -27,7 +27,7 @@ interface Outcome {
 /** `npm run synth -- <stack>` (what it runs: node launch.js synth/cli) against the stack files in `dir`. */
 async function synth(dir: string, stack: string): Promise<Outcome> {
     try {
-        const { stdout, stderr } = await run(process.execPath, [path.join(ROOT, "launch.js"), "synth/cli", stack], {
+        const { stdout, stderr } = await run(process.execPath, [path.join(ROOT, "launch.js"), "synth/cli", stack, "--skip-checkout-check"], {
             env: { ...process.env, HOMEIQ_PROJECT_DIR: dir },
             maxBuffer: 64 * 1024 * 1024,
         });
@@ -100,7 +100,7 @@ describe("npm run synth", () => {
         expect(typo.stderr).toContain("fix:     npm run synth -- sealed\n");
         const help = await synth(dir, "--help");
         expect(help.code).toBe(0);
-        expect(help.stdout).toMatch(/^usage: npm run -s synth -- <stack>\n/);
+        expect(help.stdout).toMatch(/^usage: npm run -s synth -- <stack> \[--skip-checkout-check\]\n/);
         expect(help.stdout).toContain("Stacks here: broken, sealed.");
         const option = await synth(dir, "--stack");
         expect(option.code).toBe(1);
