@@ -3,7 +3,9 @@
  * check that every container waits for, the explicit opt-in for a carried placeholder InfluxDB token,
  * and the facts the migration script repeats from the catalog, kept equal here.
  */
+import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { PLACEHOLDER_CREDENTIALS } from "../../catalog/placeholderCredentials";
 import { SERVICE_CATALOG, SERVICE_KEYS } from "../../catalog/services";
@@ -126,5 +128,27 @@ describe("scripts/migrate/from-compose.sh repeats the catalog's facts exactly", 
     it("refuses the same placeholders, and the same short tokens, as the config schema", () => {
         expect(scriptValue("PLACEHOLDERS").split(" ").sort()).toEqual([...PLACEHOLDER_CREDENTIALS].sort());
         expect(Number(scriptValue("MIN_TOKEN_LENGTH"))).toBe(MIN_TOKEN_LENGTH);
+    });
+});
+
+describe("scripts/migrate/from-compose.sh --stack, as the program takes it (before it touches Docker)", () => {
+    const migrate = (...args: string[]) =>
+        spawnSync("bash", [path.join(ROOT, "scripts", "migrate", "from-compose.sh"), ...args], { encoding: "utf8", env: { PATH: process.env.PATH, HOME: os.tmpdir() } });
+
+    it.each([
+        ["Prod", "prod"],
+        ["prdo", "prod"],
+        ["dev1", "dev"],
+    ])("refuses --stack %s, a stack that is not here, suggesting --stack %s (exit 2)", (given, meant) => {
+        const r = migrate("--stack", given, "--dry-run");
+        expect(r.status).toBe(2);
+        expect(r.stderr).toContain(`--stack '${given}': there is no stack '${given}' here (no Pulumi.${given}.yaml; stacks here: dev prod); did you mean --stack ${meant}?`);
+    });
+
+    it("refuses a name the program refuses, and lists --dry-run in its usage", () => {
+        const r = migrate("--stack", "my stack");
+        expect(r.status).toBe(2);
+        expect(r.stderr).toContain("--stack 'my stack' is not a stack name the program accepts");
+        expect(migrate("--help").stdout).toMatch(/\n {2}--dry-run {17}find the deployment, check it and the token/);
     });
 });
