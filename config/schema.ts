@@ -563,7 +563,7 @@ function validatedConfig(
 const PLACEHOLDER_TOKEN_WARNING =
     "homeiq:influxdbAdminToken is an old placeholder credential, carried over from the compose files and accepted only because " +
     "homeiq:acceptPlaceholderInfluxdbToken is true. Anyone who knows those files can use InfluxDB with it. Rotate it " +
-    "(README, 'Coming from the compose files': rotate the carried token) and remove that key.";
+    "(docs/migration.md, 'A placeholder token': rotate the carried token) and remove that key.";
 
 /** A value as Pulumi passes it: "7" and 7 alike, an array as JSON text or as an array. */
 function comparable(value: unknown): string {

@@ -424,7 +424,7 @@ shopt -u nocasematch
 [[ -z $token_weakness && ${#TOKEN} -lt $MIN_TOKEN_LENGTH ]] &&
   token_weakness="is only ${#TOKEN} characters long (the program requires at least $MIN_TOKEN_LENGTH)"
 if [[ -n $token_weakness && $CARRY_PLACEHOLDER == 0 ]]; then
-  die "$EXIT_PLACEHOLDER" "the old InfluxDB admin token $token_weakness. A full restore brings it back as the token in force, and the program refuses it as homeiq:influxdbAdminToken (the policy pack forbids it too). Run this again with --carry-placeholder-token to carry it anyway (the stack then needs homeiq:acceptPlaceholderInfluxdbToken=true), and rotate it right after the cut-over (README: 'Coming from the compose files'); nothing was changed"
+  die "$EXIT_PLACEHOLDER" "the old InfluxDB admin token $token_weakness. A full restore brings it back as the token in force, and the program refuses it as homeiq:influxdbAdminToken (the policy pack forbids it too). Run this again with --carry-placeholder-token to carry it anyway (the stack then needs homeiq:acceptPlaceholderInfluxdbToken=true), and rotate it right after the cut-over (docs/migration.md); nothing was changed"
 fi
 
 # SQLite databases: which exist, where.
@@ -712,7 +712,7 @@ if [[ -n $token_weakness ]]; then
     echo "!! WARNING: carrying a PLACEHOLDER InfluxDB admin token (--carry-placeholder-token): the token"
     echo "!! $token_weakness. Anyone who knows the old compose files can use it. The"
     echo "!! program accepts it only with homeiq:acceptPlaceholderInfluxdbToken=true and warns on every"
-    echo "!! 'pulumi up'; the policy pack still rejects it. Rotate it right after the cut-over (README)."
+    echo "!! 'pulumi up'; the policy pack still rejects it. Rotate it right after the cut-over (docs/migration.md)."
     echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
     echo
   } >&2

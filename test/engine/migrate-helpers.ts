@@ -408,10 +408,10 @@ export function migrationScene(tag: string, token: string): { old: OldDeployment
   return scene;
 }
 
-/** The first line of the top-level README that starts with `prefix` (its commands are run by the tests as written). */
+/** The first line of the migration guide (docs/migration.md) that starts with `prefix` (its commands are run by the tests as written). */
 export function readmeLine(prefix: string): string {
-  const line = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8").split("\n").find((l) => l.trim().startsWith(prefix));
-  if (!line) throw new Error(`README.md has no line starting with ${prefix}`);
+  const line = fs.readFileSync(path.join(REPO_ROOT, "docs", "migration.md"), "utf8").split("\n").find((l) => l.trim().startsWith(prefix));
+  if (!line) throw new Error(`docs/migration.md has no line starting with ${prefix}`);
   return line.trim();
 }
 

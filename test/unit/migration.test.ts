@@ -152,3 +152,23 @@ describe("scripts/migrate/from-compose.sh --stack, as the program takes it (befo
         expect(migrate("--help").stdout).toMatch(/\n {2}--dry-run {17}find the deployment, check it and the token/);
     });
 });
+
+describe("docs/migration.md's runner of the printed config lines", () => {
+    it("stops at the first line that fails (a later line never runs on a half-set stack)", () => {
+        const line = fs.readFileSync(path.join(ROOT, "docs", "migration.md"), "utf8").split("\n").map((l) => l.trim()).find((l) => l.includes("<(sed -n '/^----- pulumi config -----$/"));
+        expect(line).toMatch(/^bash -euo pipefail <\(sed /);
+        const home = fs.mkdtempSync(path.join(os.tmpdir(), "i16-runner-"));
+        try {
+            fs.mkdirSync(path.join(home, "bin"));
+            // A pulumi that records each call and refuses the first one.
+            fs.writeFileSync(path.join(home, "bin", "pulumi"), '#!/usr/bin/env bash\necho "$*" >> "$HOME/calls"\n[[ $(wc -l < "$HOME/calls") -gt 1 ]]\n', { mode: 0o755 });
+            const printed = ["log line", "----- pulumi config -----", "pulumi config set homeiq:influxdbOrg a --stack prod", "pulumi config set homeiq:influxdbBucket b --stack prod", "----- end -----", ""].join("\n");
+            fs.writeFileSync(path.join(home, "homeiq-migrate.log"), printed);
+            const r = spawnSync("bash", ["-c", line!], { env: { PATH: `${path.join(home, "bin")}:${process.env.PATH}`, HOME: home }, encoding: "utf8" });
+            expect(r.status).not.toBe(0);
+            expect(fs.readFileSync(path.join(home, "calls"), "utf8")).toBe("config set homeiq:influxdbOrg a --stack prod\n");
+        } finally {
+            fs.rmSync(home, { recursive: true, force: true });
+        }
+    });
+});
