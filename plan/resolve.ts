@@ -332,6 +332,8 @@ function lifecycleSteps(stack: string, config: StackConfig, deployed: readonly S
             dockerHost,
             ports: Object.fromEntries(enabled.map((k) => [k, config.services[k].hostPort])),
             restoreFrom,
+            // InfluxDB's stock image when deployed (pulled, not built: ready first), else the first service's.
+            helperImageOf: influx?.key ?? enabled[0],
         },
     ];
     if (stateful.length === 0) {

@@ -38,8 +38,9 @@ describe.each([
         const containers = containersByService(result);
         expect(containers.size).toBe(SERVICE_KEYS.length);
         for (const [service, c] of containers) expect({ service, waits: c.dependencies.includes(check.urn) }).toEqual({ service, waits: true });
-        // It depends on nothing: it is the first thing a deployment does.
-        expect(check.dependencies).toEqual([]);
+        // It depends only on the image its one-off helper (the host's listening sockets) runs: nothing else comes first.
+        expect(check.dependencies).toEqual([expect.stringMatching(/ServiceImage\$docker:index\/remoteImage:RemoteImage::homeiq-influxdb-image$/)]);
+        expect((check.inputs.environment as Record<string, string>).HOMEIQ_HELPER_IMAGE).toMatch(/^sha256:[0-9a-f]{64}$/);
     });
 
     it("runs again with each new restore folder (how a migration arrives), and not otherwise", async () => {

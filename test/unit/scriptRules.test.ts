@@ -194,7 +194,7 @@ const EXPECTED_EXIT: Array<[RegExp, number, RegExp]> = [
     [/^bash scripts\/backup\/chown-volume\.sh$/, 3, /helper image .* is not present/],
     [/^bash scripts\/docker\/socket-group\.sh$/, 3, /could not read the group of \/var\/run\/docker\.sock through the engine/],
     [/^bash scripts\/docker\/pids-limits\.sh$/, 3, /container \S+: Error: No such object/],
-    [/^bash scripts\/preflight\/ports-free\.sh$/, 3, /could not list the containers publishing host port \d+: Error: No such object/],
+    [/^bash scripts\/preflight\/ports-free\.sh$/, 3, /could not list the Docker host's listening sockets \(a container of \S+ on the host network\): Error: No such object: run /],
     [/^echo /, 0, /./],
     [/^docker builder prune --all --force$/, 0, /reclaimed/],
 ];
