@@ -452,9 +452,17 @@ function checkCorsOrigins({ problems, f, profile }: Checking): void {
         while ((f.corsOrigins ?? []).includes(`http://homeiq.lan:${n}`)) n++;
         return `http://homeiq.lan:${n}`;
     };
-    (f.corsOrigins ?? []).forEach((origin, index) => {
+    const list = f.corsOrigins ?? [];
+    let appended = 0;
+    list.forEach((origin, index) => {
         const problem = corsProblem(origin, profile, f.profile);
-        if (problem) {
+        // Several origins joined by commas: the fix keeps them, one per entry (the first in place, the others appended).
+        const parts = origin.split(",").map((o) => o.trim()).filter((o) => o.length > 0);
+        const split = problem !== undefined && parts.length > 1 && parts.every((o) => corsProblem(o, profile, f.profile) === undefined);
+        if (problem && split) {
+            const fix = [fixCommand.setAt("corsOrigins", index, parts[0]), ...parts.slice(1).map((o) => fixCommand.setAt("corsOrigins", list.length + appended++, o))].join(" && ");
+            problems.add("corsOrigins", index, origin, problem, recordOf("corsOrigins").allowed, fix);
+        } else if (problem) {
             problems.add("corsOrigins", index, origin, problem, recordOf("corsOrigins").allowed, fixCommand.setAt("corsOrigins", index, freeOrigin()));
         } else if (corsSeen.has(origin)) {
             problems.add("corsOrigins", index, origin, "lists the same origin a second time", "each origin once", fixCommand.rmAt("corsOrigins", index));

@@ -233,6 +233,32 @@ describe("a Docker host on this machine", () => {
 describe("fix commands", () => {
     const problemOf = (values: Record<string, unknown>, key: string) => problemsOf(values).filter((p) => p.key === key);
 
+    it.each([
+        ["postDeployValidation", "yes", "pulumi config set homeiq:postDeployValidation true"],
+        ["acceptPlaceholderInfluxdbToken", "No", "pulumi config set homeiq:acceptPlaceholderInfluxdbToken false"],
+        ["influxdbRetentionDays", "30d", "pulumi config set homeiq:influxdbRetentionDays 30"],
+        ["healthWaitTimeoutSeconds", "240s", "pulumi config set homeiq:healthWaitTimeoutSeconds 240"],
+        ["imageSource", "Registry", "pulumi config set homeiq:imageSource registry"],
+        // Nothing to read in it: the default.
+        ["healthWaitTimeoutSeconds", "-5", "pulumi config set homeiq:healthWaitTimeoutSeconds 180"],
+    ])("keep what the user meant by %s = %j", (key, value, fix) => {
+        expect(problemOf({ [key]: value }, `homeiq:${key}`).map((p) => p.fix)).toEqual([fix]);
+    });
+
+    it("split comma-joined origins into entries, whether given as one text or as one entry", () => {
+        expect(problemOf({ corsOrigins: "http://a.lan:3000, http://b.lan:3000" }, "homeiq:corsOrigins").map((p) => p.fix)).toEqual([
+            "pulumi config rm homeiq:corsOrigins && pulumi config set --path 'homeiq:corsOrigins[0]' http://a.lan:3000 && pulumi config set --path 'homeiq:corsOrigins[1]' http://b.lan:3000",
+        ]);
+        expect(problemOf({ corsOrigins: list("http://c.lan:3000", "http://a.lan:3000,http://b.lan:3000") }, "homeiq:corsOrigins[1]").map((p) => p.fix)).toEqual([
+            "pulumi config set --path 'homeiq:corsOrigins[1]' http://a.lan:3000 && pulumi config set --path 'homeiq:corsOrigins[2]' http://b.lan:3000",
+        ]);
+    });
+
+    it("name the stack when it is known (--stack on every pulumi command of a fix)", () => {
+        const [p] = problemsOf({ postDeployValidation: "yes" }, { stack: "prod" }).filter((q) => q.key === "homeiq:postDeployValidation");
+        expect(p.fix).toBe("pulumi config set homeiq:postDeployValidation true --stack prod");
+    });
+
     it("remove the one bad entry of a list, by its index", () => {
         expect(problemOf({ corsOrigins: list("http://a.lan:3000", "http://b\tlan:3000") }, "homeiq:corsOrigins[1]").map((p) => p.fix)).toEqual(["pulumi config rm --path 'homeiq:corsOrigins[1]'"]);
     });
