@@ -194,11 +194,24 @@ describe("the old placeholder token (ha-ingestor-token)", () => {
 });
 
 describe("scripts/preflight/ports-free.sh: the host-ports check every container of a stack waits for", () => {
-  const { old } = migrationScene("ports", TOKEN);
+  const { old, work } = migrationScene("ports", TOKEN);
   const stack = migrateName("new");
   const own = `${stack}-own-influxdb`;
   const other = migrateName("other-stack-container");
   afterAll(() => docker(["rm", "-f", own, other], { allowFail: true }));
+
+  it("(from-compose.sh --dry-run first) finds and checks the running deployment, says what it would back up, and writes nothing", () => {
+    old.up();
+    const root = path.join(work, "dry-run");
+    const r = migrate(["--stack", stack, "--backup-root", root, "--project-glob", old.project, "--dry-run"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`dry run: compose project '${old.project}' (`);
+    expect(r.stdout).toContain(`would be backed up into ${root}/${stack}/<UTC time>/`);
+    expect(r.stdout).toContain(`dry run: influxdb ${old.container("influxdb")} (running)`);
+    expect(r.stdout).not.toContain("----- pulumi config -----");
+    expect(emptyRoot(root)).toBe(true);
+    expect(migrationLeftovers(r.stdout)).toEqual([]);
+  });
 
   it("refuses while the old deployment publishes one of the stack's ports, naming it and the command that stops it; passes once stopped", () => {
     old.up();
