@@ -143,7 +143,7 @@ describe("every `pulumi config set` line the migration prints passes its value a
         fs.mkdirSync(bin);
         fs.mkdirSync(calls);
         fs.writeFileSync(path.join(bin, "pulumi"), '#!/usr/bin/env bash\nprintf \'%s\\0\' "$@" > "$CALLS/$N"\n', { mode: 0o755 });
-        // Each line on its own, as the README's `bash <(sed …)` runs them; N numbers the call. In tmp, where MARK would appear.
+        // Each line on its own, as docs/migration.md's `bash -euo pipefail <(sed …)` runs them; N numbers the call. In tmp, where MARK would appear.
         const script = lines.map((l, i) => `export N=${i}\n${l}`).join("\n");
         const r = spawnSync("bash", ["-c", script], { cwd: tmp, env: { PATH: `${bin}:${process.env.PATH}`, CALLS: calls, HOME: tmp }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
         expect(r.stderr).toBe("");
