@@ -11,17 +11,18 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { REVIEW_CRITERIA } from "../catalog/criteria";
 import type { PlatformPlan } from "../config/plan";
 import { LABEL_DEPENDENCY_IDS, LABEL_PIDS_LIMIT } from "../components/naming";
 import { DockerHost } from "./host";
 
-/** The review's numbers (rebuild-plan.md, "Success Criteria"), and the disk threshold of its maintenance tips. */
+/** The review's numbers (catalog/criteria.ts). */
 export const CRITERIA = {
-    latencyP95Ms: 100,
-    memoryPercent: 70,
-    cpuPercent: 50,
-    errorLines: 0,
-    diskPercent: 90,
+    latencyP95Ms: REVIEW_CRITERIA.latencyP95Ms,
+    memoryPercent: REVIEW_CRITERIA.memoryPercent,
+    cpuPercent: REVIEW_CRITERIA.cpuPercent,
+    errorLines: REVIEW_CRITERIA.errorLines,
+    diskPercent: REVIEW_CRITERIA.diskPercent,
 } as const;
 export type Criteria = { -readonly [K in keyof typeof CRITERIA]: number };
 
@@ -42,10 +43,11 @@ export type FindingKind = Exclude<keyof typeof EXIT, "ok" | "usage" | "engine">;
 
 /**
  * A log line counts as an error when it carries an error level the way HomeIQ's services and nginx
- * write one: Python logging's `ERROR`/`CRITICAL` (text or JSON `"level": "error"`), logfmt
- * `level=error`, nginx's `[error]`/`[crit]`/`[alert]`/`[emerg]`, `FATAL`, or a Python traceback.
+ * write one: ERROR, CRITICAL or FATAL as a word, a Python traceback, JSON `"level": "error"`, nginx's
+ * `[error]`/`[crit]`/`[alert]`/`[emerg]`; case-insensitive. The deploy gate uses the same rule in
+ * bash (scripts/validate/error-lines.sh); test/unit/errorLines.test.ts runs both on the same lines.
  */
-export const ERROR_LINE = /\b(ERROR|CRITICAL|FATAL)\b|Traceback \(most recent call last\)|"(level|levelname|severity)"\s*:\s*"(error|critical|fatal)"|\blevel=(error|critical|fatal)\b|\[(error|crit|alert|emerg)\]/i;
+export const ERROR_LINE = /(^|[^A-Za-z0-9_])(error|critical|fatal)([^A-Za-z0-9_]|$)|Traceback \(most recent call last\)|"(level|levelname|severity)"\s*:\s*"(error|critical|fatal)"|\[(error|crit|alert|emerg)\]/i;
 
 export interface Expected {
     readonly service: string;

@@ -6,6 +6,7 @@
  * stack deploys; 12 an endpoint's p95 latency over the criterion; 13 error lines in a log; 14 memory;
  * 15 CPU; 16 disk; 2 bad arguments or invalid stack config; 3 the engine does not answer.
  */
+import { REVIEW_CRITERIA } from "../catalog/criteria";
 import { ConfigValidationError } from "../config/loadConfig";
 import { humanReport } from "./report";
 import { loadStackPlan } from "./stackPlan";
@@ -33,7 +34,7 @@ export class UsageError extends Error {}
 export function parseStatusArgs(argv: readonly string[]): StatusArgs {
     let stack: string | undefined;
     let json = false;
-    let requests = 20;
+    let requests: number = REVIEW_CRITERIA.latencyRequests;
     const criteria: Criteria = { ...CRITERIA };
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i]!;

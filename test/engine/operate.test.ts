@@ -90,6 +90,17 @@ describe("npm run status against a running stand-in stack", () => {
         expect(human.stdout).toContain("all well: 4 containers meet every criterion");
     }, 120_000);
 
+    it("the deploy gate of that `up` judged the review's deploy-time criteria: p95 under 100 ms, no error lines since start; memory and CPU reported", () => {
+        const gate = stack.result.state.resources.find((r) => r.type === "command:local:Command" && r.name === "homeiq-validation")!;
+        const out = String(gate.state.stdout);
+        expect(out).toContain("latency criterion: p95 of 20 requests under 100 ms for each service");
+        for (const k of Object.keys(OPERATE_PORTS)) {
+            expect(out).toMatch(new RegExp(`^error lines: ${OPERATE_STACK}-${k}: 0 since it started at `, "m"));
+            expect(out).toMatch(new RegExp(`^usage: ${OPERATE_STACK}-${k}  memory [\\d.]+% `, "m"));
+        }
+        expect(out).toContain("validation passed: 4 of 4 services");
+    });
+
     it("fails with exit 12 naming each endpoint whose p95 is over the latency criterion", () => {
         const { r, s } = statusJson(stack, ["--latency-ms", "1"]);
         expect(r.code).toBe(12);
