@@ -18,6 +18,8 @@
 #                                     error lines in each container's log since it started
 #   HOMEIQ_VALIDATE_REPORT_USAGE      optional, with HOMEIQ_VALIDATE_CONTAINERS: `true` prints each
 #                                     container's memory and CPU against its limits (never fails)
+#   HOMEIQ_VALIDATE_RESULTS_FILE      optional; the table also written there as `service<TAB>status<TAB>ms`
+#                                     lines, for scripts (the watch)
 # Exit: 0 all passed; 1 at least one failed (table + "validation failed: N of M
 # services"), or a container runs unconfined on an engine with AppArmor; 2 malformed
 # environment; 3 curl (or, with HOMEIQ_VALIDATE_CONTAINERS, docker) missing, no
@@ -246,16 +248,22 @@ for p in "${PIDS[@]}"; do wait "$p" || true; done
 
 ROW_STATUS=() ROW_LATENCY=()
 FAILED=()
+RESULTS=''
 for ((i = 0; i < TOTAL; i++)); do
-  status='no result' latency='-'
+  status='no result' latency='-' ms='-'
   if [[ -f $WORK/$i.result ]]; then
-    IFS=$'\t' read -r status latency _ <"$WORK/$i.result" || true
-    latency="$latency ms"
+    IFS=$'\t' read -r status ms _ <"$WORK/$i.result" || true
+    latency="$ms ms"
   fi
   ROW_STATUS+=("$status")
   ROW_LATENCY+=("$latency")
+  RESULTS+="${SERVICES[$i]}"$'\t'"$status"$'\t'"$ms"$'\n'
   [[ $status == ok ]] || FAILED+=("${SERVICES[$i]} ($status)")
 done
+if [[ -n ${HOMEIQ_VALIDATE_RESULTS_FILE:-} ]]; then
+  printf '%s' "$RESULTS" >"$HOMEIQ_VALIDATE_RESULTS_FILE" ||
+    die "$EXIT_TOOL" "cannot write HOMEIQ_VALIDATE_RESULTS_FILE '$HOMEIQ_VALIDATE_RESULTS_FILE'"
+fi
 
 # The table: columns padded to their widest cell, two spaces apart.
 w1=7 w2=3 w3=6

@@ -5,11 +5,15 @@
  * share, error lines written to a service's log, a retagged image, a config change not deployed,
  * a latency criterion no endpoint meets) and the exit code and finding that name it; and the same
  * status through an ssh:// engine (an `ssh` on PATH that runs the remote command here and logs it).
+ * Then the watch (scripts/watch/watch.sh) against the same stack, notifying a stand-in Home Assistant
+ * and webhook that record every request: one notice per problem once it lasted its grace, none while
+ * it stays, one when it clears.
  */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { docker, REPO_ROOT, run, waitFor, type RunResult } from "./helpers";
+import { docker, REPO_ROOT, Resources, run, waitFor, type RunResult } from "./helpers";
+import { runRepoScript, startRecorder, type Recorder, type RecordedRequest } from "./notify-helpers";
 import { applyOperateStack, OPERATE_DATA_API_MEMORY_MIB, OPERATE_PORTS, OPERATE_STACK, type OperateStack } from "./operate-stack";
 import type { StackStatus } from "../../operate/status";
 
@@ -38,7 +42,7 @@ const inspectOf = (c: string): { RestartCount: number; Image: string; State: { S
     JSON.parse(docker(["inspect", c]).stdout)[0];
 const healthOf = (c: string): string => inspectOf(c).State.Health?.Status ?? "none";
 
-describe("npm run status against a running stand-in stack", () => {
+describe("operating a running stand-in stack: npm run status and the watch", () => {
     let stack: OperateStack;
     let appliedAt: number;
     const log: string[] = [];
@@ -211,4 +215,127 @@ exec sh -c "$*"
             fs.rmSync(bin, { recursive: true, force: true });
         }
     }, 180_000);
+
+    // ---- the watch --------------------------------------------------------------------------------
+
+    const TOKEN = "i19-watch-test-token-0123456789abcdef";
+    const res = new Resources();
+    let recorder: Recorder;
+    afterAll(() => res.cleanup());
+
+    function watchEnv(stateFile: string, extra: Record<string, string> = {}): Record<string, string> {
+        const gate = stack.result.state.resources.find((r) => r.type === "command:local:Command" && r.name === "homeiq-validation")!;
+        const env = gate.inputs.environment as Record<string, string>;
+        return {
+            HOMEIQ_WATCH_STACK: OPERATE_STACK,
+            HOMEIQ_WATCH_CONTAINERS: Object.keys(OPERATE_PORTS).map((k) => `${OPERATE_STACK}-${k}`).join(" "),
+            HOMEIQ_WATCH_TARGETS: env.HOMEIQ_VALIDATE_TARGETS!,
+            HOMEIQ_WATCH_STATE_FILE: stateFile,
+            HOMEIQ_WATCH_DISK_PATHS: stack.backupRoot,
+            // The stand-in InfluxDB's socat+bash answers are not what this test is about (see RELAXED).
+            HOMEIQ_WATCH_MAX_LATENCY_MS: "2000",
+            HOMEIQ_HA_URL: recorder.base,
+            HOMEIQ_HA_TOKEN: TOKEN,
+            HOMEIQ_NOTIFY_WEBHOOK_URL: `${recorder.base}/webhook/i19-topic`,
+            ...extra,
+        };
+    }
+    const watch = (env: Record<string, string>): RunResult => {
+        const r = runRepoScript("watch/watch.sh", env, 180_000);
+        if (r.code !== 0) throw new Error(`watch.sh exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
+        return r;
+    };
+    /** Home Assistant notifications sent so far: [notification_id, title]. */
+    const haNotices = (from = 0): Array<[string, string]> =>
+        recorder.requests().slice(from).filter((q) => q.path === "/api/services/persistent_notification/create").map((q: RecordedRequest) => {
+            const body = JSON.parse(q.body) as { notification_id: string; title: string };
+            return [body.notification_id, body.title];
+        });
+    const webhookTitles = (from = 0): string[] => recorder.requests().slice(from).filter((q) => q.path === "/webhook/i19-topic").map((q) => q.headers.title!);
+
+    it("the watch: a service made unhealthy gives one notice on each channel, none while it stays so, one when it clears", () => {
+        recorder = startRecorder(res, "i19-watch");
+        const state = path.join(res.tmpDir("i19-watch"), "watch.state");
+        const env = watchEnv(state, { HOMEIQ_WATCH_DOWN_MINUTES: "0" });
+        const sports = stack.container("sports-data");
+
+        const quiet = watch(env);
+        expect(quiet.stdout).toContain("0 problem(s) now, 0 notified, 0 cleared");
+        expect(recorder.requests()).toEqual([]);
+
+        docker(["kill", "--signal", "STOP", sports]);
+        try {
+            waitFor(`${sports} unhealthy`, () => healthOf(sports) === "unhealthy", { timeoutMs: 60_000, intervalMs: 500 });
+            const first = watch(env);
+            console.log(first.stdout);
+            const id = `homeiq_watch_i19_operate_down_${sports.replace(/-/g, "_")}`;
+            // One problem (its endpoint fails with it, and is not a second one), one notice per channel.
+            expect(haNotices()).toEqual([[id, `HomeIQ ${OPERATE_STACK}: ${sports} is running but unhealthy`]]);
+            expect(webhookTitles()).toEqual([`HomeIQ ${OPERATE_STACK}: ${sports} is running but unhealthy`]);
+            const ha = recorder.requests().find((q) => q.path === "/api/services/persistent_notification/create")!;
+            expect(ha.headers.authorization).toBe(`Bearer ${TOKEN}`);
+            expect(JSON.parse(ha.body).message).toContain(`To silence it, add the line 'down:${sports}' to ${state}.silence`);
+            // Still unhealthy, twice more: nothing new.
+            watch(env);
+            const third = watch(env);
+            expect(third.stdout).toContain(`down:${sports}: ${sports} is running but unhealthy (notified; still so)`);
+            expect(recorder.requests()).toHaveLength(2);
+        } finally {
+            docker(["kill", "--signal", "CONT", sports]);
+        }
+        // A fresh start, so the broken connections of the timed-out probes are not error lines of its new life.
+        docker(["restart", "-t", "1", sports]);
+        waitFor(`${sports} healthy`, () => healthOf(sports) === "healthy", { timeoutMs: 60_000, intervalMs: 500 });
+        const cleared = watch(env);
+        expect(cleared.stdout).toContain("0 problem(s) now, 0 notified, 1 cleared");
+        expect(haNotices(2)).toEqual([[`homeiq_watch_i19_operate_down_${sports.replace(/-/g, "_")}`, `HomeIQ ${OPERATE_STACK}: resolved: ${sports} is running but unhealthy`]]);
+        expect(webhookTitles(2)).toEqual([`HomeIQ ${OPERATE_STACK}: resolved: ${sports} is running but unhealthy`]);
+        watch(env);
+        expect(recorder.requests()).toHaveLength(4);
+        expect(fs.readFileSync(state, "utf8")).toBe("");
+    }, 300_000);
+
+    it("the watch: a criterion broken for less than its grace gives no notice, past it one per container (minus a silenced one), and one each when it clears", () => {
+        const state = path.join(res.tmpDir("i19-watch-grace"), "watch.state");
+        const [dataApi, enrichment, sports] = [stack.container("data-api"), stack.container("enrichment-pipeline"), stack.container("sports-data")];
+        fs.writeFileSync(`${state}.silence`, `# the user silenced this one\nerrors:${sports}\n`);
+        for (const c of [dataApi, enrichment, sports]) docker(["exec", c, "sh", "-c", `echo "2026-12-06 04:30:00 - ERROR - i19 injected" >/proc/1/fd/2`]);
+        const from = recorder.requests().length;
+        // The clock is the script's HOMEIQ_NOW: 10 minutes of grace pass without waiting for them.
+        const t0 = 2_000_000_000;
+        const at = (minutes: number): RunResult => watch(watchEnv(state, { HOMEIQ_WATCH_CRITERION_MINUTES: "10", HOMEIQ_NOW: String(t0 + minutes * 60) }));
+        const ids = [dataApi, enrichment].map((c) => `homeiq_watch_i19_operate_errors_${c.replace(/-/g, "_")}`).sort();
+
+        at(0);
+        const nine = at(9);
+        expect(nine.stdout).toContain(`errors:${dataApi}: ${dataApi} wrote 1 error line(s) since it started at `);
+        expect(nine.stdout).toMatch(/\(for 9 of 10 minutes before a notice\)/);
+        expect(recorder.requests().length).toBe(from);
+        const ten = at(10);
+        expect(ten.stdout).toContain(`errors:${sports}: ${sports} wrote 1 error line(s)`);
+        expect(ten.stdout).toContain(`(silenced in ${state}.silence)`);
+        expect(haNotices(from).map(([id]) => id).sort()).toEqual(ids);
+        expect(webhookTitles(from)).toHaveLength(2);
+        at(30);
+        expect(recorder.requests().length).toBe(from + 4);
+        // A restart starts a clean log: each notified problem clears with one notice, the silenced one silently.
+        docker(["restart", "-t", "1", dataApi, enrichment, sports]);
+        waitFor("the three healthy again", () => [dataApi, enrichment, sports].every((c) => healthOf(c) === "healthy"), { timeoutMs: 60_000, intervalMs: 500 });
+        const back = at(31);
+        expect(back.stdout).toContain("0 problem(s) now, 0 notified, 2 cleared");
+        expect(back.stdout).toContain(`errors:${sports}: cleared before its notice`);
+        expect(haNotices(from + 4).map(([id]) => id).sort()).toEqual(ids);
+        expect(haNotices(from + 4).every(([, title]) => title.startsWith(`HomeIQ ${OPERATE_STACK}: resolved: `))).toBe(true);
+        at(32);
+        expect(recorder.requests().length).toBe(from + 8);
+    }, 300_000);
+
+    it("the watch refuses a malformed environment with exit 2, naming the variable", () => {
+        const r = runRepoScript("watch/watch.sh", { HOMEIQ_WATCH_STACK: OPERATE_STACK, HOMEIQ_WATCH_STATE_FILE: "relative/state", HOMEIQ_WATCH_CONTAINERS: "a" });
+        expect(r.code).toBe(2);
+        expect(r.stderr).toContain("HOMEIQ_WATCH_STATE_FILE='relative/state' is malformed: expected an absolute path");
+        const m = runRepoScript("watch/watch.sh", { HOMEIQ_WATCH_STACK: OPERATE_STACK, HOMEIQ_WATCH_STATE_FILE: "/tmp/x", HOMEIQ_WATCH_CONTAINERS: "a", HOMEIQ_WATCH_MEMORY_PERCENT: "170" });
+        expect(m.code).toBe(2);
+        expect(m.stderr).toContain("HOMEIQ_WATCH_MEMORY_PERCENT='170' is malformed: expected a whole number from 1 to 100");
+    });
 });
