@@ -12,7 +12,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { REVIEW_CRITERIA } from "../catalog/criteria";
-import type { ValidationPlan } from "../config/plan";
+import type { ValidationPlan } from "../plan/plan";
 import { scriptCommand, SCRIPTS } from "./scriptCommand";
 
 export interface DeploymentValidationArgs {
@@ -33,8 +33,8 @@ export class DeploymentValidation extends pulumi.ComponentResource {
             {
                 create: scriptCommand(SCRIPTS.validate),
                 environment: {
-                    HOMEIQ_VALIDATE_TARGETS: args.plan.targets,
-                    HOMEIQ_VALIDATE_CONTAINERS: args.plan.containers,
+                    HOMEIQ_VALIDATE_TARGETS: args.plan.targets.map((t) => `${t.service}=${t.check}:${t.url}`).join(" "),
+                    HOMEIQ_VALIDATE_CONTAINERS: args.plan.containers.join(" "),
                     DOCKER_HOST: args.plan.dockerHost,
                     HOMEIQ_VALIDATE_TIMEOUT_SECONDS: String(args.plan.requestTimeoutSeconds),
                     HOMEIQ_VALIDATE_ATTEMPTS: String(args.plan.attempts),

@@ -5,8 +5,8 @@
  */
 import { CONFIG_NAMESPACE } from "../config/keys";
 import { ConfigValidationError } from "../config/loadConfig";
-import type { PlatformPlan } from "../config/plan";
-import { resolvePlatform } from "../config/resolve";
+import type { PlatformPlan } from "../plan/plan";
+import { resolvePlatform } from "../plan/resolve";
 import { parseStackConfig, type StackConfig } from "../config/schema";
 import { readStackFiles } from "../synth/stackFiles";
 

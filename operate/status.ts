@@ -12,8 +12,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { REVIEW_CRITERIA } from "../catalog/criteria";
-import type { PlatformPlan } from "../config/plan";
-import { LABEL_DEPENDENCY_IDS, LABEL_PIDS_LIMIT } from "../components/naming";
+import type { PlatformPlan } from "../plan/plan";
+import { LABEL_DEPENDENCY_IDS, LABEL_PIDS_LIMIT } from "../plan/naming";
 import { DockerHost } from "./host";
 
 /** The review's numbers (catalog/criteria.ts). */
