@@ -82,6 +82,8 @@ export async function applyOperateStack(log: (line: string) => void): Promise<Op
         "homeiq:hostPorts": Object.entries(OPERATE_PORTS).map(([s, p]) => `${s}=${p}`),
         "homeiq:resourceOverrides": [`data-api:memoryMiB=${OPERATE_DATA_API_MEMORY_MIB}`, "data-api:memoryReservationMiB=64"],
         "homeiq:homeAssistantToken": { secure: "v1:not-decryptable-offline-i19" },
+        // The watch's crontab line is installed by its own test, with a schedule folder of its own.
+        "homeiq:watchEveryMinutes": 0,
     });
     let state: ApplyState | undefined;
     let result: ApplyResult;

@@ -155,8 +155,24 @@ describe("every `pulumi config set` line the migration prints passes its value a
     });
 });
 
-/** A `docker` that answers like an engine where nothing of the stack exists yet, and a `curl` that gets healthy answers. */
+/**
+ * A `docker` that answers like an engine where nothing of the stack exists yet, a `curl` that gets
+ * healthy answers, and a `crontab` that keeps the table in $HOME (the watch's schedule must never
+ * touch the real user's crontab from a unit test).
+ */
 function fakeTools(dir: string): void {
+    fs.writeFileSync(
+        path.join(dir, "crontab"),
+        `#!/bin/sh
+case "$1" in
+  -l) [ -f "$HOME/fake-crontab" ] || { echo "no crontab for fake" >&2; exit 1; }; cat "$HOME/fake-crontab" ;;
+  -) cat >"$HOME/fake-crontab" ;;
+  -*) echo "fake crontab: unexpected $*" >&2; exit 2 ;;
+  *) cat -- "$1" >"$HOME/fake-crontab" ;;
+esac
+`,
+        { mode: 0o755 },
+    );
     fs.writeFileSync(
         path.join(dir, "docker"),
         `#!/bin/sh
@@ -198,6 +214,8 @@ const EXPECTED_EXIT: Array<[RegExp, number, RegExp]> = [
     [/^bash scripts\/preflight\/ports-free\.sh$/, 3, /could not list the containers publishing host port \d+: Error: No such object/],
     [/^echo /, 0, /./],
     [/^docker builder prune --all --force$/, 0, /reclaimed/],
+    [/^bash scripts\/schedule\/install\.sh$/, 0, /watch of stack '\S+' scheduled \(every \d+, /],
+    [/^bash scripts\/schedule\/remove\.sh$/, 0, /schedule at \S+ removed/],
 ];
 
 describe("every Command runs its script with the environment the program gives it", () => {
