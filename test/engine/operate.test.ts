@@ -16,6 +16,8 @@ import { docker, REPO_ROOT, Resources, run, waitFor, type RunResult } from "./he
 import { runRepoScript, startRecorder, type Recorder, type RecordedRequest } from "./notify-helpers";
 import { applyOperateStack, OPERATE_DATA_API_MEMORY_MIB, OPERATE_PORTS, OPERATE_STACK, type OperateStack } from "./operate-stack";
 import type { StackStatus } from "../../operate/status";
+import { loadStackPlan } from "../../operate/stackPlan";
+import { watchEnvironment } from "../../components/stackWatch";
 
 /**
  * The stand-in InfluxDB answers HTTP through socat and a bash per request: on a loaded 2-core machine
@@ -328,6 +330,57 @@ exec sh -c "$*"
         expect(haNotices(from + 4).every(([, title]) => title.startsWith(`HomeIQ ${OPERATE_STACK}: resolved: `))).toBe(true);
         at(32);
         expect(recorder.requests().length).toBe(from + 8);
+    }, 300_000);
+
+    it("the watch as `pulumi up` installs it (the StackWatch Command's environment through the host scheduler): a tick runs it and its notice arrives; remove.sh takes it away", () => {
+        const dir = res.tmpDir("i19-watch-schedule");
+        const scheduleDir = path.join(dir, "schedule");
+        // A crontab of the test's own: the real user's is shared with every other test on this machine.
+        const bin = path.join(dir, "bin");
+        fs.mkdirSync(bin);
+        fs.writeFileSync(path.join(bin, "crontab"), `#!/bin/sh
+case "$1" in
+  -l) [ -f "${dir}/crontab" ] || { echo "no crontab" >&2; exit 1; }; cat "${dir}/crontab" ;;
+  -) cat >"${dir}/crontab" ;;
+  *) cat -- "$1" >"${dir}/crontab" ;;
+esac
+`, { mode: 0o755 });
+        const { plan } = loadStackPlan(stack.projectDir, OPERATE_STACK, { "homeiq:watchEveryMinutes": "1", "homeiq:watchDownMinutes": "0", "homeiq:homeAssistantUrl": recorder.base });
+        const env = {
+            ...watchEnvironment(plan.watch!),
+            HOMEIQ_SCHEDULE_DIR: scheduleDir,
+            HOMEIQ_WATCH_STATE_FILE: path.join(scheduleDir, "watch.state"),
+            HOMEIQ_WATCH_MAX_LATENCY_MS: "2000", // see RELAXED
+            HOMEIQ_HA_TOKEN: TOKEN,
+            PATH: `${bin}:${process.env.PATH ?? ""}`,
+        };
+        const installed = runRepoScript("schedule/install.sh", env);
+        expect({ code: installed.code, err: installed.stderr }).toEqual({ code: 0, err: expect.any(String) });
+        expect(fs.readFileSync(path.join(dir, "crontab"), "utf8")).toContain(`HOMEIQ_SCHEDULE_DIR=${scheduleDir} /bin/bash ${scheduleDir}/scripts/schedule/tick.sh`);
+        const from = recorder.requests().length;
+        const sports = stack.container("sports-data");
+        docker(["kill", "--signal", "STOP", sports]);
+        try {
+            waitFor(`${sports} unhealthy`, () => healthOf(sports) === "unhealthy", { timeoutMs: 60_000, intervalMs: 500 });
+            // What cron does every minute, two minutes on (a new schedule's first run is its next time).
+            const tick = run("/bin/bash", [path.join(scheduleDir, "scripts", "schedule", "tick.sh")], {
+                env: { HOMEIQ_SCHEDULE_DIR: scheduleDir, HOMEIQ_NOW: String(Math.floor(Date.now() / 1000) + 120) },
+                allowFail: true,
+                timeoutMs: 180_000,
+            });
+            expect({ code: tick.code, out: tick.stdout }).toEqual({ code: 0, out: expect.stringContaining("watch of stack 'i19-operate': done") });
+            expect(fs.readFileSync(path.join(scheduleDir, "runs.log"), "utf8")).toMatch(/ watch due=\S+ result=ok exit=0 /);
+            expect(haNotices(from)).toEqual([[`homeiq_watch_i19_operate_down_${sports.replace(/-/g, "_")}`, `HomeIQ ${OPERATE_STACK}: ${sports} is running but unhealthy`]]);
+            expect(recorder.requests().slice(from).filter((q) => q.path.startsWith("/api/"))[0]!.headers.authorization).toBe(`Bearer ${TOKEN}`);
+        } finally {
+            docker(["kill", "--signal", "CONT", sports]);
+            docker(["restart", "-t", "1", sports]);
+        }
+        const removed = runRepoScript("schedule/remove.sh", { HOMEIQ_SCHEDULE_DIR: scheduleDir, PATH: env.PATH });
+        expect(removed.code).toBe(0);
+        expect(fs.readFileSync(path.join(dir, "crontab"), "utf8")).not.toContain(scheduleDir);
+        expect(fs.existsSync(scheduleDir)).toBe(false);
+        waitFor(`${sports} healthy`, () => healthOf(sports) === "healthy", { timeoutMs: 60_000, intervalMs: 500 });
     }, 300_000);
 
     it("the watch refuses a malformed environment with exit 2, naming the variable", () => {
