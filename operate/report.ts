@@ -53,6 +53,8 @@ export function humanReport(s: StackStatus): string {
         else {
             const last = b.last ? `last ${b.last.name} (${duration(b.last.ageSeconds)} ago, ${b.last.complete ? "complete" : "INCOMPLETE: no manifest"})` : "none taken yet";
             lines.push(`backups: ${b.folder} ${b.bytes === undefined ? "?" : mib(b.bytes)}, ${last}${fsText}`);
+            const jobs = (b.jobs ?? []).map((j) => `${j.job} ${j.result === "ok" ? "ok" : j.result.toUpperCase()} ${duration(j.ageSeconds)} ago`);
+            if (jobs.length > 0) lines.push(`scheduled jobs, last run: ${jobs.join(", ")}`);
         }
     }
     lines.push("");

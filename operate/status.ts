@@ -44,10 +44,16 @@ export type FindingKind = Exclude<keyof typeof EXIT, "ok" | "usage" | "engine">;
 /**
  * A log line counts as an error when it carries an error level the way HomeIQ's services and nginx
  * write one: ERROR, CRITICAL or FATAL as a word, a Python traceback, JSON `"level": "error"`, nginx's
- * `[error]`/`[crit]`/`[alert]`/`[emerg]`; case-insensitive. The deploy gate uses the same rule in
- * bash (scripts/validate/error-lines.sh); test/unit/errorLines.test.ts runs both on the same lines.
+ * `[error]`/`[crit]`/`[alert]`/`[emerg]`; case-insensitive. Except nginx's "access forbidden by rule":
+ * the Docker API proxy refusing a call it must refuse (nginx logs every `deny` at error level).
+ * The deploy gate uses the same rule in bash (scripts/validate/error-lines.sh);
+ * test/process/errorLines.test.ts runs both on the same lines.
  */
 export const ERROR_LINE = /(^|[^A-Za-z0-9_])(error|critical|fatal)([^A-Za-z0-9_]|$)|Traceback \(most recent call last\)|"(level|levelname|severity)"\s*:\s*"(error|critical|fatal)"|\[(error|crit|alert|emerg)\]/i;
+/** An error-level line that is a refusal by design, not an error. */
+export const NOT_AN_ERROR = /access forbidden by rule/;
+
+export const isErrorLine = (line: string): boolean => ERROR_LINE.test(line) && !NOT_AN_ERROR.test(line);
 
 export interface Expected {
     readonly service: string;
@@ -129,6 +135,8 @@ export interface DiskStatus {
         /** The filesystem holding the backup folder (or its nearest existing parent). */
         readonly filesystem?: { readonly usedPercent: number; readonly availableBytes: number };
         readonly last?: { readonly name: string; readonly ageSeconds: number; readonly complete: boolean };
+        /** The last run of each scheduled job of the stack (scripts/schedule writes `.schedule/<job>/last-run.json`): backup, drill, watch, ... */
+        readonly jobs?: ReadonlyArray<{ readonly job: string; readonly result: string; readonly finished: string; readonly ageSeconds: number }>;
     };
 }
 
@@ -316,7 +324,7 @@ async function countErrorLines(host: DockerHost, container: string, since: strin
     const r = await host.docker(["logs", "--since", since, container], 120_000);
     if (r.code !== 0) return undefined;
     let n = 0;
-    for (const text of [r.stdout, r.stderr]) for (const line of text.split("\n")) if (ERROR_LINE.test(line)) n += 1;
+    for (const text of [r.stdout, r.stderr]) for (const line of text.split("\n")) if (isErrorLine(line)) n += 1;
     return n;
 }
 
@@ -352,7 +360,18 @@ async function backupStatus(folder: string, now: Date): Promise<NonNullable<Disk
         const taken = Date.parse(`${name.slice(0, 4)}-${name.slice(4, 6)}-${name.slice(6, 8)}T${name.slice(9, 11)}:${name.slice(11, 13)}:${name.slice(13, 15)}Z`);
         last = { name, ageSeconds: Math.max(0, Math.round((now.getTime() - taken) / 1000)), complete: fs.existsSync(path.join(folder, name, "manifest.json")) };
     }
-    return { folder, exists: true, bytes, filesystem, last };
+    const jobs: Array<{ job: string; result: string; finished: string; ageSeconds: number }> = [];
+    const scheduleRoot = path.join(folder, ".schedule");
+    for (const job of fs.existsSync(scheduleRoot) ? fs.readdirSync(scheduleRoot).sort() : []) {
+        try {
+            const run = JSON.parse(fs.readFileSync(path.join(scheduleRoot, job, "last-run.json"), "utf8")) as { result?: unknown; finished?: unknown };
+            const finished = String(run.finished);
+            jobs.push({ job, result: String(run.result), finished, ageSeconds: Math.max(0, Math.round((now.getTime() - Date.parse(finished)) / 1000)) });
+        } catch {
+            // No run yet (or a folder that is not a job): nothing to show.
+        }
+    }
+    return { folder, exists: true, bytes, filesystem, last, jobs };
 }
 
 /** Reads everything the status shows from the engine (and the backup folder on this machine). */

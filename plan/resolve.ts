@@ -267,7 +267,8 @@ export function resolvePlatform(stack: string, config: StackConfig, catalog: Cat
             config.values.watchEveryMinutes > 0 && config.values.dockerHost.startsWith("unix://")
                 ? {
                       stack,
-                      scheduleDir: `~/.homeiq/schedules/${stack}-watch`,
+                      // Beside the stack's other scheduled jobs (issue 17's backup and drill): <backup root>/<stack>/.schedule/<job>.
+                      scheduleDir: `${config.values.backupRoot ?? DEFAULT_BACKUP_ROOT}/${stack}/.schedule/watch`,
                       everyMinutes: config.values.watchEveryMinutes,
                       containers: [...enabled.map((k) => planOf.get(k)!.containerName), ...(dockerApiProxy ? [dockerApiProxy.containerName] : [])],
                       targets: enabled.map((k) => ({ service: k, ...planOf.get(k)!.validation })),

@@ -334,7 +334,6 @@ exec sh -c "$*"
 
     it("the watch as `pulumi up` installs it (the StackWatch Command's environment through the host scheduler): a tick runs it and its notice arrives; remove.sh takes it away", () => {
         const dir = res.tmpDir("i19-watch-schedule");
-        const scheduleDir = path.join(dir, "schedule");
         // A crontab of the test's own: the real user's is shared with every other test on this machine.
         const bin = path.join(dir, "bin");
         fs.mkdirSync(bin);
@@ -346,10 +345,11 @@ case "$1" in
 esac
 `, { mode: 0o755 });
         const { plan } = loadStackPlan(stack.projectDir, OPERATE_STACK, { "homeiq:watchEveryMinutes": "1", "homeiq:watchDownMinutes": "0", "homeiq:homeAssistantUrl": recorder.base });
+        // Beside the stack's other scheduled jobs, in its backup folder.
+        const scheduleDir = plan.watch!.scheduleDir;
+        expect(scheduleDir).toBe(path.join(stack.backupRoot, OPERATE_STACK, ".schedule", "watch"));
         const env = {
             ...watchEnvironment(plan.watch!),
-            HOMEIQ_SCHEDULE_DIR: scheduleDir,
-            HOMEIQ_WATCH_STATE_FILE: path.join(scheduleDir, "watch.state"),
             HOMEIQ_WATCH_MAX_LATENCY_MS: "2000", // see RELAXED
             HOMEIQ_HA_TOKEN: TOKEN,
             PATH: `${bin}:${process.env.PATH ?? ""}`,
@@ -376,6 +376,9 @@ esac
             docker(["kill", "--signal", "CONT", sports]);
             docker(["restart", "-t", "1", sports]);
         }
+        // The status shows the job's last run, from the scheduler's own record.
+        const jobs = statusJson(stack).s.disk.backup!.jobs!;
+        expect(jobs.map((j) => [j.job, j.result])).toEqual([["watch", "ok"]]);
         const removed = runRepoScript("schedule/remove.sh", { HOMEIQ_SCHEDULE_DIR: scheduleDir, PATH: env.PATH });
         expect(removed.code).toBe(0);
         expect(fs.readFileSync(path.join(dir, "crontab"), "utf8")).not.toContain(scheduleDir);

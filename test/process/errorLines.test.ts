@@ -1,13 +1,13 @@
 /**
  * One rule for an error line, in two languages: the deploy gate's bash (scripts/validate/error-lines.sh)
- * and `npm run status`'s regex (operate/status.ts ERROR_LINE) classify the same hand-labelled lines
+ * and `npm run status`'s rule (operate/status.ts isErrorLine) classify the same hand-labelled lines
  * the same way, and as labelled.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ERROR_LINE } from "../../operate/status";
+import { isErrorLine } from "../../operate/status";
 
 const SCRIPT = path.resolve(__dirname, "..", "..", "scripts", "validate", "error-lines.sh");
 
@@ -30,12 +30,14 @@ const LINES: Array<[string, boolean]> = [
     ["2025/10/14 12:00:00 [notice] 1#1: using the epoll event method", false],
     ["2025/10/14 12:00:00 [warn] 1#1: the \"user\" directive makes sense only if the master process runs as root", false],
     ['172.18.0.1 - - [14/Oct/2025:12:00:00 +0000] "GET /health HTTP/1.1" 200 2', false],
+    // The Docker API proxy refusing a write, as it must: nginx logs every `deny` at error level.
+    ['2026/12/06 04:30:00 [error] 12#12: *3 access forbidden by rule, client: 172.19.0.3, server: , request: "POST /v1.43/containers/x/restart HTTP/1.1"', false],
     ["[enrichment-pipeline STAND-IN] Docker socket not usable: tcp://docker-api-proxy:2375: ENOENT (errno 2): No such file or directory", false],
 ];
 
 describe("what counts as an error line in a container's log", () => {
     it("the status's regex labels every line as expected", () => {
-        expect(LINES.map(([line]) => [line, ERROR_LINE.test(line)])).toEqual(LINES);
+        expect(LINES.map(([line]) => [line, isErrorLine(line)])).toEqual(LINES);
     });
 
     it("the deploy gate's bash agrees, line by line and in a count", () => {

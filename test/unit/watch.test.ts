@@ -26,13 +26,13 @@ describe("the watch", () => {
         const env = watch.inputs.environment as Record<string, string>;
         expect(env).toMatchObject({
             DOCKER_HOST: "unix:///var/run/docker.sock",
-            HOMEIQ_SCHEDULE_DIR: "~/.homeiq/schedules/prod-watch",
+            HOMEIQ_SCHEDULE_DIR: "~/homeiq-backups/prod/.schedule/watch",
             HOMEIQ_SCHEDULE_JOB: "watch",
             HOMEIQ_SCHEDULE_STACK: "prod",
             HOMEIQ_SCHEDULE_WHEN: "every 5",
             HOMEIQ_SCHEDULE_COMMAND: "watch/watch.sh",
             HOMEIQ_WATCH_STACK: "prod",
-            HOMEIQ_WATCH_STATE_FILE: "~/.homeiq/schedules/prod-watch/watch.state",
+            HOMEIQ_WATCH_STATE_FILE: "~/homeiq-backups/prod/.schedule/watch/watch.state",
             HOMEIQ_WATCH_DOWN_MINUTES: "5",
             HOMEIQ_WATCH_CRITERION_MINUTES: "30",
             HOMEIQ_WATCH_DISK_PERCENT: "90",
