@@ -51,7 +51,7 @@ describe("status findings", () => {
         ["an error line", { errorLines: { count: 1, since: "t" } }, ["errors:prod-a"], 13],
         ["memory at 70 %", { memory: { usedBytes: 70 * MiB, limitBytes: 100 * MiB, percent: 70 } }, ["memory:prod-a"], 14],
         ["CPU at 50 % of its limit", { cpu: { percentOfLimit: 50, limitCpus: 0.5, percentOfOneCpu: 25 } }, ["cpu:prod-a"], 15],
-    ] as Array<[string, Partial<ContainerStatus>, string[], number]>)("%s: finding %j, exit %d", (_what, change, expected, code) => {
+    ] as Array<[string, Partial<ContainerStatus>, string[], number]>)("%s: its finding, and the exit code of its kind", (_what, change, expected, code) => {
         const f = evaluate([healthy("a", change), healthy("b")], DISK, { ...CRITERIA });
         expect({ ids: f.map((x) => x.id), code: exitCodeOf(f) }).toEqual({ ids: expected, code });
     });
