@@ -15,7 +15,9 @@
 #   HOMEIQ_VALIDATE_MAX_LATENCY_MS    optional; an endpoint passes only if its p95 over
 #                                     HOMEIQ_VALIDATE_LATENCY_REQUESTS requests (default 20) is below it
 #   HOMEIQ_VALIDATE_ERROR_LINES       optional, with HOMEIQ_VALIDATE_CONTAINERS: `fail` or `report`
-#                                     error lines in each container's log since it started
+#                                     error lines in each container's log since it started, for the
+#                                     containers started in the last HOMEIQ_VALIDATE_ERROR_LINES_WINDOW_SECONDS
+#                                     (default 3600: those this deploy started)
 #   HOMEIQ_VALIDATE_REPORT_USAGE      optional, with HOMEIQ_VALIDATE_CONTAINERS: `true` prints each
 #                                     container's memory and CPU against its limits (never fails)
 #   HOMEIQ_VALIDATE_RESULTS_FILE      optional; the table also written there as `service<TAB>status<TAB>ms`
@@ -71,7 +73,8 @@ ERROR_LINES=${HOMEIQ_VALIDATE_ERROR_LINES:-}
 REPORT_USAGE=${HOMEIQ_VALIDATE_REPORT_USAGE:-}
 [[ -z $REPORT_USAGE || $REPORT_USAGE == true || $REPORT_USAGE == false ]] ||
   die "$EXIT_USAGE" "environment variable HOMEIQ_VALIDATE_REPORT_USAGE='$REPORT_USAGE' is malformed: expected true or false"
-readonly ERROR_LINES REPORT_USAGE
+ERROR_WINDOW=$(int_var HOMEIQ_VALIDATE_ERROR_LINES_WINDOW_SECONDS 3600 0)
+readonly ERROR_LINES REPORT_USAGE ERROR_WINDOW
 
 SERVICES=() KINDS=() URLS=()
 declare -A SEEN=()
@@ -313,6 +316,12 @@ if ((${#CONTAINERS[@]} > 0)) && [[ -n $ERROR_LINES ]]; then
     docker logs --since "$started" "$c" >"$WORK/logs" 2>&1 ||
       die "$EXIT_TOOL" "cannot read the log of container $c: $(head -c 300 -- "$WORK/logs" | tr '\n' ' ')"
     n=$(count_error_lines "$WORK/logs")
+    started_s=$(date -d "$started" +%s 2>/dev/null) || started_s=0
+    if (($(date +%s) - started_s > ERROR_WINDOW)); then
+      # Not started by this deploy: its past is the watch's business, not a reason to refuse a deploy.
+      echo "error lines: $c: $n since it started at $started (before this deploy: not judged here)"
+      continue
+    fi
     echo "error lines: $c: $n since it started at $started"
     ((n == 0)) || ERRORED+=("$c ($n)")
   done

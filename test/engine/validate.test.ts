@@ -211,6 +211,10 @@ describe("validate.sh (post-deploy validation gate) on a real engine", () => {
     for (const c of [noisy.container, websocket.container]) {
       expect(failing.stdout).toMatch(new RegExp(`^usage: ${c}  memory [\\d.]+% \\([\\d.]+[KMG]?i?B / 32MiB\\)  CPU [\\d.]+% of one CPU$`, "m"));
     }
+    // A container that started before this deploy (here: more than 0 s ago) is not judged by the gate: the watch judges it.
+    const older = runValidate({ ...env, HOMEIQ_VALIDATE_ERROR_LINES: "fail", HOMEIQ_VALIDATE_ERROR_LINES_WINDOW_SECONDS: "0" });
+    expect(older.code).toBe(0);
+    expect(older.stdout).toMatch(new RegExp(`^error lines: ${noisy.container}: 2 since it started at \\S+ \\(before this deploy: not judged here\\)$`, "m"));
     const reported = runValidate({ ...env, HOMEIQ_VALIDATE_ERROR_LINES: "report" });
     expect(reported.code).toBe(0);
     expect(reported.stdout).toContain(`error lines (reported, not a failure): ${noisy.container} (2)`);
@@ -272,6 +276,7 @@ esac
     ["container", { HOMEIQ_VALIDATE_TARGETS: "data-api=http200:http://127.0.0.1:1/", HOMEIQ_VALIDATE_CONTAINERS: "prod-data-api Prod_X" }, "HOMEIQ_VALIDATE_CONTAINERS entry 'Prod_X' is not a container name"],
     ["max latency", { HOMEIQ_VALIDATE_TARGETS: "data-api=http200:http://127.0.0.1:1/", HOMEIQ_VALIDATE_MAX_LATENCY_MS: "0.1" }, "environment variable HOMEIQ_VALIDATE_MAX_LATENCY_MS='0.1' is malformed"],
     ["error lines", { HOMEIQ_VALIDATE_TARGETS: "data-api=http200:http://127.0.0.1:1/", HOMEIQ_VALIDATE_ERROR_LINES: "warn" }, "environment variable HOMEIQ_VALIDATE_ERROR_LINES='warn' is malformed: expected fail or report"],
+    ["error window", { HOMEIQ_VALIDATE_TARGETS: "data-api=http200:http://127.0.0.1:1/", HOMEIQ_VALIDATE_ERROR_LINES_WINDOW_SECONDS: "1h" }, "environment variable HOMEIQ_VALIDATE_ERROR_LINES_WINDOW_SECONDS='1h' is malformed"],
   ])("case 3: malformed environment (%s) -> exit 2 naming the variable and the bad entry, nothing checked", (_name, env, message) => {
     const r = runValidate(env as Record<string, string>, 20_000);
     expect(r.code).toBe(2);
