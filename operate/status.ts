@@ -14,7 +14,7 @@ import * as path from "path";
 import { REVIEW_CRITERIA } from "../catalog/criteria";
 import type { PlatformPlan } from "../plan/plan";
 import { LABEL_DEPENDENCY_IDS, LABEL_PIDS_LIMIT } from "../plan/naming";
-import { DockerHost } from "./host";
+import { DockerHost, runProgram } from "./host";
 
 /** The review's numbers (catalog/criteria.ts). */
 export const CRITERIA = {
@@ -351,7 +351,8 @@ async function backupStatus(folder: string, now: Date): Promise<NonNullable<Disk
     }
     if (!fs.existsSync(folder)) return { folder, exists: false, filesystem };
     let bytes: number | undefined;
-    const du = await new DockerHost("").onHost(["du", "-sk", folder], 120_000);
+    // The backups are on this machine (backup.sh runs where `pulumi up` runs), whatever the engine.
+    const du = await runProgram("du", ["-sk", folder], { timeoutMs: 120_000 });
     if (du.code === 0) bytes = Number(du.stdout.split(/\s/)[0]) * 1024;
     const names = fs.readdirSync(folder).filter((n) => /^\d{8}T\d{6}Z$/.test(n)).sort();
     const name = names[names.length - 1];
