@@ -23,6 +23,8 @@ export const SCRIPTS = {
     socketGroup: "scripts/docker/socket-group.sh",
     pidsLimits: "scripts/docker/pids-limits.sh",
     hostPortsFree: "scripts/preflight/ports-free.sh",
+    scheduleInstall: "scripts/schedule/install.sh",
+    scheduleRemove: "scripts/schedule/remove.sh",
 } as const;
 
 /** `bash scripts/<script>`, e.g. scriptCommand(SCRIPTS.backup). */
