@@ -55,7 +55,10 @@ export function removeOperateStack(): void {
     if (containers.length) docker(["rm", "-f", ...containers]);
     const networks = ids(["network", "ls", "-q", "--filter", label]);
     if (networks.length) docker(["network", "rm", ...networks]);
-    const volumes = ids(["volume", "ls", "-q", "--filter", label]);
+    // By name too: a volume a container's mount created again after the stack's was removed has no label
+    // (an interrupted run's backup container can leave one, with the old InfluxDB token in it).
+    const named = ids(["volume", "ls", "-q", "--filter", `name=^${OPERATE_STACK}-`]);
+    const volumes = [...new Set([...ids(["volume", "ls", "-q", "--filter", label]), ...named])];
     if (volumes.length) docker(["volume", "rm", "-f", ...volumes]);
 }
 
