@@ -48,6 +48,13 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
         expect(JSON.parse(env.HOMEIQ_STACK_CONFIG_JSON).profile).toBe(stack);
     });
 
+    it("lets only the pre-change backup find nothing (a first deploy); the final backup fails loudly instead", async () => {
+        const result = await synthStack(stack);
+        const ifNothing = (name: string) => (command(result, name)!.inputs.environment as Record<string, string>).HOMEIQ_BACKUP_IF_NOTHING;
+        expect(ifNothing("homeiq-pre-change-backup")).toBe("skip");
+        expect(ifNothing("homeiq-final-backup")).toBe("fail");
+    });
+
     it("has no on-demand backup or restore unless config asks", async () => {
         const result = await synthStack(stack);
         expect(command(result, "homeiq-on-demand-backup")).toBeUndefined();
@@ -60,6 +67,7 @@ it("takes an on-demand backup when homeiq:backupRequest is raised, after the sta
     const onDemand = command(result, "homeiq-on-demand-backup")!;
     expect(onDemand.inputs.triggers).toEqual([3]);
     expect((onDemand.inputs.environment as Record<string, string>).HOMEIQ_BACKUP_REASON).toBe("on-demand");
+    expect((onDemand.inputs.environment as Record<string, string>).HOMEIQ_BACKUP_IF_NOTHING).toBe("fail");
     expect(onDemand.dependencies).toContain(containersByService(result).get("influxdb")!.urn);
 });
 

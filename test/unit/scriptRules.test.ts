@@ -186,7 +186,10 @@ printf '200 0.002'
 
 /** What each script gets to with the fake engine; never 2 (its environment refused). */
 const EXPECTED_EXIT: Array<[RegExp, number, RegExp]> = [
+    // The fake engine has no container: the pre-change backup (a first deploy may find nothing) says so and
+    // succeeds; every other backup (HOMEIQ_BACKUP_IF_NOTHING=fail) refuses to back up nothing.
     [/^bash scripts\/backup\/backup\.sh$/, 0, /nothing to back up yet/],
+    [/^bash scripts\/backup\/backup\.sh #if-nothing=fail$/, 3, /nothing to back up for stack '[^']+': looked for InfluxDB container/],
     [/^bash scripts\/validate\/validate\.sh$/, 0, /validation passed/],
     [/^bash scripts\/validate\/containers-healthy\.sh$/, 1, /health gate failed: (\d+) of \1 containers not healthy/],
     [/^bash scripts\/backup\/restore-stack\.sh$/, 5, /refusing to restore from .*: no such folder; nothing was changed/],
@@ -223,7 +226,8 @@ describe("every Command runs its script with the environment the program gives i
                 const cmd = c.inputs[field];
                 if (typeof cmd !== "string") continue;
                 const r = spawnSync("/bin/sh", ["-c", cmd], { cwd: ROOT, env: { PATH: `${bin}:/usr/bin:/bin`, HOME: home, ...env }, encoding: "utf8", timeout: 30_000 });
-                const expected = EXPECTED_EXIT.find(([re]) => re.test(cmd));
+                const key = /backup\.sh$/.test(cmd) && env.HOMEIQ_BACKUP_IF_NOTHING === "fail" ? `${cmd} #if-nothing=fail` : cmd;
+                const expected = EXPECTED_EXIT.find(([re]) => re.test(key));
                 const out = `${r.stdout}${r.stderr}`;
                 expect({ command: `${c.name}.${field}: ${cmd}`, status: r.status, matched: expected !== undefined && expected[2].test(out), out: expected && expected[2].test(out) ? "" : out }).toEqual({
                     command: `${c.name}.${field}: ${cmd}`,
@@ -234,7 +238,7 @@ describe("every Command runs its script with the environment the program gives i
                 runs.push(`${c.name}.${field}`);
                 if (/backup\.sh$/.test(cmd)) {
                     // The default ~ and a ~/... root resolve to this machine's home, here the fake one.
-                    expect(r.stdout).toMatch(new RegExp(`backup root ${home}/(homeiq-backups|backups/homeiq), keep`));
+                    expect(r.stdout).toMatch(new RegExp(`backup root ${home}/(homeiq-backups|backups/homeiq), keep 30 days`));
                 }
             }
         }
