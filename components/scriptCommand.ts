@@ -15,6 +15,8 @@
 /** The scripts Command resources run, relative to the project folder. */
 export const SCRIPTS = {
     backup: "scripts/backup/backup.sh",
+    scheduleInstall: "scripts/schedule/install.sh",
+    scheduleRemove: "scripts/schedule/remove.sh",
     restore: "scripts/backup/restore-stack.sh",
     chownVolume: "scripts/backup/chown-volume.sh",
     setRetention: "scripts/influxdb/set-retention.sh",

@@ -25,6 +25,8 @@ const SCRIPT_COMMANDS = [
     "bash scripts/docker/socket-group.sh",
     "bash scripts/docker/pids-limits.sh",
     "bash scripts/preflight/ports-free.sh",
+    "bash scripts/schedule/install.sh",
+    "bash scripts/schedule/remove.sh",
 ];
 
 /** Every command string a Command may have: one per script, plus the constant echoes and the prune. */

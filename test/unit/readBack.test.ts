@@ -55,7 +55,7 @@ describe("Commands whose environment holds a secret", () => {
             }
         }
         // The cases reach every kind: the three that carry the InfluxDB token, and the others.
-        expect([...seen.secret].sort()).toEqual(["final-backup", "influxdb-retention", "on-demand-backup", "pre-change-backup", "restore"]);
+        expect([...seen.secret].sort()).toEqual(["backup-schedule-backup", "backup-schedule-drill", "final-backup", "influxdb-retention", "on-demand-backup", "pre-change-backup", "restore"]);
         expect(seen.plain.size).toBeGreaterThanOrEqual(4);
     }, 120_000);
 });

@@ -55,6 +55,21 @@ const accepts = (key: keyof typeof CONFIG_FIELDS, value: string): boolean => CON
 const pathish = fc.string({ unit: fc.constantFrom(..."/abc_.+-~ :$'\"*\\\n\t\u00e9AZ09".split("")), maxLength: 24 });
 
 describe("patterns shared with the scripts", () => {
+    it("schedules: homeiq:backupSchedule accepts exactly what scripts/schedule/lib.sh's valid_when runs (and 'off')", () => {
+        const part = fc.constantFrom("daily ", "monthly ", "every ", "hourly ", "", "0", "1", "2", "3", "4", "5", "9", ":", " ", "00", "28", "29", "1440", "1441", "24", "23:59", "-");
+        const values = [...fc.sample(fc.array(part, { maxLength: 5 }).map((xs) => xs.join("")), { seed: SEED, numRuns: 1500 }), "daily 02:00", "monthly 28 23:59", "every 1440", "every 1441", "monthly 29 02:00"];
+        const r = spawnSync("bash", ["-c", 'source scripts/schedule/lib.sh; while IFS= read -r -d "" v; do if valid_when "$v"; then printf 1; else printf 0; fi; done'], {
+            cwd: ROOT,
+            input: values.map((v) => `${v}\0`).join(""),
+            encoding: "utf8",
+        });
+        expect(r.status).toBe(0);
+        const bash = [...r.stdout].map((c) => c === "1");
+        expect(values.filter((v, i) => (v !== "off" && accepts("backupSchedule", v)) !== bash[i])).toEqual([]);
+        expect(bash.filter(Boolean).length).toBeGreaterThan(10);
+        expect(accepts("backupSchedule", "off")).toBe(true);
+    });
+
     it("migration: from-compose.sh checks the values it carries with the program's own rules (same text, same bounds)", () => {
         expect(scriptPattern("migrate/from-compose.sh", "RE_INFLUX_NAME")).toBe(RE_INFLUX_NAME.source);
         expect(scriptNumber("migrate/from-compose.sh", "RETENTION_DAYS_MAX")).toBe(RETENTION_DAYS_MAX);
@@ -157,6 +172,18 @@ describe("every `pulumi config set` line the migration prints passes its value a
 
 /** A `docker` that answers like an engine where nothing of the stack exists yet, and a `curl` that gets healthy answers. */
 function fakeTools(dir: string): void {
+    // The user's crontab, kept in $HOME/crontab: the schedule's install.sh must never touch the real one.
+    fs.writeFileSync(
+        path.join(dir, "crontab"),
+        `#!/bin/sh
+case "$1" in
+  -l) [ -f "$HOME/crontab" ] && cat "$HOME/crontab" || { echo "no crontab for fake" >&2; exit 1; } ;;
+  -r) rm -f "$HOME/crontab" ;;
+  *) cp "$1" "$HOME/crontab" ;;
+esac
+`,
+        { mode: 0o755 },
+    );
     fs.writeFileSync(
         path.join(dir, "docker"),
         `#!/bin/sh
@@ -198,6 +225,8 @@ const EXPECTED_EXIT: Array<[RegExp, number, RegExp]> = [
     [/^bash scripts\/docker\/socket-group\.sh$/, 3, /could not read the group of \/var\/run\/docker\.sock through the engine/],
     [/^bash scripts\/docker\/pids-limits\.sh$/, 3, /container \S+: Error: No such object/],
     [/^bash scripts\/preflight\/ports-free\.sh$/, 3, /could not list the containers publishing host port \d+: Error: No such object/],
+    [/^bash scripts\/schedule\/install\.sh$/, 0, /(backup|drill) of stack '[^']+' (scheduled \((daily|monthly|every) |is off)/],
+    [/^bash scripts\/schedule\/remove\.sh$/, 0, /no schedule at .*; nothing to remove|schedule at .* removed/],
     [/^echo /, 0, /./],
     [/^docker builder prune --all --force$/, 0, /reclaimed/],
 ];
