@@ -196,7 +196,7 @@ c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
       rows.set(name, row);
     };
     const steps = (out: string): string =>
-      out.split("\n").filter((l) => /(MiB|restored) in \d+ ms/.test(l)).map((l) => l.replace(/^\[homeiq-(backup|restore)\] /, "")).join("; ");
+      out.split("\n").filter((l) => /(MiB|restored|in place|same pass,) in \d+ ms|^\[homeiq-restore\] \+/.test(l)).map((l) => l.replace(/^\[homeiq-(backup|restore)\] /, "")).join("; ");
     const HOST_TAR = "host tar (fsync)";
     const DIRECT = "backup.sh (DIRECT, local engine)";
     const STREAM = "backup.sh (STREAM, as for ssh://)";
@@ -254,6 +254,7 @@ c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         HOMEIQ_INFLUX_TOKEN: s.token,
         HOMEIQ_SQLITE_RESTORES: `data-api=${s.dataApi.volume}:metadata.db:${SERVICE_UID}`,
         HOMEIQ_RESTORE_HELPER_IMAGE: IMAGES.python,
+        HOMEIQ_RESTORE_TIMINGS: "1",
       });
       docker(["start", s.dataApi.container]);
       add(RESTORE, backupBytes, restore.ms);

@@ -50,6 +50,10 @@ cleanup() {
 }
 on_exit cleanup
 
+T_START=$(now_ns)
+# mark <what>: "+<ms since start> <what>" (HOMEIQ_RESTORE_TIMINGS=1; bench:backup shows where the time goes).
+mark() { [[ ${HOMEIQ_RESTORE_TIMINGS:-0} != 1 ]] || log "+$((($(now_ns) - T_START) / 1000000)) ms $*"; }
+
 # --- environment -----------------------------------------------------------------
 require_var HOMEIQ_RESTORE_DIR "$RE_ABS_PATH" "the absolute path of one backup folder, without spaces or colons"
 DIR=${HOMEIQ_RESTORE_DIR%/}
@@ -174,6 +178,7 @@ if [[ ${HOMEIQ_RESTORE_VERIFY_ONLY:-0} == 1 ]]; then
   exit 0
 fi
 
+mark "manifest and sizes checked"
 # Preconditions, still before any change.
 need_docker
 sweep_abandoned_scratch
@@ -309,6 +314,7 @@ if ((${#STAGED_HERE[@]})); then
     log "verified manifest and ${#F_PATHS[@]} files ($(human_mb "$bytes_total")) of stack '$m_stack' taken $m_created"
   fi
 fi
+mark "verified (and SQLite staged)"
 test_pause restore-verified
 
 # From here on data is changed; failures exit EXIT_RESTORE and say what was done.
@@ -341,6 +347,7 @@ if ((do_influx)); then
   done_steps+=(influxdb)
 fi
 
+mark "influxdb done"
 # --- 4. SQLite -------------------------------------------------------------------------------
 # Each database goes through a one-off helper container, created (not started),
 # with the volume at /target: `docker cp` puts the file into the volume as
@@ -436,4 +443,5 @@ for i in "${!R_SERVICES[@]}"; do
   done_steps+=("sqlite:$svc")
 done
 
+mark "sqlite in place"
 log "restore complete from $DIR: ${done_steps[*]:-nothing to restore}"
