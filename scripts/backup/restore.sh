@@ -37,7 +37,8 @@ cleanup() {
   if [[ -n $influx_tmp ]]; then
     docker exec "$INFLUX_CONTAINER" rm -rf "$influx_tmp" >/dev/null 2>&1 || true
   fi
-  unstage
+  # Defined once the DIRECT section is reached (verify-only and early refusals exit before it).
+  if declare -F unstage >/dev/null; then unstage; fi
   [[ -z ${WORK_HASH:-} ]] || rm -f "$WORK_HASH"
   remove_own_scratch >/dev/null
   if [[ -n $INTERRUPTED ]] && ((started_changes)); then

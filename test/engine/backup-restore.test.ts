@@ -184,7 +184,7 @@ describe("restore refuses a damaged backup and changes nothing", () => {
   it("verify-only mode accepts the intact backup, refuses a damaged one, and changes nothing either way", () => {
     const before = state();
     const ok = runScript("restore.sh", restoreEnv(s, good, { HOMEIQ_RESTORE_VERIFY_ONLY: "1" }));
-    expect(ok.code).toBe(0);
+    expect({ code: ok.code, stderr: ok.stderr }).toEqual({ code: 0, stderr: "" });
     expect(ok.stdout).toContain("the backup is complete and intact; nothing was changed");
     const bad = damagedCopy("verify-only-missing", (dir) => fs.rmSync(path.join(dir, "config.json")));
     const refused = runScript("restore.sh", restoreEnv(s, bad, { HOMEIQ_RESTORE_VERIFY_ONLY: "1" }));
