@@ -34,12 +34,14 @@ influx_tmp='' started_changes=0 done_steps=()
 cleanup() {
   local rc=$1
   wait_guarded
+  # A copy into the influx container started beside the SQLite staging: let it end, then remove its folder.
+  [[ -z ${COPY_PID:-} ]] || wait "$COPY_PID" 2>/dev/null || true
   if [[ -n $influx_tmp ]]; then
     docker exec "$INFLUX_CONTAINER" rm -rf "$influx_tmp" >/dev/null 2>&1 || true
   fi
   # Defined once the DIRECT section is reached (verify-only and early refusals exit before it).
   if declare -F unstage >/dev/null; then unstage; fi
-  [[ -z ${WORK_HASH:-} ]] || rm -f "$WORK_HASH"
+  [[ -z ${WORK_HASH:-} ]] || rm -f "$WORK_HASH" "$WORK_HASH.copy"
   remove_own_scratch >/dev/null
   if [[ -n $INTERRUPTED ]] && ((started_changes)); then
     printf '[%s] ERROR: interrupted by SIG%s -- restore INCOMPLETE; already restored: %s (run it again to restore everything)\n' \
@@ -292,16 +294,40 @@ unstage() {
   docker run --rm "${SCRATCH_LABEL_ARGS[@]}" --network none --user 0:0 "${STAGE_MOUNTS[@]}" --entrypoint rm "$HELPER" -f "${paths[@]}" >/dev/null 2>&1 || true
   STAGED=()
 }
+copy_into_influx() { tar -C "$DIR/influxdb" -cf - . | docker exec -i "$INFLUX_CONTAINER" tar -C "$influx_tmp" -xf -; }
+COPY_PID='' influx_copied=0
 if ((${#STAGED_HERE[@]})); then
-  # The other files are hashed here while the helper copies and hashes the SQLite files: both only read
-  # the backup and write temporary files, so neither changes anything before both have verified.
+  # The other files are hashed here while the helper copies and hashes the SQLite files, and the InfluxDB
+  # backup is copied into the influx container's temporary folder: all three only read the backup and write
+  # temporary copies, so nothing is changed before every file has verified.
   t0=$(now_ns)
   hash_and_check >"$WORK_HASH" 2>&1 &
   hash_pid=$!
+  if ((do_influx)); then
+    influx_tmp=$INFLUX_TMP/homeiq-restore-$$
+    docker exec "$INFLUX_CONTAINER" mkdir -p "$influx_tmp" ||
+      die "$EXIT_DOCKER" "influxdb: cannot create $influx_tmp in $INFLUX_CONTAINER; nothing was changed"
+    # Its own process group (as `guarded`): a signal to ours reaches this script, whose cleanup waits for it.
+    set -m
+    copy_into_influx </dev/null >"$WORK_HASH.copy" 2>&1 &
+    COPY_PID=$!
+    set +m
+  fi
   stage_rc=0
   stage_sqlite || stage_rc=$?
   hash_rc=0
   wait "$hash_pid" || hash_rc=$?
+  if [[ -n $COPY_PID ]]; then
+    copy_rc=0
+    wait "$COPY_PID" || copy_rc=$?
+    COPY_PID=''
+    if ((copy_rc != 0)); then
+      unstage
+      sed 's/^/  /' "$WORK_HASH.copy" >&2
+      die "$EXIT_DOCKER" "influxdb: copying the backup into $INFLUX_CONTAINER failed (see above); nothing was changed"
+    fi
+    influx_copied=1
+  fi
   if ((hash_rc != 0)); then
     unstage
     cat "$WORK_HASH" >&2
@@ -326,16 +352,17 @@ fail_restore() {
 
 # --- 3. InfluxDB ------------------------------------------------------------------------
 # Each step that writes runs guarded (lib.sh): an interruption lets it finish, then cleans up.
-copy_into_influx() { tar -C "$DIR/influxdb" -cf - . | docker exec -i "$INFLUX_CONTAINER" tar -C "$influx_tmp" -xf -; }
 influx_restore() {
   INFLUX_TOKEN=$HOMEIQ_INFLUX_TOKEN docker exec -e INFLUX_TOKEN "$INFLUX_CONTAINER" \
     influx restore --full "$influx_tmp" 2>&1 | sed -u 's/^/  influx: /'
 }
 if ((do_influx)); then
-  influx_tmp=$INFLUX_TMP/homeiq-restore-$$
-  log "influxdb: copying the backup into $INFLUX_CONTAINER:$influx_tmp"
-  docker exec "$INFLUX_CONTAINER" mkdir -p "$influx_tmp" || fail_restore "influxdb: cannot create $influx_tmp in $INFLUX_CONTAINER"
-  guarded copy_into_influx || fail_restore "influxdb: copying the backup into $INFLUX_CONTAINER failed"
+  if ((influx_copied == 0)); then
+    influx_tmp=$INFLUX_TMP/homeiq-restore-$$
+    log "influxdb: copying the backup into $INFLUX_CONTAINER:$influx_tmp"
+    docker exec "$INFLUX_CONTAINER" mkdir -p "$influx_tmp" || fail_restore "influxdb: cannot create $influx_tmp in $INFLUX_CONTAINER"
+    guarded copy_into_influx || fail_restore "influxdb: copying the backup into $INFLUX_CONTAINER failed"
+  fi
   test_pause restore-influx-copied
   log "influxdb: influx restore --full (token passed by environment)"
   t0=$(now_ns)
