@@ -303,7 +303,7 @@ if ((${#STAGED_HERE[@]})); then
   t0=$(now_ns)
   hash_and_check >"$WORK_HASH" 2>&1 &
   hash_pid=$!
-  if ((do_influx)); then
+  if ((do_influx == 1)); then
     influx_tmp=$INFLUX_TMP/homeiq-restore-$$
     docker exec "$INFLUX_CONTAINER" mkdir -p "$influx_tmp" ||
       die "$EXIT_DOCKER" "influxdb: cannot create $influx_tmp in $INFLUX_CONTAINER; nothing was changed"
