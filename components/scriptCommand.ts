@@ -15,8 +15,6 @@
 /** The scripts Command resources run, relative to the project folder. */
 export const SCRIPTS = {
     backup: "scripts/backup/backup.sh",
-    scheduleInstall: "scripts/schedule/install.sh",
-    scheduleRemove: "scripts/schedule/remove.sh",
     restore: "scripts/backup/restore-stack.sh",
     chownVolume: "scripts/backup/chown-volume.sh",
     setRetention: "scripts/influxdb/set-retention.sh",
@@ -25,6 +23,8 @@ export const SCRIPTS = {
     socketGroup: "scripts/docker/socket-group.sh",
     pidsLimits: "scripts/docker/pids-limits.sh",
     hostPortsFree: "scripts/preflight/ports-free.sh",
+    scheduleInstall: "scripts/schedule/install.sh",
+    scheduleRemove: "scripts/schedule/remove.sh",
 } as const;
 
 /** `bash scripts/<script>`, e.g. scriptCommand(SCRIPTS.backup). */
