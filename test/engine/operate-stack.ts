@@ -9,6 +9,7 @@
  * One change to the specs, for time: health checks every second with one retry (the program's 30 s
  * x 3 would take 90 s to call a stopped service unhealthy); nothing the status reads depends on it.
  */
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -54,7 +55,10 @@ export function removeOperateStack(): void {
     if (containers.length) docker(["rm", "-f", ...containers]);
     const networks = ids(["network", "ls", "-q", "--filter", label]);
     if (networks.length) docker(["network", "rm", ...networks]);
-    const volumes = ids(["volume", "ls", "-q", "--filter", label]);
+    // By name too: a volume a container's mount created again after the stack's was removed has no label
+    // (an interrupted run's backup container can leave one, with the old InfluxDB token in it).
+    const named = ids(["volume", "ls", "-q", "--filter", `name=^${OPERATE_STACK}-`]);
+    const volumes = [...new Set([...ids(["volume", "ls", "-q", "--filter", label]), ...named])];
     if (volumes.length) docker(["volume", "rm", "-f", ...volumes]);
 }
 
@@ -62,6 +66,23 @@ const fastHealth = (type: string, _name: string, inputs: Props): Props =>
     type === "docker:index/container:Container" && inputs.healthcheck
         ? { ...inputs, healthcheck: { ...(inputs.healthcheck as Props), interval: "1s", timeout: "2s", retries: 1 } }
         : inputs;
+
+/** The lock two runs of operate.test.ts take (its stack name and host ports are fixed, as the stack tests' are). */
+export const OPERATE_LOCK = "/tmp/homeiq-i19-operate.lock";
+
+/**
+ * Holds OPERATE_LOCK until the returned function is called: a `flock` child that says when it has the
+ * lock and keeps it while its stdin is open. A second run (another checkout's `npm test`) waits here.
+ */
+export function holdOperateLock(): Promise<() => void> {
+    return new Promise((resolve, reject) => {
+        const child = spawn("flock", ["-x", OPERATE_LOCK, "-c", "echo locked; cat >/dev/null"], { stdio: ["pipe", "pipe", "inherit"] });
+        child.on("error", reject);
+        child.stdout.on("data", (c: Buffer) => {
+            if (c.toString().includes("locked")) resolve(() => child.stdin.end());
+        });
+    });
+}
 
 export async function applyOperateStack(log: (line: string) => void): Promise<OperateStack> {
     removeOperateStack();

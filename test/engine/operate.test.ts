@@ -14,7 +14,7 @@ import * as os from "os";
 import * as path from "path";
 import { docker, REPO_ROOT, Resources, run, waitFor, type RunResult } from "./helpers";
 import { runRepoScript, startRecorder, type Recorder, type RecordedRequest } from "./notify-helpers";
-import { applyOperateStack, OPERATE_DATA_API_MEMORY_MIB, OPERATE_PORTS, OPERATE_STACK, type OperateStack } from "./operate-stack";
+import { applyOperateStack, holdOperateLock, OPERATE_DATA_API_MEMORY_MIB, OPERATE_PORTS, OPERATE_STACK, type OperateStack } from "./operate-stack";
 import type { StackStatus } from "../../operate/status";
 import { loadStackPlan } from "../../operate/stackPlan";
 import { watchEnvironment } from "../../components/stackWatch";
@@ -49,13 +49,17 @@ describe("operating a running stand-in stack: npm run status and the watch", () 
     let appliedAt: number;
     const log: string[] = [];
 
+    let release: (() => void) | undefined;
+
     beforeAll(async () => {
+        release = await holdOperateLock();
         appliedAt = Date.now();
         stack = await applyOperateStack((l) => log.push(l));
     }, 15 * 60_000);
 
     afterAll(async () => {
         if (stack) await stack.destroy();
+        release?.();
     }, 5 * 60_000);
 
     it("reports every container's state, health, restarts, uptime, endpoint p95, memory and CPU against its limits, error lines, volumes and backups; all well: exit 0", () => {
@@ -95,6 +99,26 @@ describe("operating a running stand-in stack: npm run status and the watch", () 
         expect(human.stdout).toMatch(new RegExp(`^${OPERATE_STACK}-data-api\\s+running\\s+healthy\\s+0\\s+\\d+[smhd]\\s+\\d+ ms\\s+[\\d.]+% of 160\\.0 MiB\\s+[\\d.]+% of [\\d.]+\\s+0\\s+ok$`, "m"));
         expect(human.stdout).toContain("all well: 4 containers meet every criterion");
     }, 120_000);
+
+    it("reports the backup folder's size and the last backup: one taken with the environment of the stack's own backup Command", () => {
+        const final = stack.result.state.resources.find((r) => r.type === "command:local:Command" && r.name === "homeiq-final-backup")!;
+        // A secret input is kept wrapped ({ value }) in the applied state: the script gets its value, as the provider gives it.
+        const env = Object.fromEntries(Object.entries(final.inputs.environment as Record<string, unknown>).map(([k, v]) => [k, typeof v === "string" ? v : String((v as { value: unknown }).value)]));
+        const backup = run("bash", [path.join(REPO_ROOT, "scripts", "backup", "backup.sh")], { env, allowFail: true, timeoutMs: 180_000 });
+        expect({ code: backup.code, err: backup.code === 0 ? "" : backup.stderr }).toEqual({ code: 0, err: "" });
+        const dir = /^HOMEIQ_BACKUP_DIR=(.+)$/m.exec(backup.stdout)![1]!;
+        const { s } = statusJson(stack);
+        const b = s.disk.backup!;
+        expect({ folder: b.folder, exists: b.exists, last: b.last }).toEqual({
+            folder: path.dirname(dir),
+            exists: true,
+            last: { name: path.basename(dir), ageSeconds: expect.any(Number), complete: true },
+        });
+        expect(b.last!.ageSeconds).toBeLessThan(300);
+        expect(b.bytes).toBe(Number(run("du", ["-sk", b.folder]).stdout.split(/\s/)[0]) * 1024);
+        const human = status(stack);
+        expect(human.stdout).toMatch(new RegExp(`^backups: ${b.folder} [\\d.]+ MiB, last ${path.basename(dir)} \\(\\d+[sm] ago, complete\\); its filesystem \\d+% full`, "m"));
+    }, 240_000);
 
     it("the deploy gate of that `up` judged the review's deploy-time criteria: p95 under 100 ms, no error lines since start; memory and CPU reported", () => {
         const gate = stack.result.state.resources.find((r) => r.type === "command:local:Command" && r.name === "homeiq-validation")!;
