@@ -115,7 +115,7 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
 
         // The services, inside the data lifecycle: each starts after its upstreams and the steps that guard it.
         const influxToken = this.secrets.get("influxdbAdminToken");
-        const lifecycle = new DataLifecycle(name, this, { steps: plan.lifecycle, wiring: { influxToken, images }, specOf });
+        const lifecycle = new DataLifecycle(name, this, { steps: plan.lifecycle, wiring: { influxToken, images, secret: (key) => this.secrets.value(key) }, specOf });
         for (const s of plan.services) {
             services[s.key] = new HomeIQService(
                 `${name}-${s.key}`,
