@@ -33,7 +33,12 @@ export class StackBackup extends pulumi.ComponentResource {
     constructor(name: string, args: StackBackupArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("homeiq:index:StackBackup", name, {}, opts);
         const run = scriptCommand(SCRIPTS.backup);
-        const environment = backupEnvironment(args.target, args.wiring, args.moment);
+        const environment = {
+            ...backupEnvironment(args.target, args.wiring, args.moment),
+            // Only the pre-change backup can run before the stack exists (a first deploy): there, finding
+            // nothing is expected. Every other moment fails loudly when it finds nothing.
+            HOMEIQ_BACKUP_IF_NOTHING: args.moment === "pre-change" ? "skip" : "fail",
+        };
         this.command = new command.local.Command(
             name,
             args.moment === "final"
