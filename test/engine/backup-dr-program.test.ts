@@ -68,9 +68,28 @@ function host(tag: string, copyRepo: string): { projectDir: string; backupRoot: 
     return { projectDir, backupRoot };
 }
 
-/** Runs a shell command line exactly as docs/keeping-your-data.md shows it, with `env` added. */
-function sh(line: string, env: Record<string, string>): RunResult {
-    const r = spawnSync("bash", ["-c", line], { cwd: REPO_ROOT, env: { ...process.env, ...env }, encoding: "utf8", timeout: 300_000 });
+/**
+ * The bash block of docs/keeping-your-data.md that follows the line starting with `after`, with the doc's
+ * example values replaced by this test's (stack, backup root, repository): so the test runs the doc's
+ * commands as written, and a change to either shows up here.
+ */
+function docCommand(after: string, replace: ReadonlyArray<readonly [string, string]>): string {
+    const doc = fs.readFileSync(path.join(REPO_ROOT, "docs", "keeping-your-data.md"), "utf8");
+    const at = doc.indexOf(after);
+    if (at < 0) throw new Error(`docs/keeping-your-data.md has no line starting "${after}"`);
+    const block = /```bash\n([\s\S]*?)```/.exec(doc.slice(at));
+    if (!block) throw new Error(`docs/keeping-your-data.md has no bash block after "${after}"`);
+    let text = block[1]!.replace(/^ +/gm, "");
+    for (const [from, to] of replace) {
+        if (!text.includes(from)) throw new Error(`the doc's command after "${after}" no longer holds "${from}": ${text}`);
+        text = text.split(from).join(to);
+    }
+    return text;
+}
+
+/** Runs a command (the doc's) in the repository, with `input` on its stdin (what a user would type). */
+function sh(line: string, input = ""): RunResult {
+    const r = spawnSync("bash", ["-c", line], { cwd: REPO_ROOT, input, env: { ...process.env, HOMEIQ_COPY_PASSWORD: "" }, encoding: "utf8", timeout: 300_000 });
     return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -92,7 +111,7 @@ describe("disaster recovery through the program: fetch-copy.sh, then the stack a
     let state: ApplyState | undefined;
     const log: string[] = [];
     afterAll(async () => {
-        if (state) await destroyStack(state).catch(() => undefined);
+        if (state) await destroyStack(state, { log: (l) => log.push(l) }).catch(() => undefined);
         removeStack();
         for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
     });
@@ -126,8 +145,7 @@ describe("disaster recovery through the program: fetch-copy.sh, then the stack a
         addRows(container("sports-data"), "/app/data/webhooks.db", 500);
         docker(["exec", "-e", "INFLUX_TOKEN", container("influxdb"), "sh", "-c", 'printf "%s" "$1" | influx write -b home_assistant_events', "sh",
             Array.from({ length: 300 }, (_, i) => `temp,room=r${i % 5} v=${i} ${1_700_000_000 + i}`).join("\n")], { env: { INFLUX_TOKEN } });
-        const schedule = path.join(old.backupRoot, STACK, ".schedule", "backup");
-        const b = sh(`bash -c 'source ${schedule}/env && bash ${schedule}/scripts/backup/scheduled.sh'`, {});
+        const b = sh(docCommand("To take a scheduled backup (and copy) now", [["~/homeiq-backups/prod", path.join(old.backupRoot, STACK)]]));
         expect({ code: b.code, stderr: b.stderr }).toEqual({ code: 0, stderr: "" });
         const backedUp = path.basename(/^HOMEIQ_BACKUP_DIR=(.*)$/m.exec(b.stdout)![1]!);
         const before = {
@@ -144,10 +162,11 @@ describe("disaster recovery through the program: fetch-copy.sh, then the stack a
         expect(docker(["volume", "ls", "-q", "--filter", `name=^${STACK}-`]).stdout.trim()).toBe("");
         fs.rmSync(old.projectDir, { recursive: true, force: true });
 
-        // The new host, step 2 as written in the doc (the passphrase from the environment, as `read` leaves it).
+        // The new host, step 2 as the doc writes it (the passphrase typed at its `read`).
         const fresh = host("new", repo);
         dirs.push(fresh.projectDir);
-        const f = sh(`HOMEIQ_STACK=${STACK} HOMEIQ_BACKUP_ROOT=${fresh.backupRoot} HOMEIQ_COPY_REPO=${repo} bash scripts/backup/fetch-copy.sh`, { HOMEIQ_COPY_PASSWORD: PASSPHRASE });
+        const fetch = docCommand("2. Fetch the newest backup", [["HOMEIQ_STACK=prod", `HOMEIQ_STACK=${STACK}`], ["~/homeiq-backups", fresh.backupRoot], ["sftp:homeiq@nas.lan:/volume1/homeiq-restic", repo]]);
+        const f = sh(fetch, `${PASSPHRASE}\n`);
         expect({ code: f.code, stderr: f.stderr }).toEqual({ code: 0, stderr: "" });
         const folder = backupDirOf(f);
         expect(path.basename(folder)).toBe(backedUp);
