@@ -15,6 +15,9 @@
 #      integrity_check (if the helper has python3), stale -wal/-shm/-journal
 #      removed, renamed over the database, chowned to the service's uid:gid.
 #      The services that use these volumes must not be running.
+#      DIRECT (local engine): the files are copied into the volumes under temporary names,
+#      hashed in the same pass, during step 2; the helper that renames them into place
+#      runs beside step 3's `influx restore` (both only after everything verified).
 #
 # Contract (HOMEIQ_* environment variables, exit codes): README.md here.
 # Never add `set -x` here: HOMEIQ_INFLUX_TOKEN is a secret.
