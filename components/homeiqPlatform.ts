@@ -173,6 +173,7 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
                 {
                     plan: plan.watch,
                     homeAssistantToken: this.secrets.value("homeAssistantToken"),
+                    webhookUrl: plan.watch.webhookUrl ? this.secrets.value(plan.watch.webhookUrl.secret) : undefined,
                     dependsOn: [...containers, this.healthGate.command, ...(this.validation ? [this.validation.command] : [])],
                 },
                 { parent: this },

@@ -567,10 +567,10 @@ export const CONFIG_KEYS = {
         type: "string",
         secret: true,
         default: NOT_SET,
-        description: "Optional webhook (e.g. an ntfy topic URL) that gets a POST when a scheduled backup, copy or drill fails or runs late; Home Assistant gets a persistent notification either way.",
+        description: "Optional webhook (e.g. an ntfy topic URL) that gets a POST when a scheduled backup, copy or drill fails or runs late, and when the watch finds a problem or sees it clear; Home Assistant gets a persistent notification either way.",
         schema: unsetIfEmpty(text(URL_MAX, [webhookUrl])),
         allowed: "an http:// or https:// URL without spaces, e.g. https://ntfy.sh/<your topic>",
-        feeds: ["lifecycle.backup-schedule.webhookUrl"],
+        feeds: ["lifecycle.backup-schedule.webhookUrl", "watch.webhookUrl"],
     }),
     backupRequest: key({
         type: "integer",

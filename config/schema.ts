@@ -574,10 +574,18 @@ export const isLocalDockerHost = (dockerHost: string | undefined): boolean => do
 
 /** A schedule asked for where none can run: said on every run (the plan sets none up). */
 function scheduleWarnings(values: Fields): string[] {
-    if (isLocalDockerHost(values.dockerHost) || (values.backupSchedule === "off" && values.backupDrillSchedule === "off")) return [];
+    if (isLocalDockerHost(values.dockerHost)) return [];
+    const remote = `the Docker engine is remote (${values.dockerHost?.split("://")[0]}://...), and scheduled jobs run from the crontab of the machine that runs pulumi`;
     return [
-        `homeiq:backupSchedule and homeiq:backupDrillSchedule: the Docker engine is remote (${values.dockerHost?.split("://")[0]}://...), and scheduled jobs run from the crontab of the machine that runs pulumi, ` +
-            "so no scheduled backup, copy or drill is set up: run pulumi on the Docker host, or set both keys to off to silence this",
+        ...(values.backupSchedule === "off" && values.backupDrillSchedule === "off"
+            ? []
+            : [
+                  `homeiq:backupSchedule and homeiq:backupDrillSchedule: ${remote}, ` +
+                      "so no scheduled backup, copy or drill is set up: run pulumi on the Docker host, or set both keys to off to silence this",
+              ]),
+        ...(values.watchEveryMinutes === 0
+            ? []
+            : [`homeiq:watchEveryMinutes: ${remote}, so no watch is set up: run pulumi on the Docker host, or set it to 0 to silence this`]),
     ];
 }
 

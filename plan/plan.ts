@@ -295,8 +295,9 @@ export interface WatchPlan {
     readonly diskPercent: number;
     /** Folders whose filesystem's use is watched (the backups'). */
     readonly diskPaths: readonly string[];
-    /** Where notices go: Home Assistant's REST API with the stack's token. */
+    /** Where notices go: Home Assistant's REST API with the stack's token, and the webhook when one is set. */
     readonly homeAssistantUrl: string;
+    readonly webhookUrl?: { readonly secret: "notifyWebhookUrl" };
     readonly dockerHost: string;
 }
 

@@ -279,6 +279,7 @@ export function resolvePlatform(stack: string, config: StackConfig, catalog: Cat
                       diskPercent: config.values.watchDiskPercent,
                       diskPaths: [config.values.backupRoot ?? DEFAULT_BACKUP_ROOT],
                       homeAssistantUrl: config.values.homeAssistantUrl,
+                      webhookUrl: config.secrets.notifyWebhookUrl === undefined ? undefined : { secret: "notifyWebhookUrl" },
                       dockerHost: config.values.dockerHost,
                   }
                 : undefined,
