@@ -331,6 +331,10 @@ unstage() {
   STAGED=()
 }
 copy_into_influx() { tar -C "$DIR/influxdb" -cf - . | docker exec -i "$INFLUX_CONTAINER" tar -C "$influx_tmp" -xf -; }
+# shellcheck disable=SC2016 # expanded by the container's sh
+mkdir_and_copy_into_influx() {
+  tar -C "$DIR/influxdb" -cf - . | docker exec -i "$INFLUX_CONTAINER" sh -c 'mkdir -p "$1" && tar -C "$1" -xf -' copy "$influx_tmp"
+}
 COPY_PID='' influx_copied=0
 if ((${#STAGED_HERE[@]})); then
   # The other files are hashed here while the helper copies and hashes the SQLite files, and the InfluxDB
@@ -341,11 +345,10 @@ if ((${#STAGED_HERE[@]})); then
   hash_pid=$!
   if ((do_influx == 1)); then
     influx_tmp=$INFLUX_TMP/homeiq-restore-$$
-    docker exec "$INFLUX_CONTAINER" mkdir -p "$influx_tmp" ||
-      die "$EXIT_DOCKER" "influxdb: cannot create $influx_tmp in $INFLUX_CONTAINER; nothing was changed"
     # Its own process group (as `guarded`): a signal to ours reaches this script, whose cleanup waits for it.
+    # The folder is made by the same `docker exec` that unpacks (one exec fewer before the helper starts).
     set -m
-    copy_into_influx </dev/null >"$WORK_HASH.copy" 2>&1 &
+    mkdir_and_copy_into_influx </dev/null >"$WORK_HASH.copy" 2>&1 &
     COPY_PID=$!
     set +m
   fi
