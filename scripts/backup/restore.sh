@@ -15,6 +15,9 @@
 #      integrity_check (if the helper has python3), stale -wal/-shm/-journal
 #      removed, renamed over the database, chowned to the service's uid:gid.
 #      The services that use these volumes must not be running.
+#      DIRECT (local engine): the files are copied into the volumes under temporary names,
+#      hashed in the same pass, during step 2; the helper that renames them into place
+#      runs beside step 3's `influx restore` (both only after everything verified).
 #
 # Contract (HOMEIQ_* environment variables, exit codes): README.md here.
 # Never add `set -x` here: HOMEIQ_INFLUX_TOKEN is a secret.
@@ -34,6 +37,8 @@ influx_tmp='' started_changes=0 done_steps=()
 cleanup() {
   local rc=$1
   wait_guarded
+  # A rename of the staged SQLite files started beside `influx restore`: let it finish, and record it.
+  if declare -F finish_rename >/dev/null; then finish_rename >/dev/null 2>&1 || true; fi
   # A copy into the influx container started beside the SQLite staging: let it end, then remove its folder.
   [[ -z ${COPY_PID:-} ]] || wait "$COPY_PID" 2>/dev/null || true
   if [[ -n $influx_tmp ]]; then
@@ -41,7 +46,7 @@ cleanup() {
   fi
   # Defined once the DIRECT section is reached (verify-only and early refusals exit before it).
   if declare -F unstage >/dev/null; then unstage; fi
-  [[ -z ${WORK_HASH:-} ]] || rm -f "$WORK_HASH" "$WORK_HASH.copy"
+  [[ -z ${WORK_HASH:-} ]] || rm -f "$WORK_HASH" "$WORK_HASH.copy" "$WORK_HASH.rename"
   remove_own_scratch >/dev/null
   if [[ -n $INTERRUPTED ]] && ((started_changes)); then
     printf '[%s] ERROR: interrupted by SIG%s -- restore INCOMPLETE; already restored: %s (run it again to restore everything)\n' \
@@ -210,32 +215,63 @@ done
 
 # --- DIRECT: every SQLite file into its volume under a temporary name, verified in the same pass ---------
 # shellcheck disable=SC2016 # python, not shell
-STAGE_PY='import hashlib, os, sys
+STAGE_PY='import hashlib, os, queue, sys, threading
 a = sys.argv[1:]
 entries = [a[i:i + 5] for i in range(0, len(a), 5)]
 for src, mnt, rel, sha, size in entries:
     if not os.path.isfile(src) or os.path.getsize(src) != int(size):
         sys.stderr.write("%s is not the backup folder of the host running restore.sh\n" % src)
         sys.exit(11)
+CHUNK = 1 << 20  # 1 MiB blocks stay in the CPU cache between read, hash and write
+
+def copy_hashing(src, tmp):
+    """Reads src once; each block is hashed here while a writer thread writes the previous ones (both
+    release the GIL), so hashing hides behind the write. A block is reused only once it is written."""
+    free, full, err = queue.Queue(), queue.Queue(), []
+    for _ in range(4):
+        free.put(bytearray(CHUNK))
+    h = hashlib.sha256()
+    def writer(g):
+        try:
+            while True:
+                item = full.get()
+                if item is None:
+                    return
+                buf, n = item
+                g.write(memoryview(buf)[:n])
+                free.put(buf)
+        except BaseException as e:
+            err.append(e)
+            free.put(None)
+    with open(src, "rb", buffering=0) as f, open(tmp, "wb", buffering=0) as g:
+        t = threading.Thread(target=writer, args=(g,))
+        t.start()
+        try:
+            while True:
+                buf = free.get()
+                if buf is None:
+                    break
+                n = f.readinto(buf)
+                if not n:
+                    break
+                h.update(memoryview(buf)[:n])
+                full.put((buf, n))
+        finally:
+            full.put(None)
+            t.join()
+        if err:
+            raise err[0]
+        os.fsync(g.fileno())
+    return h.hexdigest()
+
 staged = []
 try:
     for src, mnt, rel, sha, size in entries:
         dst = os.path.join(mnt, rel)
         tmp = dst + ".homeiq-restore-tmp"
         os.makedirs(os.path.dirname(dst), exist_ok=True)
-        h = hashlib.sha256()
-        buf = bytearray(1 << 20)  # 1 MiB stays in the CPU cache between read, hash and write: twice as fast as 8 MiB here
-        view = memoryview(buf)
-        with open(src, "rb", buffering=0) as f, open(tmp, "wb", buffering=0) as g:
-            staged.append(tmp)
-            while True:
-                n = f.readinto(buf)
-                if not n:
-                    break
-                h.update(view[:n])
-                g.write(view[:n])
-            os.fsync(g.fileno())
-        if h.hexdigest() != sha:
+        staged.append(tmp)
+        if copy_hashing(src, tmp) != sha:
             sys.stderr.write("HOMEIQ_STAGE_MISMATCH %s\n" % src[len("/homeiq-backup/"):])
             sys.exit(7)
         print("  staged %s (sha256 verified while copying)" % rel)
@@ -295,6 +331,10 @@ unstage() {
   STAGED=()
 }
 copy_into_influx() { tar -C "$DIR/influxdb" -cf - . | docker exec -i "$INFLUX_CONTAINER" tar -C "$influx_tmp" -xf -; }
+# shellcheck disable=SC2016 # expanded by the container's sh
+mkdir_and_copy_into_influx() {
+  tar -C "$DIR/influxdb" -cf - . | docker exec -i "$INFLUX_CONTAINER" sh -c 'mkdir -p "$1" && tar -C "$1" -xf -' copy "$influx_tmp"
+}
 COPY_PID='' influx_copied=0
 if ((${#STAGED_HERE[@]})); then
   # The other files are hashed here while the helper copies and hashes the SQLite files, and the InfluxDB
@@ -305,11 +345,10 @@ if ((${#STAGED_HERE[@]})); then
   hash_pid=$!
   if ((do_influx == 1)); then
     influx_tmp=$INFLUX_TMP/homeiq-restore-$$
-    docker exec "$INFLUX_CONTAINER" mkdir -p "$influx_tmp" ||
-      die "$EXIT_DOCKER" "influxdb: cannot create $influx_tmp in $INFLUX_CONTAINER; nothing was changed"
     # Its own process group (as `guarded`): a signal to ours reaches this script, whose cleanup waits for it.
+    # The folder is made by the same `docker exec` that unpacks (one exec fewer before the helper starts).
     set -m
-    copy_into_influx </dev/null >"$WORK_HASH.copy" 2>&1 &
+    mkdir_and_copy_into_influx </dev/null >"$WORK_HASH.copy" 2>&1 &
     COPY_PID=$!
     set +m
   fi
@@ -356,6 +395,49 @@ influx_restore() {
   INFLUX_TOKEN=$HOMEIQ_INFLUX_TOKEN docker exec -e INFLUX_TOKEN "$INFLUX_CONTAINER" \
     influx restore --full "$influx_tmp" 2>&1 | sed -u 's/^/  influx: /'
 }
+# DIRECT: the staged files are renamed into place, all in one helper container (stale -wal, -shm and
+# -journal removed first: an old WAL applied to the new file would corrupt it), and handed to their owners.
+# shellcheck disable=SC2016 # expanded by the helper's sh
+RENAME_SH='set -eu
+for e in "$@"; do
+  mnt=${e%%|*} rest=${e#*|}
+  rel=${rest%%|*} owner=${rest#*|}
+  owner=${owner%%|*}
+  dst=$mnt/$rel
+  rm -f "$dst-wal" "$dst-shm" "$dst-journal"
+  mv -f "$dst.homeiq-restore-tmp" "$dst"
+  chown "$owner" "$dst" "$(dirname "$dst")"
+  echo "  $rel in place (owner $owner)"
+done'
+# DIRECT: the staged SQLite files are put in place (RENAME_SH) in a helper container started beside
+# `influx restore`: everything was verified above, and the container's start then costs no time of its own.
+RENAME_PID='' RENAME_T0=0
+start_rename() {
+  ((${#STAGED[@]})) || return 0
+  test_pause restore-sqlite-copied
+  RENAME_T0=$(now_ns)
+  # Its own process group (as `guarded`): an interruption lets it finish (cleanup waits for it).
+  set -m
+  docker run --rm --name "homeiq-restore-rename-$$" "${SCRATCH_LABEL_ARGS[@]}" --network none --user 0:0 "${STAGE_MOUNTS[@]}" \
+    --entrypoint sh "$HELPER" -c "$RENAME_SH" rename "${STAGED[@]}" </dev/null >"$WORK_HASH.rename" 2>&1 &
+  RENAME_PID=$!
+  set +m
+}
+# finish_rename: waits for it, prints its output, records what it put in place; 1 if it failed.
+finish_rename() {
+  [[ -n $RENAME_PID ]] || return 0
+  local rc=0 i
+  wait "$RENAME_PID" || rc=$?
+  RENAME_PID=''
+  if ((rc != 0)); then
+    sed 's/^/  /' "$WORK_HASH.rename" >&2
+    return 1
+  fi
+  cat "$WORK_HASH.rename"
+  for i in "${!R_SERVICES[@]}"; do [[ -z ${SQL_FILE[${R_SERVICES[i]}]:-} ]] || done_steps+=("sqlite:${R_SERVICES[i]}"); done
+  STAGED=()
+  log "sqlite: in place in $((($(now_ns) - RENAME_T0) / 1000000)) ms"
+}
 if ((do_influx)); then
   if ((influx_copied == 0)); then
     influx_tmp=$INFLUX_TMP/homeiq-restore-$$
@@ -364,9 +446,11 @@ if ((do_influx)); then
     guarded copy_into_influx || fail_restore "influxdb: copying the backup into $INFLUX_CONTAINER failed"
   fi
   test_pause restore-influx-copied
+  start_rename
   log "influxdb: influx restore --full (token passed by environment)"
   t0=$(now_ns)
   if ! guarded influx_restore; then
+    finish_rename || warn "sqlite: putting the verified files in place failed too (see above)"
     fail_restore "influxdb: 'influx restore --full' failed in $INFLUX_CONTAINER (see the lines above)"
   fi
   docker exec "$INFLUX_CONTAINER" rm -rf "$influx_tmp" >/dev/null 2>&1 || warn "could not remove $influx_tmp in $INFLUX_CONTAINER"
@@ -417,31 +501,9 @@ mv -f "$tmp" "$dst"
 chown "$owner" "$dst"
 chown "$owner" "$(dirname "$dst")"
 '
-# DIRECT: the staged files are renamed into place, all in one helper container (stale -wal, -shm and
-# -journal removed first: an old WAL applied to the new file would corrupt it), and handed to their owners.
-# shellcheck disable=SC2016 # expanded by the helper's sh
-RENAME_SH='set -eu
-for e in "$@"; do
-  mnt=${e%%|*} rest=${e#*|}
-  rel=${rest%%|*} owner=${rest#*|}
-  owner=${owner%%|*}
-  dst=$mnt/$rel
-  rm -f "$dst-wal" "$dst-shm" "$dst-journal"
-  mv -f "$dst.homeiq-restore-tmp" "$dst"
-  chown "$owner" "$dst" "$(dirname "$dst")"
-  echo "  $rel in place (owner $owner)"
-done'
-if ((${#STAGED[@]})); then
-  test_pause restore-sqlite-copied
-  t0=$(now_ns)
-  if ! guarded docker run --rm --name "homeiq-restore-rename-$$" "${SCRATCH_LABEL_ARGS[@]}" --network none --user 0:0 "${STAGE_MOUNTS[@]}" \
-    --entrypoint sh "$HELPER" -c "$RENAME_SH" rename "${STAGED[@]}"; then
-    fail_restore "sqlite: putting the verified files in place failed (see above)"
-  fi
-  for i in "${!R_SERVICES[@]}"; do [[ -z ${SQL_FILE[${R_SERVICES[i]}]:-} ]] || done_steps+=("sqlite:${R_SERVICES[i]}"); done
-  STAGED=()
-  log "sqlite: in place in $((($(now_ns) - t0) / 1000000)) ms"
-fi
+# (Started beside `influx restore`, or here when InfluxDB is not restored.)
+[[ -n $RENAME_PID ]] || start_rename
+finish_rename || fail_restore "sqlite: putting the verified files in place failed (see above)"
 for i in "${!R_SERVICES[@]}"; do
   svc=${R_SERVICES[i]} vol=${R_VOLUMES[i]} rel=${R_RELS[i]} owner=${R_OWNERS[i]}
   f=${SQL_FILE[$svc]:-}
