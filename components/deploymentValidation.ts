@@ -44,7 +44,8 @@ export class DeploymentValidation extends pulumi.ComponentResource {
                     // just started, so they say nothing of its steady state (npm run status judges those).
                     HOMEIQ_VALIDATE_MAX_LATENCY_MS: String(REVIEW_CRITERIA.latencyP95Ms),
                     HOMEIQ_VALIDATE_LATENCY_REQUESTS: String(REVIEW_CRITERIA.latencyRequests),
-                    HOMEIQ_VALIDATE_ERROR_LINES: "fail",
+                    // fail unless homeiq:validationErrorLines says report.
+                    HOMEIQ_VALIDATE_ERROR_LINES: args.plan.errorLines,
                     HOMEIQ_VALIDATE_REPORT_USAGE: "true",
                 },
                 triggers: args.containers.map((c) => c.id),

@@ -602,6 +602,16 @@ export const CONFIG_KEYS = {
         example: "false",
         feeds: ["validation"],
     }),
+    validationErrorLines: key({
+        type: "string",
+        secret: false,
+        default: "fail",
+        description: "What the post-deploy check does with error lines (an error log level) that a container it just started wrote: fail the update (the review's criterion), or only report them.",
+        schema: z.enum(["fail", "report"], { error: "must be fail or report" }),
+        allowed: "fail or report",
+        example: "report",
+        feeds: ["validation.errorLines"],
+    }),
     watchEveryMinutes: key({
         type: "integer",
         secret: false,

@@ -42,18 +42,28 @@ export const EXIT = {
 export type FindingKind = Exclude<keyof typeof EXIT, "ok" | "usage" | "engine">;
 
 /**
- * A log line counts as an error when it carries an error level the way HomeIQ's services and nginx
- * write one: ERROR, CRITICAL or FATAL as a word, a Python traceback, JSON `"level": "error"`, nginx's
- * `[error]`/`[crit]`/`[alert]`/`[emerg]`; case-insensitive. Except nginx's "access forbidden by rule":
- * the Docker API proxy refusing a call it must refuse (nginx logs every `deny` at error level).
+ * A log line counts as an error when its log LEVEL is an error, as HomeIQ's services and nginx write
+ * one; never for the word "error" somewhere in a message ("errors: 0", a URL). A line with a level
+ * field (JSON `"level"`/`"levelname"`/`"severity"`, logfmt `level=`) is judged by that field alone:
+ * error, critical or fatal, any case. Otherwise: ERROR, CRITICAL or FATAL in capitals as a word (Python
+ * logging, uvicorn, SQLite), a Python traceback's first line, nginx's `[error]`/`[crit]`/`[alert]`/`[emerg]`.
+ * Except nginx's "access forbidden by rule": the Docker API proxy refusing a call it must refuse (nginx
+ * logs every `deny` at error level). A line with no level is not counted (Python's last-resort handler
+ * prints a record of a logger with no handler as its bare message).
  * The deploy gate uses the same rule in bash (scripts/validate/error-lines.sh);
  * test/process/errorLines.test.ts runs both on the same lines.
  */
-export const ERROR_LINE = /(^|[^A-Za-z0-9_])(error|critical|fatal)([^A-Za-z0-9_]|$)|Traceback \(most recent call last\)|"(level|levelname|severity)"\s*:\s*"(error|critical|fatal)"|\[(error|crit|alert|emerg)\]/i;
+export const LEVEL_FIELD = /"(?:level|levelname|severity)"\s*:\s*"([A-Za-z]*)"|(?:^|\s)level="?([A-Za-z]*)/;
+export const LEVEL_WORD = /(^|[^A-Za-z0-9_])(ERROR|CRITICAL|FATAL)([^A-Za-z0-9_]|$)|^Traceback \(most recent call last\)|\[(error|crit|alert|emerg)\]/;
 /** An error-level line that is a refusal by design, not an error. */
 export const NOT_AN_ERROR = /access forbidden by rule/;
 
-export const isErrorLine = (line: string): boolean => ERROR_LINE.test(line) && !NOT_AN_ERROR.test(line);
+export function isErrorLine(line: string): boolean {
+    if (NOT_AN_ERROR.test(line)) return false;
+    const field = LEVEL_FIELD.exec(line);
+    if (field) return ["error", "critical", "fatal"].includes((field[1] ?? field[2] ?? "").toLowerCase());
+    return LEVEL_WORD.test(line);
+}
 
 export interface Expected {
     readonly service: string;

@@ -275,6 +275,8 @@ export interface ValidationPlan {
     readonly dockerHost: string;
     readonly requestTimeoutSeconds: number;
     readonly attempts: number;
+    /** Error lines in the log of a container this deploy started: fail the update, or only report them. */
+    readonly errorLines: "fail" | "report";
 }
 
 /**

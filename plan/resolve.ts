@@ -263,6 +263,7 @@ export function resolvePlatform(stack: string, config: StackConfig, catalog: Cat
                   containers: [...enabled.map((k) => planOf.get(k)!.containerName), ...(dockerApiProxy ? [dockerApiProxy.containerName] : [])],
                   dockerHost: config.values.dockerHost,
                   ...VALIDATION_REQUESTS,
+                  errorLines: config.values.validationErrorLines,
               }
             : undefined,
         watch:

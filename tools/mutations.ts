@@ -252,7 +252,8 @@ function scriptMutations(): Mutation[] {
         // ---- issue 19: the deploy gate's criteria, the error-line rule, the watch's dedupe, the status's thresholds ----
         validate("validate.latency", "scripts/validate/validate.sh", "a slow endpoint passes the latency criterion", "((LATENCY_MS < MAX_LATENCY_MS)) || slow=$((slow + 1))", "true"),
         validate("validate.error-lines-fail", "scripts/validate/validate.sh", "error lines since start never fail the gate", "  if [[ $ERROR_LINES == fail ]]; then", "  if false; then"),
-        engine(["test/process/errorLines.test.ts"])("error-lines.forbidden", "scripts/validate/error-lines.sh", "the Docker API proxy's refusals counted as error lines", `[[ $line =~ $RE_ERROR_LINE && $line != *"access forbidden by rule"* ]]`, "[[ $line =~ $RE_ERROR_LINE ]]"),
+        engine(["test/process/errorLines.test.ts"])("error-lines.forbidden", "scripts/validate/error-lines.sh", "the Docker API proxy's refusals counted as error lines", `  [[ $line != *"access forbidden by rule"* ]] || return 1\n`, ""),
+        engine(["test/process/errorLines.test.ts"])("error-lines.level-field", "scripts/validate/error-lines.sh", "a line with a level field judged by a word in its message too", "    return\n  fi", "  fi"),
         engine(["test/engine/operate.test.ts"])("watch.dedupe", "scripts/watch/watch.sh", "a problem already notified is notified again on every run", "  if ((told == 0)); then", "  if true; then"),
         unit("status.latency-edge", "operate/status.ts", "a p95 of exactly 100 ms meets the criterion", "p95 >= criteria.latencyP95Ms", "p95 > criteria.latencyP95Ms", undefined, ["test/unit/status"]),
         unit("status.memory", "operate/status.ts", "memory over its share is no finding", "c.memory.percent >= criteria.memoryPercent", "c.memory.percent > 100", undefined, ["test/unit/status"]),

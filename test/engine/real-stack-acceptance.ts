@@ -15,6 +15,7 @@ import * as path from "path";
 import { ApplyError, applyStack, destroyStack, type ApplyResult, type ApplyState } from "../../engine/apply/applyStack";
 import { REAL_CHECKOUT, REAL_CHECKOUT_ENV } from "../../engine/real-homeiq/realCheckout";
 import { ALL_SERVICES, type ServiceKey } from "../../catalog/services";
+import { isErrorLine } from "../../operate/status";
 import type { SynthResource } from "../../synth/synthesize";
 import { docker, influxChecksumOfBackup, waitFor } from "./helpers";
 import {
@@ -36,6 +37,31 @@ import {
 } from "./stack-helpers";
 
 const DISABLED = new Map<ServiceKey, string>([["calendar", "needs Google's token endpoint at start; no internet here"]]);
+
+/**
+ * Every error line (operate/status.ts isErrorLine, the gate's rule) these tests let HomeIQ's real services
+ * write, each with why. Any other error line fails the test. The first four are caused by this test
+ * environment alone (a user with Home Assistant and internet gets none of them); the last two are
+ * HomeIQ's own, at the commit the catalog models, and a user gets them too.
+ * Because of all six, the stack runs the gate with homeiq:validationErrorLines=report; a user's stack
+ * keeps the default, fail (the review's criterion).
+ */
+const EXPLAINED_ERROR_LINES: ReadonlyArray<{ readonly service: ServiceKey; readonly line: RegExp; readonly why: string }> = [
+    { service: "websocket-ingestion", line: /Cannot connect to host homeassistant\.local:8123/, why: "test environment: no Home Assistant (the default URL does not resolve); it retries and logs each failure" },
+    { service: "carbon-intensity", line: /Cannot connect to host api\.watttime\.org:443/, why: "test environment: no internet (WattTime's URL is fixed in its code, no stand-in can be named)" },
+    { service: "electricity-pricing", line: /Cannot connect to host api\.awattar\.de:443/, why: "test environment: no internet (aWATTar's URL is fixed in its code)" },
+    { service: "air-quality", line: /Cannot connect to host www\.airnowapi\.org:443/, why: "test environment: no internet (AirNow's URL is fixed in its code)" },
+    {
+        service: "admin-api",
+        line: /Failed to start WebSocket broadcast loop: 'AdminAPIService' object has no attribute 'websocket_endpoints'/,
+        why: "HomeIQ's own, every start: its startup calls an attribute its service object never sets",
+    },
+    {
+        service: "sports-data",
+        line: / - ERROR - INFLUXDB_TOKEN not set$/,
+        why: "HomeIQ's own, every start: its InfluxDB 3 query client wants a token that HomeIQ's compose file never gives it (the program turns its InfluxDB writes off)",
+    },
+];
 
 /** An HTTP request with a JSON body and headers; the answer's status and body. */
 function request(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
@@ -90,7 +116,12 @@ export function realStackAcceptance(base: "prod" | "dev"): void {
         const offset = base === "prod" ? 20000 : 30000;
         const hostPorts = ALL_SERVICES.filter((s) => !DISABLED.has(s.key)).map((s) => `${s.key}=${s.defaultHostPort + offset}`);
         const overrides = (p: TestProject, extra: Record<string, string | undefined> = {}): Record<string, string | undefined> =>
-            testOverrides(p, { "homeiq:homeiqCheckoutPath": REAL_CHECKOUT, "homeiq:hostPorts": JSON.stringify(hostPorts), ...extra }, DISABLED);
+            testOverrides(
+                p,
+                // Error lines reported, not failed: EXPLAINED_ERROR_LINES says why; the test below fails on any other.
+                { "homeiq:homeiqCheckoutPath": REAL_CHECKOUT, "homeiq:hostPorts": JSON.stringify(hostPorts), "homeiq:validationErrorLines": "report", ...extra },
+                DISABLED,
+            );
         const byService = (): Map<string, SynthResource> => new Map(containersOf(first).map((c) => [serviceOf(c), c]));
         const url = (service: string, p: string): string => `http://127.0.0.1:${portOf(byService().get(service)!).external}${p}`;
 
@@ -129,6 +160,26 @@ export function realStackAcceptance(base: "prod" | "dev"): void {
             const dataApiImage = String(byService().get("data-api")!.inputs.image);
             expect(docker(["run", "--rm", "--entrypoint", "cat", dataApiImage, "/HOMEIQ-TEST-BASE.txt"]).stdout).toContain("homeiq-real/python:trixie");
             expect(log.join("\n")).toContain(`validation passed: ${services.length} of ${services.length} services`);
+        });
+
+        it("writes no error line but the explained ones (no Home Assistant, no internet, two of HomeIQ's own); the gate counted them by the same rule and reported them without failing", () => {
+            const unexplained: string[] = [];
+            const gateCounts: string[] = [];
+            const gate = log.join("\n");
+            for (const c of containersOf(first)) {
+                const logs = docker(["logs", nameOf(c)]);
+                const errorLines = `${logs.stdout}\n${logs.stderr}`.split("\n").filter(isErrorLine);
+                for (const l of errorLines) {
+                    if (!EXPLAINED_ERROR_LINES.some((e) => e.service === serviceOf(c) && e.line.test(l))) unexplained.push(`${serviceOf(c)}: ${l.slice(0, 300)}`);
+                }
+                // The gate ran earlier: it saw at most the error lines there are now.
+                const counted = new RegExp(`error lines: ${nameOf(c)}: (\\d+) since it started`).exec(gate);
+                if (!counted || Number(counted[1]) > errorLines.length) gateCounts.push(`${nameOf(c)}: gate ${counted?.[1] ?? "no count"}, log now ${errorLines.length}`);
+            }
+            expect(unexplained).toEqual([]);
+            expect(gateCounts).toEqual([]);
+            // Home Assistant is retried from the start, so the gate always saw some; reported, and the gate passed.
+            expect(gate).toMatch(/error lines \(reported, not a failure\): .*websocket-ingestion \(\d+\)/);
         });
 
         it("logs no write refused by a read-only root or a permission, from any service", () => {

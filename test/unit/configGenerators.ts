@@ -106,6 +106,7 @@ const VALID: Record<ConfigKey, fc.Arbitrary<string>> = {
     notifyWebhookUrl: fc.constantFrom("", "https://ntfy.sh/homeiq-alerts-7f3k"),
     restoreFrom: fc.constantFrom("/srv/homeiq-backups/prod/20261127T101500Z", "/srv/b/x/"),
     postDeployValidation: fc.constantFrom("true", "false"),
+    validationErrorLines: fc.constantFrom("fail", "report"),
     watchEveryMinutes: fc.integer({ min: 0, max: 1440 }).map(String),
     watchDownMinutes: fc.integer({ min: 0, max: 10080 }).map(String),
     watchCriterionMinutes: fc.integer({ min: 0, max: 10080 }).map(String),

@@ -52,6 +52,7 @@ export const VARIANTS = {
     prodInfluxdbPort: { stack: "prod", overrides: { "homeiq:hostPorts": JSON.stringify(["influxdb=28086"]) } },
     prodInfluxdbLan: { stack: "prod", overrides: { "homeiq:lanAccess": JSON.stringify(["influxdb@0.0.0.0=Grafana on the NAS reads it"]) } },
     prodNoValidation: { stack: "prod", overrides: { "homeiq:postDeployValidation": "false" } },
+    prodErrorLinesReported: { stack: "prod", overrides: { "homeiq:validationErrorLines": "report" } },
     prodSocketGroup: { stack: "prod", overrides: { "homeiq:dockerSocketGroupId": "998" } },
     prodMaxOpenFiles: { stack: "prod", overrides: { "homeiq:maxOpenFiles": "20000" } },
     prodPlaceholderTokenAccepted: {

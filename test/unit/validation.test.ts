@@ -61,3 +61,9 @@ it("can be turned off for a Docker host the Pulumi machine cannot reach", async 
     const result = await synthOf(VARIANTS.prodNoValidation);
     expect(ofType(result, COMMAND).find((c) => c.name === "homeiq-validation")).toBeUndefined();
 });
+
+it("reports error lines without failing the update when homeiq:validationErrorLines is report; the other criteria still fail it", async () => {
+    const result = await synthOf(VARIANTS.prodErrorLinesReported);
+    const env = ofType(result, COMMAND).find((c) => c.name === "homeiq-validation")!.inputs.environment as Record<string, string>;
+    expect({ errorLines: env.HOMEIQ_VALIDATE_ERROR_LINES, maxLatency: env.HOMEIQ_VALIDATE_MAX_LATENCY_MS }).toEqual({ errorLines: "report", maxLatency: "100" });
+});
