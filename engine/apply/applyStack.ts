@@ -25,6 +25,7 @@ import { synthesize, type SynthResult } from "../../synth/synthesize";
 import { contextDigest } from "./contextDigest";
 import { dockerApi } from "./dockerApi";
 import { DRIVERS, PartialCreateError, type DriverContext, type Outputs, type Props, type ResourceDriver, type StepReport } from "./liveResources";
+import { serviceChanges } from "./swarmResources";
 import { containerChanges, inputChanges, planStep, type InputChange, type PlannedStep, type StepOp } from "./plan";
 
 export type { StepOp } from "./plan";
@@ -123,10 +124,16 @@ function plainInputs(value: unknown, path = ""): unknown {
 const CONTAINER = "docker:index/container:Container";
 const COMMAND = "command:local:Command";
 const IMAGE = "docker:index/image:Image";
+const SERVICE = "docker:index/service:Service";
 
 /** The step a `pulumi up` takes for a resource that exists, from its state and its new inputs. */
 export function planResource(type: string, driver: ResourceDriver, old: AppliedResource, inputs: Props, replaceOnChanges: readonly string[]): PlannedStep {
-    const changes = type === CONTAINER ? containerChanges(old.state, inputs) : inputChanges(type, old.inputs, inputs, driver.changes ?? {});
+    const changes =
+        type === CONTAINER
+            ? containerChanges(old.state, inputs)
+            : type === SERVICE
+              ? serviceChanges(old.state, inputs)
+              : inputChanges(type, old.inputs, inputs, driver.changes ?? {});
     return planStep(changes, replaceOnChanges, (old.initErrors ?? []).length > 0);
 }
 
