@@ -23,6 +23,7 @@ export const SCRIPTS = {
     socketGroup: "scripts/docker/socket-group.sh",
     pidsLimits: "scripts/docker/pids-limits.sh",
     hostPortsFree: "scripts/preflight/ports-free.sh",
+    swarmPreflight: "scripts/swarm/preflight.sh",
 } as const;
 
 /** `bash scripts/<script>`, e.g. scriptCommand(SCRIPTS.backup). */

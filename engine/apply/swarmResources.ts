@@ -74,7 +74,7 @@ const trim = (x: number): string => x.toFixed(9).replace(/\.?0+$/, "");
 // The service spec, as createServiceSpec builds it.
 
 const SERVICE_INPUTS = ["name", "labels", "taskSpec", "mode", "updateConfig", "rollbackConfig", "endpointSpec", "convergeConfig"] as const;
-const TASK_INPUTS = ["containerSpec", "resources", "restartPolicy", "placement", "networksAdvanced", "logDriver", "forceUpdate"];
+const TASK_INPUTS = ["containerSpec", "resources", "restartPolicy", "placement", "networksAdvanceds", "logDriver", "forceUpdate"];
 const CONTAINER_SPEC_INPUTS = ["image", "labels", "commands", "args", "env", "user", "groups", "readOnly", "mounts", "stopGracePeriod", "healthcheck", "secrets", "capAdds", "capDrops", "init", "sysctl"];
 
 function refuse(what: string, given: Props, known: readonly string[]): void {
@@ -178,7 +178,7 @@ export function serviceSpec(name: string, inputs: Props): Props {
                   }
                 : {}),
             Placement: { Constraints: asList(placement.constraints), MaxReplicas: Number(placement.maxReplicas ?? 0) },
-            Networks: asList(task.networksAdvanced).map((raw) => {
+            Networks: asList(task.networksAdvanceds).map((raw) => {
                 const n = asRecord(raw);
                 // structures.go:1140-1158: the id, else the name.
                 return { Target: n.id ?? n.name, Aliases: asList(n.aliases) };
@@ -308,9 +308,9 @@ export function serviceReadBack(inputs: Props): Props {
         // flattenTaskRestartPolicy (structures.go:456-477): delay and window come back, 0 as "0s".
         readTask.restartPolicy = { ...r, delay: shortDur(parseGoDuration(r.delay)), window: shortDur(parseGoDuration(r.window)), maxAttempts: Number(r.maxAttempts ?? 0) };
     }
-    if (task.networksAdvanced !== undefined) {
+    if (task.networksAdvanceds !== undefined) {
         // flattenTaskNetworksAdvanced (structures.go:526-541): the target as `id`, no `name`.
-        readTask.networksAdvanced = asList(task.networksAdvanced).map((raw) => {
+        readTask.networksAdvanceds = asList(task.networksAdvanceds).map((raw) => {
             const n = asRecord(raw);
             return { id: n.id ?? n.name, aliases: n.aliases };
         });
@@ -337,7 +337,7 @@ export const SERVICE_CHANGES: Readonly<Record<string, { kind: ChangeKind; source
     name: { kind: "replace", source: "tf-docker resource_docker_service.go:54-59 (ForceNew)" },
     labels: { kind: "update", source: "tf-docker resource_docker_service.go:60-66 (not ForceNew: ServiceUpdate, funcs.go:192)" },
     taskSpec: { kind: "update", source: "tf-docker resource_docker_service.go:67-761 (not ForceNew but sysctl :502-507 and networks: ServiceUpdate, funcs.go:192)" },
-    "taskSpec.networksAdvanced": { kind: "replace", source: "tf-docker resource_docker_service.go:707-732 (name, id, aliases ForceNew)" },
+    "taskSpec.networksAdvanceds": { kind: "replace", source: "tf-docker resource_docker_service.go:707-732 (name, id, aliases ForceNew)" },
     mode: { kind: "replace", source: "tf-docker resource_docker_service.go:762-768 (ForceNew)" },
     updateConfig: { kind: "update", source: "tf-docker resource_docker_service.go:800-851" },
     rollbackConfig: { kind: "update", source: "tf-docker resource_docker_service.go:853-904" },
@@ -356,11 +356,11 @@ export function serviceChanges(state: Props, inputs: Props): InputChange[] {
             const had = asRecord(state.taskSpec);
             const given = asRecord(inputs.taskSpec);
             // The networks as given against the networks as read back: a `name` never matches the read `id`.
-            if (!same(had.networksAdvanced, given.networksAdvanced)) {
-                const row = SERVICE_CHANGES["taskSpec.networksAdvanced"];
-                changes.push({ key: "taskSpec.networksAdvanced", kind: row.kind, source: row.source });
+            if (!same(had.networksAdvanceds, given.networksAdvanceds)) {
+                const row = SERVICE_CHANGES["taskSpec.networksAdvanceds"];
+                changes.push({ key: "taskSpec.networksAdvanceds", kind: row.kind, source: row.source });
             }
-            const rest = (t: Props): Props => ({ ...t, networksAdvanced: undefined });
+            const rest = (t: Props): Props => ({ ...t, networksAdvanceds: undefined });
             if (!same(rest(had), rest(asRecord(wanted.taskSpec)))) changes.push({ key, ...SERVICE_CHANGES.taskSpec });
             continue;
         }

@@ -1,0 +1,188 @@
+/**
+ * HomeIQ on a Docker Swarm (homeiq:target swarm): the same PlatformPlan as HomeIQPlatform, carried
+ * out as swarm resources (plan/swarm.ts says where each service runs): a preflight that refuses a
+ * swarm the stack cannot run on, an attachable overlay network with an explicit subnet, each image
+ * built on every node that may run it (no registry), and one docker.Service per service with its
+ * ServicePlan's environment, health check, limits and hardening, placed by constraint, health-gated
+ * through convergence in dependency order, updated stop-first and rolled back when unhealthy.
+ *
+ * What swarm services cannot carry (docs/provider-behaviour.md, "Swarm"): a health check's start
+ * interval, no-new-privileges (the nodes' daemons enforce it; the preflight checks), ulimits, a PIDs
+ * limit, tmpfs mount options other than size and mode, a published port's host IP.
+ */
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import type { ServiceKey } from "../catalog/services";
+import type { PlatformPlan, ServicePlan } from "../config/plan";
+import type { SwarmPlan, SwarmServicePlan } from "../plan/swarm";
+import { HEALTH_CHECK_TIMING, toDockerEnvs } from "./homeiqService";
+import { dockerLabels, volumeName } from "./naming";
+import { PlatformSecrets } from "./platformSecrets";
+import { scriptCommand, SCRIPTS } from "./scriptCommand";
+import { ServiceImage } from "./serviceImage";
+
+/** How long `pulumi up` waits for a service's tasks to run (healthy): converge_config, polled by the provider at >= 5 s. */
+export const CONVERGE_DELAY = "1s";
+
+export interface SwarmPlatformArgs {
+    readonly plan: PlatformPlan;
+    readonly swarm: SwarmPlan;
+}
+
+/** The profile's restart policy in swarm's words (swarm has no "unless-stopped": a service is scaled to 0 instead). */
+export function swarmRestartCondition(restart: ServicePlan["restart"]): "on-failure" | "any" {
+    return restart === "on-failure" ? "on-failure" : "any";
+}
+
+/** A tmpfs of the host target as a swarm tmpfs mount: only its size and mode carry over (mode 1777 so a non-root user can write). */
+export function tmpfsMount(target: string, options: string): docker.types.input.ServiceTaskSpecContainerSpecMount {
+    const size = /(?:^|,)size=(\d+)([kmg]?)/.exec(options);
+    const unit = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[size?.[2] ?? ""] ?? 1;
+    return { type: "tmpfs", target, tmpfsOptions: { sizeBytes: size ? Number(size[1]) * unit : undefined, mode: 0o1777 } };
+}
+
+export class SwarmPlatform extends pulumi.ComponentResource {
+    readonly provider: docker.Provider;
+    readonly network: docker.Network;
+    readonly secrets: PlatformSecrets;
+    readonly preflight: command.local.Command;
+    readonly services: Readonly<Partial<Record<ServiceKey, docker.Service>>>;
+
+    constructor(name: string, args: SwarmPlatformArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("homeiq:index:SwarmPlatform", name, {}, opts);
+        const { plan, swarm } = args;
+        this.provider = new docker.Provider(`${name}-docker`, { host: plan.dockerHost }, { parent: this });
+        this.preflight = new command.local.Command(
+            `${name}-swarm-preflight`,
+            {
+                create: scriptCommand(SCRIPTS.swarmPreflight),
+                update: scriptCommand(SCRIPTS.swarmPreflight),
+                environment: {
+                    DOCKER_HOST: plan.dockerHost,
+                    HOMEIQ_SWARM_NODES: swarm.nodes.map((n) => `${n.hostname}=${n.roles.join("+")}@${n.dockerHost}`).join(" "),
+                    HOMEIQ_SWARM_MIN_ENGINE: String(swarm.minEngineMajor),
+                    HOMEIQ_SWARM_REQUIRE_NNP: swarm.requireNoNewPrivileges ? "1" : "0",
+                },
+                logging: "stdoutAndStderr",
+            },
+            { parent: this },
+        );
+        this.network = new docker.Network(
+            `${name}-overlay`,
+            { name: swarm.network.name, driver: "overlay", attachable: true, ipamConfigs: [{ subnet: swarm.network.subnet }], labels: dockerLabels(swarm.network.labels) },
+            { parent: this, provider: this.provider, dependsOn: [this.preflight] },
+        );
+        this.secrets = new PlatformSecrets(`${name}-secrets`, { settings: plan.secrets }, { parent: this });
+
+        // One provider per node engine; each node that may run a service builds its image.
+        const providers = new Map<string, docker.Provider>([[plan.dockerHost, this.provider]]);
+        const providerOf = (host: string): docker.Provider => {
+            let p = providers.get(host);
+            if (!p) {
+                p = new docker.Provider(`${name}-docker-${providers.size}`, { host }, { parent: this });
+                providers.set(host, p);
+            }
+            return p;
+        };
+        const hostOf = (hostname: string): string => swarm.nodes.find((n) => n.hostname === hostname)!.dockerHost;
+
+        const services: Partial<Record<ServiceKey, docker.Service>> = {};
+        for (const s of swarm.services) {
+            const sp = plan.services.find((p) => p.key === s.key)!;
+            const builds = [...new Set(s.nodes.map(hostOf))].map(
+                (host, i) => new ServiceImage(`${name}-${s.key}-image${i === 0 ? "" : `-${i}`}`, { plan: sp.image, provider: providerOf(host) }, { parent: this }),
+            );
+            services[s.key] = new docker.Service(
+                `${name}-${s.key}`,
+                serviceArgs(sp, s, {
+                    stack: plan.stack,
+                    image: imageNameOf(sp),
+                    imageIds: builds.map((b) => b.reference),
+                    networkId: this.network.id,
+                    secrets: this.secrets,
+                }),
+                {
+                    parent: this,
+                    provider: this.provider,
+                    // Converged (healthy) upstreams first: the dependency order of the host target.
+                    dependsOn: [this.preflight, ...builds, ...sp.startAfter.map((d) => services[d]).filter((x): x is docker.Service => x !== undefined)],
+                    deleteBeforeReplace: true,
+                    additionalSecretOutputs: ["taskSpec"],
+                },
+            );
+        }
+        this.services = services;
+        this.registerOutputs({});
+    }
+}
+
+/** The image a task runs: the local tag of the build (no registry), or the pulled reference. */
+function imageNameOf(s: ServicePlan): string {
+    if (s.image.nonRootAdapter) return s.image.nonRootAdapter.imageName;
+    return "build" in s.image.base ? s.image.base.build.imageName : s.image.base.pull;
+}
+
+interface SwarmWiring {
+    readonly stack: string;
+    readonly image: string;
+    /** The built image ids (one per node): a label of the task, so a rebuild rolls the service. */
+    readonly imageIds: pulumi.Input<string>[];
+    readonly networkId: pulumi.Input<string>;
+    readonly secrets: PlatformSecrets;
+}
+
+/** The docker.Service inputs of one ServicePlan on swarm. */
+export function serviceArgs(sp: ServicePlan, s: SwarmServicePlan, w: SwarmWiring): docker.ServiceArgs {
+    const envs = toDockerEnvs(sp.environment, w.secrets);
+    const env = pulumi.all(envs).apply((list) => Object.fromEntries(list.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])));
+    const h = sp.hardening;
+    return {
+        name: s.name,
+        labels: dockerLabels(sp.labels),
+        taskSpec: {
+            containerSpec: {
+                image: w.image,
+                labels: [...dockerLabels(sp.labels), { label: "homeiq.image-ids", value: pulumi.all(w.imageIds).apply((ids) => ids.join(",")) }],
+                env,
+                user: h.user,
+                readOnly: h.readOnly,
+                mounts: [
+                    // A named volume is created on the node that runs the task (the stateful ones are pinned to theirs).
+                    ...sp.volumes.map((v) => ({ type: "volume", source: volumeName(w.stack, v.volume), target: v.containerPath })),
+                    ...Object.entries(h.tmpfs ?? {}).map(([path, options]) => tmpfsMount(path, options)),
+                ],
+                healthcheck: {
+                    tests: [...sp.healthCheck.tests],
+                    interval: HEALTH_CHECK_TIMING.interval,
+                    timeout: HEALTH_CHECK_TIMING.timeout,
+                    retries: HEALTH_CHECK_TIMING.retries,
+                    startPeriod: `${sp.healthCheck.startPeriodSeconds}s`,
+                },
+                capDrops: h.capabilities ? [...h.capabilities.drops] : undefined,
+                capAdds: h.capabilities && h.capabilities.adds.length > 0 ? [...h.capabilities.adds] : undefined,
+                groups: sp.groups.flatMap((g) => ("gid" in g ? [g.gid] : [])),
+                stopGracePeriod: "30s",
+            },
+            resources: {
+                limits: { nanoCpus: Math.round(sp.resources.cpus * 1e9), memoryBytes: sp.resources.memoryMiB * 1024 * 1024 },
+                reservation: sp.resources.memoryReservationMiB ? { memoryBytes: sp.resources.memoryReservationMiB * 1024 * 1024 } : undefined,
+            },
+            // delay and window written as the provider reads them back (shortDur): otherwise a diff on every plan.
+            restartPolicy: { condition: swarmRestartCondition(sp.restart), delay: "5s", maxAttempts: 0, window: "0s" },
+            placement: { constraints: [...s.constraints], maxReplicas: 1 },
+            // By id: a network given by name is read back as an id and replaced on every plan.
+            networksAdvanceds: [{ id: w.networkId, aliases: [...sp.networkAliases] }],
+            logDriver: { name: "json-file", options: { "max-size": `${sp.logRotation.maxSizeMiB}m`, "max-file": String(sp.logRotation.maxFiles) } },
+        },
+        mode: { replicated: { replicas: 1 } },
+        updateConfig: { parallelism: 1, order: s.updateOrder, failureAction: "rollback", monitor: "10s", delay: "0s", maxFailureRatio: "0.0" },
+        rollbackConfig: { parallelism: 1, order: s.updateOrder, failureAction: "pause", monitor: "10s", delay: "0s", maxFailureRatio: "0.0" },
+        // dnsrr: no VIP (IPVS), name resolution gives the task's address; host mode: no ingress routing mesh.
+        endpointSpec: {
+            mode: "dnsrr",
+            ports: s.publish ? [{ targetPort: s.publish.target, publishedPort: s.publish.published, publishMode: "host", protocol: "tcp" }] : undefined,
+        },
+        convergeConfig: { delay: CONVERGE_DELAY, timeout: `${sp.healthWaitSeconds}s` },
+    };
+}
