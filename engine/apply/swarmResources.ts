@@ -17,7 +17,7 @@
  *   without an id (:64-75): nothing stays in state;
  * - update: ServiceUpdate with the service's version (:192), then a fixed 7 s delay before polling
  *   (:204-211) until the update status is `completed`; a rollback fails the step with "service
- *   rollback completed" (:437-445), leaving the state as it was before;
+ *   rollback completed" (:434-467), leaving the state as it was before;
  * - read-back: durations in the provider's shortDur form (:1341-1350), the restart policy's `delay`
  *   and `window` always sent (as 0 when unset, :1084-1109) and read back, networks read back by
  *   `id` only (:526-541), so a network given by `name` differs on every plan and `name` forces a

@@ -6,7 +6,7 @@
  * - create returns only once the task runs, and a task with a health check runs only once healthy
  *   (the health gate), with the hardening the spec asks for on the running task;
  * - a create that does not converge deletes the service and fails (resource_docker_service_funcs.go:64-75);
- * - an update whose health check fails is rolled back by swarm and fails the step (:437-445), the old
+ * - an update whose health check fails is rolled back by swarm and fails the step (:434-467), the old
  *   task still serving;
  * - a secret reaches the task as a file, never in its environment.
  */
