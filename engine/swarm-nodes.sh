@@ -8,6 +8,7 @@
 # Every daemon runs with --no-new-privileges (what the prod profile requires of a swarm node).
 #
 #   swarm-nodes.sh up   NAME COUNT SUBNET24 [IMAGE...]   e.g. up i18s 3 10.242.7 homeiq-standin/busybox:test
+#   swarm-nodes.sh load NAME NODE IMAGE...                e.g. load i18s 2 homeiq-standin/python:test (one node only)
 #   swarm-nodes.sh down NAME
 #
 # NAME prefixes everything created (namespaces NAME-n1.., NAME-sw, bridge, /tmp/NAME). SUBNET24 is the
@@ -115,8 +116,14 @@ down() {
   fi
 }
 
+load() {
+  local node=$1; shift
+  docker -H "$HOSTSOCK" save "$@" | dk "n$node" load -q >/dev/null
+}
+
 case $cmd in
   up) up "${3:?COUNT}" "${4:?SUBNET24}" "${@:5}" ;;
+  load) load "${3:?NODE}" "${@:4}" ;;
   down) down ;;
   *) echo "usage: $0 up NAME COUNT SUBNET24 [IMAGE...] | down NAME" >&2; exit 2 ;;
 esac

@@ -24,6 +24,8 @@ export interface Swarm {
     docker(node: SwarmNode, args: readonly string[], allowFail?: boolean): { code: number; stdout: string; stderr: string };
     /** A command in the namespace that holds the node network's bridge (to reach host-mode ports). */
     onNodeNetwork(args: readonly string[]): { code: number; stdout: string; stderr: string };
+    /** Copies images from the shared engine into one node only. */
+    load(node: SwarmNode, images: readonly string[]): void;
     down(): void;
 }
 
@@ -49,6 +51,9 @@ export function startSwarm(name: string, count: number, subnet24: string, images
         manager: nodes[0],
         docker: (node, args, allowFail = false) => run("docker", ["-H", node.dockerHost, ...args], { allowFail, timeoutMs: 120_000 }),
         onNodeNetwork: (args) => run("nsenter", [`--net=/run/netns/${name}-sw`, ...args], { allowFail: true, timeoutMs: 30_000 }),
+        load: (node, images) => {
+            run("bash", [SCRIPT, "load", name, String(node.index), ...images], { timeoutMs: 180_000 });
+        },
         down: () => {
             run("bash", [SCRIPT, "down", name], { allowFail: true, timeoutMs: 120_000 });
         },
