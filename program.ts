@@ -8,18 +8,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { HomeIQPlatform } from "./components/homeiqPlatform";
 import { loadStackConfig } from "./config/loadConfig";
-import { resolvePlatform } from "./config/resolve";
+import { resolvePlatform } from "./plan/resolve";
 
 export function main(stack: string = pulumi.getStack()) {
     const config = loadStackConfig(stack);
-    if (config.influxdb.placeholderTokenAccepted) {
-        pulumi.log.warn(
-            "homeiq:influxdbAdminToken is an old placeholder credential, carried over from the compose files and accepted only because " +
-                "homeiq:acceptPlaceholderInfluxdbToken is true. Anyone who knows those files can use InfluxDB with it. Rotate it " +
-                "(README, 'Coming from the compose files': rotate the carried token) and remove that key.",
-        );
-    }
     const plan = resolvePlatform(stack, config);
+    for (const warning of plan.warnings) pulumi.log.warn(warning);
     const platform = new HomeIQPlatform("homeiq", { plan });
     return {
         profile: plan.profileName,

@@ -156,7 +156,7 @@ export interface HealthCheckDefinition {
     readonly validation?: { readonly check: ValidationCheck; readonly path: string };
 }
 
-/** The environment a service receives is computed from these groups (config/environment.ts). */
+/** The environment a service receives is computed from these groups (plan/environment.ts). */
 export type EnvironmentGroup =
     | "influxdb-server"
     | "influxdb-client"
@@ -642,6 +642,12 @@ export interface DockerApiProxyDefinition {
     readonly security: ServiceSecurity;
 }
 
+/** The Docker socket on the Docker host: only the proxy mounts it; a service that mounts it gets its group. */
+export const DOCKER_SOCKET = "/var/run/docker.sock";
+
+/** Whether a service mounts the Docker socket (and so needs the socket's group). */
+export const mountsDockerSocket = (service: Pick<ServiceDefinition, "hostMounts">): boolean => service.hostMounts.some((m) => m.hostPath === DOCKER_SOCKET);
+
 export const DOCKER_API_PROXY: DockerApiProxyDefinition = {
     key: "docker-api-proxy",
     description: "Filtering proxy in front of the Docker socket: the read-only Engine API calls of admin-api, nothing else",
@@ -649,8 +655,8 @@ export const DOCKER_API_PROXY: DockerApiProxyDefinition = {
     containerPort: 2375,
     healthCheck: { test: ["CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:2375/_ping"], startPeriodSeconds: 10 },
     socket: {
-        hostPath: "/var/run/docker.sock",
-        containerPath: "/var/run/docker.sock",
+        hostPath: DOCKER_SOCKET,
+        containerPath: DOCKER_SOCKET,
         reason:
             "the proxy is the one process that talks to the engine: it passes on only admin-api's read-only calls. " +
             "Mounting the socket read-only does not limit the API (a client only writes requests to it), so the proxy's " +

@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceKey } from "../catalog/services";
-import type { BackupTargetPlan } from "../config/plan";
+import type { BackupTargetPlan } from "../plan/plan";
 
 /** What a backup needs that only exists at deploy time. */
 export interface BackupWiring {
@@ -15,7 +15,7 @@ export interface BackupWiring {
     readonly images: Readonly<Partial<Record<ServiceKey, pulumi.Input<string>>>>;
 }
 
-/** The environment backup.sh needs for this stack; `reason` lands in the manifest. */
+/** The environment backup.sh needs for this stack, in its wire format (the one place it is written); `reason` lands in the manifest. */
 export function backupEnvironment(target: BackupTargetPlan, wiring: BackupWiring, reason: string): Record<string, pulumi.Input<string>> {
     return {
         DOCKER_HOST: target.dockerHost,
@@ -23,11 +23,12 @@ export function backupEnvironment(target: BackupTargetPlan, wiring: BackupWiring
         HOMEIQ_BACKUP_ROOT: target.root,
         HOMEIQ_BACKUP_KEEP: String(target.keep),
         HOMEIQ_BACKUP_REASON: reason,
-        HOMEIQ_INFLUX_CONTAINER: target.influxContainer,
+        // Empty: the stack deploys no InfluxDB; the script's own /tmp.
+        HOMEIQ_INFLUX_CONTAINER: target.influxContainer ?? "",
         HOMEIQ_INFLUX_TOKEN: wiring.influxToken,
-        HOMEIQ_INFLUX_TMPDIR: target.influxStagingDir,
-        HOMEIQ_SQLITE_DBS: target.sqliteDatabases,
-        HOMEIQ_STACK_CONFIG_JSON: target.configJson,
+        HOMEIQ_INFLUX_TMPDIR: target.influxStagingDir ?? "",
+        HOMEIQ_SQLITE_DBS: target.sqliteDatabases.map((d) => `${d.service}=${d.container}:${d.path}`).join(" "),
+        HOMEIQ_STACK_CONFIG_JSON: JSON.stringify(target.config),
         HOMEIQ_IMAGES_JSON: pulumi.output(wiring.images).apply((images) => JSON.stringify(images)),
     };
 }

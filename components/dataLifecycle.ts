@@ -1,5 +1,5 @@
 /**
- * The data lifecycle around the containers, as the plan lists it (config/resolve.ts): the
+ * The data lifecycle around the containers, as the plan lists it (plan/resolve.ts): the
  * host-ports check before any container, the pre-change backup before any stateful container can
  * change, the volume handover and the restore before the SQLite services, the bucket's retention
  * once InfluxDB (and any restore) is done, the final and on-demand backups once the stateful
@@ -13,7 +13,7 @@
 import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceKey } from "../catalog/services";
-import type { LifecycleStep, LifecycleStepKind, StepRef } from "../config/plan";
+import type { LifecycleStep, LifecycleStepKind, StepRef } from "../plan/plan";
 import type { BackupWiring } from "./backupScripts";
 import type { ContainerSpec } from "./homeiqService";
 import { HostPortsCheck } from "./hostPortsCheck";
@@ -107,7 +107,7 @@ export class DataLifecycle {
             case "host-ports-check":
                 return new HostPortsCheck(name, { step }, opts);
             case "pre-change-backup": {
-                const trigger = statefulSpecDigest(step.stateful.map(this.args.specOf), step.restoreFrom);
+                const trigger = statefulSpecDigest(step.stateful.map(this.args.specOf), step.restoreFrom ?? "");
                 return new StackBackup(name, { moment: "pre-change", target: step.target, wiring, triggers: [trigger] }, opts);
             }
             case "volume-handover":

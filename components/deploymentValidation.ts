@@ -9,7 +9,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { ValidationPlan } from "../config/plan";
+import type { ValidationPlan } from "../plan/plan";
 import { scriptCommand, SCRIPTS } from "./scriptCommand";
 
 export interface DeploymentValidationArgs {
@@ -30,8 +30,8 @@ export class DeploymentValidation extends pulumi.ComponentResource {
             {
                 create: scriptCommand(SCRIPTS.validate),
                 environment: {
-                    HOMEIQ_VALIDATE_TARGETS: args.plan.targets,
-                    HOMEIQ_VALIDATE_CONTAINERS: args.plan.containers,
+                    HOMEIQ_VALIDATE_TARGETS: args.plan.targets.map((t) => `${t.service}=${t.check}:${t.url}`).join(" "),
+                    HOMEIQ_VALIDATE_CONTAINERS: args.plan.containers.join(" "),
                     DOCKER_HOST: args.plan.dockerHost,
                     HOMEIQ_VALIDATE_TIMEOUT_SECONDS: String(args.plan.requestTimeoutSeconds),
                     HOMEIQ_VALIDATE_ATTEMPTS: String(args.plan.attempts),

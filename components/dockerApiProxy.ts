@@ -8,11 +8,12 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { DockerApiProxyPlan } from "../config/plan";
+import type { DockerApiProxyPlan } from "../plan/plan";
 import { DockerSocketGroup } from "./dockerSocketGroup";
-import { capabilitiesAsRead, cpusAsRead, goSeconds } from "./dockerForms";
+import { cpusAsRead } from "../catalog/rules";
+import { capabilitiesAsRead, dockerLabels, goSeconds } from "./dockerForms";
 import { HEALTH_CHECK_TIMING, REPLACE_ON_CHANGES, cpuSharesOf } from "./homeiqService";
-import { dockerLabels, LABEL_PIDS_LIMIT } from "./naming";
+import { LABEL_PIDS_LIMIT } from "../plan/naming";
 
 export interface DockerApiProxyArgs {
     readonly plan: DockerApiProxyPlan;

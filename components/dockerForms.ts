@@ -5,6 +5,12 @@
  * a value written in any other form shows a change on every `pulumi up`, and for a `ForceNew` field
  * (capabilities, cpus) that change is a replacement. docs/provider-behaviour.md has the source lines.
  */
+import type * as pulumi from "@pulumi/pulumi";
+
+/** The docker provider takes labels as a list of {label, value}. */
+export function dockerLabels<V extends pulumi.Input<string>>(labels: Readonly<Record<string, V>>): Array<{ label: string; value: V }> {
+    return Object.entries(labels).map(([label, value]) => ({ label, value }));
+}
 
 /**
  * A Linux capability as the docker client sends it and the provider reads it back: upper case with a
@@ -19,25 +25,6 @@ export function capabilityAsRead(name: string): string {
 /** A capability list as the client sends it: normalised, without duplicates, sorted (normalizeCapabilities). */
 export function capabilitiesAsRead(names: readonly string[]): string[] {
     return [...new Set(names.map(capabilityAsRead))].sort();
-}
-
-/**
- * `cpus` as the provider reads `HostConfig.NanoCpus` back: nanoInt64ToDecimalString
- * (internal/provider/helpers.go:133-149): the 9-decimal form; if it has exactly nine zeros, one
- * decimal ("1.0", "0.5"); otherwise with its trailing zeros cut ("0.25", "1.05").
- * Returns undefined when that form does not mean `cpus` again: below 0.1 it reads "0.0", and a
- * multiple of 10 reads "10." (whose parsing by opts.ParseCPUs was not verified).
- */
-export function cpusAsRead(cpus: number): string | undefined {
-    const nanos = Math.round(cpus * 1e9);
-    if (!Number.isSafeInteger(nanos) || nanos <= 0) return undefined;
-    const whole = Math.floor(nanos / 1e9);
-    const nine = `${whole}.${String(nanos % 1e9).padStart(9, "0")}`;
-    const zeros = [...nine].filter((c) => c === "0").length;
-    // FloatString(1) rounds to one decimal; with nine zeros the fraction is at most one digit.
-    const text = zeros === 9 ? `${whole}.${nine.split(".")[1][0]}` : nine.replace(/0+$/, "");
-    // What the provider sends back on create (opts.ParseCPUs of that text) must be `cpus` again.
-    return !text.endsWith(".") && Math.round(Number(text) * 1e9) === nanos ? text : undefined;
 }
 
 const NS = { h: 3600e9, m: 60e9, s: 1e9, ms: 1e6, us: 1e3 } as const;

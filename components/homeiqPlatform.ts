@@ -1,13 +1,14 @@
 /**
- * HomeIQ on one Docker host, as its PlatformPlan says (config/resolve.ts): provider, network,
+ * HomeIQ on one Docker host, as its PlatformPlan says (plan/resolve.ts): provider, network,
  * volumes, credentials and images; the service containers in health-gated dependency order, inside
  * the data lifecycle (backups, handover, restore, retention); then the validation gate. dev and
  * prod both construct exactly this; they differ only in the plan they pass.
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { dockerLabels } from "./dockerForms";
 import type { ServiceKey } from "../catalog/services";
-import type { PlatformPlan } from "../config/plan";
+import type { PlatformPlan } from "../plan/plan";
 import { CleanRebuild } from "./cleanRebuild";
 import { ContainerHealthGate } from "./containerHealthGate";
 import { DataLifecycle } from "./dataLifecycle";
@@ -15,7 +16,6 @@ import { DeploymentValidation } from "./deploymentValidation";
 import { DockerApiProxy } from "./dockerApiProxy";
 import { DockerSocketGroup } from "./dockerSocketGroup";
 import { containerSpec, HomeIQService, type ContainerSpec } from "./homeiqService";
-import { dockerLabels } from "./naming";
 import { PlatformSecrets } from "./platformSecrets";
 import { PidsLimits } from "./pidsLimits";
 import { PlatformVolumes } from "./platformVolumes";

@@ -9,9 +9,10 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { VolumeKey } from "../catalog/services";
-import type { EnvValue, ServicePlan } from "../config/plan";
-import { capabilitiesAsRead, cpusAsRead, goSeconds } from "./dockerForms";
-import { dockerLabels, LABEL_DEPENDENCY_IDS, LABEL_PIDS_LIMIT } from "./naming";
+import type { EnvValue, ServicePlan } from "../plan/plan";
+import { cpusAsRead } from "../catalog/rules";
+import { capabilitiesAsRead, dockerLabels, goSeconds } from "./dockerForms";
+import { LABEL_DEPENDENCY_IDS, LABEL_PIDS_LIMIT } from "../plan/naming";
 import type { PlatformSecrets } from "./platformSecrets";
 
 /**

@@ -8,7 +8,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { HostPortsCheckStep } from "../config/plan";
+import type { HostPortsCheckStep } from "../plan/plan";
 import { scriptCommand, SCRIPTS } from "./scriptCommand";
 
 export interface HostPortsCheckArgs {
@@ -28,9 +28,15 @@ export class HostPortsCheck extends pulumi.ComponentResource {
                 create: check,
                 // A changed port plan is an update: check the new ports too.
                 update: check,
-                environment: { DOCKER_HOST: step.dockerHost, HOMEIQ_STACK: step.stack, HOMEIQ_HOST_PORTS: step.ports },
+                environment: {
+                    DOCKER_HOST: step.dockerHost,
+                    HOMEIQ_STACK: step.stack,
+                    HOMEIQ_HOST_PORTS: Object.entries(step.ports)
+                        .map(([service, port]) => `${service}=${port}`)
+                        .join(" "),
+                },
                 // A restore is how a migration from the compose files arrives: check again, whatever else changed.
-                triggers: [step.restoreFrom],
+                triggers: [step.restoreFrom ?? ""],
                 logging: "stdoutAndStderr",
             },
             { parent: this },

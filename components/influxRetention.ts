@@ -6,11 +6,9 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { RetentionStep } from "../config/plan";
+import type { RetentionStep } from "../plan/plan";
 import { scriptCommand, SCRIPTS, SECRET_COMMAND_OUTPUTS } from "./scriptCommand";
 
-/** InfluxDB's retention notation: 0 is forever. */
-export const retentionValue = (days: number): string => (days === 0 ? "0" : `${days}d`);
 
 export interface InfluxRetentionArgs {
     readonly step: RetentionStep;
@@ -34,10 +32,10 @@ export class InfluxRetention extends pulumi.ComponentResource {
                     HOMEIQ_INFLUX_TOKEN: args.token,
                     HOMEIQ_INFLUX_ORG: step.org,
                     HOMEIQ_INFLUX_BUCKET: step.bucket,
-                    HOMEIQ_INFLUX_RETENTION: retentionValue(step.retentionDays),
+                    HOMEIQ_INFLUX_RETENTION: step.retention,
                 },
                 // A restore brings back the bucket's old retention: set it again after each one.
-                triggers: [step.retentionDays, step.restoredFrom],
+                triggers: [step.retention, step.restoredFrom ?? ""],
                 logging: "stdoutAndStderr",
             },
             { parent: this, dependsOn: args.after, additionalSecretOutputs: SECRET_COMMAND_OUTPUTS },

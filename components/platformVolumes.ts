@@ -4,9 +4,9 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { dockerLabels } from "./dockerForms";
 import type { VolumeKey } from "../catalog/services";
-import type { VolumePlan } from "../config/plan";
-import { dockerLabels } from "./naming";
+import type { VolumePlan } from "../plan/plan";
 
 export interface PlatformVolumesArgs {
     readonly volumes: readonly VolumePlan[];

@@ -6,7 +6,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { RestoreStep } from "../config/plan";
+import type { RestoreStep } from "../plan/plan";
 import { scriptCommand, SCRIPTS, SECRET_COMMAND_OUTPUTS } from "./scriptCommand";
 
 export interface RestoreFromBackupArgs {
@@ -27,7 +27,7 @@ export class RestoreFromBackup extends pulumi.ComponentResource {
     constructor(name: string, args: RestoreFromBackupArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("homeiq:index:RestoreFromBackup", name, {}, opts);
         const { step } = args;
-        if (step.sqliteRestores !== "" && args.helperImage === undefined) {
+        if (step.sqliteRestores.length > 0 && args.helperImage === undefined) {
             throw new pulumi.ResourceError(`restoring ${step.stopContainers.join(", ")} needs a helper image`, this);
         }
         this.command = new command.local.Command(
@@ -42,10 +42,10 @@ export class RestoreFromBackup extends pulumi.ComponentResource {
                     HOMEIQ_RESTORE_DIR: step.folder,
                     HOMEIQ_STACK: step.stack,
                     // Empty when the stack does not deploy influxdb: restore.sh then leaves InfluxDB data alone and says so.
-                    HOMEIQ_INFLUX_CONTAINER: step.influxContainer,
+                    HOMEIQ_INFLUX_CONTAINER: step.influxContainer ?? "",
                     HOMEIQ_INFLUX_TOKEN: args.influxToken,
-                    HOMEIQ_INFLUX_TMPDIR: step.influxStagingDir,
-                    HOMEIQ_SQLITE_RESTORES: step.sqliteRestores,
+                    HOMEIQ_INFLUX_TMPDIR: step.influxStagingDir ?? "",
+                    HOMEIQ_SQLITE_RESTORES: step.sqliteRestores.map((r) => `${r.service}=${r.volume}:${r.pathInVolume}:${r.owner}`).join(" "),
                     HOMEIQ_RESTORE_HELPER_IMAGE: args.helperImage ?? "",
                     HOMEIQ_STOP_CONTAINERS: step.stopContainers.join(" "),
                 },

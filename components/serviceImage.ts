@@ -6,7 +6,7 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { ImagePlan } from "../config/plan";
+import type { ImagePlan } from "../plan/plan";
 
 export interface ServiceImageArgs {
     readonly plan: ImagePlan;

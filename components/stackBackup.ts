@@ -11,7 +11,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { BackupTargetPlan } from "../config/plan";
+import type { BackupTargetPlan } from "../plan/plan";
 import { backupEnvironment, type BackupWiring } from "./backupScripts";
 import { scriptCommand, SCRIPTS, SECRET_COMMAND_OUTPUTS } from "./scriptCommand";
 

@@ -4,7 +4,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { VolumeHandoverStep } from "../config/plan";
+import type { VolumeHandoverStep } from "../plan/plan";
 import { scriptCommand, SCRIPTS } from "./scriptCommand";
 
 export interface VolumeHandoverArgs {

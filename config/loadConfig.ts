@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_NAMESPACE } from "./keys";
-import { formatProblems, type ConfigProblem } from "./problems";
+import { formatProblems, withStack, type ConfigProblem } from "./problems";
 import { parseStackConfig, type StackConfig } from "./schema";
 
 /**
@@ -16,10 +16,11 @@ export class ConfigValidationError extends pulumi.RunError {
     readonly problems: readonly ConfigProblem[];
 
     constructor(stack: string, problems: readonly ConfigProblem[]) {
-        super(formatProblems(stack, problems));
+        const named = problems.map((p) => ({ ...p, fix: withStack(p.fix, stack) }));
+        super(formatProblems(stack, named));
         this.name = "ConfigValidationError";
         this.stackName = stack;
-        this.problems = problems;
+        this.problems = named;
     }
 }
 

@@ -5,7 +5,7 @@
  * so pasting one never runs anything a config value smuggled in.
  */
 import { CONFIG_KEYS, isSecretKey, type ConfigKey } from "./keys";
-import { maskPassword } from "./rules";
+import { maskPassword } from "../catalog/rules";
 
 export interface ConfigProblem {
     /** Full config path, e.g. `homeiq:hostPorts[1]`, or the file a stack-file problem is in. */
@@ -38,6 +38,18 @@ export const fixCommand = {
     rm: (key: string): string => `pulumi config rm ${shellQuote(key.includes(":") ? key : fullKey(key))}`,
     rmAt: (key: ConfigKey, index: number): string => `pulumi config rm --path ${shellQuote(fullKey(key, index))}`,
 };
+
+/**
+ * `fix` with `--stack <stack>` on each of its pulumi commands, so a fix pasted while another stack is
+ * selected changes the stack that has the problem. Commands that already name a stack are kept.
+ */
+export function withStack(fix: string, stack: string | undefined): string {
+    if (stack === undefined) return fix;
+    return fix
+        .split(" && ")
+        .map((command) => (/^pulumi (config|stack) /.test(command) && !/ --stack /.test(command) ? `${command} --stack ${shellQuote(stack)}` : command))
+        .join(" && ");
+}
 
 const SHOW_MAX = 80;
 

@@ -2,23 +2,23 @@
  * The one schema of a stack's configuration.
  *
  * `parseStackConfig` takes the raw `homeiq:*` values exactly as Pulumi hands them to a program
- * (strings; arrays as JSON text), parses every key with its own schema (config/fields.ts), then runs
+ * (strings; arrays as JSON text), parses every key with its own schema (its record, config/keys.ts), then runs
  * the checks that span keys (port collisions, CORS against the profile, memory against reservation,
  * dependencies on disabled services, values no enabled service reads). It returns every problem at
  * once, or the validated StackConfig: each service's settings with the profile's defaults filled in.
- * What the platform does with it is the resolve step's (config/resolve.ts).
+ * What the platform does with it is the resolve step's (plan/resolve.ts).
  */
-import { cpusAsRead } from "../components/dockerForms";
-import { SERVICE_CATALOG, SERVICE_KEYS, isServiceKey, startOrder, type EnvironmentGroup, type ServiceDefinition, type ServiceKey } from "../catalog/services";
+import { SERVICE_CATALOG, SERVICE_KEYS, isServiceKey, startOrder, type ServiceKey } from "../catalog/services";
 import { PROFILES } from "../stacks";
 import type { ServiceResources, StackProfile } from "../stacks/profile";
-import { ALLOWED, asList, BUILT_SERVICES, CONFIG_FIELDS, EXAMPLE, isPlaceholderSecret, MIN_TOKEN_LENGTH, parseFields, RESOURCE_FIELDS, withPort, type Fields, type ResourceField } from "./fields";
 import { checkKeyNames } from "./keyNames";
-import { CONFIG_KEYS, configDefaults, isSecretKey, SECRET_CONFIG_KEYS, type ConfigKey, type SecretKey } from "./keys";
-import { fixCommand, Problems, shellQuote, showValue, type ConfigProblem } from "./problems";
-import { CPUS, HOSTNAME, IPV6_BRACKETED, MEMORY_MIB, MEMORY_RESERVATION_MIB, parseImageReference, PORT, RE_STACK_NAME, STACK_NAME_MAX } from "./rules";
+import { CONFIG_KEY_NAMES, configDefaults, exampleEntry, isSecretKey, readBy, recordOf, SECRET_CONFIG_KEYS, type ConfigKey, type Fields, type SecretKey } from "./keys";
+import { fixCommand, Problems, shellQuote, showValue, withStack, type ConfigProblem } from "./problems";
+import { CPUS, cpusAsRead, HOSTNAME, IPV6_BRACKETED, MEMORY_MIB, MEMORY_RESERVATION_MIB, parseImageReference, PORT, RE_STACK_NAME, STACK_NAME_MAX } from "../catalog/rules";
 
-export { CONFIG_FIELDS, isPlaceholderSecret, MIN_TOKEN_LENGTH, StackConfigSchema } from "./fields";
+import { BUILT_SERVICES, isPlaceholderSecret, MIN_TOKEN_LENGTH, RESOURCE_FIELDS, withPort, type ResourceField } from "./values";
+
+export { isPlaceholderSecret, MIN_TOKEN_LENGTH } from "./values";
 export { formatProblems, type ConfigProblem } from "./problems";
 
 // ---- the validated config -------------------------------------------------------------------
@@ -43,49 +43,22 @@ export interface ResolvedService {
 /** Secret config values, still plain here; components wrap them with pulumi.secret before use. */
 export type SecretSettings = Readonly<Partial<Record<SecretKey, string>>>;
 
+/**
+ * The validated config. `values` holds every key's value after its schema (defaults applied,
+ * optional keys absent when unset): the plan reads keys from there. The rest is what the checks that
+ * span keys decide: the images, each service's settings with the profile's defaults filled in, the
+ * CORS origins in effect, the secrets that are set, and warnings for every run.
+ */
 export interface StackConfig {
-    readonly profileName: string;
+    readonly values: Fields;
     readonly profile: StackProfile;
-    readonly dockerHost: string;
     readonly images: ImageSettings;
-    readonly rebuildGeneration: number;
-    readonly homeAssistantUrl: string;
-    readonly influxdb: {
-        readonly username: string;
-        readonly org: string;
-        readonly bucket: string;
-        readonly retentionDays: number;
-        /** influxdbAdminToken is an old placeholder (or short) carried over on purpose: warn on every run. */
-        readonly placeholderTokenAccepted: boolean;
-    };
-    readonly secrets: SecretSettings;
-    readonly integrations: {
-        readonly weatherLocation: string;
-        readonly gridRegion: string;
-        readonly pricingProvider: string;
-        readonly latitude: string;
-        readonly longitude: string;
-        readonly googleClientId: string;
-        readonly meterType: string;
-        readonly meterDeviceId: string;
-        readonly sportsApiProvider: string;
-    };
     readonly services: Readonly<Record<ServiceKey, ResolvedService>>;
+    /** homeiq:corsOrigins, else the profile's. */
     readonly corsOrigins: readonly string[];
-    readonly healthWaitTimeoutSeconds: number;
-    readonly postDeployValidation: boolean;
-    readonly dockerSocketGroupId?: number;
-    /** homeiq:maxOpenFiles: the catalog's nofile ulimits are lowered to it. */
-    readonly maxOpenFiles?: number;
-    /** homeiq:dockerApiProxyBaseImage: what the Docker API proxy's image is built FROM. */
-    readonly dockerApiProxyBaseImage: string;
-    readonly backups: {
-        /** Absolute folder or `~/…` (the backup script resolves `~` where it runs); undefined for the default. */
-        readonly root?: string;
-        readonly keep: number;
-        readonly request: number;
-        readonly restoreFrom?: string;
-    };
+    readonly secrets: SecretSettings;
+    /** Said on every run (pulumi.log.warn), e.g. a placeholder token accepted on purpose. */
+    readonly warnings: readonly string[];
 }
 
 export type ParseResult = { ok: true; config: StackConfig } | { ok: false; problems: ConfigProblem[] };
@@ -120,16 +93,16 @@ function entries(problems: Problems, key: ConfigKey, list: readonly string[], di
     list.forEach((raw, index) => {
         const m = /^([a-z0-9-]+)\s*(?::\s*([A-Za-z]+)\s*)?=\s*(.*)$/.exec(raw);
         if (!m) {
-            problems.add(key, index, raw, `is not of the form ${key === "resourceOverrides" ? "service:field=value" : "service=value"}`, ALLOWED[key], fixCommand.setAt(key, index, EXAMPLE[key]!));
+            problems.add(key, index, raw, `is not of the form ${key === "resourceOverrides" ? "service:field=value" : "service=value"}`, recordOf(key).allowed, fixCommand.setAt(key, index, exampleEntry(key)!));
             return;
         }
         const [, service, field, value] = m;
         if (field !== undefined && key !== "resourceOverrides") {
-            problems.add(key, index, raw, "is not of the form service=value", ALLOWED[key], fixCommand.setAt(key, index, EXAMPLE[key]!));
+            problems.add(key, index, raw, "is not of the form service=value", recordOf(key).allowed, fixCommand.setAt(key, index, exampleEntry(key)!));
             return;
         }
         if (!isServiceKey(service)) {
-            problems.add(key, index, raw, `names a service that does not exist: '${service}'`, `one of: ${SERVICE_KEYS.join(", ")}`, fixCommand.setAt(key, index, EXAMPLE[key]!));
+            problems.add(key, index, raw, `names a service that does not exist: '${service}'`, `one of: ${SERVICE_KEYS.join(", ")}`, fixCommand.setAt(key, index, exampleEntry(key)!));
             return;
         }
         const id = field === undefined ? service : `${service}:${field}`;
@@ -147,49 +120,6 @@ function entries(problems: Problems, key: ConfigKey, list: readonly string[], di
     });
     return out;
 }
-
-/**
- * Keys that only some services read: set to anything but the default while none of them is
- * deployed, the value would be silently ignored. A reader is an environment group, or what a
- * service's catalog entry says of it.
- */
-const READERS: Partial<Record<ConfigKey, ReadonlyArray<EnvironmentGroup | ((s: ServiceDefinition) => boolean)>>> = {
-    weatherApiKey: ["weather"],
-    weatherLocation: ["weather"],
-    wattTimeApiToken: ["carbon-intensity"],
-    gridRegion: ["carbon-intensity"],
-    pricingApiKey: ["electricity-pricing"],
-    pricingProvider: ["electricity-pricing"],
-    airnowApiKey: ["air-quality"],
-    latitude: ["air-quality"],
-    longitude: ["air-quality"],
-    googleClientId: ["calendar"],
-    googleClientSecret: ["calendar"],
-    googleRefreshToken: ["calendar"],
-    meterType: ["smart-meter"],
-    meterApiToken: ["smart-meter"],
-    meterDeviceId: ["smart-meter"],
-    sportsApiKey: ["sports"],
-    sportsApiProvider: ["sports"],
-    corsOrigins: ["cors"],
-    jwtSecret: ["admin-auth"],
-    adminPassword: ["admin-auth"],
-    dataApiKey: ["data-api-auth"],
-    influxdbUsername: ["influxdb-server"],
-    influxdbAdminPassword: ["influxdb-server"],
-    influxdbRetentionDays: ["influxdb-server"],
-    influxdbOrg: ["influxdb-server", "influxdb-client"],
-    influxdbBucket: ["influxdb-server", "influxdb-client"],
-    influxdbAdminToken: ["influxdb-server", "influxdb-client"],
-    dashboardBindAddress: [(s) => s.dashboard === true],
-    // The Docker API proxy, which holds the socket, exists for the services that read the engine.
-    dockerSocketGroupId: [(s) => s.dockerApi !== undefined || s.hostMounts.some((m) => m.hostPath === "/var/run/docker.sock")],
-    dockerApiProxyBaseImage: [(s) => s.dockerApi !== undefined],
-    maxOpenFiles: [(s) => (s.ulimits ?? []).some((u) => u.name === "nofile")],
-};
-
-const readBy = (key: ConfigKey, service: ServiceKey): boolean =>
-    (READERS[key] ?? []).some((r) => (typeof r === "function" ? r(SERVICE_CATALOG[service]) : SERVICE_CATALOG[service].environmentGroups.includes(r)));
 
 /** The host address a service's port binds to: the dashboard's, or the profile's publish address. */
 function bindAddressOf(key: ServiceKey, profile: StackProfile, dashboardBindAddress: string | undefined): string {
@@ -236,10 +166,10 @@ export function parseStackConfig(stackValues: Readonly<Record<string, unknown>>,
         otherKeys: Object.keys(options.otherValues ?? {}),
         isSet,
         valueFor: (key, wrongKey) => {
-            if (options.secretKeys?.includes(wrongKey)) return EXAMPLE[key];
+            if (options.secretKeys?.includes(wrongKey)) return exampleEntry(key);
             const given = wrongKey.startsWith("homeiq:") ? stackValues[wrongKey.slice("homeiq:".length)] : options.otherValues?.[wrongKey];
-            const v = CONFIG_KEYS[key].type === "array" ? asList(given)[0] : given;
-            return typeof v === "string" && CONFIG_FIELDS[key].safeParse(CONFIG_KEYS[key].type === "array" ? JSON.stringify([v]) : v).success ? v : EXAMPLE[key];
+            const v = recordOf(key).type === "array" ? asList(given)[0] : given;
+            return typeof v === "string" && recordOf(key).schema.safeParse(recordOf(key).type === "array" ? JSON.stringify([v]) : v).success ? v : exampleEntry(key);
         },
     });
     const f = parseFields(raw, problems);
@@ -261,9 +191,10 @@ export function parseStackConfig(stackValues: Readonly<Record<string, unknown>>,
         if (problems.list.length === 0) {
             throw new Error("internal error: config failed to resolve without a reported problem");
         }
-        return { ok: false, problems: problems.list };
+        return { ok: false, problems: problems.list.map((p) => ({ ...p, fix: withStack(p.fix, options.stack) })) };
     }
-    return { ok: true, config: validatedConfig(f, profile, images, placeholderTokenAccepted, disabled, resources, hostPorts) };
+    // Every key parsed (no problem was reported), so every field is there.
+    return { ok: true, config: validatedConfig(f as Fields, profile, images, placeholderTokenAccepted, disabled, resources, hostPorts) };
 }
 
 /** The image settings: a checkout to build from, or pinned registry references. */
@@ -271,7 +202,7 @@ function checkImages({ problems, f, raw }: Checking): ImageSettings | undefined 
     let images: ImageSettings | undefined;
     if (f.imageSource === "build") {
         if (raw.homeiqCheckoutPath === undefined || raw.homeiqCheckoutPath === "") {
-            problems.add("homeiqCheckoutPath", undefined, undefined, "is required when imageSource is build", ALLOWED.homeiqCheckoutPath, fixCommand.set("homeiqCheckoutPath", EXAMPLE.homeiqCheckoutPath!));
+            problems.add("homeiqCheckoutPath", undefined, undefined, "is required when imageSource is build", recordOf("homeiqCheckoutPath").allowed, fixCommand.set("homeiqCheckoutPath", exampleEntry("homeiqCheckoutPath")!));
         } else if (f.homeiqCheckoutPath !== undefined && f.influxdbImage !== undefined) {
             images = { source: "build", checkoutPath: f.homeiqCheckoutPath, influxdbImage: f.influxdbImage };
         }
@@ -434,7 +365,7 @@ function checkCorsOrigins({ problems, f, profile }: Checking): void {
     (f.corsOrigins ?? []).forEach((origin, index) => {
         const problem = corsProblem(origin, profile, f.profile);
         if (problem) {
-            problems.add("corsOrigins", index, origin, problem, ALLOWED.corsOrigins, fixCommand.setAt("corsOrigins", index, freeOrigin()));
+            problems.add("corsOrigins", index, origin, problem, recordOf("corsOrigins").allowed, fixCommand.setAt("corsOrigins", index, freeOrigin()));
         } else if (corsSeen.has(origin)) {
             problems.add("corsOrigins", index, origin, "lists the same origin a second time", "each origin once", fixCommand.rmAt("corsOrigins", index));
         }
@@ -468,9 +399,9 @@ function checkRequiredConfig({ problems, f, raw }: Checking, enabled: readonly S
 
 /** Values no deployed service would read. */
 function checkUnreadKeys({ problems, raw }: Checking, enabled: readonly ServiceKey[], isSet: (key: ConfigKey) => boolean): void {
-    for (const key of Object.keys(READERS) as ConfigKey[]) {
-        if (!isSet(key) || enabled.some((s) => readBy(key, s))) continue;
-        const readers = SERVICE_KEYS.filter((s) => readBy(key, s));
+    for (const key of CONFIG_KEY_NAMES.filter((k) => recordOf(k).readers !== undefined)) {
+        if (!isSet(key) || enabled.some((s) => readBy(key, SERVICE_CATALOG[s]))) continue;
+        const readers = SERVICE_KEYS.filter((s) => readBy(key, SERVICE_CATALOG[s]));
         problems.add(key, undefined, raw[key], `is set, but only ${readers.join(", ")} read${readers.length === 1 ? "s" : ""} it and this stack disables ${readers.length === 1 ? "it" : "them"}: it would be silently ignored`, "keys of deployed services only", fixCommand.rm(key));
     }
 }
@@ -499,7 +430,7 @@ function checkSomethingStateful({ problems, f, raw }: Checking, enabled: readonl
 
 /** The validated config: every key's normal form, each service's settings with the profile's defaults filled in. */
 function validatedConfig(
-    f: Partial<Fields>,
+    values: Fields,
     profile: StackProfile,
     images: ImageSettings,
     placeholderTokenAccepted: boolean,
@@ -515,57 +446,31 @@ function validatedConfig(
                 enabled: !disabled.has(key),
                 disabledReason: disabled.get(key),
                 hostPort: hostPorts.get(key) as number,
-                bindAddress: bindAddressOf(key, profile, f.dashboardBindAddress),
+                bindAddress: bindAddressOf(key, profile, values.dashboardBindAddress),
                 resources: resources.get(key) as ServiceResources,
             },
         ]),
     ) as Record<ServiceKey, ResolvedService>;
     const secrets: Partial<Record<SecretKey, string>> = {};
     for (const k of SECRET_CONFIG_KEYS) {
-        const v = f[k];
+        const v = values[k];
         if (typeof v === "string" && v.length > 0) secrets[k] = v;
     }
     return {
-        profileName: f.profile as string,
+        values,
         profile,
-        dockerHost: f.dockerHost as string,
         images,
-        rebuildGeneration: f.rebuildGeneration as number,
-        homeAssistantUrl: f.homeAssistantUrl as string,
-        influxdb: {
-            username: f.influxdbUsername as string,
-            org: f.influxdbOrg as string,
-            bucket: f.influxdbBucket as string,
-            retentionDays: f.influxdbRetentionDays as number,
-            placeholderTokenAccepted,
-        },
-        secrets,
-        integrations: {
-            weatherLocation: f.weatherLocation as string,
-            gridRegion: f.gridRegion as string,
-            pricingProvider: f.pricingProvider as string,
-            latitude: f.latitude as string,
-            longitude: f.longitude as string,
-            googleClientId: f.googleClientId as string,
-            meterType: f.meterType as string,
-            meterDeviceId: f.meterDeviceId as string,
-            sportsApiProvider: f.sportsApiProvider as string,
-        },
         services,
-        corsOrigins: f.corsOrigins && f.corsOrigins.length > 0 ? f.corsOrigins : profile.cors.origins,
-        healthWaitTimeoutSeconds: f.healthWaitTimeoutSeconds as number,
-        postDeployValidation: f.postDeployValidation as boolean,
-        dockerSocketGroupId: f.dockerSocketGroupId,
-        maxOpenFiles: f.maxOpenFiles,
-        dockerApiProxyBaseImage: f.dockerApiProxyBaseImage as string,
-        backups: {
-            root: f.backupRoot,
-            keep: f.backupKeep as number,
-            request: f.backupRequest as number,
-            restoreFrom: f.restoreFrom,
-        },
+        corsOrigins: values.corsOrigins.length > 0 ? values.corsOrigins : profile.cors.origins,
+        secrets,
+        warnings: placeholderTokenAccepted ? [PLACEHOLDER_TOKEN_WARNING] : [],
     };
 }
+
+const PLACEHOLDER_TOKEN_WARNING =
+    "homeiq:influxdbAdminToken is an old placeholder credential, carried over from the compose files and accepted only because " +
+    "homeiq:acceptPlaceholderInfluxdbToken is true. Anyone who knows those files can use InfluxDB with it. Rotate it " +
+    "(README, 'Coming from the compose files': rotate the carried token) and remove that key.";
 
 /** A value as Pulumi passes it: "7" and 7 alike, an array as JSON text or as an array. */
 function comparable(value: unknown): string {
@@ -619,7 +524,7 @@ function registryImages(problems: Problems, list: readonly string[], influxdbIma
         // The registry of the references given, if any, else an example.
         const known = Object.values(references)[0];
         const prefix = known ? parseImageReference(known)!.name.replace(/\/[^/]*$/, "") : "registry.example/homeiq";
-        problems.add("imageReferences", undefined, list, `has no image for: ${missing.join(", ")}`, ALLOWED.imageReferences, pinFix(list.length, missing[0], `${prefix}/${missing[0]}`));
+        problems.add("imageReferences", undefined, list, `has no image for: ${missing.join(", ")}`, recordOf("imageReferences").allowed, pinFix(list.length, missing[0], `${prefix}/${missing[0]}`));
         ok = false;
     }
     if (!parseImageReference(influxdbImage)?.digest) {
@@ -627,4 +532,81 @@ function registryImages(problems: Problems, list: readonly string[], influxdbIma
         ok = false;
     }
     return ok ? { source: "registry", references, influxdbImage } : undefined;
+}
+
+// ---- each key on its own ------------------------------------------------------------------------
+
+/**
+ * What the user most plausibly meant by a value that fails as a whole, when it can be told: the value
+ * trimmed, `yes`/`no` as true/false, `30d` as 30, lower case; only a reading that passes the schema.
+ */
+function intendedValue(key: ConfigKey, raw: unknown): string | undefined {
+    if (typeof raw !== "string" || raw.trim() === "") return undefined;
+    const v = raw.trim();
+    const word = v.toLowerCase();
+    const candidates = [
+        v,
+        /^(yes|y|on|enabled?|1)$/.test(word) ? "true" : /^(no|n|off|disabled?|0)$/.test(word) ? "false" : undefined,
+        /^\d+\s*[a-z]+$/.test(word) ? word.replace(/\D+$/, "").trim() : undefined,
+        word,
+    ];
+    return candidates.find((c): c is string => c !== undefined && c !== raw && recordOf(key).schema.safeParse(c).success);
+}
+
+/** A list given as one comma-separated string, as its entries. */
+function intendedList(key: ConfigKey, raw: unknown): string[] | undefined {
+    if (typeof raw !== "string" || !raw.includes(",") || raw.trim().startsWith("[")) return undefined;
+    const entries = raw.split(",").map((e) => e.trim()).filter((e) => e.length > 0);
+    return entries.length > 0 && recordOf(key).schema.safeParse(JSON.stringify(entries)).success ? entries : undefined;
+}
+
+/** The fix for a key whose value is wrong as a whole: what the user meant when that can be told, else the default or an example. */
+function wholeValueFix(key: ConfigKey, raw: unknown): string {
+    const record = recordOf(key);
+    if (record.fix !== undefined) return record.fix;
+    if (isSecretKey(key)) return fixCommand.setSecret(key);
+    if (record.type === "array") {
+        const list = intendedList(key, raw);
+        return list ? [fixCommand.rm(key), ...list.map((e, i) => fixCommand.setAt(key, i, e))].join(" && ") : fixCommand.rm(key);
+    }
+    const meant = intendedValue(key, raw);
+    if (meant !== undefined) return fixCommand.set(key, meant);
+    const fallback = record.default !== undefined && record.default !== "" ? String(record.default) : exampleEntry(key);
+    return fixCommand.set(key, fallback ?? "");
+}
+
+export function parseFields(raw: Readonly<Record<string, unknown>>, problems: Problems): Partial<Fields> {
+    const parsed: Partial<Fields> = {};
+    for (const key of CONFIG_KEY_NAMES) {
+        const result = recordOf(key).schema.safeParse(raw[key]);
+        if (result.success) {
+            (parsed as Record<string, unknown>)[key] = result.data;
+            continue;
+        }
+        // zod still runs length checks on a value of the wrong type: the type is the one problem then.
+        const wrongType = result.error.issues.find((i) => i.code === "invalid_type" && i.path.length === 0);
+        for (const issue of wrongType ? [wrongType] : result.error.issues) {
+            const index = typeof issue.path[0] === "number" ? issue.path[0] : undefined;
+            const value = index === undefined ? raw[key] : asList(raw[key])[index];
+            const message = raw[key] === undefined && issue.code === "invalid_type" ? "is required but not set" : issue.message;
+            const fix =
+                index !== undefined
+                    ? fixCommand.rmAt(key, index)
+                    : issue.code === "too_big" && recordOf(key).type === "array"
+                      ? fixCommand.rmAt(key, asList(raw[key]).length - 1)
+                      : wholeValueFix(key, raw[key]);
+            problems.add(key, index, value, message, recordOf(key).allowed, fix);
+        }
+    }
+    return parsed;
+}
+
+export function asList(value: unknown): unknown[] {
+    if (Array.isArray(value)) return value;
+    try {
+        const parsed: unknown = typeof value === "string" ? JSON.parse(value) : undefined;
+        return Array.isArray(parsed) ? parsed : [];
+    } catch {
+        return [];
+    }
 }

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { SERVICE_KEYS } from "../catalog/services";
-import { CPUS, MEMORY_MIB, MEMORY_RESERVATION_MIB, PIDS_LIMIT } from "../config/rules";
+import { CPUS, MEMORY_MIB, MEMORY_RESERVATION_MIB, PIDS_LIMIT } from "../catalog/rules";
 
 export const LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR"] as const;
 export const RESTART_POLICIES = ["unless-stopped", "always", "on-failure"] as const;

@@ -19,14 +19,15 @@ export interface Mutation {
 const unit = (id: string, file: string, what: string, find: string, replace: string, why?: string, fast?: readonly string[]): Mutation => ({ id, file, what, find, replace, run: "unit", why, fast });
 const engine = (files: readonly string[]) => (id: string, file: string, what: string, find: string, replace: string, why?: string): Mutation => ({ id, file, what, find, replace, run: files, why });
 
-const R = "config/rules.ts";
-const F = "config/fields.ts";
+const R = "catalog/rules.ts";
+const F = "config/values.ts";
+const K = "config/keys.ts";
 const S = "config/schema.ts";
 const P = "config/problems.ts";
 const POL = "policy/policies.ts";
 
 export const MUTATIONS: readonly Mutation[] = [
-    // ---- config/rules.ts ----
+    // ---- catalog/rules.ts ----
     unit("rules.forbidden-none", R, "no character is forbidden", "    if (!m) return undefined;", "    if (m || !m) return undefined;"),
     unit("rules.forbidden-format", R, "format characters (bidi, zero-width) allowed", String.raw`[\p{Cc}\p{Cf}\u2028\u2029]`, String.raw`[\p{Cc}\u2028\u2029]`),
     unit("rules.forbidden-surrogate", R, "lone surrogates allowed", String.raw`|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/u`, "/u"),
@@ -60,7 +61,7 @@ export const MUTATIONS: readonly Mutation[] = [
     unit("rules.path-max", R, "paths over 1024 characters allowed", "export const PATH_MAX = 1024;", "export const PATH_MAX = 100000;"),
     unit("rules.list-max", R, "lists over 64 entries allowed", "export const LIST_MAX = 64;", "export const LIST_MAX = 100000;"),
 
-    // ---- config/fields.ts ----
+    // ---- config/values.ts, config/keys.ts ----
     unit("fields.placeholder-list", F, "the old placeholder credentials accepted as secrets", "return isPlaceholderCredential(value) || /^<.*>$/.test(value.trim());", "return /^<.*>$/.test(value.trim());"),
     unit("fields.placeholder-unfilled", F, "an unfilled <...> accepted as a secret", "return isPlaceholderCredential(value) || /^<.*>$/.test(value.trim());", "return isPlaceholderCredential(value);"),
     unit("fields.token-min", F, "short influxdbAdminToken accepted", "export const MIN_TOKEN_LENGTH = 24;", "export const MIN_TOKEN_LENGTH = 1;"),
@@ -93,26 +94,24 @@ export const MUTATIONS: readonly Mutation[] = [
     unit("fields.no-dotdot", F, "'..' in paths accepted", `(v.split("/").includes("..") ? "must not contain '..'" : undefined)`, "(undefined)"),
     unit("fields.backup-path-chars", F, "backup paths the scripts refuse accepted", "if (RE_BACKUP_PATH.test(rest)) return undefined;", "return undefined;"),
     unit("fields.backup-path-home", F, "~ accepted in restoreFrom (the restore script does not resolve it)", `const rest = home && (v === "~" || v.startsWith("~/"))`, `const rest = (v === "~" || v.startsWith("~/"))`),
-    unit("fields.decimal-range", F, "latitude/longitude out of range accepted", " && Number(v) >= min && Number(v) <= max ?", " ?"),
+    unit("fields.decimal-range", F, "latitude/longitude out of range accepted", String.raw`(\.\d{1,10})?$/.test(v) && Number(v) >= min && Number(v) <= max ?`, String.raw`(\.\d{1,10})?$/.test(v) ?`),
     unit("fields.unset-if-empty", F, "\"\" no longer means unset", `(v === "" ? undefined : v)`, "(v)"),
     unit("fields.influx-name", F, "any InfluxDB user/org/bucket name accepted", "(RE_INFLUX_NAME.test(v) ? undefined :", "(true ? undefined :"),
     unit("fields.free-text-required", F, "empty required free text accepted", "required ? [nonEmpty] : []", "[]"),
     unit("fields.image-reference", F, "any influxdbImage accepted", "(parseImageReference(v) ? undefined :", "(true ? undefined :"),
-    unit("fields.profile-own-key", F, "inherited names (constructor, toString) accepted as profiles", `(Object.hasOwn(PROFILES, v) ? undefined : "is not a known profile")`, `(v in PROFILES ? undefined : "is not a known profile")`),
-    unit("fields.checkout-absolute", F, "a relative homeiqCheckoutPath accepted", `(v.startsWith("/") ? undefined : "must be an absolute path")`, "(undefined)"),
-    unit("fields.checkout-dotdot", F, "'..' in homeiqCheckoutPath accepted", `[(v) => (v.startsWith("/") ? undefined : "must be an absolute path"), noDotDot]`, `[(v) => (v.startsWith("/") ? undefined : "must be an absolute path")]`),
-    unit("fields.restore-partial", F, "a .partial restoreFrom accepted", `.refine((v) => !v.endsWith(".partial"),`, ".refine((v) => v === v,"),
-    unit("fields.validation-boolean", F, "postDeployValidation takes any value", `postDeployValidation: z.preprocess((v) => (v === "true" ? true : v === "false" ? false : v),`, `postDeployValidation: z.preprocess((v) => (v === "true" ? true : v === "false" ? false : Boolean(v)),`),
-    unit("fields.accept-placeholder-boolean", F, "acceptPlaceholderInfluxdbToken takes any value", `acceptPlaceholderInfluxdbToken: z.preprocess((v) => (v === "true" ? true : v === "false" ? false : v),`, `acceptPlaceholderInfluxdbToken: z.preprocess((v) => (v === "true" ? true : v === "false" ? false : Boolean(v)),`),
-    unit("fields.socket-group-max", F, "group ids past GROUP_ID_MAX accepted", String.raw`(/^\d+$/.test(v) && Number(v) <= GROUP_ID_MAX ? undefined :`, String.raw`(/^\d+$/.test(v) ? undefined :`),
+    unit("fields.profile-own-key", K, "inherited names (constructor, toString) accepted as profiles", `(Object.hasOwn(PROFILES, v) ? undefined : "is not a known profile")`, `(v in PROFILES ? undefined : "is not a known profile")`),
+    unit("fields.checkout-absolute", K, "a relative homeiqCheckoutPath accepted", `(v.startsWith("/") ? undefined : "must be an absolute path")`, "(undefined)"),
+    unit("fields.checkout-dotdot", K, "'..' in homeiqCheckoutPath accepted", `[(v) => (v.startsWith("/") ? undefined : "must be an absolute path"), noDotDot]`, `[(v) => (v.startsWith("/") ? undefined : "must be an absolute path")]`),
+    unit("fields.restore-partial", K, "a .partial restoreFrom accepted", `.refine((v) => !v.endsWith(".partial"),`, ".refine((v) => v === v,"),
+    unit("fields.boolean", F, "postDeployValidation and acceptPlaceholderInfluxdbToken take any value", `export const bool = z.preprocess((v) => (v === "true" ? true : v === "false" ? false : v),`, `export const bool = z.preprocess((v) => (v === "true" ? true : v === "false" ? false : Boolean(v)),`),
+    unit("fields.socket-group-max", K, "group ids past GROUP_ID_MAX accepted", "wholeNumber(10, 0, GROUP_ID_MAX,", "wholeNumber(10, 0, 9999999999,"),
     unit("fields.bind-address-ip", F, "any dashboardBindAddress accepted", "z.union([z.ipv4(), z.ipv6()], {", "z.union([z.string()], {"),
-    unit("fields.admin-token-space", F, "influxdbAdminToken with spaces accepted", String.raw`(/\s/.test(v) ? "contains a space; a token or key is one word" : undefined)])),`, "(undefined)])),"),
-    unit("fields.strict-schema", F, "StackConfigSchema accepts unknown keys", "z.object(CONFIG_FIELDS).strict()", "z.object(CONFIG_FIELDS)", "StackConfigSchema is exported but nothing uses it: parseStackConfig parses key by key (parseFields) and refuses unknown keys with checkKeyNames (keynames.off)"),
-    unit("fields.wrong-type-once", F, "a value of the wrong type reported with zod's follow-on issues", `const wrongType = result.error.issues.find((i) => i.code === "invalid_type" && i.path.length === 0);`, "const wrongType = undefined as (typeof result.error.issues)[number] | undefined;"),
-    unit("fields.required-message", F, "a missing required key not called 'required but not set'", `raw[key] === undefined && issue.code === "invalid_type" ? "is required but not set" : issue.message`, "issue.message"),
-    unit("fields.entry-fix", F, "a bad list entry's fix removes the whole key", "index !== undefined\n                    ? fixCommand.rmAt(key, index)", "false\n                    ? fixCommand.rmAt(key, index ?? 0)"),
-    unit("fields.too-long-fix", F, "a too-long list's fix removes the whole key", `: issue.code === "too_big" && CONFIG_KEYS[key].type === "array"`, ": false"),
-    unit("fields.socket-group-fix", F, "dockerSocketGroupId's fix quotes its command substitution", `    if (key === "dockerSocketGroupId") return`, "    if (false) return"),
+    unit("fields.admin-token-space", K, "influxdbAdminToken with spaces accepted", String.raw`(/\s/.test(v) ? "contains a space; a token or key is one word" : undefined)])),`, "(undefined)])),"),
+    unit("fields.wrong-type-once", S, "a value of the wrong type reported with zod's follow-on issues", `const wrongType = result.error.issues.find((i) => i.code === "invalid_type" && i.path.length === 0);`, "const wrongType = undefined as (typeof result.error.issues)[number] | undefined;"),
+    unit("fields.required-message", S, "a missing required key not called 'required but not set'", `raw[key] === undefined && issue.code === "invalid_type" ? "is required but not set" : issue.message`, "issue.message"),
+    unit("fields.entry-fix", S, "a bad list entry's fix removes the whole key", "index !== undefined\n                    ? fixCommand.rmAt(key, index)", "false\n                    ? fixCommand.rmAt(key, index ?? 0)"),
+    unit("fields.too-long-fix", S, "a too-long list's fix removes the whole key", `: issue.code === "too_big" && recordOf(key).type === "array"`, ": false"),
+    unit("fields.record-fix", S, "a record's own fix (dockerSocketGroupId's quoted command substitution) ignored", "    if (record.fix !== undefined) return record.fix;\n", ""),
 
     // ---- config/problems.ts, config/keyNames.ts ----
     unit("problems.secret-shown", P, "a secret's value shown in errors", `    if (isSecretKey(key)) return value === undefined || value === "" ? "(not set)" : "[secret]";\n`, ""),
@@ -127,7 +126,7 @@ export const MUTATIONS: readonly Mutation[] = [
     unit("schema.entry-duplicate", S, "a second entry for the same service accepted (last wins)", "if (first !== undefined) {\n            problems.add(key, index, raw, `gives ${id} a second time", "if (false) {\n            problems.add(key, index, raw, `gives ${id} a second time"),
     unit("schema.entry-disabled", S, "entries for disabled services accepted (silently ignored)", "if (disabled?.has(service)) {", "if (false) {"),
     unit("schema.unread-keys", S, "keys only disabled services read accepted", "    if (disabled.size > 0) checkUnreadKeys(c, enabled, isSet);\n", ""),
-    unit("schema.reader-weather", S, "weather keys no longer tied to the weather group", `    weatherApiKey: ["weather"],\n`, ""),
+    unit("schema.reader-provider-secrets", K, "provider keys (weatherApiKey, ...) no longer tied to their service group", `feeds: [\`services.*.environment.\${variable}\`],\n        readers: [group],`, `feeds: [\`services.*.environment.\${variable}\`],`),
     unit("schema.stack-name", S, "any stack name accepted", "if (RE_STACK_NAME.test(stack) && stack.length <= STACK_NAME_MAX) return undefined;", "return undefined;"),
     unit("schema.stack-name-length", S, "over-long stack names accepted", " && stack.length <= STACK_NAME_MAX) return undefined;", ") return undefined;"),
     unit("schema.checkout-required", S, "imageSource=build without a checkout accepted", `if (raw.homeiqCheckoutPath === undefined || raw.homeiqCheckoutPath === "") {`, "if (false) {"),
@@ -162,12 +161,12 @@ export const MUTATIONS: readonly Mutation[] = [
     unit("schema.registry-missing", S, "registry images missing for some services accepted", "if (missing.length > 0) {", "if (false) {"),
     unit("schema.registry-influx-pinned", S, "an unpinned influxdbImage accepted with imageSource=registry", "if (!parseImageReference(influxdbImage)?.digest) {", "if (false) {"),
     unit("schema.comparable-json", S, "a list key set to its default JSON counted as set", `if (typeof value === "string" && value.startsWith("[")) {`, "if (false) {"),
-    unit("schema.cors-default", S, "an empty corsOrigins deployed as no origins (not the profile's)", "f.corsOrigins && f.corsOrigins.length > 0 ? f.corsOrigins : profile.cors.origins", "f.corsOrigins ?? profile.cors.origins"),
+    unit("schema.cors-default", S, "an empty corsOrigins deployed as no origins (not the profile's)", "values.corsOrigins.length > 0 ? values.corsOrigins : profile.cors.origins", "values.corsOrigins"),
     unit("schema.secret-empty", S, "an empty secret deployed as set", `if (typeof v === "string" && v.length > 0) secrets[k] = v;`, `if (typeof v === "string") secrets[k] = v;`, "equivalent: every secret key maps \"\" to unset (unsetIfEmpty) or refuses it (homeAssistantToken's length rule), so no empty string reaches this line"),
 
-    // ---- config/resolve.ts, synth/stackFiles.ts: what the tests named in issue 22 hold ----
-    unit("resolve.host-ports-disabled", "config/resolve.ts", "the host-ports check lists disabled services too", "ports: enabled.map((k) => `${k}=${config.services[k].hostPort}`)", "ports: SERVICE_KEYS.map((k) => `${k}=${config.services[k].hostPort}`)", undefined, ["test/unit/resolve"]),
-    unit("resolve.host-ports-missing", "config/resolve.ts", "the host-ports check leaves out the last deployed service", "ports: enabled.map((k) => `${k}=${config.services[k].hostPort}`)", "ports: enabled.slice(0, -1).map((k) => `${k}=${config.services[k].hostPort}`)", undefined, ["test/unit/resolve"]),
+    // ---- plan/resolve.ts, synth/stackFiles.ts: what the tests named in issue 22 hold ----
+    unit("resolve.host-ports-disabled", "plan/resolve.ts", "the host-ports check lists disabled services too", "ports: Object.fromEntries(enabled.map((k) => [k, config.services[k].hostPort]))", "ports: Object.fromEntries(SERVICE_KEYS.map((k) => [k, config.services[k].hostPort]))", undefined, ["test/unit/resolve"]),
+    unit("resolve.host-ports-missing", "plan/resolve.ts", "the host-ports check leaves out the last deployed service", "ports: Object.fromEntries(enabled.map((k) => [k, config.services[k].hostPort]))", "ports: Object.fromEntries(enabled.slice(0, -1).map((k) => [k, config.services[k].hostPort]))", undefined, ["test/unit/resolve"]),
     unit("stackfiles.yaml-errors", "synth/stackFiles.ts", "YAML errors in a stack file ignored", "for (const e of this.doc.errors) {", "for (const e of this.doc.errors.filter(() => false)) {", undefined, ["test/unit/configProperty"]),
     unit("stackfiles.duplicate", "synth/stackFiles.ts", "a key given twice (profile and homeiq:profile) accepted", "if (k in config) {", "if (false) {", undefined, ["test/unit/configProperty"]),
     unit("stackfiles.shape", "synth/stackFiles.ts", "values of the wrong YAML shape passed on as JSON text", "if (ours !== undefined && Object.hasOwn(CONFIG_KEYS, ours) && !shapeFits(", "if (false && ours !== undefined && Object.hasOwn(CONFIG_KEYS, ours) && !shapeFits(", undefined, ["test/unit/configProperty"]),
@@ -242,7 +241,7 @@ function scriptMutations(): Mutation[] {
         validate("validate.retry", "scripts/validate/validate.sh", "no retry after a failed attempt", "    if ((n < ATTEMPTS)); then", "    if ((0)); then"),
         validate("validate.html", "scripts/validate/validate.sh", "any body accepted as the dashboard's HTML", `if [[ $text == *"<html"* || $text == *"<!doctype html"* ]]; then STATUS=ok; else STATUS='not HTML'; fi`, "STATUS=ok"),
         validate("validate.influx-ready", "scripts/validate/validate.sh", "any /health accepted as InfluxDB ready", `if [[ $text == *'"status":"pass"'* || $text == *'"status": "pass"'* || $text == *'"ready"'* ]]; then`, "if true; then"),
-        retention("retention.pattern", "scripts/influxdb/set-retention.sh", "retention values other than 0 or <days>d accepted", "readonly RE_RETENTION='^(0|[1-9][0-9]{0,4}d)$'", "readonly RE_RETENTION='^.*$'"),
+        retention("retention.pattern", "scripts/influxdb/set-retention.sh", "retention values other than 0s or <days>d accepted", "readonly RE_RETENTION='^(0s|[1-9][0-9]{0,4}d)$'", "readonly RE_RETENTION='^.*$'"),
         engine(["test/engine/stack.dev.test.ts"])("apply.user-default", "engine/apply/containerInputs.ts", "a container whose spec sets no user runs as 0:0, not as its image's USER", "    return plan;\n}", `    if (plan.config.User === undefined) plan.config.User = "0:0";\n    return plan;\n}`),
         retention("retention.verify", "scripts/influxdb/set-retention.sh", "the update not read back", `[[ $NOW == "$WANT" ]] ||`, "true ||"),
     ];

@@ -38,6 +38,8 @@ require_var HOMEIQ_BACKUP_ROOT "$RE_ABS_PATH" "an absolute path (or ~/...) of le
 path_has_dotdot "$HOMEIQ_BACKUP_ROOT" && die "$EXIT_USAGE" "HOMEIQ_BACKUP_ROOT must not contain '..'"
 KEEP=${HOMEIQ_BACKUP_KEEP:-7}
 [[ $KEEP =~ ^[1-9][0-9]*$ ]] || die "$EXIT_USAGE" "HOMEIQ_BACKUP_KEEP must be a positive integer (got '$KEEP')"
+LOCK_WAIT=${HOMEIQ_BACKUP_LOCK_WAIT_SECONDS:-3600}
+[[ $LOCK_WAIT =~ ^[0-9]+$ ]] || die "$EXIT_USAGE" "HOMEIQ_BACKUP_LOCK_WAIT_SECONDS must be a whole number of seconds (got '$LOCK_WAIT')"
 REASON=${HOMEIQ_BACKUP_REASON:-manual}
 REASON=${REASON//$'\n'/ }
 INFLUX_CONTAINER=${HOMEIQ_INFLUX_CONTAINER:-}
@@ -132,6 +134,16 @@ fi
 # Its owner (host/boot/pid, as on scratch objects) is recorded beside it in .<ts>.partial.owner, so a
 # later run can tell a folder abandoned by a killed run or a power loss from one still being written.
 mkdir -p "$STACK_DIR" || die "$EXIT_STEP" "cannot create $STACK_DIR"
+# One backup of a stack at a time: a scheduled run (scripts/schedule) and a deploy-time backup wait for
+# each other instead of running at once. The lock is released when this script and its steps exit.
+exec {BACKUP_LOCK_FD}>>"$STACK_DIR/.backup.lock"
+if ! flock -n "$BACKUP_LOCK_FD"; then
+  log "another backup of stack '$HOMEIQ_STACK' is running ($(tr -d '\n' <"$STACK_DIR/.backup.lock" 2>/dev/null || true)); waiting up to $LOCK_WAIT s for it to finish"
+  flock -w "$LOCK_WAIT" "$BACKUP_LOCK_FD" ||
+    die "$EXIT_STEP" "another backup of stack '$HOMEIQ_STACK' still held $STACK_DIR/.backup.lock after $LOCK_WAIT s (HOMEIQ_BACKUP_LOCK_WAIT_SECONDS); nothing was written"
+fi
+printf '%s reason %s since %s\n' "$SCRATCH_OWNER" "$REASON" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$STACK_DIR/.backup.lock"
+test_pause backup-locked
 sweep_abandoned_partials() {
   local d ts owner_file owner
   for d in "$STACK_DIR"/*.partial; do

@@ -46,9 +46,9 @@ require_var HOMEIQ_INFLUX_CONTAINER '^[A-Za-z0-9][A-Za-z0-9_.-]*$' "a Docker con
 require_var HOMEIQ_INFLUX_TOKEN '' "the InfluxDB operator token (secret)"
 require_var HOMEIQ_INFLUX_ORG "$RE_NAME" "an organization name without control characters, not starting with '-'"
 require_var HOMEIQ_INFLUX_BUCKET "$RE_NAME" "a bucket name without control characters, not starting with '-'"
-# 0 or 1-99999 days (the program's homeiq:influxdbRetentionDays has the same bound, config/rules.ts).
-readonly RE_RETENTION='^(0|[1-9][0-9]{0,4}d)$'
-require_var HOMEIQ_INFLUX_RETENTION "$RE_RETENTION" "0 (infinite) or <days>d such as 365d"
+# 0s (forever) or 1-99999 days (the program's homeiq:influxdbRetentionDays has the same bound, catalog/rules.ts).
+readonly RE_RETENTION='^(0s|[1-9][0-9]{0,4}d)$'
+require_var HOMEIQ_INFLUX_RETENTION "$RE_RETENTION" "0s (infinite) or <days>d such as 365d"
 [[ -n ${DOCKER_HOST:-} ]] || unset DOCKER_HOST # an empty DOCKER_HOST means the default engine
 
 CONTAINER=$HOMEIQ_INFLUX_CONTAINER
@@ -56,7 +56,7 @@ ORG=$HOMEIQ_INFLUX_ORG
 BUCKET=$HOMEIQ_INFLUX_BUCKET
 RETENTION=$HOMEIQ_INFLUX_RETENTION
 # What `influx bucket list` shows for it (Go duration notation).
-if [[ $RETENTION == 0 ]]; then
+if [[ $RETENTION == 0s ]]; then
   WANT=infinite
 else
   WANT="$((10#${RETENTION%d} * 24))h0m0s"

@@ -31,7 +31,7 @@ readonly EXIT_NONE_FOUND=10 EXIT_AMBIGUOUS=11 EXIT_NO_INFLUXDB=12 EXIT_CORRUPT_S
 readonly EXIT_PLACEHOLDER=14 EXIT_TOKEN=15 EXIT_NOT_STOPPED=16 EXIT_NO_ANSWER=17 EXIT_SQLITE_LOCKED=18
 readonly EXIT_VALUE=19 EXIT_CONTAINERS_REMOVED=20
 
-# The program's own rules for the values this script carries into the stack's config (config/rules.ts and
+# The program's own rules for the values this script carries into the stack's config (catalog/rules.ts and
 # config/fields.ts; test/unit/scriptRules.test.ts holds these equal to them).
 readonly RE_INFLUX_NAME='^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$'
 readonly RE_STACK_NAME='^[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*$'

@@ -96,8 +96,8 @@ describe("set-retention.sh (InfluxDB stand-in)", () => {
     expect(bucketRow(container, token)[2]).toBe("720h0m0s");
   }, 60_000);
 
-  it("0 sets it back to infinite", () => {
-    const r = go({ HOMEIQ_INFLUX_RETENTION: "0" });
+  it("0s sets it back to infinite", () => {
+    const r = go({ HOMEIQ_INFLUX_RETENTION: "0s" });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("retention changed: 720h0m0s -> infinite");
     expect(bucketRow(container, token)[2]).toBe("infinite");

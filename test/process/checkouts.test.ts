@@ -15,7 +15,7 @@ const run = promisify(execFile);
 describe("synthesized inputs do not depend on the checkout's path or the machine", () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "homeiq-checkouts-"));
     // What `npm run synth` reads; bin/ too, so each copy runs the compiled program when it is current (as after `npm ci`).
-    const PROJECT = ["Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml", "package.json", "tsconfig.json", "tsconfig.build.json", "launch.js", "index.ts", "program.ts", "catalog", "components", "config", "stacks", "synth", "scripts", "images", "bin"];
+    const PROJECT = ["Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml", "package.json", "tsconfig.json", "tsconfig.build.json", "launch.js", "index.ts", "program.ts", "catalog", "components", "config", "plan", "stacks", "synth", "scripts", "images", "bin"];
     const checkouts = [path.join(tmp, "a", "homeiq-infra"), path.join(tmp, "b", "elsewhere", "deeper", "checkout")];
 
     beforeAll(() => {

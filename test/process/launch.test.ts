@@ -100,7 +100,7 @@ describe("the compiled program (npm run build in a copy of the repository)", () 
 
     beforeAll(() => {
         copy = fs.mkdtempSync(path.join(os.tmpdir(), "homeiq-build-"));
-        for (const entry of ["index.ts", "program.ts", "components", "config", "catalog", "stacks", "synth", "scripts", "images",
+        for (const entry of ["index.ts", "program.ts", "components", "config", "plan", "catalog", "stacks", "synth", "scripts", "images",
             "Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml", "tsconfig.json", "tsconfig.build.json", "package.json", "launch.js", "pulumi-main.js"]) {
             fs.cpSync(path.join(ROOT, entry), path.join(copy, entry), { recursive: true });
         }

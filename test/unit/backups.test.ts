@@ -112,7 +112,7 @@ describe("InfluxDB bucket retention", () => {
         const result = await synthOf(VARIANTS.prodRetention365);
         const retention = command(result, "homeiq-influxdb-retention")!;
         expect(retention.inputs.create).toBe("bash scripts/influxdb/set-retention.sh");
-        expect(retention.inputs.triggers).toEqual([365, ""]);
+        expect(retention.inputs.triggers).toEqual(["365d", ""]);
         const env = retention.inputs.environment as Record<string, string>;
         expect(env).toEqual(
             expect.objectContaining({
@@ -130,8 +130,8 @@ describe("InfluxDB bucket retention", () => {
         const folder = RESTORE_FOLDER;
         const result = await synthOf(VARIANTS.prodRestore);
         const retention = command(result, "homeiq-influxdb-retention")!;
-        expect((retention.inputs.environment as Record<string, string>).HOMEIQ_INFLUX_RETENTION).toBe("0");
-        expect(retention.inputs.triggers).toEqual([0, folder]);
+        expect((retention.inputs.environment as Record<string, string>).HOMEIQ_INFLUX_RETENTION).toBe("0s");
+        expect(retention.inputs.triggers).toEqual(["0s", folder]);
         expect(retention.dependencies).toContain(command(result, "homeiq-restore")!.urn);
     });
 });

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { SCRIPTS, scriptCommand } from "../../components/scriptCommand";
-import { ENV_STRING_MAX_BYTES, LIST_MAX, TEXT_MAX } from "../../config/rules";
+import { ENV_STRING_MAX_BYTES, LIST_MAX, TEXT_MAX } from "../../catalog/rules";
 import type { SynthResult } from "../../synth/synthesize";
 import { COMMAND, CONTAINER, ofType, synthOf } from "./helpers";
 import { LONGEST, VARIED } from "./synthCases";

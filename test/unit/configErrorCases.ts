@@ -21,7 +21,7 @@ export const CONFIG_ERROR_CASES: ConfigErrorCase[] = [
         key: "homeiq:homeAssistantUrl",
         value: '"ftp://homeassistant.local"',
         problem: /must be an http\(s\):\/\/ or ws\(s\):\/\/ URL/,
-        fix: /^pulumi config set homeiq:homeAssistantUrl http:\/\/homeassistant\.local:8123$/,
+        fix: /^pulumi config set homeiq:homeAssistantUrl http:\/\/homeassistant\.local:8123 --stack prod$/,
     },
     {
         name: "two services on one host port",
@@ -31,7 +31,7 @@ export const CONFIG_ERROR_CASES: ConfigErrorCase[] = [
         value: '"admin-api=8086"',
         problem: /puts influxdb and admin-api on the same host port 8086/,
         // A port no service uses, so the command runs as written (no `<placeholder>`, which a shell reads as a redirect).
-        fix: /^pulumi config set --path 'homeiq:hostPorts\[0\]' admin-api=20000$/,
+        fix: /^pulumi config set --path 'homeiq:hostPorts\[0\]' admin-api=20000 --stack prod$/,
     },
     {
         name: "* in prod CORS",
@@ -40,7 +40,7 @@ export const CONFIG_ERROR_CASES: ConfigErrorCase[] = [
         key: "homeiq:corsOrigins[1]",
         value: '"*"',
         problem: /allows every origin \('\*'\), which the prod profile forbids/,
-        fix: /^pulumi config set --path 'homeiq:corsOrigins\[1\]' http:\/\/homeiq\.lan:3000$/,
+        fix: /^pulumi config set --path 'homeiq:corsOrigins\[1\]' http:\/\/homeiq\.lan:3000 --stack prod$/,
     },
     {
         name: "a memory limit below its reservation",
@@ -49,7 +49,7 @@ export const CONFIG_ERROR_CASES: ConfigErrorCase[] = [
         key: "homeiq:resourceOverrides[0]",
         value: '"data-api:memoryMiB=128"',
         problem: /gives data-api a memory limit of 128 MiB, below its reservation of 256 MiB/,
-        fix: /^pulumi config set --path 'homeiq:resourceOverrides\[0\]' data-api:memoryMiB=512$/,
+        fix: /^pulumi config set --path 'homeiq:resourceOverrides\[0\]' data-api:memoryMiB=512 --stack prod$/,
     },
     {
         name: "an override for a service that does not exist",
@@ -58,7 +58,7 @@ export const CONFIG_ERROR_CASES: ConfigErrorCase[] = [
         key: "homeiq:resourceOverrides[0]",
         value: '"weather-api:memoryMiB=256"',
         problem: /names a service that does not exist: 'weather-api'/,
-        fix: /^pulumi config set --path 'homeiq:resourceOverrides\[0\]' data-api:memoryMiB=768$/,
+        fix: /^pulumi config set --path 'homeiq:resourceOverrides\[0\]' data-api:memoryMiB=768 --stack dev$/,
     },
     {
         name: "a non-positive timeout",
@@ -67,7 +67,7 @@ export const CONFIG_ERROR_CASES: ConfigErrorCase[] = [
         key: "homeiq:healthWaitTimeoutSeconds",
         value: '"0"',
         problem: /must be a positive number of seconds/,
-        fix: /^pulumi config set homeiq:healthWaitTimeoutSeconds 180$/,
+        fix: /^pulumi config set homeiq:healthWaitTimeoutSeconds 180 --stack dev$/,
     },
     // Placeholders long enough for every length rule: only the placeholder rule refuses them.
     {
@@ -77,7 +77,7 @@ export const CONFIG_ERROR_CASES: ConfigErrorCase[] = [
         key: "homeiq:influxdbAdminPassword",
         value: "[secret]",
         problem: /^is a placeholder credential from the old compose files$/,
-        fix: /^pulumi config set --secret homeiq:influxdbAdminPassword$/,
+        fix: /^pulumi config set --secret homeiq:influxdbAdminPassword --stack prod$/,
     },
     {
         name: "a your_..._here template filler as a password",
@@ -86,7 +86,7 @@ export const CONFIG_ERROR_CASES: ConfigErrorCase[] = [
         key: "homeiq:adminPassword",
         value: "[secret]",
         problem: /^is a placeholder credential from the old compose files$/,
-        fix: /^pulumi config set --secret homeiq:adminPassword$/,
+        fix: /^pulumi config set --secret homeiq:adminPassword --stack prod$/,
     },
     {
         name: "an unfilled <...> from an example command as a secret",
@@ -95,7 +95,7 @@ export const CONFIG_ERROR_CASES: ConfigErrorCase[] = [
         key: "homeiq:jwtSecret",
         value: "[secret]",
         problem: /^is a placeholder credential from the old compose files$/,
-        fix: /^pulumi config set --secret homeiq:jwtSecret$/,
+        fix: /^pulumi config set --secret homeiq:jwtSecret --stack prod$/,
     },
     {
         name: "an old placeholder as the Home Assistant token",
@@ -104,7 +104,7 @@ export const CONFIG_ERROR_CASES: ConfigErrorCase[] = [
         key: "homeiq:homeAssistantToken",
         value: "[secret]",
         problem: /^is a placeholder, not a real token$/,
-        fix: /^pulumi config set --secret homeiq:homeAssistantToken$/,
+        fix: /^pulumi config set --secret homeiq:homeAssistantToken --stack prod$/,
     },
     {
         name: "a disabled service without a reason",
@@ -113,7 +113,7 @@ export const CONFIG_ERROR_CASES: ConfigErrorCase[] = [
         key: "homeiq:disabledServices[0]",
         value: '"calendar="',
         problem: /disables a service without a reason/,
-        fix: /^pulumi config set --path 'homeiq:disabledServices\[0\]' 'calendar=<why this stack does not run it>'$/,
+        fix: /^pulumi config set --path 'homeiq:disabledServices\[0\]' 'calendar=<why this stack does not run it>' --stack dev$/,
     },
     {
         name: "disabling a service another one needs",
@@ -122,7 +122,7 @@ export const CONFIG_ERROR_CASES: ConfigErrorCase[] = [
         key: "homeiq:disabledServices[0]",
         value: '"data-api=not needed"',
         problem: /disables data-api, which admin-api depends on/,
-        fix: /^pulumi config rm --path 'homeiq:disabledServices\[0\]'$/,
+        fix: /^pulumi config rm --path 'homeiq:disabledServices\[0\]' --stack dev$/,
     },
     {
         name: "an unknown profile",
@@ -131,7 +131,7 @@ export const CONFIG_ERROR_CASES: ConfigErrorCase[] = [
         key: "homeiq:profile",
         value: '"production"',
         problem: /is not a known profile/,
-        fix: /^pulumi config set homeiq:profile prod$/,
+        fix: /^pulumi config set homeiq:profile prod --stack dev$/,
     },
     {
         name: "registry images not pinned by digest",

@@ -6,7 +6,7 @@
 import * as fc from "fast-check";
 import { SERVICE_CATALOG, SERVICE_KEYS, type ServiceKey } from "../../catalog/services";
 import { CONFIG_KEYS, isSecretKey, type ConfigKey } from "../../config/keys";
-import { COUNTER_MAX, HEALTH_WAIT_SECONDS, RETENTION_DAYS_MAX, SECRET_MAX, TEXT_MAX } from "../../config/rules";
+import { COUNTER_MAX, HEALTH_WAIT_SECONDS, RETENTION_DAYS_MAX, SECRET_MAX, TEXT_MAX } from "../../catalog/rules";
 import type { StackState } from "./fixCommands";
 import { credentialsFor, type SynthCase } from "./helpers";
 

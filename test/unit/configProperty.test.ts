@@ -18,10 +18,11 @@ import { SERVICE_CATALOG, SERVICE_KEYS } from "../../catalog/services";
 import { isSecretKey, type ConfigKey } from "../../config/keys";
 import { ConfigValidationError } from "../../config/loadConfig";
 import { formatProblems, type ConfigProblem } from "../../config/problems";
-import { CONFIG_FIELDS, parseStackConfig, type StackConfig } from "../../config/schema";
+import { CONFIG_FIELDS } from "../../config/keys";
+import { parseStackConfig, type StackConfig } from "../../config/schema";
 import { readStackFiles } from "../../synth/stackFiles";
 import { generated, generatedCase, MALFORMED_FILES, PASSWORD, programSample, SEED, type Generated } from "./configGenerators";
-import { applyCalls, FixRunner, type StackState } from "./fixCommands";
+import { applyCalls, FixRunner, withoutStack, type StackState } from "./fixCommands";
 import { COMMAND, containersByService, ofType, outcomeOf } from "./helpers";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -66,7 +67,7 @@ function fixContract(g: Generated, problems: readonly ConfigProblem[], runner: F
         if (!made || made.length === 0) return void broken.push(`${p.key}: bash could not run its fix: ${p.fix}`);
         const next = applyCalls(g, made, promptValue);
         if (typeof next === "string") return void broken.push(`${p.key}: pulumi would refuse the fix (${next}): ${p.fix}`);
-        for (const argv of made.filter((a) => a[0] === "config" && a[1] === "set")) {
+        for (const argv of made.map(withoutStack).filter((a) => a[0] === "config" && a[1] === "set")) {
             const [target, given] = argv.slice(2).filter((a) => !a.startsWith("--"));
             const m = /^homeiq:([^[\]]+)(\[\d+\])?$/.exec(target);
             if (given === undefined || !m || !Object.hasOwn(CONFIG_FIELDS, m[1])) continue;

@@ -4,7 +4,7 @@
  */
 import { parseStackConfig, type ParseOptions, type StackConfig } from "../../config/schema";
 import { formatProblems, showValue } from "../../config/problems";
-import { CPUS, HEALTH_WAIT_SECONDS, MEMORY_MIB, PATH_MAX, RETENTION_DAYS_MAX, SECRET_MAX, TEXT_MAX, URL_MAX } from "../../config/rules";
+import { CPUS, HEALTH_WAIT_SECONDS, MEMORY_MIB, PATH_MAX, RETENTION_DAYS_MAX, SECRET_MAX, TEXT_MAX, URL_MAX } from "../../catalog/rules";
 import { PROFILES } from "../../stacks";
 import { parseProfile, ProfileSchema } from "../../stacks/profile";
 import { SERVICE_KEYS } from "../../catalog/services";
@@ -268,16 +268,16 @@ describe("validated as deployed", () => {
             dockerSocketGroupId: "0999",
             healthWaitTimeoutSeconds: " 240 ",
         });
-        expect(config.integrations.latitude).toBe("36.5");
-        expect(config.integrations.weatherLocation).toBe("Paris");
+        expect(config.values.latitude).toBe("36.5");
+        expect(config.values.weatherLocation).toBe("Paris");
         expect(config.images).toEqual(expect.objectContaining({ checkoutPath: "/srv/homeiq" }));
-        expect(config.backups.restoreFrom).toBe("/srv/homeiq-backups/prod/20261127T101500Z");
-        expect(config.backups.root).toBe("~/backups/prod");
+        expect(config.values.restoreFrom).toBe("/srv/homeiq-backups/prod/20261127T101500Z");
+        expect(config.values.backupRoot).toBe("~/backups/prod");
         expect(config.corsOrigins).toEqual(["http://homeiq.lan:3000"]);
         expect(config.services.calendar.disabledReason).toBe("no Google account");
         expect(config.services["data-api"].hostPort).toBe(9006);
-        expect(config.dockerSocketGroupId).toBe(999);
-        expect(config.healthWaitTimeoutSeconds).toBe(240);
+        expect(config.values.dockerSocketGroupId).toBe(999);
+        expect(config.values.healthWaitTimeoutSeconds).toBe(240);
     });
 
     it("accepts every bound itself", () => {

@@ -2,7 +2,8 @@
  * The forms the docker provider reads values back in (components/dockerForms.ts), against values
  * worked out by hand from the provider's and the docker client's source (docs/provider-behaviour.md).
  */
-import { capabilitiesAsRead, capabilityAsRead, cpusAsRead, goDuration, goSeconds } from "../../components/dockerForms";
+import { capabilitiesAsRead, capabilityAsRead, goDuration, goSeconds } from "../../components/dockerForms";
+import { cpusAsRead } from "../../catalog/rules";
 
 describe("capabilityAsRead (moby client normalizeCap)", () => {
     it.each([

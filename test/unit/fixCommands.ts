@@ -67,6 +67,12 @@ export class FixRunner {
     }
 }
 
+/** A recorded call without its `--stack NAME`. */
+export function withoutStack(argv: readonly string[]): string[] {
+    const at = argv.indexOf("--stack");
+    return at < 0 ? [...argv] : [...argv.slice(0, at), ...argv.slice(at + 2)];
+}
+
 function asList(value: string | undefined): string[] | undefined {
     if (value === undefined) return [];
     try {
@@ -87,13 +93,18 @@ export function applyCalls(state: StackState, calls: readonly string[][], prompt
     let otherValues = { ...state.otherValues };
     let stack = state.stack;
     for (const argv of calls) {
-        if (argv[0] === "stack" && argv[1] === "rename" && argv.length === 3) {
-            stack = argv[2];
+        // Every fix names the stack it is for (`--stack NAME`): the one that has the problem, whichever is selected.
+        const at = argv.indexOf("--stack");
+        if (at < 0) return `does not name the stack (--stack): ${argv.join(" ")}`;
+        if (argv[at + 1] !== stack) return `names stack ${argv[at + 1]}, not ${stack}: ${argv.join(" ")}`;
+        const rest = withoutStack(argv);
+        if (rest[0] === "stack" && rest[1] === "rename" && rest.length === 3) {
+            stack = rest[2];
             continue;
         }
-        if (argv[0] !== "config" || (argv[1] !== "set" && argv[1] !== "rm")) return `not a pulumi config call: ${argv.join(" ")}`;
-        const flags = argv.slice(2).filter((a) => a.startsWith("--"));
-        const args = argv.slice(2).filter((a) => !a.startsWith("--"));
+        if (rest[0] !== "config" || (rest[1] !== "set" && rest[1] !== "rm")) return `not a pulumi config call: ${argv.join(" ")}`;
+        const flags = rest.slice(2).filter((a) => a.startsWith("--"));
+        const args = rest.slice(2).filter((a) => !a.startsWith("--"));
         if (flags.some((f) => f !== "--path" && f !== "--secret")) return `unknown flag in ${argv.join(" ")}`;
         const m = /^([^:]+):([^[\]]+)(?:\[(\d+)\])?$/.exec(args[0] ?? "");
         if (!m) return `not a config key: ${args[0]}`;
@@ -101,7 +112,7 @@ export function applyCalls(state: StackState, calls: readonly string[][], prompt
         if (index !== undefined && !flags.includes("--path")) return `an index without --path: ${argv.join(" ")}`;
         const target = ns === "homeiq" ? values : otherValues;
         const key = ns === "homeiq" ? name : `${ns}:${name}`;
-        if (argv[1] === "set") {
+        if (rest[1] === "set") {
             if (args.length > 2) return `too many arguments: ${argv.join(" ")}`;
             const value = args[1] ?? promptValue(name);
             if (index === undefined) {

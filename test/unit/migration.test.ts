@@ -69,7 +69,7 @@ describe("a placeholder InfluxDB admin token carried over from the compose files
         expect(p.value).toBe("[secret]");
         expect(p.problem).toMatch(problem);
         expect(p.allowed).toMatch(/homeiq:acceptPlaceholderInfluxdbToken=true/);
-        expect(p.fix).toBe("pulumi config set --secret homeiq:influxdbAdminToken");
+        expect(p.fix).toBe("pulumi config set --secret homeiq:influxdbAdminToken --stack prod");
         expect(error.message).not.toContain(token);
     });
 
@@ -96,7 +96,7 @@ describe("a placeholder InfluxDB admin token carried over from the compose files
     ])("leaving homeiq:acceptPlaceholderInfluxdbToken=true is refused when %s, with the command that removes it", async (_name, c, problem) => {
         const { error } = await configErrorOf(c);
         expect(error.problems).toHaveLength(1);
-        expect(error.problems[0]).toMatchObject({ key: "homeiq:acceptPlaceholderInfluxdbToken", value: "\"true\"", fix: "pulumi config rm homeiq:acceptPlaceholderInfluxdbToken" });
+        expect(error.problems[0]).toMatchObject({ key: "homeiq:acceptPlaceholderInfluxdbToken", value: "\"true\"", fix: "pulumi config rm homeiq:acceptPlaceholderInfluxdbToken --stack prod" });
         expect(error.problems[0]?.problem).toMatch(problem);
     });
 

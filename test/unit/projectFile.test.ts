@@ -4,6 +4,7 @@ import * as path from "path";
 import { parse } from "yaml";
 import { CONFIG_KEYS, type ConfigKeyDeclaration } from "../../config/keys";
 import { parseStackConfig } from "../../config/schema";
+import { configKeyTable, DOC_FILES, withGeneratedBlocks } from "../../tools/generatedDocs";
 import { configBlock, withConfigBlock } from "../../tools/projectFile";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -72,5 +73,23 @@ describe("the config: block is written from config/keys.ts (tools/projectFile.ts
                 description: decl.description,
             });
         }
+    });
+});
+
+describe("the generated blocks of the docs (tools/generatedDocs.ts)", () => {
+    it.each(DOC_FILES)("%s is current, so `npm run check:docs` passes", (file) => {
+        const text = fs.readFileSync(path.join(ROOT, file), "utf8");
+        expect(withGeneratedBlocks(text, file)).toBe(text);
+    });
+
+    it("lists every config key in docs/configuration.md, once", () => {
+        const text = fs.readFileSync(path.join(ROOT, "docs/configuration.md"), "utf8");
+        for (const key of Object.keys(CONFIG_KEYS)) expect(text.split(`\n| \`${key}\` |`).length - 1).toBe(1);
+    });
+
+    it("rewrites a stale block and refuses a block nobody generates", () => {
+        const stale = "intro\n<!-- generated: config-keys -->\nold table\n<!-- end generated: config-keys -->\noutro\n";
+        expect(withGeneratedBlocks(stale, "x.md")).toBe(`intro\n<!-- generated: config-keys -->\n${configKeyTable()}\n<!-- end generated: config-keys -->\noutro\n`);
+        expect(() => withGeneratedBlocks("<!-- generated: nothing -->\n<!-- end generated: nothing -->\n", "x.md")).toThrow("x.md: no generator for the block 'nothing'");
     });
 });

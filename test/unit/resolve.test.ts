@@ -1,13 +1,13 @@
 /**
- * The resolve step (config/resolve.ts) as a pure function: properties of the plan for generated
+ * The resolve step (plan/resolve.ts) as a pure function: properties of the plan for generated
  * stacks, in milliseconds, with no Pulumi. That the components build exactly what the plan says is
  * the synth tests' (test/unit/*.test.ts over synthCases.ts) and the engine tests'.
  */
 import * as fc from "fast-check";
-import { SERVICE_CATALOG, SERVICE_KEYS, startOrder, VOLUME_CATALOG, type ServiceKey } from "../../catalog/services";
+import { DOCKER_SOCKET, SERVICE_CATALOG, SERVICE_KEYS, startOrder, VOLUME_CATALOG, type ServiceKey } from "../../catalog/services";
 import { SECRET_CONFIG_KEYS } from "../../config/keys";
-import type { LifecycleStep, LifecycleStepKind, PlatformPlan } from "../../config/plan";
-import { DOCKER_SOCKET, resolvePlatform } from "../../config/resolve";
+import type { LifecycleStep, LifecycleStepKind, PlatformPlan } from "../../plan/plan";
+import { resolvePlatform } from "../../plan/resolve";
 import { parseStackConfig, type StackConfig } from "../../config/schema";
 import { closedDisabled } from "./configGenerators";
 import { disabledList, requiredValuesWithout, RESTORE_FOLDER } from "./synthCases";
@@ -102,7 +102,7 @@ describe("the plan of a generated stack", () => {
             expect(plan.outputs.disabledServices.map((d) => d.split(":")[0]).sort()).toEqual([...input.disabled].sort());
             // Validation: every deployed service, checked as its catalog entry says.
             if (input.validation) {
-                const targets = plan.validation!.targets.split(" ").map((t) => t.split("=")[0]);
+                const targets = plan.validation!.targets.map((t) => t.service);
                 expect(targets.sort()).toEqual([...enabled].sort());
             } else {
                 expect(plan.validation).toBeUndefined();
@@ -146,7 +146,7 @@ describe("the plan of a generated stack", () => {
                 expect(restore.after).toEqual([...influx.map((service) => ({ service })), { step: "pre-change-backup" }]);
                 expect(restore.before).toEqual(sqlite);
                 expect(restore.helperImageOf).toBe(sqlite[0]);
-                expect(restore.influxContainer).toBe(influx.length > 0 ? `s-${influx[0]}` : "");
+                expect(restore.influxContainer).toBe(influx.length > 0 ? `s-${influx[0]}` : undefined);
             }
             const retention = step(plan, "influxdb-retention");
             if (retention && restore) expect(retention.after).toContainEqual({ step: "restore" });
@@ -159,7 +159,7 @@ describe("the plan of a generated stack", () => {
         for (const input of samples) {
             const config = configOf(input);
             const plan = resolvePlatform("s", config);
-            const ports = step(plan, "host-ports-check")!.ports.split(" ").map((e) => e.split("="));
+            const ports = Object.entries(step(plan, "host-ports-check")!.ports);
             // Every deployed service listed once, no disabled one, each with its own host port.
             const enabled = SERVICE_KEYS.filter((k) => !input.disabled.includes(k));
             expect({ input, listed: ports.map(([service]) => service).sort() }).toEqual({ input, listed: [...enabled].sort() });

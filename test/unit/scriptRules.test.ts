@@ -14,9 +14,9 @@ import * as fc from "fast-check";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CONFIG_FIELDS } from "../../config/schema";
-import { RE_BACKUP_PATH, RE_INFLUX_NAME, RE_STACK_NAME, RETENTION_DAYS_MAX, SECRET_MAX, STACK_NAME_MAX } from "../../config/rules";
-import { MIN_TOKEN_LENGTH } from "../../config/fields";
+import { CONFIG_FIELDS } from "../../config/keys";
+import { RE_BACKUP_PATH, RE_INFLUX_NAME, RE_STACK_NAME, RETENTION_DAYS_MAX, SECRET_MAX, STACK_NAME_MAX } from "../../catalog/rules";
+import { MIN_TOKEN_LENGTH } from "../../config/values";
 import type { SynthResult } from "../../synth/synthesize";
 import { COMMAND, ofType, synthOf } from "./helpers";
 import { SCRIPT_CONFIGS as CONFIGS } from "./synthCases";
@@ -106,7 +106,7 @@ describe("patterns shared with the scripts", () => {
 
     it("InfluxDB retention: the schema's days are exactly set-retention.sh's RE_RETENTION", () => {
         const days = [...fc.sample(fc.integer({ min: -5, max: 200000 }), { seed: SEED, numRuns: 300 }), 0, 1, RETENTION_DAYS_MAX, RETENTION_DAYS_MAX + 1];
-        const bash = bashMatches(scriptPattern("influxdb/set-retention.sh", "RE_RETENTION"), days.map((d) => (d === 0 ? "0" : `${d}d`)));
+        const bash = bashMatches(scriptPattern("influxdb/set-retention.sh", "RE_RETENTION"), days.map((d) => (d === 0 ? "0s" : `${d}d`)));
         expect(days.filter((d, i) => accepts("influxdbRetentionDays", String(d)) !== bash[i])).toEqual([]);
     });
 

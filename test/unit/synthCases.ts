@@ -5,7 +5,7 @@
  * here: it is then synthesized in its own file (correct, only slower).
  */
 import { SERVICE_CATALOG, SERVICE_KEYS, type ServiceKey } from "../../catalog/services";
-import { LIST_MAX, PATH_MAX, RETENTION_DAYS_MAX, SECRET_MAX, TEXT_MAX, URL_MAX } from "../../config/rules";
+import { LIST_MAX, PATH_MAX, RETENTION_DAYS_MAX, SECRET_MAX, TEXT_MAX, URL_MAX } from "../../catalog/rules";
 import { generatedCase, programSample } from "./configGenerators";
 import { CONFIG_ERROR_CASES } from "./configErrorCases";
 import { credentialsFor, type SynthCase } from "./helpers";

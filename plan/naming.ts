@@ -2,7 +2,6 @@
  * Docker names and labels. Every real Docker name starts with the stack, so dev and prod can
  * share one Docker host without colliding.
  */
-import type * as pulumi from "@pulumi/pulumi";
 import type { ServiceKey, VolumeKey } from "../catalog/services";
 
 export const LABEL_SERVICE = "com.homeiq.service";
@@ -26,8 +25,3 @@ export const networkName = (stack: string): string => `${stack}-homeiq`;
 /** The internal network that only the Docker API proxy and its clients join. */
 export const dockerApiNetworkName = (stack: string): string => `${stack}-docker-api`;
 export const builtImageName = (stack: string, service: ServiceKey): string => `homeiq-${stack}-${service}:local`;
-
-/** The docker provider takes labels as a list of {label, value}. */
-export function dockerLabels<V extends pulumi.Input<string>>(labels: Readonly<Record<string, V>>): Array<{ label: string; value: V }> {
-    return Object.entries(labels).map(([label, value]) => ({ label, value }));
-}

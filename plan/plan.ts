@@ -1,6 +1,6 @@
 /**
  * The platform as it will be deployed, as plain data: every decision that the validated config,
- * the profile and the catalog make together, resolved once by resolvePlatform (config/resolve.ts).
+ * the profile and the catalog make together, resolved once by resolvePlatform (plan/resolve.ts).
  * Components take their slice of it and only wire Pulumi resources; tests read it as a value.
  *
  * Nothing here is a Pulumi Output: what only exists at deploy time is named instead (a secret by
@@ -8,8 +8,8 @@
  * holds it fills it in.
  */
 import type { ServiceKey, ValidationCheck, VolumeKey } from "../catalog/services";
-import type { SecretKey } from "./keys";
-import type { SecretSettings } from "./schema";
+import type { SecretKey } from "../config/keys";
+import type { SecretSettings } from "../config/schema";
 import type { ServiceResources, StackProfile } from "../stacks/profile";
 
 /** A variable's value: plain text, or a secret config value (the configured one, or generated when unset). */
@@ -51,8 +51,8 @@ export interface BackupRole {
     readonly stateful: boolean;
     /** The InfluxDB server: backed up with the influx CLI inside it. */
     readonly influxdb: boolean;
-    /** The InfluxDB server's staging folder for backups and restores (catalog `influxdbStagingDir`); "" = /tmp. */
-    readonly influxdbStagingDir: string;
+    /** The InfluxDB server's staging folder for backups and restores (catalog `influxdbStagingDir`); absent: the scripts' /tmp. */
+    readonly influxdbStagingDir?: string;
     /** Its SQLite database: copied through SQLite's online backup API; restored into the volume as `owner`. */
     readonly sqlite?: { readonly containerPath: string; readonly volumeName: string; readonly pathInVolume: string; readonly owner: string };
 }
@@ -121,21 +121,39 @@ export interface VolumePlan {
     readonly labels: Readonly<Record<string, string>>;
 }
 
-/** What the backup scripts need to know of the stack (scripts/backup/README.md); the token and images come at deploy time. */
+/** A deployed SQLite database: the container that holds it and its path there. */
+export interface SqliteDatabasePlan {
+    readonly service: ServiceKey;
+    readonly container: string;
+    readonly path: string;
+}
+
+/** A SQLite database a restore writes into its volume, owned by uid:gid `owner`. */
+export interface SqliteRestorePlan {
+    readonly service: ServiceKey;
+    readonly volume: string;
+    readonly pathInVolume: string;
+    readonly owner: string;
+}
+
+/**
+ * What the backup scripts need to know of the stack (scripts/backup/README.md); the token and images
+ * come at deploy time. Structured here; components/backupScripts.ts writes it as backup.sh's environment.
+ */
 export interface BackupTargetPlan {
     readonly stack: string;
     readonly dockerHost: string;
     /** Absolute, or `~/…` resolved by backup.sh where it runs. */
     readonly root: string;
     readonly keep: number;
-    /** The InfluxDB server's container, or "" when the stack does not deploy one. */
-    readonly influxContainer: string;
-    /** HOMEIQ_INFLUX_TMPDIR: where a backup through a remote engine is staged in that container ("" = the script's /tmp). */
-    readonly influxStagingDir: string;
-    /** HOMEIQ_SQLITE_DBS: `service=container:path` of each deployed SQLite database. */
-    readonly sqliteDatabases: string;
+    /** The InfluxDB server's container; absent when the stack does not deploy one. */
+    readonly influxContainer?: string;
+    /** Where a backup through a remote engine is staged in that container; absent: the script's /tmp. */
+    readonly influxStagingDir?: string;
+    /** Each deployed SQLite database, in catalog order. */
+    readonly sqliteDatabases: readonly SqliteDatabasePlan[];
     /** The non-secret config, kept beside each backup as config.json. */
-    readonly configJson: string;
+    readonly config: Readonly<Record<string, unknown>>;
 }
 
 /** A lifecycle step, or a service's container (started and healthy). */
@@ -152,17 +170,17 @@ interface StepBase<K extends string> {
 export interface HostPortsCheckStep extends StepBase<"host-ports-check"> {
     readonly stack: string;
     readonly dockerHost: string;
-    /** HOMEIQ_HOST_PORTS: `service=port` of every deployed service. */
-    readonly ports: string;
+    /** The host port of every deployed service. */
+    readonly ports: Readonly<Partial<Record<ServiceKey, number>>>;
     /** A restore is how a migration from the compose files arrives: the check runs again for each one. */
-    readonly restoreFrom: string;
+    readonly restoreFrom?: string;
 }
 
 export interface PreChangeBackupStep extends StepBase<"pre-change-backup"> {
     readonly target: BackupTargetPlan;
     /** Its trigger is a digest of these services' container specs (and `restoreFrom`): it runs right before one of them changes. */
     readonly stateful: readonly ServiceKey[];
-    readonly restoreFrom: string;
+    readonly restoreFrom?: string;
 }
 
 export interface VolumeHandoverStep extends StepBase<"volume-handover"> {
@@ -177,11 +195,11 @@ export interface RestoreStep extends StepBase<"restore"> {
     readonly folder: string;
     readonly stack: string;
     readonly dockerHost: string;
-    readonly influxContainer: string;
-    /** HOMEIQ_INFLUX_TMPDIR: where the backup is staged in that container before `influx restore` ("" = the script's /tmp). */
-    readonly influxStagingDir: string;
-    /** HOMEIQ_SQLITE_RESTORES: `service=volume:path:uid:gid`. */
-    readonly sqliteRestores: string;
+    /** The InfluxDB server's container; absent when the stack does not deploy one (restore.sh leaves InfluxDB data alone). */
+    readonly influxContainer?: string;
+    /** Where the backup is staged in that container before `influx restore`; absent: the script's /tmp. */
+    readonly influxStagingDir?: string;
+    readonly sqliteRestores: readonly SqliteRestorePlan[];
     /** Containers stopped while their files are replaced. */
     readonly stopContainers: readonly string[];
     /** The image that writes SQLite files into their volumes; needed exactly when one is restored. */
@@ -193,9 +211,10 @@ export interface RetentionStep extends StepBase<"influxdb-retention"> {
     readonly container: string;
     readonly org: string;
     readonly bucket: string;
-    readonly retentionDays: number;
+    /** InfluxDB notation (plan/environment.ts influxRetention): `0s` forever, else `<days>d`. */
+    readonly retention: string;
     /** A restore brings back the bucket's old retention: set it again after each one. */
-    readonly restoredFrom: string;
+    readonly restoredFrom?: string;
 }
 
 export interface FinalBackupStep extends StepBase<"final-backup"> {
@@ -222,10 +241,10 @@ export type LifecycleStepKind = LifecycleStep["kind"];
 export interface ValidationPlan {
     /** The services whose containers it waits for (all of them); their ids are its triggers. */
     readonly after: readonly ServiceKey[];
-    /** `service=check:url` for every deployed service (scripts/validate/validate.sh). */
-    readonly targets: string;
-    /** The deployed containers, whose AppArmor profile the gate reports (HOMEIQ_VALIDATE_CONTAINERS). */
-    readonly containers: string;
+    /** What scripts/validate/validate.sh checks of every deployed service. */
+    readonly targets: ReadonlyArray<{ readonly service: ServiceKey; readonly check: ValidationCheck; readonly url: string }>;
+    /** The deployed containers, whose AppArmor profile the gate reports. */
+    readonly containers: readonly string[];
     readonly dockerHost: string;
     readonly requestTimeoutSeconds: number;
     readonly attempts: number;
@@ -251,6 +270,8 @@ export interface PlatformPlan {
     readonly lifecycle: readonly LifecycleStep[];
     /** The post-deploy check after every container; absent when homeiq:postDeployValidation is false. */
     readonly validation?: ValidationPlan;
+    /** Said on every run (a placeholder token accepted on purpose, ...). */
+    readonly warnings: readonly string[];
     readonly outputs: {
         readonly serviceUrls: Readonly<Partial<Record<ServiceKey, string>>>;
         readonly healthUrls: Readonly<Partial<Record<ServiceKey, string>>>;

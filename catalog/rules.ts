@@ -57,7 +57,7 @@ export const MEMORY_RESERVATION_MIB = { min: 6, max: 1048576 } as const;
  * starts; the host's count is unknown when the config is checked, so 64 (a large home server) is
  * the documented ceiling. Two decimals: the engine works in 0.01 steps of NanoCPUs anyway. From
  * 0.1: the docker provider reads anything below back as "0.0", a change on every `pulumi up`
- * (components/dockerForms.ts cpusAsRead, which also refuses the few larger values it misreads).
+ * (cpusAsRead below, which also refuses the few larger values it misreads).
  */
 export const CPUS = { min: 0.1, max: 64, decimals: 2 } as const;
 /**
@@ -77,7 +77,7 @@ export const MAX_OPEN_FILES = { min: 1024, max: 1048576 } as const;
  * more than an hour.
  */
 export const HEALTH_WAIT_SECONDS = { min: 1, max: 3600 } as const;
-/** scripts/influxdb/set-retention.sh accepts 0 or 1-99999 days (RE_RETENTION there). */
+/** scripts/influxdb/set-retention.sh accepts 0s (forever) or 1-99999 days (RE_RETENTION there). */
 export const RETENTION_DAYS_MAX = 99999;
 /** A counter raised by one (rebuildGeneration, backupRequest): within a signed 32-bit integer. */
 export const COUNTER_MAX = 2147483647;
@@ -149,4 +149,25 @@ export const RE_URL_PASSWORD = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/[^/@\s:]*):([^/@\s
 /** The value with any `user:password@` password replaced, for showing in an error. */
 export function maskPassword(value: string): string {
     return value.replace(RE_URL_PASSWORD, "$1:[secret]@");
+}
+
+// ---- the docker provider's read-back forms that a config value must survive --------------------
+
+/**
+ * `cpus` as the provider reads `HostConfig.NanoCpus` back: nanoInt64ToDecimalString
+ * (terraform-provider-docker v4.5.0 internal/provider/helpers.go:133-149, which @pulumi/docker 5.x bridges): the 9-decimal form; if it has exactly nine zeros, one
+ * decimal ("1.0", "0.5"); otherwise with its trailing zeros cut ("0.25", "1.05").
+ * Returns undefined when that form does not mean `cpus` again: below 0.1 it reads "0.0", and a
+ * multiple of 10 reads "10." (whose parsing by opts.ParseCPUs was not verified).
+ */
+export function cpusAsRead(cpus: number): string | undefined {
+    const nanos = Math.round(cpus * 1e9);
+    if (!Number.isSafeInteger(nanos) || nanos <= 0) return undefined;
+    const whole = Math.floor(nanos / 1e9);
+    const nine = `${whole}.${String(nanos % 1e9).padStart(9, "0")}`;
+    const zeros = [...nine].filter((c) => c === "0").length;
+    // FloatString(1) rounds to one decimal; with nine zeros the fraction is at most one digit.
+    const text = zeros === 9 ? `${whole}.${nine.split(".")[1][0]}` : nine.replace(/0+$/, "");
+    // What the provider sends back on create (opts.ParseCPUs of that text) must be `cpus` again.
+    return !text.endsWith(".") && Math.round(Number(text) * 1e9) === nanos ? text : undefined;
 }

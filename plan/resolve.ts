@@ -1,12 +1,13 @@
 /**
  * The resolve step: validated config (with its profile) and the service catalog in, the whole
- * platform out as plain data (PlatformPlan, config/plan.ts). Pure: no Pulumi, no I/O, the same
+ * platform out as plain data (PlatformPlan, plan/plan.ts). Pure: no Pulumi, no I/O, the same
  * plan for the same input. Every choice that depends on a service is read from its catalog entry;
  * nothing here names a service.
  */
 import * as path from "path";
 import {
     DOCKER_API_PROXY,
+    mountsDockerSocket,
     SERVICE_CATALOG,
     SERVICE_KEYS,
     startOrder,
@@ -27,8 +28,8 @@ import {
     LABEL_VOLUME,
     networkName,
     volumeName,
-} from "../components/naming";
-import { serviceEnvironment, type InfluxDbEndpoint } from "./environment";
+} from "./naming";
+import { influxRetention, serviceEnvironment, type InfluxDbEndpoint } from "./environment";
 import type {
     BackupTargetPlan,
     DockerApiProxyPlan,
@@ -41,12 +42,11 @@ import type {
     StepRef,
     VolumePlan,
 } from "./plan";
-import type { StackConfig } from "./schema";
+import { CONFIG_KEY_NAMES, isSecretKey } from "../config/keys";
+import type { StackConfig } from "../config/schema";
 
 export type Catalog = Readonly<Record<ServiceKey, ServiceDefinition>>;
 
-/** The Docker socket, for services that mount it (they get its group). */
-export const DOCKER_SOCKET = "/var/run/docker.sock";
 /** The non-root adapter's build context, relative to the project folder (components/scriptCommand.ts says why). */
 export const NON_ROOT_ADAPTER_CONTEXT = "images/non-root-python";
 /** Where backups go by default; backup.sh resolves `~` on the machine that runs it. */
@@ -54,8 +54,6 @@ export const DEFAULT_BACKUP_ROOT = "~/homeiq-backups";
 /** How the post-deploy validation asks each URL. */
 export const VALIDATION_REQUESTS = { requestTimeoutSeconds: 5, attempts: 10 } as const;
 
-/** Whether a service mounts the Docker socket (and so needs the socket's group). */
-export const mountsDockerSocket = (service: ServiceDefinition): boolean => service.hostMounts.some((m) => m.hostPath === DOCKER_SOCKET);
 
 /** The container settings that hardening decides: the profile asks, the catalog says what each service can take. */
 export function hardeningOf(
@@ -97,18 +95,14 @@ export function dataOwner(service: ServiceDefinition, profile: StackConfig["prof
 }
 
 /** The non-secret part of the stack config, stored beside each backup as config.json. */
-export function nonSecretConfig(config: StackConfig): string {
-    return JSON.stringify({
-        profile: config.profileName,
-        dockerHost: config.dockerHost,
+export function nonSecretConfig(config: StackConfig): Record<string, unknown> {
+    return {
+        profile: config.values.profile,
+        values: Object.fromEntries(CONFIG_KEY_NAMES.filter((k) => !isSecretKey(k)).map((k) => [k, config.values[k]])),
         images: config.images,
-        rebuildGeneration: config.rebuildGeneration,
-        homeAssistantUrl: config.homeAssistantUrl,
-        influxdb: config.influxdb,
-        integrations: config.integrations,
         services: config.services,
         corsOrigins: config.corsOrigins,
-    });
+    };
 }
 
 function imageOf(stack: string, service: ServiceDefinition, config: StackConfig): ImagePlan {
@@ -123,7 +117,7 @@ function imageOf(stack: string, service: ServiceDefinition, config: StackConfig)
                 imageName: builtImageName(stack, service.key),
                 context,
                 dockerfile: path.join(context, service.image.dockerfile),
-                args: { HOMEIQ_REBUILD_GENERATION: String(config.rebuildGeneration) },
+                args: { HOMEIQ_REBUILD_GENERATION: String(config.values.rebuildGeneration) },
             },
         };
     } else {
@@ -164,12 +158,12 @@ export function resolvePlatform(stack: string, config: StackConfig, catalog: Cat
     const dashboard = only("dashboard", keys.filter((k) => catalog[k].dashboard));
     const influxEndpoint: InfluxDbEndpoint = { url: influxServer ? `http://${influxServer}:${catalog[influxServer].containerPort}` : "" };
     const sqlite = keys.filter((k) => catalog[k].sqliteDatabase && config.services[k].enabled);
-    const restoreFrom = config.backups.restoreFrom;
+    const restoreFrom = config.values.restoreFrom;
 
     const services: ServicePlan[] = creationOrder.map((key) => {
         const service = catalog[key];
         const settings = config.services[key];
-        const serviceUrl = `http://${urlHost(settings.bindAddress, config.dockerHost)}:${settings.hostPort}`;
+        const serviceUrl = `http://${urlHost(settings.bindAddress, config.values.dockerHost)}:${settings.hostPort}`;
         const check = service.healthCheck.validation ?? { check: "http200" as const, path: service.healthCheck.httpPath };
         const groups: GroupPlan[] = [
             ...(mountsDockerSocket(service) ? [{ dockerSocket: true as const }] : []),
@@ -188,7 +182,7 @@ export function resolvePlatform(stack: string, config: StackConfig, catalog: Cat
             labels: {
                 [LABEL_SERVICE]: key,
                 [LABEL_STACK]: stack,
-                [LABEL_REBUILD_GENERATION]: String(config.rebuildGeneration),
+                [LABEL_REBUILD_GENERATION]: String(config.values.rebuildGeneration),
                 // A restore replaces the containers that read the restored files, so they start on them.
                 ...(sqlite.includes(key) && restoreFrom ? { [LABEL_RESTORED_FROM]: restoreFrom } : {}),
             },
@@ -198,8 +192,8 @@ export function resolvePlatform(stack: string, config: StackConfig, catalog: Cat
             restart: profile.restartPolicy,
             logRotation: profile.logRotation,
             healthCheck: { tests: service.healthCheck.test, startPeriodSeconds: service.healthCheck.startPeriodSeconds },
-            healthWaitSeconds: config.healthWaitTimeoutSeconds,
-            hardening: hardeningOf(service, profile, config.maxOpenFiles),
+            healthWaitSeconds: config.values.healthWaitTimeoutSeconds,
+            hardening: hardeningOf(service, profile, config.values.maxOpenFiles),
             groups,
             volumes: service.volumes,
             hostMounts: service.hostMounts.map((m) => ({ hostPath: m.hostPath, containerPath: m.containerPath })),
@@ -212,7 +206,7 @@ export function resolvePlatform(stack: string, config: StackConfig, catalog: Cat
             backup: {
                 stateful: service.stateful,
                 influxdb: service.influxdbServer === true,
-                influxdbStagingDir: service.influxdbServer === true ? (service.influxdbStagingDir ?? "") : "",
+                influxdbStagingDir: service.influxdbServer === true ? service.influxdbStagingDir : undefined,
                 sqlite: service.sqliteDatabase && {
                     containerPath: service.sqliteDatabase.containerPath,
                     volumeName: volumeName(stack, service.sqliteDatabase.volume),
@@ -244,31 +238,32 @@ export function resolvePlatform(stack: string, config: StackConfig, catalog: Cat
     const dockerSocketGroup =
         socketServices.length === 0
             ? undefined
-            : config.dockerSocketGroupId !== undefined
-              ? { configured: String(config.dockerSocketGroupId) }
+            : config.values.dockerSocketGroupId !== undefined
+              ? { configured: String(config.values.dockerSocketGroupId) }
               : { probeImageOf: socketServices[0] };
 
     return {
         stack,
-        profileName: config.profileName,
-        dockerHost: config.dockerHost,
+        profileName: config.values.profile,
+        dockerHost: config.values.dockerHost,
         network: { name: networkName(stack), labels: { [LABEL_STACK]: stack } },
         volumes,
         secrets: config.secrets,
-        cleanRebuild: config.rebuildGeneration > 0 && config.images.source === "build" ? { generation: config.rebuildGeneration } : undefined,
+        cleanRebuild: config.values.rebuildGeneration > 0 && config.images.source === "build" ? { generation: config.values.rebuildGeneration } : undefined,
         services,
         dockerApiProxy,
         dockerSocketGroup,
         lifecycle: lifecycleSteps(stack, config, enabled.map((k) => planOf.get(k)!)),
-        validation: config.postDeployValidation
+        validation: config.values.postDeployValidation
             ? {
                   after: enabled,
-                  targets: enabled.map((k) => `${k}=${planOf.get(k)!.validation.check}:${planOf.get(k)!.validation.url}`).join(" "),
-                  containers: [...enabled.map((k) => planOf.get(k)!.containerName), ...(dockerApiProxy ? [dockerApiProxy.containerName] : [])].join(" "),
-                  dockerHost: config.dockerHost,
+                  targets: enabled.map((k) => ({ service: k, ...planOf.get(k)!.validation })),
+                  containers: [...enabled.map((k) => planOf.get(k)!.containerName), ...(dockerApiProxy ? [dockerApiProxy.containerName] : [])],
+                  dockerHost: config.values.dockerHost,
                   ...VALIDATION_REQUESTS,
               }
             : undefined,
+        warnings: config.warnings,
         outputs: {
             serviceUrls: Object.fromEntries(enabled.map((k) => [k, planOf.get(k)!.urls.service])),
             healthUrls: Object.fromEntries(enabled.map((k) => [k, planOf.get(k)!.urls.health])),
@@ -291,16 +286,16 @@ function dockerApiProxyPlan(stack: string, config: StackConfig, clients: readonl
             imageName: `homeiq-${stack}-${p.key}:local`,
             context: p.imageContext,
             dockerfile: path.join(p.imageContext, "Dockerfile"),
-            args: { BASE_IMAGE: config.dockerApiProxyBaseImage, PROXY_UID: uid, PROXY_GID: gid },
+            args: { BASE_IMAGE: config.values.dockerApiProxyBaseImage, PROXY_UID: uid, PROXY_GID: gid },
         },
-        labels: { [LABEL_SERVICE]: p.key, [LABEL_STACK]: stack, [LABEL_REBUILD_GENERATION]: String(config.rebuildGeneration) },
+        labels: { [LABEL_SERVICE]: p.key, [LABEL_STACK]: stack, [LABEL_REBUILD_GENERATION]: String(config.values.rebuildGeneration) },
         port: p.containerPort,
         resources: profile.dockerApiProxyResources,
         restart: profile.restartPolicy,
         logRotation: profile.logRotation,
         healthCheck: { tests: p.healthCheck.test, startPeriodSeconds: p.healthCheck.startPeriodSeconds },
-        healthWaitSeconds: config.healthWaitTimeoutSeconds,
-        hardening: hardeningOf(p, profile, config.maxOpenFiles),
+        healthWaitSeconds: config.values.healthWaitTimeoutSeconds,
+        hardening: hardeningOf(p, profile, config.values.maxOpenFiles),
         socket: { hostPath: p.socket.hostPath, containerPath: p.socket.containerPath },
         clients,
     };
@@ -313,16 +308,16 @@ function dockerApiProxyPlan(stack: string, config: StackConfig, clients: readonl
  * backupRequest for it).
  */
 function lifecycleSteps(stack: string, config: StackConfig, deployed: readonly ServicePlan[]): LifecycleStep[] {
-    const { dockerHost } = config;
-    const restoreFrom = config.backups.restoreFrom;
+    const { dockerHost } = config.values;
+    const restoreFrom = config.values.restoreFrom;
     const enabled = deployed.map((s) => s.key);
     const stateful = deployed.filter((s) => s.backup.stateful).map((s) => s.key);
     // In catalog order, as backup.sh lists them in each manifest.
     const sqlite = deployed.filter((s) => s.backup.sqlite).sort((a, b) => SERVICE_KEYS.indexOf(a.key) - SERVICE_KEYS.indexOf(b.key));
     const sqliteKeys = sqlite.map((s) => s.key);
     const influx = deployed.find((s) => s.backup.influxdb);
-    const influxContainer = influx?.containerName ?? "";
-    const influxStagingDir = influx?.backup.influxdbStagingDir ?? "";
+    const influxContainer = influx?.containerName;
+    const influxStagingDir = influx?.backup.influxdbStagingDir;
     const services = (list: readonly ServiceKey[]): StepRef[] => list.map((service) => ({ service }));
 
     // No container is created or replaced while another container holds one of the stack's host ports.
@@ -333,8 +328,8 @@ function lifecycleSteps(stack: string, config: StackConfig, deployed: readonly S
             before: enabled,
             stack,
             dockerHost,
-            ports: enabled.map((k) => `${k}=${config.services[k].hostPort}`).join(" "),
-            restoreFrom: restoreFrom ?? "",
+            ports: Object.fromEntries(enabled.map((k) => [k, config.services[k].hostPort])),
+            restoreFrom,
         },
     ];
     if (stateful.length === 0) {
@@ -344,15 +339,15 @@ function lifecycleSteps(stack: string, config: StackConfig, deployed: readonly S
     const target: BackupTargetPlan = {
         stack,
         dockerHost,
-        root: config.backups.root ?? DEFAULT_BACKUP_ROOT,
-        keep: config.backups.keep,
+        root: config.values.backupRoot ?? DEFAULT_BACKUP_ROOT,
+        keep: config.values.backupKeep,
         influxContainer,
         influxStagingDir,
-        sqliteDatabases: sqlite.map((s) => `${s.key}=${s.containerName}:${s.backup.sqlite!.containerPath}`).join(" "),
-        configJson: nonSecretConfig(config),
+        sqliteDatabases: sqlite.map((s) => ({ service: s.key, container: s.containerName, path: s.backup.sqlite!.containerPath })),
+        config: nonSecretConfig(config),
     };
     // Backups: taken before any stateful container is replaced, and at destroy.
-    steps.push({ kind: "pre-change-backup", after: [], before: stateful, target, stateful, restoreFrom: restoreFrom ?? "" });
+    steps.push({ kind: "pre-change-backup", after: [], before: stateful, target, stateful, restoreFrom });
 
     const owners = Object.fromEntries(sqlite.filter((s) => s.backup.sqlite!.owner !== "0:0").map((s) => [s.backup.sqlite!.volumeName, s.backup.sqlite!.owner]));
     if (Object.keys(owners).length > 0) {
@@ -370,7 +365,7 @@ function lifecycleSteps(stack: string, config: StackConfig, deployed: readonly S
             dockerHost,
             influxContainer,
             influxStagingDir,
-            sqliteRestores: sqlite.map((s) => `${s.key}=${s.backup.sqlite!.volumeName}:${s.backup.sqlite!.pathInVolume}:${s.backup.sqlite!.owner}`).join(" "),
+            sqliteRestores: sqlite.map((s) => ({ service: s.key, volume: s.backup.sqlite!.volumeName, pathInVolume: s.backup.sqlite!.pathInVolume, owner: s.backup.sqlite!.owner })),
             stopContainers: sqlite.map((s) => s.containerName),
             helperImageOf: sqliteKeys[0],
         });
@@ -382,16 +377,16 @@ function lifecycleSteps(stack: string, config: StackConfig, deployed: readonly S
             after: [...services([influx.key]), ...(restoreFrom ? [{ step: "restore" as const }] : [])],
             before: [],
             dockerHost,
-            container: influxContainer,
-            org: config.influxdb.org,
-            bucket: config.influxdb.bucket,
-            retentionDays: config.influxdb.retentionDays,
-            restoredFrom: restoreFrom ?? "",
+            container: influx.containerName,
+            org: config.values.influxdbOrg,
+            bucket: config.values.influxdbBucket,
+            retention: influxRetention(config.values.influxdbRetentionDays),
+            restoredFrom: restoreFrom,
         });
     }
     steps.push({ kind: "final-backup", after: services(stateful), before: [], target });
-    if (config.backups.request > 0) {
-        steps.push({ kind: "on-demand-backup", after: services(stateful), before: [], target, request: config.backups.request });
+    if (config.values.backupRequest > 0) {
+        steps.push({ kind: "on-demand-backup", after: services(stateful), before: [], target, request: config.values.backupRequest });
     }
     return steps;
 }

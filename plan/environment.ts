@@ -5,9 +5,15 @@
  */
 import type { EnvironmentGroup, ServiceDefinition } from "../catalog/services";
 import type { EnvValue } from "./plan";
-import type { StackConfig } from "./schema";
+import type { StackConfig } from "../config/schema";
 
 type Env = Record<string, EnvValue>;
+
+/**
+ * A retention in days as InfluxDB writes durations: 0s is forever. The one encoding: the image's
+ * DOCKER_INFLUXDB_INIT_RETENTION and scripts/influxdb/set-retention.sh both take it.
+ */
+export const influxRetention = (days: number): string => (days === 0 ? "0s" : `${days}d`);
 
 /** Where the InfluxDB clients reach the server, on the platform network. */
 export interface InfluxDbEndpoint {
@@ -18,30 +24,30 @@ export interface InfluxDbEndpoint {
 const optional = (config: StackConfig, key: keyof StackConfig["secrets"]): EnvValue => (config.secrets[key] === undefined ? "" : { secret: key });
 
 function groupEnvironment(group: EnvironmentGroup, config: StackConfig, influxdb: InfluxDbEndpoint): Env {
-    const i = config.integrations;
+    const i = config.values;
     switch (group) {
         case "influxdb-server":
             return {
-                DOCKER_INFLUXDB_INIT_USERNAME: config.influxdb.username,
+                DOCKER_INFLUXDB_INIT_USERNAME: config.values.influxdbUsername,
                 DOCKER_INFLUXDB_INIT_PASSWORD: { secret: "influxdbAdminPassword" },
-                DOCKER_INFLUXDB_INIT_ORG: config.influxdb.org,
-                DOCKER_INFLUXDB_INIT_BUCKET: config.influxdb.bucket,
+                DOCKER_INFLUXDB_INIT_ORG: config.values.influxdbOrg,
+                DOCKER_INFLUXDB_INIT_BUCKET: config.values.influxdbBucket,
                 DOCKER_INFLUXDB_INIT_ADMIN_TOKEN: { secret: "influxdbAdminToken" },
                 // Applies when the bucket is first created; InfluxDB keeps it after that.
-                DOCKER_INFLUXDB_INIT_RETENTION: config.influxdb.retentionDays === 0 ? "0s" : `${config.influxdb.retentionDays}d`,
+                DOCKER_INFLUXDB_INIT_RETENTION: influxRetention(config.values.influxdbRetentionDays),
             };
         case "influxdb-client":
             // The one connection every client uses: websocket-ingestion once read other values from an untracked file.
             return {
                 INFLUXDB_URL: influxdb.url,
                 INFLUXDB_TOKEN: { secret: "influxdbAdminToken" },
-                INFLUXDB_ORG: config.influxdb.org,
-                INFLUXDB_BUCKET: config.influxdb.bucket,
+                INFLUXDB_ORG: config.values.influxdbOrg,
+                INFLUXDB_BUCKET: config.values.influxdbBucket,
             };
         case "log-level":
             return { LOG_LEVEL: config.profile.logLevel };
         case "home-assistant":
-            return { HOME_ASSISTANT_URL: config.homeAssistantUrl, HOME_ASSISTANT_TOKEN: { secret: "homeAssistantToken" } };
+            return { HOME_ASSISTANT_URL: config.values.homeAssistantUrl, HOME_ASSISTANT_TOKEN: { secret: "homeAssistantToken" } };
         case "weather":
             return {
                 WEATHER_API_KEY: optional(config, "weatherApiKey"),
