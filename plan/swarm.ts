@@ -6,7 +6,7 @@
  * swarm needs on top (placement, the overlay, what is published, which node builds which image).
  */
 import { SERVICE_CATALOG, type ServiceKey } from "../catalog/services";
-import type { PlatformPlan, ServicePlan } from "../config/plan";
+import type { PlatformPlan, ServicePlan } from "./plan";
 
 export const SWARM_ROLES = ["data", "apps"] as const;
 export type SwarmRole = (typeof SWARM_ROLES)[number];
