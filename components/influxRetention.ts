@@ -25,7 +25,7 @@ export class InfluxRetention extends pulumi.ComponentResource {
         this.command = new command.local.Command(
             name,
             {
-                create: scriptCommand(SCRIPTS.setRetention),
+                create: scriptCommand(step.swarmTasks ? SCRIPTS.swarmSetRetention : SCRIPTS.setRetention),
                 environment: {
                     DOCKER_HOST: step.dockerHost,
                     HOMEIQ_INFLUX_CONTAINER: step.container,

@@ -24,6 +24,9 @@ export const SCRIPTS = {
     pidsLimits: "scripts/docker/pids-limits.sh",
     hostPortsFree: "scripts/preflight/ports-free.sh",
     swarmPreflight: "scripts/swarm/preflight.sh",
+    swarmBackup: "scripts/swarm/backup.sh",
+    swarmRestore: "scripts/swarm/restore.sh",
+    swarmSetRetention: "scripts/swarm/set-retention.sh",
 } as const;
 
 /** `bash scripts/<script>`, e.g. scriptCommand(SCRIPTS.backup). */

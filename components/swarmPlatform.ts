@@ -17,11 +17,13 @@ import type { ServiceKey } from "../catalog/services";
 import type { PlatformPlan, ServicePlan } from "../plan/plan";
 import type { SwarmPlan, SwarmServicePlan } from "../plan/swarm";
 import { HEALTH_CHECK_TIMING, toDockerEnvs } from "./homeiqService";
-import { volumeName } from "../plan/naming";
+import { LABEL_IMAGE_IDS, LABEL_NODE_NO_NEW_PRIVILEGES, volumeName } from "../plan/naming";
 import { dockerLabels } from "./dockerForms";
 import { PlatformSecrets } from "./platformSecrets";
 import { scriptCommand, SCRIPTS } from "./scriptCommand";
 import { ServiceImage } from "./serviceImage";
+import { DataLifecycle } from "./dataLifecycle";
+
 
 /** How long `pulumi up` waits for a service's tasks to run (healthy): converge_config, polled by the provider at >= 5 s. */
 export const CONVERGE_DELAY = "1s";
@@ -89,30 +91,50 @@ export class SwarmPlatform extends pulumi.ComponentResource {
         const hostOf = (hostname: string): string => swarm.nodes.find((n) => n.hostname === hostname)!.dockerHost;
 
         const services: Partial<Record<ServiceKey, docker.Service>> = {};
+        const builds = new Map<ServiceKey, ServiceImage[]>();
+        const argsOf = new Map<ServiceKey, docker.ServiceArgs>();
         for (const s of swarm.services) {
             const sp = plan.services.find((p) => p.key === s.key)!;
-            const builds = [...new Set(s.nodes.map(hostOf))].map(
-                (host, i) => new ServiceImage(`${name}-${s.key}-image${i === 0 ? "" : `-${i}`}`, { plan: sp.image, provider: providerOf(host) }, { parent: this }),
+            builds.set(
+                s.key,
+                [...new Set(s.nodes.map(hostOf))].map(
+                    (host, i) => new ServiceImage(`${name}-${s.key}-image${i === 0 ? "" : `-${i}`}`, { plan: sp.image, provider: providerOf(host) }, { parent: this }),
+                ),
             );
-            services[s.key] = new docker.Service(
-                `${name}-${s.key}`,
+            argsOf.set(
+                s.key,
                 serviceArgs(sp, s, {
                     stack: plan.stack,
                     image: imageNameOf(sp),
-                    imageIds: builds.map((b) => b.reference),
+                    imageIds: builds.get(s.key)!.map((b) => b.reference),
                     networkId: this.network.id,
                     secrets: this.secrets,
+                    nodeNoNewPrivileges: swarm.requireNoNewPrivileges,
                 }),
-                {
-                    parent: this,
-                    provider: this.provider,
-                    // Converged (healthy) upstreams first: the dependency order of the host target.
-                    dependsOn: [this.preflight, ...builds, ...sp.startAfter.map((d) => services[d]).filter((x): x is docker.Service => x !== undefined)],
-                    deleteBeforeReplace: true,
-                    additionalSecretOutputs: ["taskSpec"],
-                },
             );
         }
+
+        // The data lifecycle of the host target, on the data node (plan/swarm.ts swarmLifecycle).
+        const influxToken = this.secrets.get("influxdbAdminToken");
+        const images = Object.fromEntries(swarm.services.map((s) => [s.key, imageNameOf(plan.services.find((p) => p.key === s.key)!)]));
+        const lifecycle = new DataLifecycle(name, this, { steps: swarm.lifecycle, wiring: { influxToken, images }, specOf: (key) => ({ args: argsOf.get(key)! }) });
+        for (const s of swarm.services) {
+            const sp = plan.services.find((p) => p.key === s.key)!;
+            services[s.key] = new docker.Service(`${name}-${s.key}`, argsOf.get(s.key)!, {
+                parent: this,
+                provider: this.provider,
+                // Converged (healthy) upstreams first, after the lifecycle steps that guard it: the host target's order.
+                dependsOn: [
+                    this.preflight,
+                    ...builds.get(s.key)!,
+                    ...sp.startAfter.map((d) => services[d]).filter((x): x is docker.Service => x !== undefined),
+                    ...lifecycle.gatesOf(s.key),
+                ],
+                deleteBeforeReplace: true,
+            });
+            lifecycle.started(s.key, services[s.key]!);
+        }
+        lifecycle.finish();
         this.services = services;
         this.registerOutputs({});
     }
@@ -131,11 +153,14 @@ interface SwarmWiring {
     readonly imageIds: pulumi.Input<string>[];
     readonly networkId: pulumi.Input<string>;
     readonly secrets: PlatformSecrets;
+    /** The nodes' daemons enforce no-new-privileges (the preflight requires it): said on each task for the policy pack. */
+    readonly nodeNoNewPrivileges: boolean;
 }
 
 /** The docker.Service inputs of one ServicePlan on swarm. */
 export function serviceArgs(sp: ServicePlan, s: SwarmServicePlan, w: SwarmWiring): docker.ServiceArgs {
-    const envs = toDockerEnvs(sp.environment, w.secrets);
+    const environment = Object.fromEntries(Object.entries(sp.environment).filter(([k]) => !s.withoutEnvironment.includes(k)));
+    const envs = toDockerEnvs(environment, w.secrets);
     const env = pulumi.all(envs).apply((list) => Object.fromEntries(list.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])));
     const h = sp.hardening;
     return {
@@ -144,7 +169,11 @@ export function serviceArgs(sp: ServicePlan, s: SwarmServicePlan, w: SwarmWiring
         taskSpec: {
             containerSpec: {
                 image: w.image,
-                labels: [...dockerLabels(sp.labels), { label: "homeiq.image-ids", value: pulumi.all(w.imageIds).apply((ids) => ids.join(",")) }],
+                labels: [
+                    ...dockerLabels(sp.labels),
+                    { label: LABEL_IMAGE_IDS, value: pulumi.all(w.imageIds).apply((ids) => ids.join(",")) },
+                    ...(w.nodeNoNewPrivileges ? [{ label: LABEL_NODE_NO_NEW_PRIVILEGES, value: "node-daemon" }] : []),
+                ],
                 env,
                 user: h.user,
                 readOnly: h.readOnly,

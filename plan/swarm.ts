@@ -6,10 +6,11 @@
  * swarm needs on top (placement, the overlay, what is published, which node builds which image).
  */
 import { SERVICE_CATALOG, type ServiceKey } from "../catalog/services";
-import type { PlatformPlan, ServicePlan } from "./plan";
+import type { LifecycleStep, PlatformPlan, ServicePlan } from "./plan";
 
-export const SWARM_ROLES = ["data", "apps"] as const;
-export type SwarmRole = (typeof SWARM_ROLES)[number];
+import type { SwarmNodeRole } from "../config/values";
+
+export type SwarmRole = SwarmNodeRole;
 
 /** One swarm node, as homeiq:swarmNodes names it. */
 export interface SwarmNodeConfig {
@@ -44,6 +45,8 @@ export interface SwarmServicePlan {
     readonly publish?: { readonly published: number; readonly target: number };
     /** stop-first: one replica, fixed host ports and volumes never shared by two tasks. */
     readonly updateOrder: "stop-first";
+    /** Environment variables of its ServicePlan it does not get on swarm (DOCKER_HOST of a Docker API reader). */
+    readonly withoutEnvironment: readonly string[];
 }
 
 export interface SwarmPlan {
@@ -52,17 +55,62 @@ export interface SwarmPlan {
     readonly services: readonly SwarmServicePlan[];
     /** `service: reason` of each deployed-on-a-host service that the swarm target does not run. */
     readonly notOnSwarm: readonly string[];
+    /** What the stack loses on swarm, said on every run (`service: what`). */
+    readonly limitations: readonly string[];
     readonly requireNoNewPrivileges: boolean;
     /** The engine version a node must run at least (health checks as the program writes them; API 1.44). */
     readonly minEngineMajor: number;
+    /** The data lifecycle of the plan, carried out on the data node (swarmLifecycle). */
+    readonly lifecycle: readonly LifecycleStep[];
+    /** The dashboard's URL: published on the first apps node, which it is pinned to. */
+    readonly dashboardUrl?: string;
+}
+
+/**
+ * The plan's data lifecycle on swarm: every step runs against the engine of the data node, where the
+ * stateful tasks are pinned; the scripts find each service's task container there (scripts/swarm/);
+ * a restore scales the services whose files it replaces to 0 through the manager. The host-ports check
+ * is dropped: only the dashboard publishes a port, and swarm itself refuses a taken host-mode port.
+ */
+export function swarmLifecycle(steps: readonly LifecycleStep[], dataHost: string, managerHost: string, onSwarm: ReadonlySet<string>): LifecycleStep[] {
+    const out: LifecycleStep[] = [];
+    for (const step of steps) {
+        const before = step.before.filter((k) => onSwarm.has(k));
+        switch (step.kind) {
+            case "host-ports-check":
+                continue;
+            case "pre-change-backup":
+            case "final-backup":
+            case "on-demand-backup":
+                out.push({ ...step, before, target: { ...step.target, dockerHost: dataHost, swarmTasks: true } });
+                continue;
+            case "volume-handover":
+                out.push({ ...step, before, dockerHost: dataHost });
+                continue;
+            case "restore":
+                out.push({ ...step, before, dockerHost: dataHost, swarmManager: managerHost });
+                continue;
+            case "influxdb-retention":
+                out.push({ ...step, before, dockerHost: dataHost, swarmTasks: true });
+                continue;
+        }
+    }
+    return out;
 }
 
 /** Why a service is left out on swarm, from what its catalog entry needs of the one host. */
 export function notPortableReason(s: ServicePlan): string | undefined {
     if (s.readsLogsOf) return "reads each container's json-file log from its host's /var/lib/docker/containers; on swarm the containers are on other nodes";
-    if (s.usesDockerApi) return "reads the Docker engine (through the API proxy), which shows one node's containers, not the swarm's";
     return undefined;
 }
+
+/**
+ * What a service that reads the Docker engine does without it on swarm: the API proxy would show one
+ * node's containers as if they were the stack's, so it is not deployed and the service runs without
+ * DOCKER_HOST (the dashboard needs it as an upstream).
+ */
+export const WITHOUT_DOCKER_API =
+    "runs without the Docker engine view on swarm (its Docker API proxy would show one node's containers, not the swarm's): its container pages stay empty";
 
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 
@@ -83,6 +131,7 @@ export function resolveSwarm(plan: PlatformPlan, target: SwarmTargetConfig): Swa
     }
     const dataNode = withRole("data")[0].hostname;
     const appsNodes = withRole("apps").map((n) => n.hostname);
+    const hostOf = (hostname: string): string => target.nodes.find((n) => n.hostname === hostname)?.dockerHost ?? plan.dockerHost;
     const notOnSwarm: string[] = [];
     const services: SwarmServicePlan[] = [];
     for (const s of plan.services) {
@@ -93,14 +142,17 @@ export function resolveSwarm(plan: PlatformPlan, target: SwarmTargetConfig): Swa
         }
         const role: SwarmRole = s.backup.stateful ? "data" : "apps";
         const dashboard = SERVICE_CATALOG[s.key]?.dashboard === true;
+        // Pinned by hostname: a stateful service to its data (its volumes live on that node), the dashboard to its URL.
+        const pinned = role === "data" ? dataNode : dashboard ? appsNodes[0] : undefined;
         services.push({
             key: s.key,
             name: s.containerName,
             role,
-            constraints: role === "data" ? [`node.hostname==${dataNode}`] : [`node.labels.${roleLabel("apps")}==true`],
-            nodes: role === "data" ? [dataNode] : appsNodes,
+            constraints: pinned ? [`node.hostname==${pinned}`] : [`node.labels.${roleLabel("apps")}==true`],
+            nodes: pinned ? [pinned] : appsNodes,
             publish: dashboard ? { published: s.port.external, target: s.port.internal } : undefined,
             updateOrder: "stop-first",
+            withoutEnvironment: s.usesDockerApi ? ["DOCKER_HOST"] : [],
         });
     }
     const deployed = new Set(services.map((s) => s.key));
@@ -114,7 +166,10 @@ export function resolveSwarm(plan: PlatformPlan, target: SwarmTargetConfig): Swa
         network: { name: `${plan.network.name}-overlay`, subnet: target.subnet, labels: plan.network.labels },
         services,
         notOnSwarm,
+        limitations: plan.services.filter((s) => s.usesDockerApi && deployed.has(s.key)).map((s) => `${s.key}: ${WITHOUT_DOCKER_API}`),
         requireNoNewPrivileges: target.requireNoNewPrivileges,
         minEngineMajor: 25,
+        lifecycle: swarmLifecycle(plan.lifecycle, hostOf(dataNode), plan.dockerHost, deployed),
+        dashboardUrl: services.find((s) => s.publish) ? `http://${appsNodes[0]}:${services.find((s) => s.publish)!.publish!.published}` : undefined,
     };
 }
