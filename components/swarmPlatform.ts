@@ -25,8 +25,15 @@ import { ServiceImage } from "./serviceImage";
 import { DataLifecycle } from "./dataLifecycle";
 
 
-/** How long `pulumi up` waits for a service's tasks to run (healthy): converge_config, polled by the provider at >= 5 s. */
+/** The provider's first convergence poll (converge_config.delay); it then polls at +5 s, +15 s, +25 s … */
 export const CONVERGE_DELAY = "1s";
+
+/**
+ * A swarm task's health-check interval. Services have no start interval (docs/provider-behaviour.md,
+ * Swarm), so the first check runs one interval after start: at the host target's 30 s every dependency
+ * level would wait 30 s. 5 s makes a task healthy in time for the provider's poll at +6 s.
+ */
+export const SWARM_HEALTH_INTERVAL = "5s";
 
 export interface SwarmPlatformArgs {
     readonly plan: PlatformPlan;
@@ -184,7 +191,7 @@ export function serviceArgs(sp: ServicePlan, s: SwarmServicePlan, w: SwarmWiring
                 ],
                 healthcheck: {
                     tests: [...sp.healthCheck.tests],
-                    interval: HEALTH_CHECK_TIMING.interval,
+                    interval: SWARM_HEALTH_INTERVAL,
                     timeout: HEALTH_CHECK_TIMING.timeout,
                     retries: HEALTH_CHECK_TIMING.retries,
                     startPeriod: `${sp.healthCheck.startPeriodSeconds}s`,
