@@ -33,7 +33,7 @@ export class StackBackup extends pulumi.ComponentResource {
     constructor(name: string, args: StackBackupArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("homeiq:index:StackBackup", name, {}, opts);
         // On swarm, through the wrapper that finds the stateful tasks' containers on the data node.
-        const run = scriptCommand(args.target.swarmTasks ? SCRIPTS.swarmBackup : SCRIPTS.backup);
+        const run = scriptCommand(args.target.swarmManager ? SCRIPTS.swarmBackup : SCRIPTS.backup);
         const environment = backupEnvironment(args.target, args.wiring, args.moment);
         this.command = new command.local.Command(
             name,

@@ -52,6 +52,17 @@ export function tmpfsMount(target: string, options: string): docker.types.input.
     return { type: "tmpfs", target, tmpfsOptions: { sizeBytes: size ? Number(size[1]) * unit : undefined, mode: 0o1777 } };
 }
 
+/**
+ * A node-local volume instead of a tmpfs, for a writable path other than /tmp under a read-only root.
+ * A swarm tmpfs mount over a folder the image has takes that folder's mode but not its owner (root,
+ * 755 for HomeIQ's /app/logs, owned by appuser in the image) and the provider cannot pass tmpfs
+ * `uid`: the non-root service could not write there. A new volume is filled from the image's folder,
+ * owner included. It holds no data (logs, caches).
+ */
+export function scratchVolumeName(stack: string, service: string, path: string): string {
+    return `${stack}-${service}-${path.replace(/^\/+/, "").replace(/[^A-Za-z0-9]+/g, "-")}`;
+}
+
 export class SwarmPlatform extends pulumi.ComponentResource {
     readonly provider: docker.Provider;
     readonly network: docker.Network;
@@ -187,7 +198,9 @@ export function serviceArgs(sp: ServicePlan, s: SwarmServicePlan, w: SwarmWiring
                 mounts: [
                     // A named volume is created on the node that runs the task (the stateful ones are pinned to theirs).
                     ...sp.volumes.map((v) => ({ type: "volume", source: volumeName(w.stack, v.volume), target: v.containerPath })),
-                    ...Object.entries(h.tmpfs ?? {}).map(([path, options]) => tmpfsMount(path, options)),
+                    ...Object.entries(h.tmpfs ?? {}).map(([path, options]) =>
+                        path === "/tmp" ? tmpfsMount(path, options) : { type: "volume", source: scratchVolumeName(w.stack, sp.key, path), target: path },
+                    ),
                 ],
                 healthcheck: {
                     tests: [...sp.healthCheck.tests],

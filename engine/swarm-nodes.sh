@@ -50,10 +50,11 @@ up() {
     mkdir -p "$ROOT/$n/data" "$ROOT/$n/exec"
     # nsenter --net, not `ip netns exec` (which remounts /sys and hides the cgroup v1 mounts);
     # unshare --uts: the hostname is the swarm node's name; --mount: the node's mounts stay private.
+    # Its own docker0 (in its own namespace): BuildKit runs build steps on the default bridge.
     setsid nsenter --net="/run/netns/$NAME-$n" unshare --uts --mount --propagation private -- \
       env DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 sh -c "hostname $NAME-$n && exec dockerd \
         --data-root $ROOT/$n/data --exec-root $ROOT/$n/exec --pidfile $ROOT/$n/docker.pid \
-        -H unix://$ROOT/$n/docker.sock --bridge none --cgroup-parent /$NAME-$n \
+        -H unix://$ROOT/$n/docker.sock --cgroup-parent /$NAME-$n \
         --default-address-pool base=172.31.0.0/16,size=24 --shutdown-timeout 2 --no-new-privileges" \
       >>"$ROOT/$n/dockerd.log" 2>&1 </dev/null &
   done

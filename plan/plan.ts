@@ -155,8 +155,8 @@ export interface BackupTargetPlan {
     readonly sqliteDatabases: readonly SqliteDatabasePlan[];
     /** The non-secret config, kept beside each backup as config.json. */
     readonly config: Readonly<Record<string, unknown>>;
-    /** On swarm: the container names are swarm services, whose task containers the scripts find on `dockerHost` (scripts/swarm/). */
-    readonly swarmTasks?: true;
+    /** On swarm: the manager's engine; the container names are swarm services, whose task containers the scripts find on `dockerHost` (scripts/swarm/). */
+    readonly swarmManager?: string;
 }
 
 /** A lifecycle step, or a service's container (started and healthy). */
@@ -213,8 +213,8 @@ export interface RestoreStep extends StepBase<"restore"> {
 
 export interface RetentionStep extends StepBase<"influxdb-retention"> {
     readonly dockerHost: string;
-    /** On swarm: `container` is the InfluxDB service, whose task container is found on `dockerHost`. */
-    readonly swarmTasks?: true;
+    /** On swarm: the manager's engine; `container` is the InfluxDB service, whose task container is found on `dockerHost`. */
+    readonly swarmManager?: string;
     readonly container: string;
     readonly org: string;
     readonly bucket: string;

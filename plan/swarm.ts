@@ -82,7 +82,7 @@ export function swarmLifecycle(steps: readonly LifecycleStep[], dataHost: string
             case "pre-change-backup":
             case "final-backup":
             case "on-demand-backup":
-                out.push({ ...step, before, target: { ...step.target, dockerHost: dataHost, swarmTasks: true } });
+                out.push({ ...step, before, target: { ...step.target, dockerHost: dataHost, swarmManager: managerHost } });
                 continue;
             case "volume-handover":
                 out.push({ ...step, before, dockerHost: dataHost });
@@ -91,7 +91,7 @@ export function swarmLifecycle(steps: readonly LifecycleStep[], dataHost: string
                 out.push({ ...step, before, dockerHost: dataHost, swarmManager: managerHost });
                 continue;
             case "influxdb-retention":
-                out.push({ ...step, before, dockerHost: dataHost, swarmTasks: true });
+                out.push({ ...step, before, dockerHost: dataHost, swarmManager: managerHost });
                 continue;
         }
     }

@@ -26,6 +26,7 @@
  *   provider's engine to be removed (:261-336).
  */
 import { DockerApiError, type DockerApi } from "./dockerApi";
+import { runProcess } from "./liveResources";
 import type { ChangeKind } from "./containerInputs";
 import type { DriverContext, Outputs, Props, ResourceDriver } from "./liveResources";
 import type { InputChange } from "./plan";
@@ -393,10 +394,13 @@ async function createService(ctx: DriverContext, name: string, inputs: Props): P
         });
         if (!ok) {
             const tasks = await allTasksEver(ctx.api, created.ID);
+            // What a user would look at before it is gone (not part of the provider's message).
+            const logs = await runProcess("docker", ["service", "logs", "--raw", "--tail", "15", created.ID], { env: { ...process.env, DOCKER_HOST: ctx.dockerHost } });
             // funcs.go:64-75: the service is deleted, the create fails, no id is set.
             await removeService(ctx, created.ID, inputs);
             throw new ServiceDidNotConverge(
-                `Service with ID (${created.ID}) did not converge after ${shortDur(timeout * 1e6)} (tasks: ${taskErrors(tasks)}); the provider deleted it`,
+                `Service with ID (${created.ID}) did not converge after ${shortDur(timeout * 1e6)} (tasks: ${taskErrors(tasks)}); the provider deleted it` +
+                    `\n--- its tasks' log (last lines) ---\n${(logs.stdout + logs.stderr).trim().slice(-2000)}`,
             );
         }
         healthyAt = Date.now();
