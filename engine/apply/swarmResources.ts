@@ -346,7 +346,21 @@ export const SERVICE_CHANGES: Readonly<Record<string, { kind: ChangeKind; source
     convergeConfig: { kind: "state", source: "tf-docker resource_docker_service.go:963-990 (used only while waiting)" },
 };
 
-const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+/** Key order does not matter to the provider's diff (objects are schema maps); nor does the order of a set's items. */
+function canonical(v: unknown): unknown {
+    if (Array.isArray(v)) return v.map(canonical);
+    if (v !== null && typeof v === "object") return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Props)[k])]));
+    return v;
+}
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+/** networks_advanced is a set of {id, aliases (a set), driver_opts (a set, empty when unset)} (service.go:701-738). */
+const networkSet = (v: unknown): string[] =>
+    asList(v)
+        .map((raw) => {
+            const n = asRecord(raw);
+            return JSON.stringify([n.id ?? null, n.name ?? null, [...asList(n.aliases)].map(String).sort(), [...asList(n.driverOpts)].map(String).sort()]);
+        })
+        .sort();
 
 /** The changes of a service: its read-back state against the new inputs, as the provider's diff sees them. */
 export function serviceChanges(state: Props, inputs: Props): InputChange[] {
@@ -357,7 +371,7 @@ export function serviceChanges(state: Props, inputs: Props): InputChange[] {
             const had = asRecord(state.taskSpec);
             const given = asRecord(inputs.taskSpec);
             // The networks as given against the networks as read back: a `name` never matches the read `id`.
-            if (!same(had.networksAdvanceds, given.networksAdvanceds)) {
+            if (!same(networkSet(had.networksAdvanceds), networkSet(given.networksAdvanceds))) {
                 const row = SERVICE_CHANGES["taskSpec.networksAdvanceds"];
                 changes.push({ key: "taskSpec.networksAdvanceds", kind: row.kind, source: row.source });
             }
