@@ -48,8 +48,12 @@ function swarmOutputs(plan: PlatformPlan, platform: SwarmPlatform) {
         healthUrls: dashboard && swarm.dashboardUrl ? { [dashboard.key]: `${swarm.dashboardUrl}${new URL(plan.outputs.healthUrls[dashboard.key] ?? "http://x/").pathname}` } : {},
         dashboardUrl: swarm.dashboardUrl,
         networkName: platform.network.name,
-        /** Created by each stateful task on its node (the data node). */
-        volumeNames: Object.fromEntries(plan.volumes.map((v) => [v.key, v.name])),
+        /** Created by the tasks on their nodes (the stateful ones on the data node); those of services not on swarm are not. */
+        volumeNames: Object.fromEntries(
+            plan.volumes
+                .filter((v) => plan.services.some((s) => swarm.services.some((w) => w.key === s.key) && s.volumes.some((m) => m.volume === v.key)))
+                .map((v) => [v.key, v.name]),
+        ),
         disabledServices: [...plan.outputs.disabledServices, ...swarm.notOnSwarm],
         influxdbAdminToken: platform.secrets.get("influxdbAdminToken"),
         adminPassword: platform.secrets.get("adminPassword"),
