@@ -9,11 +9,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { HomeIQPlatform } from "./components/homeiqPlatform";
 import { SwarmPlatform } from "./components/swarmPlatform";
 import type { PlatformPlan } from "./plan/plan";
-import { loadStackConfig } from "./config/loadConfig";
+import { loadStackConfig, type LoadOptions } from "./config/loadConfig";
 import { resolvePlatform } from "./plan/resolve";
 
-export function main(stack: string = pulumi.getStack()) {
-    const config = loadStackConfig(stack);
+export function main(stack: string = pulumi.getStack(), options: LoadOptions = {}) {
+    const config = loadStackConfig(stack, options);
     const plan = resolvePlatform(stack, config);
     for (const warning of plan.warnings) pulumi.log.warn(warning);
     if (plan.swarm) return swarmOutputs(plan, new SwarmPlatform("homeiq", { plan, swarm: plan.swarm }));

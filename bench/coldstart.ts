@@ -29,7 +29,7 @@ import { HEALTH_CHECK_TIMING } from "../components/homeiqService";
 import { applyStack, destroyStack, ApplyError, type ApplyResult } from "../engine/apply/applyStack";
 import type { Props } from "../engine/apply/liveResources";
 import { docker } from "../test/engine/helpers";
-import { inspect, removeTestStack, testOverrides, TEST_STACK_PREFIX, type TestProject } from "../test/engine/stack-helpers";
+import { inspect, removeTestStack, testOverrides, TEST_SECRET_KEYS, TEST_STACK_PREFIX, type TestProject } from "../test/engine/stack-helpers";
 
 const RUNS = Number(process.env.HOMEIQ_BENCH_RUNS ?? 3);
 const CONTAINER = "docker:index/container:Container";
@@ -105,7 +105,7 @@ async function once(p: TestProject, oldHealth: boolean): Promise<RunFigures> {
                 // Ports of their own, so the benchmark can run beside the acceptance test's itest-prod.
                 "homeiq:hostPorts": JSON.stringify(SERVICE_KEYS.map((k) => `${k}=${SERVICE_CATALOG[k].defaultHostPort + 20000}`)),
             }),
-            secretOverrides: ["homeiq:homeAssistantToken"],
+            secretOverrides: TEST_SECRET_KEYS,
             transformInputs: oldHealth ? oldComposeHealth : undefined,
             log: () => undefined,
         });

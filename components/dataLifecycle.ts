@@ -104,7 +104,7 @@ export class DataLifecycle {
         const { wiring } = this.args;
         switch (step.kind) {
             case "host-ports-check":
-                return new HostPortsCheck(name, { step }, opts);
+                return new HostPortsCheck(name, { step, helperImage: this.imageOf(step.helperImageOf) }, opts);
             case "pre-change-backup": {
                 const trigger = statefulSpecDigest(step.stateful.map(this.args.specOf), step.restoreFrom ?? "");
                 return new StackBackup(name, { moment: "pre-change", target: step.target, wiring, triggers: [trigger] }, opts);

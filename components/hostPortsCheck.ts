@@ -1,7 +1,8 @@
 /**
  * The host-ports check: before the first container of a deployment is created, scripts/preflight/
  * ports-free.sh refuses to go on while a running container outside the stack publishes one of the
- * stack's host ports (typically the old compose deployment, still up after a migration). Every
+ * stack's host ports (typically the old compose deployment, still up after a migration), or a process
+ * on the Docker host listens on one (a native influxd on 8086, Grafana on 3000). Every
  * container depends on it, so a taken port stops `pulumi up` before anything is created or replaced,
  * instead of Docker failing halfway through. It runs on the first deployment, when the port plan
  * changes, and with every new `homeiq:restoreFrom`; a no-op `pulumi up` runs nothing.
@@ -13,6 +14,8 @@ import { scriptCommand, SCRIPTS } from "./scriptCommand";
 
 export interface HostPortsCheckArgs {
     readonly step: HostPortsCheckStep;
+    /** The image of `step.helperImageOf`: a one-off container of it on the host's network lists its listening sockets. */
+    readonly helperImage: pulumi.Input<string>;
 }
 
 export class HostPortsCheck extends pulumi.ComponentResource {
@@ -34,6 +37,7 @@ export class HostPortsCheck extends pulumi.ComponentResource {
                     HOMEIQ_HOST_PORTS: Object.entries(step.ports)
                         .map(([service, port]) => `${service}=${port}`)
                         .join(" "),
+                    HOMEIQ_HELPER_IMAGE: args.helperImage,
                 },
                 // A restore is how a migration from the compose files arrives: check again, whatever else changed.
                 triggers: [step.restoreFrom ?? ""],

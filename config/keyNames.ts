@@ -44,6 +44,19 @@ export function closestKey(name: string): ConfigKey | undefined {
     return best?.key;
 }
 
+/** The name of `names` that `name` most plausibly means (case, punctuation, a typo or two), if any. */
+export function nearestName(name: string, names: readonly string[]): string | undefined {
+    const n = squash(name);
+    const exact = names.find((k) => squash(k) === n);
+    if (exact) return exact;
+    let best: { name: string; d: number } | undefined;
+    for (const k of names) {
+        const d = distance(n, squash(k));
+        if (d <= Math.max(1, Math.min(2, Math.floor(k.length / 3))) && (!best || d < best.d)) best = { name: k, d };
+    }
+    return best?.name;
+}
+
 /** `homeiq.profile`, `homeIQ:profile` as one name: the namespace part that looks like ours, and the rest. */
 function splitLookAlikePrefix(name: string): string | undefined {
     const m = /^([A-Za-z0-9_-]+)[.:/](.+)$/.exec(name);

@@ -47,7 +47,7 @@ export function withStack(fix: string, stack: string | undefined): string {
     if (stack === undefined) return fix;
     return fix
         .split(" && ")
-        .map((command) => (/^pulumi (config|stack) /.test(command) && !/ --stack /.test(command) ? `${command} --stack ${shellQuote(stack)}` : command))
+        .map((command) => (/^pulumi (config|stack rename) /.test(command) && !/ --stack /.test(command) ? `${command} --stack ${shellQuote(stack)}` : command))
         .join(" && ");
 }
 

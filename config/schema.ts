@@ -16,7 +16,7 @@ import { CONFIG_KEY_NAMES, configDefaults, exampleEntry, isSecretKey, readBy, re
 import { fixCommand, Problems, shellQuote, showValue, withStack, type ConfigProblem } from "./problems";
 import { CPUS, cpusAsRead, HOSTNAME, IPV6_BRACKETED, MEMORY_MIB, MEMORY_RESERVATION_MIB, parseImageReference, PORT, RE_STACK_NAME, STACK_NAME_MAX } from "../catalog/rules";
 
-import { BUILT_SERVICES, isPlaceholderSecret, MIN_TOKEN_LENGTH, parseSwarmNode, RESOURCE_FIELDS, SWARM_NODE_ROLES, withPort, type ResourceField } from "./values";
+import { BUILT_SERVICES, ipAddress, isPlaceholderSecret, MIN_TOKEN_LENGTH, parseSwarmNode, RESOURCE_FIELDS, SWARM_NODE_ROLES, withPort, type ResourceField } from "./values";
 
 export { isPlaceholderSecret, MIN_TOKEN_LENGTH } from "./values";
 export { formatProblems, type ConfigProblem } from "./problems";
@@ -37,6 +37,8 @@ export interface ResolvedService {
     readonly disabledReason?: string;
     readonly hostPort: number;
     readonly bindAddress: string;
+    /** homeiq:lanAccess: published on a LAN address on purpose, for this reason (the policy pack allows exactly these). */
+    readonly lanAccess?: { readonly reason: string };
     readonly resources: ServiceResources;
 }
 
@@ -68,7 +70,16 @@ export interface ParseOptions {
     readonly stack?: string;
     /** Config of other namespaces (`docker:host`, `homeIQ:profile`, ...): look-alikes of homeiq are refused. */
     readonly otherValues?: Readonly<Record<string, unknown>>;
-    /** Full keys whose values are secrets: never repeated in a fix command. */
+    /**
+     * The host ports the stack's policy pack lets a container publish on every interface
+     * (policy/config/<stack>.json, container-no-public-ports); a port it would refuse is refused here.
+     * Undefined: the stack has no pack config, nothing to check against.
+     */
+    readonly allowedPublicPorts?: readonly number[];
+    /**
+     * Full keys whose values are secrets (encrypted in the stack file): never repeated in a fix command. When
+     * given, a secret key set in plain text is refused. Unknown (undefined) when the engine did not say.
+     */
     readonly secretKeys?: readonly string[];
 }
 
@@ -172,6 +183,7 @@ export function parseStackConfig(stackValues: Readonly<Record<string, unknown>>,
             return typeof v === "string" && recordOf(key).schema.safeParse(recordOf(key).type === "array" ? JSON.stringify([v]) : v).success ? v : exampleEntry(key);
         },
     });
+    if (options.secretKeys !== undefined) checkSecretsEncrypted(problems, stackValues, options.secretKeys);
     const f = parseFields(raw, problems);
     const profile = f.profile !== undefined ? PROFILES[f.profile] : undefined;
     const c: Checking = { problems, f, raw, profile };
@@ -181,10 +193,13 @@ export function parseStackConfig(stackValues: Readonly<Record<string, unknown>>,
     const { disabled, enabled } = checkDisabledServices(c);
     const resources = checkResources(c, disabled);
     const hostPorts = checkHostPorts(c, disabled, enabled);
+    const lan = checkLanAccess(c, disabled);
+    const bind = (k: ServiceKey): string => lan.get(k)?.address ?? (profile ? bindAddressOf(k, profile, f.dashboardBindAddress) : "127.0.0.1");
+    if (options.allowedPublicPorts !== undefined) checkPublicPorts(c, enabled, hostPorts, bind, lan, options.allowedPublicPorts, options.stack);
     checkCorsOrigins(c);
     checkRequiredConfig(c, enabled, isSet);
     if (disabled.size > 0) checkUnreadKeys(c, enabled, isSet);
-    checkValidationReach(c, enabled);
+    checkValidationReach(c, enabled, bind);
     checkSomethingStateful(c, enabled);
     checkSwarm(c);
 
@@ -195,7 +210,27 @@ export function parseStackConfig(stackValues: Readonly<Record<string, unknown>>,
         return { ok: false, problems: problems.list.map((p) => ({ ...p, fix: withStack(p.fix, options.stack) })) };
     }
     // Every key parsed (no problem was reported), so every field is there.
-    return { ok: true, config: validatedConfig(f as Fields, profile, images, placeholderTokenAccepted, disabled, resources, hostPorts) };
+    return { ok: true, config: validatedConfig(f as Fields, profile, images, placeholderTokenAccepted, disabled, resources, hostPorts, bind, lan) };
+}
+
+/**
+ * A secret key's value in plain text in the stack file (`homeiq:homeAssistantToken: eyJ...` rather than
+ * `secure: ...`): anyone who reads the file, or the repository it is committed to, has it.
+ */
+function checkSecretsEncrypted(problems: Problems, stackValues: Readonly<Record<string, unknown>>, secretKeys: readonly string[]): void {
+    for (const key of SECRET_CONFIG_KEYS) {
+        const value = stackValues[key];
+        if (typeof value !== "string" || value === "" || secretKeys.includes(`homeiq:${key}`)) continue;
+        problems.add(
+            key,
+            undefined,
+            value,
+            "is stored in plain text in the stack file: anyone who can read the file (or the repository it is committed to) has it",
+            "a secret, encrypted in the stack file (secure: ...)",
+            // Prompts for the value (never in the shell's history) and stores it encrypted in its place.
+            fixCommand.setSecret(key),
+        );
+    }
 }
 
 /** The image settings: a checkout to build from, or pinned registry references. */
@@ -258,14 +293,12 @@ function checkDisabledServices({ problems, f }: Checking): { disabled: Map<Servi
             disabledIndex.set(e.service, e.index);
         }
     }
-    for (const key of SERVICE_KEYS) {
-        if (disabled.has(key)) continue;
-        for (const dep of SERVICE_CATALOG[key].dependsOn) {
-            if (disabled.has(dep)) {
-                const index = disabledIndex.get(dep)!;
-                problems.add("disabledServices", index, (f.disabledServices ?? [])[index], `disables ${dep}, which ${key} depends on`, `disable ${key} too, or keep ${dep}`, fixCommand.rmAt("disabledServices", index));
-            }
-        }
+    // One problem per disabled service that others need (one cause), naming all of them.
+    for (const [dep, index] of disabledIndex) {
+        const needing = SERVICE_KEYS.filter((key) => !disabled.has(key) && SERVICE_CATALOG[key].dependsOn.includes(dep));
+        if (needing.length === 0) continue;
+        const them = needing.length === 1 ? needing[0] : `${needing.slice(0, -1).join(", ")} and ${needing[needing.length - 1]}`;
+        problems.add("disabledServices", index, (f.disabledServices ?? [])[index], `disables ${dep}, which ${them} depend${needing.length === 1 ? "s" : ""} on`, `disable ${them} too, or keep ${dep}`, fixCommand.rmAt("disabledServices", index));
     }
     const enabled = SERVICE_KEYS.filter((k) => !disabled.has(k));
     if (enabled.length === 0) {
@@ -355,6 +388,63 @@ function checkHostPorts({ problems, f, profile }: Checking, disabled: ReadonlyMa
     return hostPorts;
 }
 
+interface LanAccess {
+    readonly address: string;
+    readonly reason: string;
+}
+
+/** homeiq:lanAccess: `service@address=reason`, one per deployed service, a real address and a reason. */
+function checkLanAccess({ problems, f }: Checking, disabled: ReadonlyMap<ServiceKey, string>): Map<ServiceKey, LanAccess> {
+    const out = new Map<ServiceKey, LanAccess>();
+    const example = exampleEntry("lanAccess")!;
+    (f.lanAccess ?? []).forEach((entry, index) => {
+        const m = /^([a-z0-9-]+)@([^=\s]+)\s*=\s*(.*)$/.exec(entry);
+        const add = (problem: string, allowed: string, fix: string): void => problems.add("lanAccess", index, entry, problem, allowed, fix);
+        if (!m) return add("is not of the form service@address=reason", recordOf("lanAccess").allowed, fixCommand.setAt("lanAccess", index, example));
+        const [, service, address, reason] = m;
+        if (!isServiceKey(service)) return add(`names a service that does not exist: '${service}'`, `one of: ${SERVICE_KEYS.join(", ")}`, fixCommand.setAt("lanAccess", index, `influxdb@${address}=${reason}`));
+        if (disabled.has(service)) return add(`publishes ${service}, which this stack disables (homeiq:disabledServices): it would be silently ignored`, "entries for deployed services only", fixCommand.rmAt("lanAccess", index));
+        if (out.has(service)) return add(`publishes ${service} a second time; the last one would silently win`, "one entry per service", fixCommand.rmAt("lanAccess", index));
+        const ip = ipAddress.safeParse(address.replace(/^\[(.*)\]$/, "$1"));
+        if (!ip.success || ip.data.startsWith("127.") || ip.data === "::1") {
+            return add(`has the address '${address}', which is not a LAN address of the Docker host`, "an IPv4 or IPv6 address of the Docker host on your LAN (0.0.0.0 for every interface), not a loopback one", fixCommand.setAt("lanAccess", index, `${service}@0.0.0.0=${reason || "why it is reachable"}`));
+        }
+        if (reason.trim().length === 0) return add(`publishes ${service} without a reason`, "'service@address=reason' with the reason it must be reachable", fixCommand.setAt("lanAccess", index, `${service}@${address}=<who reaches it, from where>`));
+        out.set(service, { address: ip.data, reason: reason.trim() });
+    });
+    return out;
+}
+
+/**
+ * A port published on every interface that the stack's policy pack would refuse at `pulumi preview`
+ * (policy/config/<stack>.json, container-no-public-ports), refused here first; the fix keeps the user's
+ * choice: the service given LAN access with a reason, which the pack allows for that service alone.
+ */
+function checkPublicPorts(
+    { problems, f }: Checking,
+    enabled: readonly ServiceKey[],
+    hostPorts: ReadonlyMap<ServiceKey, number>,
+    bind: (k: ServiceKey) => string,
+    lan: ReadonlyMap<ServiceKey, LanAccess>,
+    allowed: readonly number[],
+    stack: string | undefined,
+): void {
+    const everyInterface = (ip: string): boolean => ip === "0.0.0.0" || ip === "::";
+    for (const key of enabled) {
+        const port = hostPorts.get(key);
+        if (port === undefined || !everyInterface(bind(key)) || lan.has(key) || allowed.includes(port)) continue;
+        const entry = (f.hostPorts ?? []).findIndex((e) => e.replace(/\s/g, "").startsWith(`${key}=`));
+        problems.add(
+            entry >= 0 ? "hostPorts" : "dashboardBindAddress",
+            entry >= 0 ? entry : undefined,
+            entry >= 0 ? (f.hostPorts ?? [])[entry] : f.dashboardBindAddress,
+            `publishes ${key} on every interface on host port ${port}, which the policy pack would refuse at preview: policy/config/${stack ?? "<stack>"}.json allows ${allowed.length > 0 ? allowed.join(", ") : "no port"} there`,
+            `a host port the pack allows on every interface (${allowed.join(", ") || "none"}), or the service published on purpose with homeiq:lanAccess (the pack allows it for that service alone)`,
+            fixCommand.setAt("lanAccess", (f.lanAccess ?? []).length, `${key}@${bind(key)}=<who reaches it, from where>`),
+        );
+    }
+}
+
 /** CORS: one origin per entry, as browsers send it, against the profile. */
 function checkCorsOrigins({ problems, f, profile }: Checking): void {
     const corsSeen = new Set<string>();
@@ -363,9 +453,17 @@ function checkCorsOrigins({ problems, f, profile }: Checking): void {
         while ((f.corsOrigins ?? []).includes(`http://homeiq.lan:${n}`)) n++;
         return `http://homeiq.lan:${n}`;
     };
-    (f.corsOrigins ?? []).forEach((origin, index) => {
+    const list = f.corsOrigins ?? [];
+    let appended = 0;
+    list.forEach((origin, index) => {
         const problem = corsProblem(origin, profile, f.profile);
-        if (problem) {
+        // Several origins joined by commas: the fix keeps them, one per entry (the first in place, the others appended).
+        const parts = origin.split(",").map((o) => o.trim()).filter((o) => o.length > 0);
+        const split = problem !== undefined && parts.length > 1 && parts.every((o) => corsProblem(o, profile, f.profile) === undefined);
+        if (problem && split) {
+            const fix = [fixCommand.setAt("corsOrigins", index, parts[0]), ...parts.slice(1).map((o) => fixCommand.setAt("corsOrigins", list.length + appended++, o))].join(" && ");
+            problems.add("corsOrigins", index, origin, problem, recordOf("corsOrigins").allowed, fix);
+        } else if (problem) {
             problems.add("corsOrigins", index, origin, problem, recordOf("corsOrigins").allowed, fixCommand.setAt("corsOrigins", index, freeOrigin()));
         } else if (corsSeen.has(origin)) {
             problems.add("corsOrigins", index, origin, "lists the same origin a second time", "each origin once", fixCommand.rmAt("corsOrigins", index));
@@ -408,10 +506,10 @@ function checkUnreadKeys({ problems, raw }: Checking, enabled: readonly ServiceK
 }
 
 /** Validation checks the published URLs from this machine: a port bound to loopback on a remote engine is out of its reach. */
-function checkValidationReach({ problems, f, raw, profile }: Checking, enabled: readonly ServiceKey[]): void {
+function checkValidationReach({ problems, f, raw, profile }: Checking, enabled: readonly ServiceKey[], bind: (k: ServiceKey) => string): void {
     const remote = f.dockerHost !== undefined && !f.dockerHost.startsWith("unix://") && !/^[a-z]+:\/\/(?:[^@/]*@)?(localhost|127\.0\.0\.1|\[::1\])(?::\d+)?$/.test(f.dockerHost);
     const loopback = (ip: string): boolean => ip.startsWith("127.") || ip === "::1";
-    const unreachable = profile ? enabled.filter((k) => loopback(bindAddressOf(k, profile, f.dashboardBindAddress))) : [];
+    const unreachable = profile ? enabled.filter((k) => loopback(bind(k))) : [];
     if (remote && f.postDeployValidation === true && unreachable.length > 0) {
         problems.add("postDeployValidation", undefined, raw.postDeployValidation, `would check ${unreachable.join(", ")} on loopback addresses of this machine, while homeiq:dockerHost runs them on another host: the checks would fail, or reach something else`, "false for a remote Docker host whose ports are bound to 127.0.0.1", fixCommand.set("postDeployValidation", "false"));
     }
@@ -469,6 +567,8 @@ function validatedConfig(
     disabled: ReadonlyMap<ServiceKey, string>,
     resources: ReadonlyMap<ServiceKey, ServiceResources>,
     hostPorts: ReadonlyMap<ServiceKey, number>,
+    bind: (k: ServiceKey) => string,
+    lan: ReadonlyMap<ServiceKey, LanAccess>,
 ): StackConfig {
     const services = Object.fromEntries(
         SERVICE_KEYS.map((key): [ServiceKey, ResolvedService] => [
@@ -478,7 +578,8 @@ function validatedConfig(
                 enabled: !disabled.has(key),
                 disabledReason: disabled.get(key),
                 hostPort: hostPorts.get(key) as number,
-                bindAddress: bindAddressOf(key, profile, values.dashboardBindAddress),
+                bindAddress: bind(key),
+                ...(lan.has(key) ? { lanAccess: { reason: lan.get(key)!.reason } } : {}),
                 resources: resources.get(key) as ServiceResources,
             },
         ]),
@@ -502,7 +603,7 @@ function validatedConfig(
 const PLACEHOLDER_TOKEN_WARNING =
     "homeiq:influxdbAdminToken is an old placeholder credential, carried over from the compose files and accepted only because " +
     "homeiq:acceptPlaceholderInfluxdbToken is true. Anyone who knows those files can use InfluxDB with it. Rotate it " +
-    "(README, 'Coming from the compose files': rotate the carried token) and remove that key.";
+    "(docs/migration.md, 'A placeholder token': rotate the carried token) and remove that key.";
 
 /** A value as Pulumi passes it: "7" and 7 alike, an array as JSON text or as an array. */
 function comparable(value: unknown): string {

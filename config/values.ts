@@ -7,6 +7,7 @@
  * text, a tidy path), then checked, and the normalised value is what gets deployed; values with no
  * normal form (URLs, tokens, paths) are refused when they have spaces around them.
  */
+import * as os from "os";
 import * as path from "path";
 import { z } from "zod";
 import { isPlaceholderCredential } from "../catalog/placeholderCredentials";
@@ -133,25 +134,39 @@ export function homeAssistantUrlProblem(v: string): string | undefined {
 }
 
 /** `/a//b/./c/` as `/a/b/c`; '..' is refused before this, never resolved. */
-export const tidyPath = (v: string): string => (v === "/" ? v : path.posix.normalize(v).replace(/\/+$/, ""));
+export const tidyPath = (v: string): string => path.posix.normalize(v).replace(/(.)\/+$/, "$1");
 export const noDotDot: Rule = (v) => (v.split("/").includes("..") ? "must not contain '..'" : undefined);
 
-/** A folder the backup scripts accept (RE_BACKUP_PATH); with `home`, also `~` or `~/…` (resolved by the script). */
-export function backupPath(home: boolean) {
+/**
+ * `~` and `~/…` mean the home folder of the user running Pulumi in every path key. homeiqCheckoutPath
+ * and restoreFrom are expanded here (the docker provider and restore.sh take absolute paths);
+ * backupRoot keeps it, and backup.sh, which runs on that machine as that user, expands it.
+ */
+export const expandHome = (v: string, home: string = os.homedir()): string => (v === "~" ? home : v.startsWith("~/") ? path.posix.join(home, v.slice(2)) : v);
+
+const isHomePath = (v: string): boolean => v === "~" || v.startsWith("~/");
+
+/** An absolute path, or `~/…`: the HomeIQ checkout, expanded and tidied. */
+export const checkoutPath = text(PATH_MAX, [(v) => (v.startsWith("/") || isHomePath(v) ? undefined : "must be an absolute path (or ~/...)"), noDotDot]).transform((v) => tidyPath(expandHome(v)));
+
+/** A folder the backup scripts accept (RE_BACKUP_PATH), or `~`/`~/…` (see expandHome). */
+export function backupPath() {
     return text(
         PATH_MAX,
         [
             (v) => {
-                const rest = home && (v === "~" || v.startsWith("~/")) ? `/${v.slice(2)}` : v;
-                if (RE_BACKUP_PATH.test(rest)) return undefined;
-                return home
-                    ? "must be an absolute path (or ~/...) of letters, digits and _ . / + - only"
-                    : "must be an absolute path of letters, digits and _ . / + - only";
+                const rest = isHomePath(v) ? `/${v.slice(2)}` : v;
+                return RE_BACKUP_PATH.test(rest) ? undefined : "must be an absolute path (or ~/...) of letters, digits and _ . / + - only";
             },
             noDotDot,
         ],
     ).transform((v) => (v === "~" ? v : v.startsWith("~/") ? `~${tidyPath(v.slice(1))}` : tidyPath(v)));
 }
+
+/** A backup folder to restore: as backupPath, with `~` expanded (restore.sh takes an absolute path). */
+export const restorePath = backupPath()
+    .transform((v) => expandHome(v))
+    .refine((v) => RE_BACKUP_PATH.test(v), { error: "is in a home folder whose path has characters the backup scripts refuse; give the absolute path" });
 
 export const decimal = (min: number, max: number) =>
     text(32, [(v) => (/^-?\d{1,3}(\.\d{1,10})?$/.test(v) && Number(v) >= min && Number(v) <= max ? undefined : `must be a decimal number between ${min} and ${max}`)], {

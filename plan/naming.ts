@@ -20,6 +20,8 @@ export const LABEL_IMAGE_IDS = "com.homeiq.image-ids";
  * applies it with `docker update --pids-limit` (components/pidsLimits.ts); the policy pack checks the label.
  */
 export const LABEL_PIDS_LIMIT = "com.homeiq.pids-limit";
+/** homeiq:lanAccess: why the container's port is published on a LAN address (the policy pack allows exactly these). */
+export const LABEL_LAN_ACCESS = "com.homeiq.lan-access";
 /** The ids of the containers a service resolves at start (catalog `replaceWithDependencies`). */
 export const LABEL_DEPENDENCY_IDS = "com.homeiq.dependency-ids";
 

@@ -177,6 +177,8 @@ export interface HostPortsCheckStep extends StepBase<"host-ports-check"> {
     readonly ports: Readonly<Partial<Record<ServiceKey, number>>>;
     /** A restore is how a migration from the compose files arrives: the check runs again for each one. */
     readonly restoreFrom?: string;
+    /** A deployed service whose image (with `cat`) reads the Docker host's listening sockets, from its network namespace. */
+    readonly helperImageOf: ServiceKey;
 }
 
 export interface PreChangeBackupStep extends StepBase<"pre-change-backup"> {

@@ -21,6 +21,7 @@ import {
     containerName,
     dockerApiNetworkName,
     LABEL_DATA,
+    LABEL_LAN_ACCESS,
     LABEL_REBUILD_GENERATION,
     LABEL_RESTORED_FROM,
     LABEL_SERVICE,
@@ -185,6 +186,7 @@ export function resolvePlatform(stack: string, config: StackConfig, catalog: Cat
                 [LABEL_SERVICE]: key,
                 [LABEL_STACK]: stack,
                 [LABEL_REBUILD_GENERATION]: String(config.values.rebuildGeneration),
+                ...(settings.lanAccess ? { [LABEL_LAN_ACCESS]: settings.lanAccess.reason } : {}),
                 // A restore replaces the containers that read the restored files, so they start on them.
                 ...(sqlite.includes(key) && restoreFrom ? { [LABEL_RESTORED_FROM]: restoreFrom } : {}),
             },
@@ -344,6 +346,8 @@ function lifecycleSteps(stack: string, config: StackConfig, deployed: readonly S
             dockerHost,
             ports: Object.fromEntries(enabled.map((k) => [k, config.services[k].hostPort])),
             restoreFrom,
+            // InfluxDB's stock image when deployed (pulled, not built: ready first), else the first service's.
+            helperImageOf: influx?.key ?? enabled[0],
         },
     ];
     if (stateful.length === 0) {

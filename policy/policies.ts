@@ -53,6 +53,8 @@ export const SERVICE_LABEL = "com.homeiq.service";
 export const PIDS_LIMIT_LABEL = "com.homeiq.pids-limit";
 /** Label that marks a Docker volume as holding data that must survive `pulumi destroy`. */
 export const DATA_LABEL = "com.homeiq.data";
+/** homeiq:lanAccess: the reason a container's port is published on the LAN on purpose (plan/naming.ts LABEL_LAN_ACCESS). */
+export const LAN_ACCESS_LABEL = "com.homeiq.lan-access";
 
 export const POLICY_NAMES = [
     "container-non-root-user",
@@ -567,7 +569,7 @@ const restartPolicy: ResourceValidationPolicy = {
 const noPublicPorts: ResourceValidationPolicy = {
     name: "container-no-public-ports",
     description:
-        "No host port is published on every interface (ip unset, 0.0.0.0 or ::) unless the pack config's allowedPublicPorts lists it; publishAllPorts is never set.",
+        "No host port is published on every interface (ip unset, 0.0.0.0 or ::) unless the pack config's allowedPublicPorts lists it or the container carries the com.homeiq.lan-access label with a reason (homeiq:lanAccess); publishAllPorts is never set.",
     severity: "high",
     configSchema: PORTS_SCHEMA,
     validateResource: forContainers((c, args, report) => {
@@ -592,11 +594,16 @@ const noPublicPorts: ResourceValidationPolicy = {
             if (external !== undefined && allowed.has(external)) {
                 continue;
             }
+            // Published on purpose, for this container alone, with the reason on it (homeiq:lanAccess).
+            if ((labelValue(c.props.labels, LAN_ACCESS_LABEL) ?? "").trim() !== "") {
+                continue;
+            }
             const hostPort = external === undefined ? "a random host port" : `host port ${external}`;
             report(
                 `${describeContainer(c)} publishes container port ${internal ?? "?"} on ${hostPort} on all interfaces ` +
                     `(ip ${ip === "" ? "unset" : `"${ip}"`}). Fix: bind it to 127.0.0.1 (publishBindAddress in ${PROFILE}; ` +
-                    `homeiq:dashboardBindAddress for the dashboard), or, if it must be reachable from the network, add ${external ?? "its host port"} ` +
+                    `homeiq:dashboardBindAddress for the dashboard), or, if it must be reachable from the network, publish it on purpose ` +
+                    `with homeiq:lanAccess ('service@address=reason': allowed for that service alone), or add ${external ?? "its host port"} ` +
                     `to allowedPublicPorts under container-no-public-ports in policy/config/<stack>.json.`,
             );
         }

@@ -13,6 +13,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair } from "yaml";
 import { CONFIG_KEYS, type ConfigKey } from "../config/keys";
+import { nearestName } from "../config/keyNames";
 import { ConfigValidationError } from "../config/loadConfig";
 import { fixCommand, shellQuote, type ConfigProblem } from "../config/problems";
 import { stackNameProblem } from "../config/schema";
@@ -107,22 +108,26 @@ const keyText = (pair: Pair): string | undefined => (isScalar(pair.key) && typeo
 
 /** The stack's config as Pulumi would pass it, or ConfigValidationError naming each file problem. */
 export function readStackFiles(projectDir: string, stack: string): StackFileConfig {
-    const nameProblem = stackNameProblem(stack);
-    if (nameProblem) throw new ConfigValidationError(stack, [nameProblem]);
     const projectFile = path.join(projectDir, "Pulumi.yaml");
     const stackFile = path.join(projectDir, `Pulumi.${stack}.yaml`);
     if (!fs.existsSync(stackFile)) {
         const known = listStacks(projectDir);
+        const meant = nearestName(stack, known);
         throw new ConfigValidationError(stack, [
             {
                 key: `Pulumi.${stack}.yaml`,
                 value: "(missing)",
-                problem: `does not exist: there is no stack ${JSON.stringify(stack)} here`,
+                problem: `does not exist: there is no stack ${JSON.stringify(stack)} here${meant ? `; did you mean ${meant}?` : ""}`,
                 allowed: `a stack with its own Pulumi.<stack>.yaml; here: ${known.join(", ") || "none"}`,
-                fix: `pulumi stack init ${shellQuote(stack)} && pulumi config set homeiq:profile dev --stack ${shellQuote(stack)}`,
+                fix: meant
+                    ? `npm run synth -- ${shellQuote(meant)}`
+                    : `pulumi stack init ${shellQuote(stack)} && pulumi config set homeiq:profile dev --stack ${shellQuote(stack)}`,
             },
         ]);
     }
+    // A stack file that exists under a name Docker names cannot start with.
+    const nameProblem = stackNameProblem(stack);
+    if (nameProblem) throw new ConfigValidationError(stack, [nameProblem]);
 
     const project = new YamlFile(projectFile);
     const declared = projectDeclarations(project);

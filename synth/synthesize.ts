@@ -9,7 +9,7 @@ import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime/mocks";
 import { setMockOptions } from "@pulumi/pulumi/runtime/settings";
-import { REPOSITORY_ROOT } from "../components/repositoryRoot";
+import { REPOSITORY_ROOT } from "../config/repositoryRoot";
 import { CONFIG_NAMESPACE } from "../config/keys";
 import { ConfigValidationError } from "../config/loadConfig";
 import { parseStackConfig } from "../config/schema";
@@ -53,6 +53,8 @@ export interface SynthOptions {
     readonly configOverrides?: Readonly<Record<string, string | undefined>>;
     /** Extra keys to mark secret (for overrides that carry secrets). */
     readonly secretOverrides?: readonly string[];
+    /** Check the HomeIQ checkout on this machine, as `pulumi up` does (config/checkout.ts); default true. */
+    readonly verifyCheckout?: boolean;
     /** Called with the monitor before the program runs (tests use it to count registrations). */
     readonly onMonitor?: (monitor: RecordingMonitor) => void;
     /**
@@ -212,7 +214,7 @@ export async function synthesize(stack: string, options: SynthOptions = {}): Pro
     const { main } = require("../program") as typeof import("../program");
     let exported: ReturnType<typeof main>;
     try {
-        exported = main(stack);
+        exported = main(stack, { verifyCheckout: options.verifyCheckout });
     } catch (error) {
         throw error instanceof ConfigValidationError ? withLocations(error, files, options) : error;
     }

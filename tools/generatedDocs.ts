@@ -9,12 +9,13 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ALL_SERVICES, SERVICE_CATALOG, SERVICE_KEYS } from "../catalog/services";
+import { HEALTH_CHECK_TIMING } from "../components/homeiqService";
 import { CONFIG_KEY_NAMES, GENERATED_SECRETS, recordOf, type ConfigKey } from "../config/keys";
 
 const ROOT = path.join(__dirname, "..");
 
 /** The files that hold generated blocks. */
-export const DOC_FILES = ["README.md", "docs/configuration.md"] as const;
+export const DOC_FILES = ["README.md", "docs/configuration.md", "docs/homeiq.md"] as const;
 
 const cell = (text: string): string => text.replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(/\n/g, " ");
 const code = (text: string): string => (text.includes("`") ? `\`\` ${text} \`\`` : `\`${text}\``);
@@ -56,9 +57,17 @@ export function platformFacts(): string {
     ].join("\n");
 }
 
+/** The health-check timing every container gets (components/homeiqService.ts HEALTH_CHECK_TIMING). */
+export function healthCheckTiming(): string {
+    const t = HEALTH_CHECK_TIMING;
+    const human = (d: string): string => d.replace(/^(\d+)s$/, "$1 s").replace(/^(\d+)ms$/, "$1 ms");
+    return `Health checks run inside the container every ${human(t.interval)} (timeout ${human(t.timeout)}, ${t.retries} retries, start interval ${human(t.startInterval)}, which needs Docker Engine ≥ 25).`;
+}
+
 export const GENERATORS: Readonly<Record<string, () => string>> = {
     "config-keys": configKeyTable,
     "platform-facts": platformFacts,
+    "health-check-timing": healthCheckTiming,
 };
 
 const BLOCK = /(<!-- generated: ([a-z-]+) -->\n)([\s\S]*?)(<!-- end generated: \2 -->)/g;

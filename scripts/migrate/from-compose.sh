@@ -45,7 +45,7 @@ usage() {
 Usage: scripts/migrate/from-compose.sh --stack STACK [--project NAME] [--backup-root DIR]
                                        [--project-glob GLOB] [--carry-placeholder-token]
                                        [--influx-org NAME] [--influx-bucket NAME]
-                                       [--influx-image IMAGE] [--python-image IMAGE]
+                                       [--influx-image IMAGE] [--python-image IMAGE] [--dry-run]
 
   --stack STACK             the Pulumi stack to migrate into (the backup goes to DIR/STACK/<UTC time>/)
   --project NAME            the old compose project (required when more than one is found)
@@ -56,6 +56,8 @@ Usage: scripts/migrate/from-compose.sh --stack STACK [--project NAME] [--backup-
   --influx-bucket NAME      the bucket, when it is no longer DOCKER_INFLUXDB_INIT_BUCKET
   --influx-image IMAGE      only its volumes left (docker compose down): migrate from them with this InfluxDB image
   --python-image IMAGE      ... and read data-api's metadata.db with this image's python3 (default: <project>-data-api)
+  --dry-run                 find the deployment, check it and the token, say what would be backed up, and stop:
+                            no backup, no scratch copy (but the read-only scratch containers of --influx-image)
 Environment: HOMEIQ_MIGRATE_INFLUX_TOKEN (secret, optional) replaces the token read from the old
 InfluxDB container; HOMEIQ_MIGRATE_INFLUX_START_TIMEOUT (seconds, default 120);
 HOMEIQ_MIGRATE_ANSWER_TIMEOUT (seconds a running service may take to answer, default 60);
@@ -64,7 +66,7 @@ EOF
 }
 
 # --- arguments ---------------------------------------------------------------------------------
-STACK='' PROJECT='' PROJECT_GLOB='*' CARRY_PLACEHOLDER=0 ORG_ARG='' BUCKET_ARG='' INFLUX_IMAGE_ARG='' PYTHON_IMAGE_ARG=''
+STACK='' PROJECT='' PROJECT_GLOB='*' CARRY_PLACEHOLDER=0 DRY_RUN=0 ORG_ARG='' BUCKET_ARG='' INFLUX_IMAGE_ARG='' PYTHON_IMAGE_ARG=''
 ORG_SOURCE='' BUCKET_SOURCE=''
 ARGS_GIVEN=("$@")
 BACKUP_ROOT=${HOME:-}/homeiq-backups
@@ -85,13 +87,46 @@ while (($#)); do
       shift 2
       ;;
     --carry-placeholder-token) CARRY_PLACEHOLDER=1; shift ;;
+    --dry-run) DRY_RUN=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "$EXIT_USAGE" "unknown argument ${1@Q}" ;;
   esac
 done
 [[ -n $STACK ]] || { usage >&2; die "$EXIT_USAGE" "--stack is required: the Pulumi stack to migrate into, e.g. --stack prod"; }
+# The stacks of this project (Pulumi.<stack>.yaml beside Pulumi.yaml), as the program's synth finds them.
+PROJECT_DIR=$(cd "$HERE/../.." && pwd)
+KNOWN_STACKS=$(cd "$PROJECT_DIR" && for f in Pulumi.*.yaml; do [[ -e $f ]] && { f=${f#Pulumi.}; printf '%s ' "${f%.yaml}"; }; done)
+# edits <a> <b>: the edits between two short names (insert, delete, replace, swap two neighbours), as the program's nearestName.
+edits() {
+  local a=$1 b=$2 i j cost
+  local -a older prev cur
+  for ((j = 0; j <= ${#b}; j++)); do prev[j]=$j; done
+  for ((i = 1; i <= ${#a}; i++)); do
+    cur=("$i")
+    for ((j = 1; j <= ${#b}; j++)); do
+      cost=1; [[ ${a:i-1:1} == "${b:j-1:1}" ]] && cost=0
+      cur[j]=$((prev[j] + 1 < cur[j - 1] + 1 ? prev[j] + 1 : cur[j - 1] + 1))
+      ((prev[j - 1] + cost < cur[j])) && cur[j]=$((prev[j - 1] + cost))
+      if ((i > 1 && j > 1)) && [[ ${a:i-1:1} == "${b:j-2:1}" && ${a:i-2:1} == "${b:j-1:1}" ]] && ((older[j - 2] + 1 < cur[j])); then
+        cur[j]=$((older[j - 2] + 1))
+      fi
+    done
+    older=("${prev[@]}")
+    prev=("${cur[@]}")
+  done
+  echo "${prev[${#b}]}"
+}
+if [[ ! -e $PROJECT_DIR/Pulumi.$STACK.yaml ]]; then
+  for known in $KNOWN_STACKS; do
+    if [[ ${STACK,,} == "${known,,}" ]] || (($(edits "${STACK,,}" "$known") <= 1)); then
+      die "$EXIT_USAGE" "--stack ${STACK@Q}: there is no stack ${STACK@Q} here (no Pulumi.$STACK.yaml; stacks here: ${KNOWN_STACKS% }); did you mean --stack $known? For a new stack of that name, start its stack file first (pulumi stack init $STACK && pulumi config set homeiq:profile prod --stack $STACK) and run this again"
+    fi
+  done
+fi
 [[ $STACK =~ $RE_STACK_NAME && ${#STACK} -le $STACK_NAME_MAX ]] ||
   die "$EXIT_USAGE" "--stack ${STACK@Q} is not a stack name the program accepts (lower-case letters and digits, separated by '.', '_' or '-'; at most $STACK_NAME_MAX characters), e.g. --stack prod"
+[[ -e $PROJECT_DIR/Pulumi.$STACK.yaml ]] ||
+  warn "stack '$STACK' has no Pulumi.$STACK.yaml here yet (stacks here: ${KNOWN_STACKS% }): the commands printed at the end start it; it also needs homeiq:profile and the keys of README's first deploy"
 if [[ ! $BACKUP_ROOT =~ $RE_ABS_PATH ]] || path_has_dotdot "$BACKUP_ROOT"; then
   die "$EXIT_USAGE" "--backup-root ${BACKUP_ROOT@Q} must be an absolute path without spaces, ':' or '..', e.g. --backup-root /srv/homeiq-backups"
 fi
@@ -389,7 +424,7 @@ shopt -u nocasematch
 [[ -z $token_weakness && ${#TOKEN} -lt $MIN_TOKEN_LENGTH ]] &&
   token_weakness="is only ${#TOKEN} characters long (the program requires at least $MIN_TOKEN_LENGTH)"
 if [[ -n $token_weakness && $CARRY_PLACEHOLDER == 0 ]]; then
-  die "$EXIT_PLACEHOLDER" "the old InfluxDB admin token $token_weakness. A full restore brings it back as the token in force, and the program refuses it as homeiq:influxdbAdminToken (the policy pack forbids it too). Run this again with --carry-placeholder-token to carry it anyway (the stack then needs homeiq:acceptPlaceholderInfluxdbToken=true), and rotate it right after the cut-over (README: 'Coming from the compose files'); nothing was changed"
+  die "$EXIT_PLACEHOLDER" "the old InfluxDB admin token $token_weakness. A full restore brings it back as the token in force, and the program refuses it as homeiq:influxdbAdminToken (the policy pack forbids it too). Run this again with --carry-placeholder-token to carry it anyway (the stack then needs homeiq:acceptPlaceholderInfluxdbToken=true), and rotate it right after the cut-over (docs/migration.md); nothing was changed"
 fi
 
 # SQLite databases: which exist, where.
@@ -416,6 +451,16 @@ for svc in $SQLITE_SERVICES; do
 done
 
 test_pause migrate-discovered
+
+if ((DRY_RUN)); then
+  log "dry run: compose project '$PROJECT' ($(services_of "$PROJECT")) would be backed up into $BACKUP_ROOT/$STACK/<UTC time>/"
+  log "dry run: influxdb $INFLUX_CTR ($INFLUX_STATE), org '$ORG', bucket '$BUCKET', token from ${TOKEN_SOURCE/override/HOMEIQ_MIGRATE_INFLUX_TOKEN}${token_weakness:+ (a placeholder: $token_weakness; carried with --carry-placeholder-token)}"
+  for svc in $SQLITE_SERVICES; do
+    [[ -n ${SQL_CTR[$svc]:-} ]] && log "dry run: sqlite $svc: ${SQL_CTR[$svc]} (${SQL_STATE[$svc]}), ${SQL_WHERE[$svc]}"
+  done
+  log "dry run: nothing was backed up, copied or changed. Run the same command without --dry-run to migrate; it then prints the pulumi config commands for stack '$STACK'."
+  exit 0
+fi
 
 # A SQLite health check (python3 of the service's own image): prints one line; exit 3 absent, 4 damaged,
 # 5 locked (a writer held the lock for the whole busy timeout: nothing is wrong with the file).
@@ -667,7 +712,7 @@ if [[ -n $token_weakness ]]; then
     echo "!! WARNING: carrying a PLACEHOLDER InfluxDB admin token (--carry-placeholder-token): the token"
     echo "!! $token_weakness. Anyone who knows the old compose files can use it. The"
     echo "!! program accepts it only with homeiq:acceptPlaceholderInfluxdbToken=true and warns on every"
-    echo "!! 'pulumi up'; the policy pack still rejects it. Rotate it right after the cut-over (README)."
+    echo "!! 'pulumi up'; the policy pack still rejects it. Rotate it right after the cut-over (docs/migration.md)."
     echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
     echo
   } >&2

@@ -10,9 +10,12 @@
 #   HOMEIQ_STACK       the stack; its own containers (label com.homeiq.stack=<stack>) are not conflicts,
 #                      Pulumi replaces them itself
 #   HOMEIQ_HOST_PORTS  space-separated service=port entries, e.g. "influxdb=8086 data-api=8006"
+#   HOMEIQ_HELPER_IMAGE an image on the engine with `cat`: a one-off container of it on the host's network
+#                      reads the Docker host's listening TCP sockets (/proc/net/tcp, tcp6), so a process
+#                      there (a native influxd, Grafana) is seen too, wherever the engine runs
 #   DOCKER_HOST        as for the docker CLI
-# Exit: 0 every port is free of other containers; 2 a variable is missing or malformed; 3 the docker
-# CLI or engine is not usable; 7 a port is held (each holder named; nothing was changed).
+# Exit: 0 every port is free of other containers and processes; 2 a variable is missing or malformed; 3 the
+# docker CLI or engine is not usable; 7 a port is held (each holder named; nothing was changed).
 set -euo pipefail
 
 die() {
@@ -27,17 +30,35 @@ die() {
 for entry in $HOMEIQ_HOST_PORTS; do
   [[ $entry =~ ^[a-z0-9][a-z0-9-]*=[1-9][0-9]{0,4}$ ]] || die 2 "HOMEIQ_HOST_PORTS entry '$entry' is not service=port"
 done
+[[ ${HOMEIQ_HELPER_IMAGE:-} =~ ^[A-Za-z0-9][A-Za-z0-9_./:@-]*$ ]] || die 2 "environment variable HOMEIQ_HELPER_IMAGE is required (an image on the engine with cat)"
 command -v docker >/dev/null || die 3 "the docker CLI is not on PATH"
 if ! err=$(docker version --format '{{.Server.Version}}' 2>&1 >/dev/null); then
   die 3 "the Docker engine does not answer (DOCKER_HOST=${DOCKER_HOST:-unix:///var/run/docker.sock}): ${err##*$'\n'}"
 fi
 
-held=() projects=() others=() other_service=
+# The TCP ports something listens on in the Docker host's network namespace (state 0A: LISTEN), from a
+# one-off container of the helper image on the host's network: the engine may be on another machine.
+if ! sockets=$(docker run --rm --network host --log-driver none --entrypoint cat "$HOMEIQ_HELPER_IMAGE" /proc/net/tcp /proc/net/tcp6 2>&1); then
+  die 3 "could not list the Docker host's listening sockets (a container of $HOMEIQ_HELPER_IMAGE on the host network): ${sockets##*$'\n'}"
+fi
+declare -A LISTENING=()
+while read -r _ local _ state _; do
+  [[ $state == 0A && $local == *:* ]] || continue
+  LISTENING[$((16#${local##*:}))]=1
+done <<<"$sockets"
+
+held=() projects=() others=() other_service= processes=0
 for entry in $HOMEIQ_HOST_PORTS; do
   service=${entry%%=*} port=${entry#*=}
   # A failed listing must stop the check, never read as "nothing holds the port".
   if ! listing=$(docker ps --filter "publish=$port" --format '{{.Names}}{{"\x1f"}}{{.Label "com.homeiq.stack"}}{{"\x1f"}}{{.Label "com.docker.compose.project"}}' 2>&1); then
     die 3 "could not list the containers publishing host port $port: ${listing##*$'\n'}"
+  fi
+  # Listening, and published by no container (the stack's own included): a process of the Docker host.
+  if [[ -n ${LISTENING[$port]:-} && -z $listing ]]; then
+    held+=("host port $port ($service) is taken by a process on the Docker host, not a container (a native service such as influxd or Grafana?)")
+    processes=1
+    other_service=${other_service:-$service}
   fi
   while IFS=$'\x1f' read -r name stack project; do
     [[ -n $name && $stack != "$HOMEIQ_STACK" ]] || continue
@@ -53,18 +74,20 @@ for entry in $HOMEIQ_HOST_PORTS; do
 done
 
 if ((${#held[@]} == 0)); then
-  echo "[homeiq-ports] the host ports of stack '$HOMEIQ_STACK' are free of other containers ($(wc -w <<<"$HOMEIQ_HOST_PORTS") checked)"
+  echo "[homeiq-ports] the host ports of stack '$HOMEIQ_STACK' are free of other containers and host processes ($(wc -w <<<"$HOMEIQ_HOST_PORTS") checked)"
   exit 0
 fi
 {
-  printf '[homeiq-ports] ERROR: stack %s cannot start: %d of its host ports are held by running containers outside it:\n' "$HOMEIQ_STACK" "${#held[@]}"
+  printf '[homeiq-ports] ERROR: stack %s cannot start: %d of its host ports are held outside it:\n' "$HOMEIQ_STACK" "${#held[@]}"
   printf '  - %s\n' "${held[@]}"
   for p in "${projects[@]}"; do
     printf "  stop the old compose deployment first (never 'down -v': its volumes hold the data): docker compose -p %s stop\n" "$p"
   done
-  if ((${#others[@]})); then
-    printf '  stop %s first, or give this stack other ports (homeiq:hostPorts), e.g.:\n' "${others[*]}"
-    printf "    pulumi config set --path 'homeiq:hostPorts[0]' %s=PORT   (PORT: a host port nothing else uses)\n" "$other_service"
+  if ((${#others[@]} || processes)); then
+    ((${#others[@]} == 0)) || printf '  stop %s first, or ' "${others[*]}"
+    ((${#others[@]})) || printf '  stop that process (ss -ltnp shows it, on the Docker host), or '
+    printf 'give this stack other ports (homeiq:hostPorts), e.g.:\n'
+    printf "    pulumi config set --path 'homeiq:hostPorts[0]' %s=PORT --stack %s   (PORT: a host port nothing else uses)\n" "$other_service" "$HOMEIQ_STACK"
   fi
   echo "  Nothing was created, replaced or stopped."
 } >&2

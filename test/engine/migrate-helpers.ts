@@ -297,7 +297,7 @@ export interface ProgramCommands {
 
 /** The program's Commands for `stack` with the config the migration printed, from the offline synth. */
 export async function programCommands(stack: string, projectDir: string, config: Record<string, string>, secretKeys: readonly string[]): Promise<ProgramCommands> {
-  const result = await synthesize(stack, { projectDir, configOverrides: config, secretOverrides: secretKeys });
+  const result = await synthesize(stack, { projectDir, configOverrides: config, secretOverrides: secretKeys, verifyCheckout: false });
   const env = (name: string): Record<string, string> => {
     const c = result.resources.find((r) => r.type === "command:local:Command" && r.name === name);
     if (!c) throw new Error(`the program registered no ${name} Command`);
@@ -408,10 +408,10 @@ export function migrationScene(tag: string, token: string): { old: OldDeployment
   return scene;
 }
 
-/** The first line of the top-level README that starts with `prefix` (its commands are run by the tests as written). */
+/** The first line of the migration guide (docs/migration.md) that starts with `prefix` (its commands are run by the tests as written). */
 export function readmeLine(prefix: string): string {
-  const line = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8").split("\n").find((l) => l.trim().startsWith(prefix));
-  if (!line) throw new Error(`README.md has no line starting with ${prefix}`);
+  const line = fs.readFileSync(path.join(REPO_ROOT, "docs", "migration.md"), "utf8").split("\n").find((l) => l.trim().startsWith(prefix));
+  if (!line) throw new Error(`docs/migration.md has no line starting with ${prefix}`);
   return line.trim();
 }
 

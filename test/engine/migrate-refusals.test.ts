@@ -194,16 +194,29 @@ describe("the old placeholder token (ha-ingestor-token)", () => {
 });
 
 describe("scripts/preflight/ports-free.sh: the host-ports check every container of a stack waits for", () => {
-  const { old } = migrationScene("ports", TOKEN);
+  const { old, work } = migrationScene("ports", TOKEN);
   const stack = migrateName("new");
   const own = `${stack}-own-influxdb`;
   const other = migrateName("other-stack-container");
   afterAll(() => docker(["rm", "-f", own, other], { allowFail: true }));
 
+  it("(from-compose.sh --dry-run first) finds and checks the running deployment, says what it would back up, and writes nothing", () => {
+    old.up();
+    const root = path.join(work, "dry-run");
+    const r = migrate(["--stack", stack, "--backup-root", root, "--project-glob", old.project, "--dry-run"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`dry run: compose project '${old.project}' (`);
+    expect(r.stdout).toContain(`would be backed up into ${root}/${stack}/<UTC time>/`);
+    expect(r.stdout).toContain(`dry run: influxdb ${old.container("influxdb")} (running)`);
+    expect(r.stdout).not.toContain("----- pulumi config -----");
+    expect(emptyRoot(root)).toBe(true);
+    expect(migrationLeftovers(r.stdout)).toEqual([]);
+  });
+
   it("refuses while the old deployment publishes one of the stack's ports, naming it and the command that stops it; passes once stopped", () => {
     old.up();
     const spare = freePort();
-    const env = { HOMEIQ_STACK: stack, HOMEIQ_HOST_PORTS: `influxdb=${old.influxPort} data-api=${spare}` };
+    const env = { HOMEIQ_STACK: stack, HOMEIQ_HOST_PORTS: `influxdb=${old.influxPort} data-api=${spare}`, HOMEIQ_HELPER_IMAGE: "homeiq-standin/busybox:test" };
     const held = runRepoScript("preflight/ports-free.sh", env);
     expect(held.code).toBe(7);
     expect(held.stderr).toContain(`host port ${old.influxPort} (influxdb) is published by container ${old.container("influxdb")} of compose project '${old.project}'`);
@@ -214,7 +227,7 @@ describe("scripts/preflight/ports-free.sh: the host-ports check every container 
     old.compose(["stop"]);
     const free = runRepoScript("preflight/ports-free.sh", env);
     expect({ code: free.code, stderr: free.stderr }).toEqual({ code: 0, stderr: "" });
-    expect(free.stdout).toContain(`the host ports of stack '${stack}' are free of other containers (2 checked)`);
+    expect(free.stdout).toContain(`the host ports of stack '${stack}' are free of other containers and host processes (2 checked)`);
 
     // The stack's own container on its port is no conflict (Pulumi replaces it); another stack's is.
     docker(["run", "-d", "--name", own, "--label", `com.homeiq.stack=${stack}`, "-p", `127.0.0.1:${old.influxPort}:8086`, "homeiq-standin/busybox:test", "sleep", "300"]);
@@ -223,11 +236,11 @@ describe("scripts/preflight/ports-free.sh: the host-ports check every container 
     const taken = runRepoScript("preflight/ports-free.sh", env);
     expect(taken.code).toBe(7);
     expect(taken.stderr).toContain(`host port ${spare} (data-api) is published by container ${other} of HomeIQ stack 'someone-else'`);
-    expect(taken.stderr).toContain("pulumi config set --path 'homeiq:hostPorts[0]' data-api=PORT   (PORT: a host port nothing else uses)");
+    expect(taken.stderr).toContain(`pulumi config set --path 'homeiq:hostPorts[0]' data-api=PORT --stack ${stack}   (PORT: a host port nothing else uses)`);
   });
 
   it("refuses malformed input, naming the variable", () => {
-    const r = runRepoScript("preflight/ports-free.sh", { HOMEIQ_STACK: stack, HOMEIQ_HOST_PORTS: "influxdb=eighty" });
+    const r = runRepoScript("preflight/ports-free.sh", { HOMEIQ_STACK: stack, HOMEIQ_HOST_PORTS: "influxdb=eighty", HOMEIQ_HELPER_IMAGE: "homeiq-standin/busybox:test" });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("HOMEIQ_HOST_PORTS entry 'influxdb=eighty' is not service=port");
   });

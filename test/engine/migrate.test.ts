@@ -98,7 +98,7 @@ describe("a STOPPED old deployment moves into a fresh stack byte for byte, and n
     // The README's line (step 3) runs exactly these commands from the saved output (from a file, not on
     // stdin: a command reading stdin would eat the rest).
     fs.writeFileSync(path.join(work, "homeiq-migrate.log"), r.stdout);
-    const viaReadme = runPrintedCommands([readmeLine("bash <(sed -n '/^----- pulumi config -----$/")], work, { HOME: work });
+    const viaReadme = runPrintedCommands([readmeLine("bash -euo pipefail <(sed -n '/^----- pulumi config -----$/")], work, { HOME: work });
     expect(viaReadme.config).toEqual(config);
     expect(viaReadme.secretKeys).toEqual(secretKeys);
     const manifest = JSON.parse(fs.readFileSync(path.join(folder, "manifest.json"), "utf8"));

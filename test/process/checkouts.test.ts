@@ -29,7 +29,7 @@ describe("synthesized inputs do not depend on the checkout's path or the machine
     afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
     const synthIn = async (dir: string, stack: string): Promise<string> => {
-        const { stdout } = await run(process.execPath, ["launch.js", "synth/cli", stack], {
+        const { stdout } = await run(process.execPath, ["launch.js", "synth/cli", stack, "--skip-checkout-check"], {
             cwd: dir,
             env: { PATH: process.env.PATH, HOME: path.join(dir, "home"), USER: path.basename(dir) },
             maxBuffer: 64 * 1024 * 1024,

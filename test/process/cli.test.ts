@@ -11,7 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import { stringify } from "yaml";
-import { CONFIG_KEYS, type ConfigKey } from "../../config/keys";
+import { CONFIG_KEYS, isSecretKey, type ConfigKey } from "../../config/keys";
 import { parseStackConfig } from "../../config/schema";
 import { malformed, SEED, stacks } from "../unit/configGenerators";
 
@@ -27,7 +27,7 @@ interface Outcome {
 /** `npm run synth -- <stack>` (what it runs: node launch.js synth/cli) against the stack files in `dir`. */
 async function synth(dir: string, stack: string): Promise<Outcome> {
     try {
-        const { stdout, stderr } = await run(process.execPath, [path.join(ROOT, "launch.js"), "synth/cli", stack], {
+        const { stdout, stderr } = await run(process.execPath, [path.join(ROOT, "launch.js"), "synth/cli", stack, "--skip-checkout-check"], {
             env: { ...process.env, HOMEIQ_PROJECT_DIR: dir },
             maxBuffer: 64 * 1024 * 1024,
         });
@@ -92,6 +92,20 @@ describe("npm run synth", () => {
         expect(stderr).toContain("here: broken, sealed");
         expect(stderr).not.toMatch(/\n\s+at /);
     });
+
+    it("suggests the stack a typo means, and prints its usage for --help", async () => {
+        const typo = await synth(dir, "Sealed");
+        expect(typo.code).toBe(2);
+        expect(typo.stderr).toContain('there is no stack "Sealed" here; did you mean sealed?');
+        expect(typo.stderr).toContain("fix:     npm run synth -- sealed\n");
+        const help = await synth(dir, "--help");
+        expect(help.code).toBe(0);
+        expect(help.stdout).toMatch(/^usage: npm run -s synth -- <stack> \[--skip-checkout-check\]\n/);
+        expect(help.stdout).toContain("Stacks here: broken, sealed.");
+        const option = await synth(dir, "--stack");
+        expect(option.code).toBe(1);
+        expect(option.stderr).toContain("synth: unknown option --stack");
+    });
 });
 
 describe("npm run synth, for a sample of generated configs and malformed files", () => {
@@ -102,7 +116,10 @@ describe("npm run synth, for a sample of generated configs and malformed files",
     if (valid === undefined) throw new Error(`no valid config among the first 20 samples of seed ${SEED}`);
     [valid].forEach((g, i) => {
         const config: Record<string, unknown> = {};
-        for (const [k, v] of Object.entries(g.values)) config[`homeiq:${k}`] = CONFIG_KEYS[k as ConfigKey]?.type === "array" && v.startsWith("[") ? safeJson(v) : v;
+        // Secrets as `pulumi config set --secret` stores them (encrypted: the offline synth puts a placeholder in their place).
+        for (const [k, v] of Object.entries(g.values)) {
+            config[`homeiq:${k}`] = isSecretKey(k) && v !== "" ? { secure: "v1:AAAAAAAAAAAAAAAA:offline" } : CONFIG_KEYS[k as ConfigKey]?.type === "array" && v.startsWith("[") ? safeJson(v) : v;
+        }
         for (const [k, v] of Object.entries(g.otherValues)) config[k] = v;
         files[`gen${i}`] = stringify({ config });
     });

@@ -2,6 +2,7 @@
  * Invalid configs and the one problem each must raise (configErrors.test.ts); synthCases.ts lists
  * them, so the unit project's globalSetup runs each once.
  */
+import { isSecretKey } from "../../config/keys";
 
 export interface ConfigErrorCase {
     name: string;
@@ -11,9 +12,35 @@ export interface ConfigErrorCase {
     value: string;
     problem: RegExp;
     fix: RegExp;
+    /** Its secret keys are set in plain text (else, as `pulumi config set --secret` stores them, encrypted). */
+    plainText?: true;
 }
 
+/** The keys of `c` Pulumi would hold as secrets: its secret keys, unless the case keeps them in plain text. */
+export const secretOverridesOf = (c: ConfigErrorCase): string[] =>
+    c.plainText ? [] : Object.keys(c.overrides).filter((k) => isSecretKey(k.replace(/^homeiq:/, "")));
+
 export const CONFIG_ERROR_CASES: ConfigErrorCase[] = [
+    {
+        name: "a secret in plain text in the stack file",
+        stack: "prod",
+        overrides: { "homeiq:weatherApiKey": "0123456789abcdef0123456789abcdef" },
+        plainText: true,
+        key: "homeiq:weatherApiKey",
+        value: "[secret]",
+        problem: /^is stored in plain text in the stack file: anyone who can read the file \(or the repository it is committed to\) has it$/,
+        fix: /^pulumi config set --secret homeiq:weatherApiKey --stack prod$/,
+    },
+    {
+        name: "a port on every interface that the prod policy pack would refuse",
+        stack: "prod",
+        overrides: { "homeiq:hostPorts": JSON.stringify(["health-dashboard=9080"]) },
+        key: "homeiq:hostPorts[0]",
+        value: '"health-dashboard=9080"',
+        problem: /^publishes health-dashboard on every interface on host port 9080, which the policy pack would refuse at preview: policy\/config\/prod\.json allows 3000 there$/,
+        // Keeps the user's choice (reachable from the LAN), asking only for the reason the pack wants.
+        fix: /^pulumi config set --path 'homeiq:lanAccess\[0\]' 'health-dashboard@0\.0\.0\.0=<who reaches it, from where>' --stack prod$/,
+    },
     {
         name: "a Home Assistant URL that is not http(s) or ws(s)",
         stack: "prod",
@@ -121,7 +148,7 @@ export const CONFIG_ERROR_CASES: ConfigErrorCase[] = [
         overrides: { "homeiq:disabledServices": JSON.stringify(["data-api=not needed"]) },
         key: "homeiq:disabledServices[0]",
         value: '"data-api=not needed"',
-        problem: /disables data-api, which admin-api depends on/,
+        problem: /^disables data-api, which admin-api and health-dashboard depend on$/,
         fix: /^pulumi config rm --path 'homeiq:disabledServices\[0\]' --stack dev$/,
     },
     {

@@ -3,14 +3,14 @@
  * the key, the bad value (never a secret), what is allowed, and the command that fixes it.
  */
 import { parseStackConfig } from "../../config/schema";
-import { CONFIG_ERROR_CASES as CASES } from "./configErrorCases";
+import { CONFIG_ERROR_CASES as CASES, secretOverridesOf } from "./configErrorCases";
 import { configErrorOf, expectConfigError } from "./helpers";
 import { SERVICE_KEYS } from "../../catalog/services";
 import { credentialsFor, ERRORS } from "./synthCases";
 
 describe("invalid config", () => {
     it.each(CASES.map((c) => [c.name, c] as const))("%s", async (_name, c) => {
-        const { error, registered } = await expectConfigError(c.stack, c.overrides);
+        const { error, registered } = await expectConfigError(c.stack, c.overrides, { secretOverrides: secretOverridesOf(c) });
         expect(registered).toBe(0);
         const problem = error.problems.find((p) => p.key === c.key);
         expect(problem).toBeDefined();

@@ -85,6 +85,7 @@ const VALID: Record<ConfigKey, fc.Arbitrary<string>> = {
     hostPorts: list(entry(fc.integer({ min: 1024, max: 65535 }).map(String))),
     dashboardBindAddress: ip,
     corsOrigins: list(fc.oneof(origin, fc.constant("*"))),
+    lanAccess: list(fc.tuple(fc.constantFrom("influxdb", "data-api"), fc.constantFrom("0.0.0.0", "192.168.1.20", "::"), printable(1, 30)).map(([s, a, r]) => `${s}@${a}=${r}`)),
     resourceOverrides: list(
         fc.oneof(
             entry(fc.integer({ min: 256, max: 4096 }).map(String), fc.constant(":memoryMiB")),
@@ -121,10 +122,11 @@ const INVALID: Partial<Record<ConfigKey, fc.Arbitrary<string>>> = {
     imageReferences: list(entry(fc.constantFrom(`ghcr.io/x/y@sha256:${"0".repeat(64)}`, "ghcr.io/x/y:latest", `user:${PASSWORD}@reg/x@sha256:${"1".repeat(64)}`, "UPPER/x"))),
     corsOrigins: list(fc.constantFrom("http://a.lan:3000,*", "HTTP://A.lan", "http://a.lan:80", "http://a.lan:3000/path", `http://u:${PASSWORD}@a.lan`, "http://a.lan:3000", "*")),
     hostPorts: list(entry(fc.constantFrom("0", "65536", "80", "8086", "abc", "3000"))),
+    lanAccess: list(fc.constantFrom("influxdb=no address", "influxdb@127.0.0.1=loopback", "influxdb@0.0.0.0=", "nosuch@0.0.0.0=x", "influxdb@lan=x")),
     resourceOverrides: list(entry(fc.constantFrom("0", "1e3", "0.001", "65", "99999999", "-1", "16"), fc.constantFrom(":memoryMiB", ":cpus", ":memoryReservationMiB", ":disk", ""))),
     disabledServices: list(entry(fc.constantFrom("", "reason", " spaced  reason ")), 14),
     backupRoot: fc.constantFrom("relative/path", "/with space", "/a/../b", "~user/x"),
-    restoreFrom: fc.constantFrom("/srv/b/x.partial", "~/b", "/srv/b/../x"),
+    restoreFrom: fc.constantFrom("/srv/b/x.partial", "~user/b", "/srv/b/../x"),
 };
 
 /** One generated stack: its config values, other namespaces, name, and which raw values are secret. */

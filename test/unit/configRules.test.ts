@@ -2,6 +2,7 @@
  * Each class of bad value a new user can give, refused by the schema with the key named (or
  * accepted in the form that is deployed). In-process: parseStackConfig, no synth.
  */
+import * as os from "os";
 import { parseStackConfig, type ParseOptions, type StackConfig } from "../../config/schema";
 import { formatProblems, showValue } from "../../config/problems";
 import { CPUS, HEALTH_WAIT_SECONDS, MEMORY_MIB, PATH_MAX, RETENTION_DAYS_MAX, SECRET_MAX, TEXT_MAX, URL_MAX } from "../../catalog/rules";
@@ -74,13 +75,12 @@ const REFUSED: Record<string, Refusal[]> = {
         { values: { homeAssistantUrl: "http://ha.lan:70000" }, key: "homeiq:homeAssistantUrl", problem: /^has port 70000, outside 1-65535$/ },
         { values: { latitude: "90.5" }, key: "homeiq:latitude", problem: /^must be a decimal number between -90 and 90$/ },
         { values: { longitude: "-180.25" }, key: "homeiq:longitude", problem: /^must be a decimal number between -180 and 180$/ },
-        { values: { homeiqCheckoutPath: "srv/homeiq" }, key: "homeiq:homeiqCheckoutPath", problem: /^must be an absolute path$/ },
+        { values: { homeiqCheckoutPath: "srv/homeiq" }, key: "homeiq:homeiqCheckoutPath", problem: /^must be an absolute path \(or ~\/\.\.\.\)$/ },
         { values: { homeiqCheckoutPath: "/srv/../homeiq" }, key: "homeiq:homeiqCheckoutPath", problem: /^must not contain '\.\.'$/ },
         { values: { postDeployValidation: "yes" }, key: "homeiq:postDeployValidation", problem: /^must be true or false$/ },
         { values: { dashboardBindAddress: "homeiq.lan" }, key: "homeiq:dashboardBindAddress", problem: /^must be an IPv4 or IPv6 address/ },
         { values: { influxdbAdminToken: "an admin token with spaces in it 0123" }, key: "homeiq:influxdbAdminToken", problem: /^contains a space; a token or key is one word$/ },
-        // The restore script does not resolve ~ (only the backup script does, for backupRoot).
-        { values: { restoreFrom: "~/homeiq-backups/prod/20261127T101500Z" }, key: "homeiq:restoreFrom", problem: /^must be an absolute path of letters, digits and _ \. \/ \+ - only$/ },
+        { values: { restoreFrom: "~user/homeiq-backups/prod/20261127T101500Z" }, key: "homeiq:restoreFrom", problem: /^must be an absolute path \(or ~\/\.\.\.\) of letters, digits and _ \. \/ \+ - only$/ },
         { values: { dockerHost: "ssh://deploy@docker.lan:70000" }, key: "homeiq:dockerHost", problem: /^has port 70000, outside 1-65535$/ },
         { values: { dockerHost: "http://docker.lan:2375" }, key: "homeiq:dockerHost", problem: /^must be unix:\/\/\/path, ssh:\/\/user@host\[:port\] or tcp:\/\/host:port$/ },
         { values: { dockerHost: "tcp://docker.lan" }, key: "homeiq:dockerHost", problem: /^must be unix:\/\/\/path/ },
@@ -233,6 +233,32 @@ describe("a Docker host on this machine", () => {
 describe("fix commands", () => {
     const problemOf = (values: Record<string, unknown>, key: string) => problemsOf(values).filter((p) => p.key === key);
 
+    it.each([
+        ["postDeployValidation", "yes", "pulumi config set homeiq:postDeployValidation true"],
+        ["acceptPlaceholderInfluxdbToken", "No", "pulumi config set homeiq:acceptPlaceholderInfluxdbToken false"],
+        ["influxdbRetentionDays", "30d", "pulumi config set homeiq:influxdbRetentionDays 30"],
+        ["healthWaitTimeoutSeconds", "240s", "pulumi config set homeiq:healthWaitTimeoutSeconds 240"],
+        ["imageSource", "Registry", "pulumi config set homeiq:imageSource registry"],
+        // Nothing to read in it: the default.
+        ["healthWaitTimeoutSeconds", "-5", "pulumi config set homeiq:healthWaitTimeoutSeconds 180"],
+    ])("keep what the user meant by %s = %j", (key, value, fix) => {
+        expect(problemOf({ [key]: value }, `homeiq:${key}`).map((p) => p.fix)).toEqual([fix]);
+    });
+
+    it("split comma-joined origins into entries, whether given as one text or as one entry", () => {
+        expect(problemOf({ corsOrigins: "http://a.lan:3000, http://b.lan:3000" }, "homeiq:corsOrigins").map((p) => p.fix)).toEqual([
+            "pulumi config rm homeiq:corsOrigins && pulumi config set --path 'homeiq:corsOrigins[0]' http://a.lan:3000 && pulumi config set --path 'homeiq:corsOrigins[1]' http://b.lan:3000",
+        ]);
+        expect(problemOf({ corsOrigins: list("http://c.lan:3000", "http://a.lan:3000,http://b.lan:3000") }, "homeiq:corsOrigins[1]").map((p) => p.fix)).toEqual([
+            "pulumi config set --path 'homeiq:corsOrigins[1]' http://a.lan:3000 && pulumi config set --path 'homeiq:corsOrigins[2]' http://b.lan:3000",
+        ]);
+    });
+
+    it("name the stack when it is known (--stack on every pulumi command of a fix)", () => {
+        const [p] = problemsOf({ postDeployValidation: "yes" }, { stack: "prod" }).filter((q) => q.key === "homeiq:postDeployValidation");
+        expect(p.fix).toBe("pulumi config set homeiq:postDeployValidation true --stack prod");
+    });
+
     it("remove the one bad entry of a list, by its index", () => {
         expect(problemOf({ corsOrigins: list("http://a.lan:3000", "http://b\tlan:3000") }, "homeiq:corsOrigins[1]").map((p) => p.fix)).toEqual(["pulumi config rm --path 'homeiq:corsOrigins[1]'"]);
     });
@@ -278,6 +304,20 @@ describe("validated as deployed", () => {
         expect(config.services["data-api"].hostPort).toBe(9006);
         expect(config.values.dockerSocketGroupId).toBe(999);
         expect(config.values.healthWaitTimeoutSeconds).toBe(240);
+    });
+
+    it("reads ~ as the home folder of the user running Pulumi in every path key", () => {
+        const home = os.homedir();
+        const config = accepted({ homeiqCheckoutPath: "~/src/HomeIQ/", restoreFrom: "~/homeiq-backups/prod/20261127T101500Z", backupRoot: "~/backups" });
+        // Expanded where the consumer takes only an absolute path (the docker provider, restore.sh) ...
+        expect(config.images).toEqual(expect.objectContaining({ checkoutPath: `${home}/src/HomeIQ` }));
+        expect(config.values.restoreFrom).toBe(`${home}/homeiq-backups/prod/20261127T101500Z`);
+        // ... kept where backup.sh expands it, on the same machine as the same user.
+        expect(config.values.backupRoot).toBe("~/backups");
+        // Another user's home (~user/...) is refused in each.
+        for (const key of ["homeiqCheckoutPath", "restoreFrom", "backupRoot"]) {
+            expect(problemsOf({ [key]: "~root/x" }).map((p) => p.key)).toContain(`homeiq:${key}`);
+        }
     });
 
     it("accepts every bound itself", () => {

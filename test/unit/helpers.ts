@@ -111,6 +111,8 @@ export async function runCase(given: SynthCase): Promise<CaseOutcome> {
         const result = await synthesize(c.stack, {
             configOverrides: c.overrides,
             secretOverrides: c.secretOverrides,
+            // The committed stacks name /srv/homeiq, which this machine need not have (config/checkout.ts is tested on its own).
+            verifyCheckout: false,
             onMonitor: (m) => {
                 registered = 0;
                 const push = m.registrations.push.bind(m.registrations);

@@ -3,7 +3,9 @@
  * check that every container waits for, the explicit opt-in for a carried placeholder InfluxDB token,
  * and the facts the migration script repeats from the catalog, kept equal here.
  */
+import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { PLACEHOLDER_CREDENTIALS } from "../../catalog/placeholderCredentials";
 import { SERVICE_CATALOG, SERVICE_KEYS } from "../../catalog/services";
@@ -36,8 +38,9 @@ describe.each([
         const containers = containersByService(result);
         expect(containers.size).toBe(SERVICE_KEYS.length);
         for (const [service, c] of containers) expect({ service, waits: c.dependencies.includes(check.urn) }).toEqual({ service, waits: true });
-        // It depends on nothing: it is the first thing a deployment does.
-        expect(check.dependencies).toEqual([]);
+        // It depends only on the image its one-off helper (the host's listening sockets) runs: nothing else comes first.
+        expect(check.dependencies).toEqual([expect.stringMatching(/ServiceImage\$docker:index\/remoteImage:RemoteImage::homeiq-influxdb-image$/)]);
+        expect((check.inputs.environment as Record<string, string>).HOMEIQ_HELPER_IMAGE).toMatch(/^sha256:[0-9a-f]{64}$/);
     });
 
     it("runs again with each new restore folder (how a migration arrives), and not otherwise", async () => {
@@ -126,5 +129,47 @@ describe("scripts/migrate/from-compose.sh repeats the catalog's facts exactly", 
     it("refuses the same placeholders, and the same short tokens, as the config schema", () => {
         expect(scriptValue("PLACEHOLDERS").split(" ").sort()).toEqual([...PLACEHOLDER_CREDENTIALS].sort());
         expect(Number(scriptValue("MIN_TOKEN_LENGTH"))).toBe(MIN_TOKEN_LENGTH);
+    });
+});
+
+describe("scripts/migrate/from-compose.sh --stack, as the program takes it (before it touches Docker)", () => {
+    const migrate = (...args: string[]) =>
+        spawnSync("bash", [path.join(ROOT, "scripts", "migrate", "from-compose.sh"), ...args], { encoding: "utf8", env: { PATH: process.env.PATH, HOME: os.tmpdir() } });
+
+    it.each([
+        ["Prod", "prod"],
+        ["prdo", "prod"],
+        ["dev1", "dev"],
+    ])("refuses --stack %s, a stack that is not here, suggesting --stack %s (exit 2)", (given, meant) => {
+        const r = migrate("--stack", given, "--dry-run");
+        expect(r.status).toBe(2);
+        expect(r.stderr).toContain(`--stack '${given}': there is no stack '${given}' here (no Pulumi.${given}.yaml; stacks here: dev prod); did you mean --stack ${meant}?`);
+    });
+
+    it("refuses a name the program refuses, and lists --dry-run in its usage", () => {
+        const r = migrate("--stack", "my stack");
+        expect(r.status).toBe(2);
+        expect(r.stderr).toContain("--stack 'my stack' is not a stack name the program accepts");
+        expect(migrate("--help").stdout).toMatch(/\n {2}--dry-run {17}find the deployment, check it and the token/);
+    });
+});
+
+describe("docs/migration.md's runner of the printed config lines", () => {
+    it("stops at the first line that fails (a later line never runs on a half-set stack)", () => {
+        const line = fs.readFileSync(path.join(ROOT, "docs", "migration.md"), "utf8").split("\n").map((l) => l.trim()).find((l) => l.includes("<(sed -n '/^----- pulumi config -----$/"));
+        expect(line).toMatch(/^bash -euo pipefail <\(sed /);
+        const home = fs.mkdtempSync(path.join(os.tmpdir(), "i16-runner-"));
+        try {
+            fs.mkdirSync(path.join(home, "bin"));
+            // A pulumi that records each call and refuses the first one.
+            fs.writeFileSync(path.join(home, "bin", "pulumi"), '#!/usr/bin/env bash\necho "$*" >> "$HOME/calls"\n[[ $(wc -l < "$HOME/calls") -gt 1 ]]\n', { mode: 0o755 });
+            const printed = ["log line", "----- pulumi config -----", "pulumi config set homeiq:influxdbOrg a --stack prod", "pulumi config set homeiq:influxdbBucket b --stack prod", "----- end -----", ""].join("\n");
+            fs.writeFileSync(path.join(home, "homeiq-migrate.log"), printed);
+            const r = spawnSync("bash", ["-c", line!], { env: { PATH: `${path.join(home, "bin")}:${process.env.PATH}`, HOME: home }, encoding: "utf8" });
+            expect(r.status).not.toBe(0);
+            expect(fs.readFileSync(path.join(home, "calls"), "utf8")).toBe("config set homeiq:influxdbOrg a --stack prod\n");
+        } finally {
+            fs.rmSync(home, { recursive: true, force: true });
+        }
     });
 });

@@ -25,7 +25,8 @@ import type { Evaluation, PackConfig, PolicyName, ResourceInput, Violation } fro
 import { POLICY_EXCEPTIONS } from "../../policy/exceptions";
 import { SERVICE_KEYS } from "../../catalog/services";
 import type { SynthResult } from "../../synth/synthesize";
-import { synthStack } from "./helpers";
+import { synthOf, synthStack } from "./helpers";
+import { VARIANTS } from "./synthCases";
 
 const POLICY_DIR = path.join(__dirname, "..", "..", "policy");
 
@@ -345,6 +346,15 @@ describe("container-no-public-ports", () => {
         expect(violations[0]?.message).toMatch(/publishes container port 80 on host port 3000 on all interfaces/);
         const allowed: PackConfig = { "container-no-public-ports": { allowedPublicPorts: [3000] } };
         expect(evaluatePolicies([container(dashboard(ip))], allowed).filter((v) => v.policy === "container-no-public-ports")).toEqual([]);
+    });
+
+    it("accepts a port published on purpose (homeiq:lanAccess: the lan-access label with a reason), for that container alone", () => {
+        const lan = (reason: string): Inputs => withInput(dashboard("0.0.0.0"), "labels", [...(hardenedInputs("health-dashboard").labels as unknown[]), { label: "com.homeiq.lan-access", value: reason }]);
+        const publicPorts = (inputs: Inputs[]) => evaluatePolicies(inputs.map((i, n) => container(i, `c${n}`)), {}).filter((v) => v.policy === "container-no-public-ports");
+        expect(publicPorts([lan("Grafana on the NAS reads it")])).toEqual([]);
+        // An empty reason is no reason; and the label on one container lets no other through.
+        expect(publicPorts([lan(" ")])).toHaveLength(1);
+        expect(publicPorts([lan("Grafana on the NAS reads it"), dashboard("0.0.0.0")])).toHaveLength(1);
     });
 
     it("accepts a port bound to one address", () => {
@@ -747,6 +757,17 @@ describe("the PolicyPack served by policy/index.ts", () => {
  * The program itself, through the offline synth: each stack's resources (inputs and the options the
  * engine would not show a policy, retainOnDelete included) against that stack's pack config.
  */
+describe("homeiq:lanAccess through the program", () => {
+    it("publishes InfluxDB on the LAN in prod with its reason as a label, and the prod pack lets it through", async () => {
+        const result = await synthOf(VARIANTS.prodInfluxdbLan);
+        const influx = result.resources.find((r) => r.type === CONTAINER_TYPE && r.name === "homeiq-influxdb")!;
+        expect((influx.inputs.ports as Array<{ ip: string; external: number }>)[0]).toEqual(expect.objectContaining({ ip: "0.0.0.0", external: 8086 }));
+        expect(influx.inputs.labels).toContainEqual({ label: "com.homeiq.lan-access", value: "Grafana on the NAS reads it" });
+        const resources: ResourceInput[] = result.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, inputs: r.inputs, options: { protect: r.options.protect, retainOnDelete: r.options.retainOnDelete } }));
+        expect(evaluatePolicies(resources, readPackConfig("prod"))).toEqual([]);
+    });
+});
+
 describe.each(["prod", "dev"] as const)("the %s stack the program synthesizes", (stack) => {
     let result: SynthResult;
     let evaluation: Evaluation;

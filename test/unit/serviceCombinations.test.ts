@@ -75,9 +75,14 @@ describe("config check over every set of disabled services", () => {
             expect(result.ok).toBe(false);
             const problems = result.ok ? [] : result.problems;
             expect(problems.length).toBeGreaterThan(0);
+            // One problem per disabled entry that others need (one cause), naming every deployed service that needs it.
+            expect(new Set(problems.map((p) => p.key)).size).toBe(problems.length);
             for (const p of problems) {
                 expect(p.key).toMatch(/^homeiq:disabledServices\[\d+\]$/);
-                expect(p.problem).toMatch(/^disables \S+, which \S+ depends on$/);
+                const m = /^disables (\S+), which (.+) depends? on$/.exec(p.problem);
+                expect(m).not.toBeNull();
+                const needing = SERVICE_KEYS.filter((k) => !disabled.includes(k) && SERVICE_CATALOG[k].dependsOn.includes(m![1] as ServiceKey));
+                expect(m![2].split(/, | and /)).toEqual(needing);
                 expect(p.fix).toMatch(/^pulumi config rm --path 'homeiq:disabledServices\[\d+\]'$/);
             }
         }

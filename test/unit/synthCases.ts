@@ -7,7 +7,7 @@
 import { SERVICE_CATALOG, SERVICE_KEYS, type ServiceKey } from "../../catalog/services";
 import { LIST_MAX, PATH_MAX, RETENTION_DAYS_MAX, SECRET_MAX, TEXT_MAX, URL_MAX } from "../../catalog/rules";
 import { generatedCase, programSample } from "./configGenerators";
-import { CONFIG_ERROR_CASES } from "./configErrorCases";
+import { CONFIG_ERROR_CASES, secretOverridesOf } from "./configErrorCases";
 import { credentialsFor, type SynthCase } from "./helpers";
 
 export { credentialsFor };
@@ -37,6 +37,7 @@ export const VARIANTS = {
     devRestore: { stack: "dev", overrides: { "homeiq:restoreFrom": "/srv/homeiq-backups/dev/20261127T101500Z" } },
     prodRetention365: { stack: "prod", overrides: { "homeiq:influxdbRetentionDays": "365" } },
     prodInfluxdbPort: { stack: "prod", overrides: { "homeiq:hostPorts": JSON.stringify(["influxdb=28086"]) } },
+    prodInfluxdbLan: { stack: "prod", overrides: { "homeiq:lanAccess": JSON.stringify(["influxdb@0.0.0.0=Grafana on the NAS reads it"]) } },
     prodNoValidation: { stack: "prod", overrides: { "homeiq:postDeployValidation": "false" } },
     prodSocketGroup: { stack: "prod", overrides: { "homeiq:dockerSocketGroupId": "998" } },
     prodMaxOpenFiles: { stack: "prod", overrides: { "homeiq:maxOpenFiles": "20000" } },
@@ -273,7 +274,7 @@ export function allSynthCases(): SynthCase[] {
         LONGEST,
         ...SCRIPT_CONFIGS.map(([, c]) => c),
         ...combinationCases().map(combinationSynth),
-        ...CONFIG_ERROR_CASES.map((c) => ({ stack: c.stack, overrides: c.overrides })),
+        ...CONFIG_ERROR_CASES.map((c) => ({ stack: c.stack, overrides: c.overrides, secretOverrides: secretOverridesOf(c) })),
         ...Object.values(ERRORS),
         ...programSample().map(generatedCase),
     ];
