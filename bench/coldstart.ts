@@ -173,7 +173,7 @@ async function swarmOnce(p: TestProject, dockerHost: string, hostname: string): 
                 "homeiq:target": "swarm",
                 "homeiq:swarmNodes": JSON.stringify([`${hostname}=data+apps`]),
             }),
-            secretOverrides: ["homeiq:homeAssistantToken"],
+            secretOverrides: TEST_SECRET_KEYS,
             log: () => undefined,
         });
         return swarmFigures(result);
