@@ -34,6 +34,8 @@ import { inspect, removeTestStack, testOverrides, TEST_SECRET_KEYS, TEST_STACK_P
 const RUNS = Number(process.env.HOMEIQ_BENCH_RUNS ?? 3);
 const CONTAINER = "docker:index/container:Container";
 const SERVICE = "docker:index/service:Service";
+/** HOMEIQ_BENCH_PORT_BASE: host ports base, base+1, … instead of each default port + 20000 (when another stack holds those). */
+const PORT_BASE = Number(process.env.HOMEIQ_BENCH_PORT_BASE ?? 0);
 const SWARM = process.argv.includes("--target") && process.argv[process.argv.indexOf("--target") + 1] === "swarm";
 const REPO = path.resolve(__dirname, "..");
 
@@ -103,7 +105,7 @@ async function once(p: TestProject, oldHealth: boolean): Promise<RunFigures> {
                 "homeiq:postDeployValidation": "false",
                 "homeiq:healthWaitTimeoutSeconds": "300",
                 // Ports of their own, so the benchmark can run beside the acceptance test's itest-prod.
-                "homeiq:hostPorts": JSON.stringify(SERVICE_KEYS.map((k) => `${k}=${SERVICE_CATALOG[k].defaultHostPort + 20000}`)),
+                "homeiq:hostPorts": JSON.stringify(SERVICE_KEYS.map((k, i) => `${k}=${PORT_BASE ? PORT_BASE + i : SERVICE_CATALOG[k].defaultHostPort + 20000}`)),
             }),
             secretOverrides: TEST_SECRET_KEYS,
             transformInputs: oldHealth ? oldComposeHealth : undefined,
