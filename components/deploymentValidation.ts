@@ -2,13 +2,16 @@
  * HomeIQ's old post-rebuild checklist, run by itself: once every container is healthy, a Command
  * checks from the host what a person would (scripts/validate/validate.sh): each published health
  * endpoint answers 200, the dashboard serves HTML, InfluxDB reports ready; and it says which AppArmor
- * profile each container runs under (none where the host has no AppArmor). It retries within a
+ * profile each container runs under (none where the host has no AppArmor); and the review's criteria
+ * that can be judged at deploy time: each endpoint's p95 under 100 ms, no error lines in a log since
+ * the container started (memory and CPU are reported). It retries within a
  * bound, prints a table of service, URL, status and latency, and fails the update with that table
  * when anything fails. Its triggers are the containers' ids, so it reruns whenever a container is
  * replaced, and not on a no-op update.
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { REVIEW_CRITERIA } from "../catalog/criteria";
 import type { ValidationPlan } from "../plan/plan";
 import { scriptCommand, SCRIPTS } from "./scriptCommand";
 
@@ -36,6 +39,13 @@ export class DeploymentValidation extends pulumi.ComponentResource {
                     HOMEIQ_VALIDATE_TIMEOUT_SECONDS: String(args.plan.requestTimeoutSeconds),
                     HOMEIQ_VALIDATE_ATTEMPTS: String(args.plan.attempts),
                     HOMEIQ_VALIDATE_INTERVAL_SECONDS: "2",
+                    // The review's criteria that can be judged at deploy time fail the update (an endpoint's
+                    // p95, error lines since start); memory and CPU are only reported: every service has
+                    // just started, so they say nothing of its steady state (npm run status judges those).
+                    HOMEIQ_VALIDATE_MAX_LATENCY_MS: String(REVIEW_CRITERIA.latencyP95Ms),
+                    HOMEIQ_VALIDATE_LATENCY_REQUESTS: String(REVIEW_CRITERIA.latencyRequests),
+                    HOMEIQ_VALIDATE_ERROR_LINES: "fail",
+                    HOMEIQ_VALIDATE_REPORT_USAGE: "true",
                 },
                 triggers: args.containers.map((c) => c.id),
                 logging: "stdoutAndStderr",

@@ -13,6 +13,7 @@ import { CleanRebuild } from "./cleanRebuild";
 import { ContainerHealthGate } from "./containerHealthGate";
 import { DataLifecycle } from "./dataLifecycle";
 import { DeploymentValidation } from "./deploymentValidation";
+import { StackWatch } from "./stackWatch";
 import { DockerApiProxy } from "./dockerApiProxy";
 import { DockerSocketGroup } from "./dockerSocketGroup";
 import { containerSpec, HomeIQService, type ContainerSpec } from "./homeiqService";
@@ -35,6 +36,7 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
     readonly dockerApiProxy?: DockerApiProxy;
     readonly healthGate: ContainerHealthGate;
     readonly validation?: DeploymentValidation;
+    readonly watch?: StackWatch;
 
     constructor(name: string, args: HomeIQPlatformArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("homeiq:index:HomeIQPlatform", name, {}, opts);
@@ -160,6 +162,19 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
             this.validation = new DeploymentValidation(
                 `${name}-validation`,
                 { plan: plan.validation, containers, dependsOn: [...containers, this.healthGate.command, this.pidsLimits.command] },
+                { parent: this },
+            );
+        }
+        // The watch between deploys, once every container and gate is in place.
+        if (plan.watch) {
+            const containers = [...plan.services.map((s) => services[s.key]!.container), ...(proxy ? [proxy.container] : [])];
+            this.watch = new StackWatch(
+                `${name}-watch`,
+                {
+                    plan: plan.watch,
+                    homeAssistantToken: this.secrets.value("homeAssistantToken"),
+                    dependsOn: [...containers, this.healthGate.command, ...(this.validation ? [this.validation.command] : [])],
+                },
                 { parent: this },
             );
         }

@@ -259,6 +259,29 @@ export interface ValidationPlan {
     readonly attempts: number;
 }
 
+/**
+ * The watch between deploys (scripts/watch/watch.sh), run every few minutes by the host scheduler
+ * (scripts/schedule) on this machine, which must be the Docker host: the user's crontab line is set up
+ * by `pulumi up` and removed by `pulumi destroy`.
+ */
+export interface WatchPlan {
+    readonly stack: string;
+    /** The schedule's folder (scripts/schedule/install.sh): its copy of scripts/, its env (secrets, 0600), its state. */
+    readonly scheduleDir: string;
+    readonly everyMinutes: number;
+    readonly containers: readonly string[];
+    /** The endpoints, as the deploy gate checks them. */
+    readonly targets: ReadonlyArray<{ readonly service: ServiceKey; readonly check: ValidationCheck; readonly url: string }>;
+    readonly downMinutes: number;
+    readonly criterionMinutes: number;
+    readonly diskPercent: number;
+    /** Folders whose filesystem's use is watched (the backups'). */
+    readonly diskPaths: readonly string[];
+    /** Where notices go: Home Assistant's REST API with the stack's token. */
+    readonly homeAssistantUrl: string;
+    readonly dockerHost: string;
+}
+
 export interface PlatformPlan {
     readonly stack: string;
     readonly profileName: string;
@@ -281,6 +304,8 @@ export interface PlatformPlan {
     readonly validation?: ValidationPlan;
     /** homeiq:target swarm: where each service runs on the swarm (plan/swarm.ts); absent for the one-host target. */
     readonly swarm?: SwarmPlan;
+    /** The watch between deploys; absent with homeiq:watchEveryMinutes 0, or an engine that is not local (unix://). */
+    readonly watch?: WatchPlan;
     /** Said on every run (a placeholder token accepted on purpose, ...). */
     readonly warnings: readonly string[];
     readonly outputs: {

@@ -267,6 +267,23 @@ export function resolvePlatform(stack: string, config: StackConfig, catalog: Cat
                   ...VALIDATION_REQUESTS,
               }
             : undefined,
+        watch:
+            config.values.watchEveryMinutes > 0 && config.values.dockerHost.startsWith("unix://")
+                ? {
+                      stack,
+                      // Beside the stack's other scheduled jobs (issue 17's backup and drill): <backup root>/<stack>/.schedule/<job>.
+                      scheduleDir: `${config.values.backupRoot ?? DEFAULT_BACKUP_ROOT}/${stack}/.schedule/watch`,
+                      everyMinutes: config.values.watchEveryMinutes,
+                      containers: [...enabled.map((k) => planOf.get(k)!.containerName), ...(dockerApiProxy ? [dockerApiProxy.containerName] : [])],
+                      targets: enabled.map((k) => ({ service: k, ...planOf.get(k)!.validation })),
+                      downMinutes: config.values.watchDownMinutes,
+                      criterionMinutes: config.values.watchCriterionMinutes,
+                      diskPercent: config.values.watchDiskPercent,
+                      diskPaths: [config.values.backupRoot ?? DEFAULT_BACKUP_ROOT],
+                      homeAssistantUrl: config.values.homeAssistantUrl,
+                      dockerHost: config.values.dockerHost,
+                  }
+                : undefined,
         warnings: config.warnings,
         outputs: {
             serviceUrls: Object.fromEntries(enabled.map((k) => [k, planOf.get(k)!.urls.service])),

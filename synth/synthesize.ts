@@ -14,6 +14,7 @@ import { CONFIG_NAMESPACE } from "../config/keys";
 import { ConfigValidationError } from "../config/loadConfig";
 import { parseStackConfig } from "../config/schema";
 import { RecordingMonitor, type RecordedOptions, type RecordedRegistration } from "./recordingMonitor";
+import { sharedHostProblems } from "./sharedHost";
 import { readStackFiles, type StackFileConfig } from "./stackFiles";
 import { scriptCommand, SCRIPTS } from "../components/scriptCommand";
 
@@ -55,6 +56,8 @@ export interface SynthOptions {
     readonly secretOverrides?: readonly string[];
     /** Check the HomeIQ checkout on this machine, as `pulumi up` does (config/checkout.ts); default true. */
     readonly verifyCheckout?: boolean;
+    /** Refuse a host port another stack file here uses on the same Docker host (synth/sharedHost.ts); default true. */
+    readonly checkOtherStacks?: boolean;
     /** Called with the monitor before the program runs (tests use it to count registrations). */
     readonly onMonitor?: (monitor: RecordingMonitor) => void;
     /**
@@ -198,6 +201,10 @@ export async function synthesize(stack: string, options: SynthOptions = {}): Pro
         }
     }
     for (const k of options.secretOverrides ?? []) secretKeys.add(k);
+    if (options.checkOtherStacks !== false) {
+        const clashes = sharedHostProblems(stack, config, projectDir);
+        if (clashes.length > 0) throw withLocations(new ConfigValidationError(stack, clashes), files, options);
+    }
 
     const live = options.newResource;
     const monitor: RecordingMonitor = new RecordingMonitor({

@@ -244,5 +244,12 @@ function scriptMutations(): Mutation[] {
         retention("retention.pattern", "scripts/influxdb/set-retention.sh", "retention values other than 0s or <days>d accepted", "readonly RE_RETENTION='^(0s|[1-9][0-9]{0,4}d)$'", "readonly RE_RETENTION='^.*$'"),
         engine(["test/engine/stack.dev.test.ts"])("apply.user-default", "engine/apply/containerInputs.ts", "a container whose spec sets no user runs as 0:0, not as its image's USER", "    return plan;\n}", `    if (plan.config.User === undefined) plan.config.User = "0:0";\n    return plan;\n}`),
         retention("retention.verify", "scripts/influxdb/set-retention.sh", "the update not read back", `[[ $NOW == "$WANT" ]] ||`, "true ||"),
+        // ---- issue 19: the deploy gate's criteria, the error-line rule, the watch's dedupe, the status's thresholds ----
+        validate("validate.latency", "scripts/validate/validate.sh", "a slow endpoint passes the latency criterion", "((LATENCY_MS < MAX_LATENCY_MS)) || slow=$((slow + 1))", "true"),
+        validate("validate.error-lines-fail", "scripts/validate/validate.sh", "error lines since start never fail the gate", "  if [[ $ERROR_LINES == fail ]]; then", "  if false; then"),
+        engine(["test/process/errorLines.test.ts"])("error-lines.forbidden", "scripts/validate/error-lines.sh", "the Docker API proxy's refusals counted as error lines", `[[ $line =~ $RE_ERROR_LINE && $line != *"access forbidden by rule"* ]]`, "[[ $line =~ $RE_ERROR_LINE ]]"),
+        engine(["test/engine/operate.test.ts"])("watch.dedupe", "scripts/watch/watch.sh", "a problem already notified is notified again on every run", "  if ((told == 0)); then", "  if true; then"),
+        unit("status.latency-edge", "operate/status.ts", "a p95 of exactly 100 ms meets the criterion", "p95 >= criteria.latencyP95Ms", "p95 > criteria.latencyP95Ms", undefined, ["test/unit/status"]),
+        unit("status.memory", "operate/status.ts", "memory over its share is no finding", "c.memory.percent >= criteria.memoryPercent", "c.memory.percent > 100", undefined, ["test/unit/status"]),
     ];
 }

@@ -125,8 +125,8 @@ if [[ ! -e $PROJECT_DIR/Pulumi.$STACK.yaml ]]; then
 fi
 [[ $STACK =~ $RE_STACK_NAME && ${#STACK} -le $STACK_NAME_MAX ]] ||
   die "$EXIT_USAGE" "--stack ${STACK@Q} is not a stack name the program accepts (lower-case letters and digits, separated by '.', '_' or '-'; at most $STACK_NAME_MAX characters), e.g. --stack prod"
-[[ -e $PROJECT_DIR/Pulumi.$STACK.yaml ]] ||
-  warn "stack '$STACK' has no Pulumi.$STACK.yaml here yet (stacks here: ${KNOWN_STACKS% }): the commands printed at the end start it; it also needs homeiq:profile and the keys of README's first deploy"
+NEW_STACK=0
+[[ -e $PROJECT_DIR/Pulumi.$STACK.yaml ]] || NEW_STACK=1
 if [[ ! $BACKUP_ROOT =~ $RE_ABS_PATH ]] || path_has_dotdot "$BACKUP_ROOT"; then
   die "$EXIT_USAGE" "--backup-root ${BACKUP_ROOT@Q} must be an absolute path without spaces, ':' or '..', e.g. --backup-root /srv/homeiq-backups"
 fi
@@ -719,6 +719,8 @@ if [[ -n $token_weakness ]]; then
 fi
 
 echo
+((NEW_STACK == 0)) ||
+  log "note: stack '$STACK' has no Pulumi.$STACK.yaml here yet (stacks here: ${KNOWN_STACKS% }): these commands start it; it also needs homeiq:profile and the keys of the README's first deploy"
 log "next: set the stack's config with these commands (none of them prints the token):"
 echo "----- pulumi config -----"
 config_set_line homeiq:influxdbOrg "$ORG" "$STACK"

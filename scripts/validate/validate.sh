@@ -12,11 +12,21 @@
 #   HOMEIQ_VALIDATE_INTERVAL_SECONDS  pause between attempts, default 2
 #   HOMEIQ_VALIDATE_CONTAINERS        optional; the stack's containers: the gate then says which
 #                                     AppArmor profile each runs under (asks the engine at DOCKER_HOST)
+#   HOMEIQ_VALIDATE_MAX_LATENCY_MS    optional; an endpoint passes only if its p95 over
+#                                     HOMEIQ_VALIDATE_LATENCY_REQUESTS requests (default 20) is below it
+#   HOMEIQ_VALIDATE_ERROR_LINES       optional, with HOMEIQ_VALIDATE_CONTAINERS: `fail` or `report`
+#                                     error lines in each container's log since it started, for the
+#                                     containers started in the last HOMEIQ_VALIDATE_ERROR_LINES_WINDOW_SECONDS
+#                                     (default 3600: those this deploy started)
+#   HOMEIQ_VALIDATE_REPORT_USAGE      optional, with HOMEIQ_VALIDATE_CONTAINERS: `true` prints each
+#                                     container's memory and CPU against its limits (never fails)
+#   HOMEIQ_VALIDATE_RESULTS_FILE      optional; the table also written there as `service<TAB>status<TAB>ms`
+#                                     lines, for scripts (the watch)
 # Exit: 0 all passed; 1 at least one failed (table + "validation failed: N of M
 # services"), or a container runs unconfined on an engine with AppArmor; 2 malformed
 # environment; 3 curl (or, with HOMEIQ_VALIDATE_CONTAINERS, docker) missing, no
 # temporary folder, or the engine does not answer.
-# Needs only bash >= 4.4, curl and coreutils (mktemp, head, tr, sleep, mv, rm); docker
+# Needs only bash >= 4.4, curl and coreutils (mktemp, head, tail, sort, tr, sleep, mv, rm); docker
 # with HOMEIQ_VALIDATE_CONTAINERS.
 set -euo pipefail
 export LC_ALL=C
@@ -53,7 +63,18 @@ int_var() {
 TIMEOUT=$(int_var HOMEIQ_VALIDATE_TIMEOUT_SECONDS 5 1)
 ATTEMPTS=$(int_var HOMEIQ_VALIDATE_ATTEMPTS 10 1)
 INTERVAL=$(int_var HOMEIQ_VALIDATE_INTERVAL_SECONDS 2 0)
-readonly TIMEOUT ATTEMPTS INTERVAL
+MAX_LATENCY_MS=''
+[[ -z ${HOMEIQ_VALIDATE_MAX_LATENCY_MS:-} ]] || MAX_LATENCY_MS=$(int_var HOMEIQ_VALIDATE_MAX_LATENCY_MS 0 1)
+LATENCY_REQUESTS=$(int_var HOMEIQ_VALIDATE_LATENCY_REQUESTS 20 1)
+readonly TIMEOUT ATTEMPTS INTERVAL MAX_LATENCY_MS LATENCY_REQUESTS
+ERROR_LINES=${HOMEIQ_VALIDATE_ERROR_LINES:-}
+[[ -z $ERROR_LINES || $ERROR_LINES == fail || $ERROR_LINES == report ]] ||
+  die "$EXIT_USAGE" "environment variable HOMEIQ_VALIDATE_ERROR_LINES='$ERROR_LINES' is malformed: expected fail or report (or unset: not checked)"
+REPORT_USAGE=${HOMEIQ_VALIDATE_REPORT_USAGE:-}
+[[ -z $REPORT_USAGE || $REPORT_USAGE == true || $REPORT_USAGE == false ]] ||
+  die "$EXIT_USAGE" "environment variable HOMEIQ_VALIDATE_REPORT_USAGE='$REPORT_USAGE' is malformed: expected true or false"
+ERROR_WINDOW=$(int_var HOMEIQ_VALIDATE_ERROR_LINES_WINDOW_SECONDS 3600 0)
+readonly ERROR_LINES REPORT_USAGE ERROR_WINDOW
 
 SERVICES=() KINDS=() URLS=()
 declare -A SEEN=()
@@ -167,6 +188,30 @@ probe() {
   esac
 }
 
+# The rank of the p95 among LATENCY_REQUESTS latencies, nearest-rank: ceil(0.95 * n).
+readonly P95_RANK=$(((95 * LATENCY_REQUESTS + 99) / 100))
+
+# latency_sample <i>: after a passing probe, LATENCY_REQUESTS more; sets LATENCY_MS to their p95 and
+# STATUS to `slow (p95 N ms)` when it is not below MAX_LATENCY_MS (or to a request's failure). Stops
+# as soon as more requests were slow than the p95 allows: the verdict cannot change after that.
+latency_sample() {
+  local i=$1 k slow=0 allowed=$((LATENCY_REQUESTS - P95_RANK)) sorted
+  local -a times=()
+  for ((k = 0; k < LATENCY_REQUESTS; k++)); do
+    probe "$i"
+    [[ $STATUS == ok ]] || return 0
+    times+=("$LATENCY_MS")
+    ((LATENCY_MS < MAX_LATENCY_MS)) || slow=$((slow + 1))
+    if ((slow > allowed)); then
+      STATUS="slow (p95 >= ${MAX_LATENCY_MS} ms: $slow of $((k + 1)) requests)"
+      return 0
+    fi
+  done
+  sorted=$(printf '%s\n' "${times[@]}" | sort -n | head -n "$P95_RANK" | tail -n 1)
+  LATENCY_MS=$sorted
+  STATUS=ok
+}
+
 # check_target <i>: up to ATTEMPTS probes, INTERVAL seconds apart, until one passes;
 # writes "<status>\t<latency ms>\t<attempts used>" to $WORK/<i>.result.
 check_target() {
@@ -174,6 +219,7 @@ check_target() {
   STATUS='not checked' LATENCY_MS=0
   for ((n = 1; n <= ATTEMPTS; n++)); do
     probe "$i"
+    [[ $STATUS != ok || -z $MAX_LATENCY_MS ]] || latency_sample "$i"
     if [[ $STATUS == ok ]]; then
       log "$service: ok (attempt $n/$ATTEMPTS, ${LATENCY_MS} ms)"
       break
@@ -190,7 +236,12 @@ check_target() {
 }
 
 # --- run -----------------------------------------------------------------------------
-BOUND=$((ATTEMPTS * TIMEOUT + (ATTEMPTS - 1) * INTERVAL))
+PER_ATTEMPT=1
+[[ -z $MAX_LATENCY_MS ]] || PER_ATTEMPT=$((1 + LATENCY_REQUESTS))
+BOUND=$((ATTEMPTS * PER_ATTEMPT * TIMEOUT + (ATTEMPTS - 1) * INTERVAL))
+if [[ -n $MAX_LATENCY_MS ]]; then
+  log "latency criterion: p95 of $LATENCY_REQUESTS requests under ${MAX_LATENCY_MS} ms for each service"
+fi
 log "checking $TOTAL service(s) in parallel: up to $ATTEMPTS attempt(s) each, ${TIMEOUT} s per request, ${INTERVAL} s between attempts (at most ~${BOUND} s)"
 for ((i = 0; i < TOTAL; i++)); do
   check_target "$i" &
@@ -200,16 +251,22 @@ for p in "${PIDS[@]}"; do wait "$p" || true; done
 
 ROW_STATUS=() ROW_LATENCY=()
 FAILED=()
+RESULTS=''
 for ((i = 0; i < TOTAL; i++)); do
-  status='no result' latency='-'
+  status='no result' latency='-' ms='-'
   if [[ -f $WORK/$i.result ]]; then
-    IFS=$'\t' read -r status latency _ <"$WORK/$i.result" || true
-    latency="$latency ms"
+    IFS=$'\t' read -r status ms _ <"$WORK/$i.result" || true
+    latency="$ms ms"
   fi
   ROW_STATUS+=("$status")
   ROW_LATENCY+=("$latency")
+  RESULTS+="${SERVICES[$i]}"$'\t'"$status"$'\t'"$ms"$'\n'
   [[ $status == ok ]] || FAILED+=("${SERVICES[$i]} ($status)")
 done
+if [[ -n ${HOMEIQ_VALIDATE_RESULTS_FILE:-} ]]; then
+  printf '%s' "$RESULTS" >"$HOMEIQ_VALIDATE_RESULTS_FILE" ||
+    die "$EXIT_TOOL" "cannot write HOMEIQ_VALIDATE_RESULTS_FILE '$HOMEIQ_VALIDATE_RESULTS_FILE'"
+fi
 
 # The table: columns padded to their widest cell, two spaces apart.
 w1=7 w2=3 w3=6
@@ -246,11 +303,58 @@ if ((${#CONTAINERS[@]} > 0)); then
   echo
 fi
 
+# Error lines in each container's log since it started (the review: "no error messages in the logs"):
+# the rule is in error-lines.sh, shared with `npm run status`'s test of it.
+# shellcheck source=scripts/validate/error-lines.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/error-lines.sh"
+
+ERRORED=()
+if ((${#CONTAINERS[@]} > 0)) && [[ -n $ERROR_LINES ]]; then
+  for c in "${CONTAINERS[@]}"; do
+    started=$(docker inspect --type container --format '{{.State.StartedAt}}' "$c" 2>&1) ||
+      die "$EXIT_TOOL" "cannot inspect container $c: ${started//$'\n'/ }"
+    docker logs --since "$started" "$c" >"$WORK/logs" 2>&1 ||
+      die "$EXIT_TOOL" "cannot read the log of container $c: $(head -c 300 -- "$WORK/logs" | tr '\n' ' ')"
+    n=$(count_error_lines "$WORK/logs")
+    started_s=$(date -d "$started" +%s 2>/dev/null) || started_s=0
+    if (($(date +%s) - started_s > ERROR_WINDOW)); then
+      # Not started by this deploy: its past is the watch's business, not a reason to refuse a deploy.
+      echo "error lines: $c: $n since it started at $started (before this deploy: not judged here)"
+      continue
+    fi
+    echo "error lines: $c: $n since it started at $started"
+    ((n == 0)) || ERRORED+=("$c ($n)")
+  done
+  echo
+fi
+
+# Memory and CPU now, against each container's limits: steady-state criteria of the review (memory
+# under 70 %, CPU under 50 %), reported here and never a failure: right after a deploy every service
+# is starting up, and `npm run status` judges them on the running stack.
+if ((${#CONTAINERS[@]} > 0)) && [[ $REPORT_USAGE == true ]]; then
+  usage=$(docker stats --no-stream --format '{{.Name}}  memory {{.MemPerc}} ({{.MemUsage}})  CPU {{.CPUPerc}} of one CPU' "${CONTAINERS[@]}" 2>&1) ||
+    die "$EXIT_TOOL" "cannot read the containers' usage: ${usage//$'\n'/ }"
+  while IFS= read -r line; do echo "usage: $line"; done <<<"$usage"
+  echo
+fi
+
+VERDICT=0
 if ((${#UNCONFINED[@]} > 0)); then
   joined=$(printf '%s, ' "${UNCONFINED[@]}")
   echo "validation failed: ${#UNCONFINED[@]} container(s) run without an AppArmor profile on a host that has AppArmor: ${joined%, }"
   printf '%s ERROR: validation failed: unconfined containers: %s\n' "$TAG" "${joined%, }" >&2
-  exit "$EXIT_FAILED"
+  VERDICT=$EXIT_FAILED
+fi
+
+if ((${#ERRORED[@]} > 0)); then
+  joined=$(printf '%s, ' "${ERRORED[@]}")
+  if [[ $ERROR_LINES == fail ]]; then
+    echo "validation failed: ${#ERRORED[@]} container(s) wrote error lines since they started: ${joined%, } (see: docker logs <container>)"
+    printf '%s ERROR: validation failed: error lines in the logs of: %s\n' "$TAG" "${joined%, }" >&2
+    VERDICT=$EXIT_FAILED
+  else
+    echo "error lines (reported, not a failure): ${joined%, }"
+  fi
 fi
 
 if ((${#FAILED[@]} > 0)); then
@@ -259,4 +363,5 @@ if ((${#FAILED[@]} > 0)); then
   printf '%s ERROR: validation failed: %d of %d services: %s\n' "$TAG" "${#FAILED[@]}" "$TOTAL" "${joined%, }" >&2
   exit "$EXIT_FAILED"
 fi
+((VERDICT == 0)) || exit "$VERDICT"
 echo "validation passed: $TOTAL of $TOTAL services"

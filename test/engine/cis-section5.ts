@@ -1,7 +1,7 @@
 /**
  * The CIS Docker Benchmark 1.6.0, section 5 ("Container Runtime"), checked by the project's own code on
  * a running stack: each property read from the engine (docker info, docker inspect, docker top, the
- * container's own cgroup), with the numbering docker-bench-security uses. README.md ("CIS Docker
+ * container's own cgroup), with the numbering docker-bench-security uses. docs/security.md ("CIS Docker
  * Benchmark, section 5") has the table of these checks and the reason for each accepted warning.
  */
 import { docker } from "./helpers";

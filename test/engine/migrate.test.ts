@@ -39,7 +39,7 @@ describe("a STOPPED old deployment moves into a fresh stack byte for byte, and n
     expect(before.dataApi.tables["events"]?.rows).toBe(20000);
     expect(before.sportsData.tables["events"]?.rows).toBe(3000);
 
-    // The cut-over: stop (never `down -v`), as the README's step 2 does (by project name, no compose file), then migrate.
+    // The cut-over: stop (never `down -v`), as docs/migration.md's step 2 does (by project name, no compose file), then migrate.
     docker(["compose", "-p", old.project, "stop"]);
     const services = ["influxdb", "data-api", "sports-data", "data-retention"] as const;
     const oldState = () => ({
@@ -95,7 +95,7 @@ describe("a STOPPED old deployment moves into a fresh stack byte for byte, and n
       expect(c.args.join(" ")).not.toContain(TOKEN);
     }
     expect(path.dirname(folder)).toBe(path.join(root, fresh.stack));
-    // The README's line (step 3) runs exactly these commands from the saved output (from a file, not on
+    // docs/migration.md's line (step 3) runs exactly these commands from the saved output (from a file, not on
     // stdin: a command reading stdin would eat the rest).
     fs.writeFileSync(path.join(work, "homeiq-migrate.log"), r.stdout);
     const viaReadme = runPrintedCommands([readmeLine("bash -euo pipefail <(sed -n '/^----- pulumi config -----$/")], work, { HOME: work });
@@ -137,7 +137,7 @@ describe("a STOPPED old deployment moves into a fresh stack byte for byte, and n
     expect(row.code).toBe(0);
     expect(row.stdout.split("\t")[2]).toBe("720h0m0s");
 
-    // The README's step 5: the old containers go, every old volume stays as it was.
+    // docs/migration.md's step 5: the old containers go, every old volume stays as it was.
     const kept = [old.volume("influxdb_data"), old.volume("influxdb_config"), old.volume("sqlite-data")];
     const volumesBefore = kept.map((v) => treeChecksum(volumeDir(v)));
     docker(["compose", "-p", old.project, "down"]);

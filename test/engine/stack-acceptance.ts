@@ -195,7 +195,7 @@ export function stackAcceptance(base: "prod" | "dev"): void {
         });
 
         // The dev profile keeps images as built (writable, with their capabilities): the benchmark is prod's.
-        if (base === "prod") it("passes every CIS Docker Benchmark section-5 check but the accepted warnings (README.md, CIS Docker Benchmark)", () => {
+        if (base === "prod") it("passes every CIS Docker Benchmark section-5 check but the accepted warnings (docs/security.md, CIS Docker Benchmark)", () => {
             const containers = containersOf(first).map((c) => ({ name: nameOf(c), service: serviceOf(c), ports: (c.inputs.ports ?? []) as PublishedPort[] }));
             const rows = cisSection5(containers);
             logLine(`CIS Docker Benchmark section 5 on ${project.stack}:\n${cisTable(rows)}`);

@@ -96,6 +96,9 @@ export function testOverrides(
         "homeiq:maxOpenFiles": engineMaxOpenFiles(),
         "homeiq:dockerApiProxyBaseImage": STANDIN_DEBIAN_IMAGE,
         "homeiq:disabledServices": JSON.stringify([...disabled].map(([k, why]) => `${k}=${why}`)),
+        // No watch: its crontab line would be the test machine user's, shared by every test that runs at
+        // the same time (test/engine/operate.test.ts installs one on purpose, under its own name).
+        "homeiq:watchEveryMinutes": "0",
         ...testCredentials([...disabled.keys()]),
         ...extra,
     };

@@ -108,7 +108,7 @@ export function startBusyboxHttp(res: Resources, tag: string, files: Record<stri
  * A data-api stand-in (the python stand-in image): GET /health answers with the
  * status code in /tmp/status (200 if absent), or never answers if it says `hang`;
  * `<code>x<n>` answers <code> to the next n requests, then 200 (a service that
- * recovers after being asked n times, whatever the timing).
+ * recovers after being asked n times, whatever the timing); `slow<ms>` answers 200 after <ms> ms.
  * `docker exec <c> sh -c 'echo 500 >/tmp/status'` makes it unhealthy while it runs.
  */
 export const STATUS_SERVER_PY = `
@@ -127,6 +127,9 @@ class H(http.server.BaseHTTPRequestHandler):
                 open("/tmp/status", "w").write("%sx%d\\n" % (s, left) if left > 0 else "200\\n")
         if s == "hang":
             time.sleep(3600)
+        if s.startswith("slow"):
+            time.sleep(int(s[4:]) / 1000)
+            s = "200"
         code = int(s) if self.path == "/health" else 404
         body = b'{"status":"ok"}\\n' if code == 200 else b'{"status":"unhealthy"}\\n'
         self.send_response(code)

@@ -165,6 +165,62 @@ describe("validate.sh (post-deploy validation gate) on a real engine", () => {
     expect(r.stdout).toContain("validation failed: 2 of 5 services");
   }, 60_000);
 
+  it("latency criterion: an endpoint whose p95 is over HOMEIQ_VALIDATE_MAX_LATENCY_MS fails the gate as `slow`; the others pass with their p95", () => {
+    // 150 ms per answer against a 100 ms criterion; the python server sleeps, so the answer cannot be faster.
+    setStatus(dataApi.container, "slow150");
+    try {
+      const env = { HOMEIQ_VALIDATE_TARGETS: targetsEnv(targets), ...FAST, HOMEIQ_VALIDATE_ATTEMPTS: "2", HOMEIQ_VALIDATE_MAX_LATENCY_MS: "100", HOMEIQ_VALIDATE_LATENCY_REQUESTS: "5" };
+      const r = runValidate(env);
+      show(`slow run (data-api answers in 150 ms): exit ${r.code} in ${r.ms} ms`, r.stdout);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain("latency criterion: p95 of 5 requests under 100 ms for each service");
+      const rows = byService(parseTable(r.stdout));
+      // p95 of 5 is the slowest of 5: the first slow answer decides, and sampling stops there.
+      expect(rows["data-api"]!.status).toBe("slow (p95 >= 100 ms: 1 of 1 requests)");
+      expect(Number(rows["data-api"]!.latency.replace(" ms", ""))).toBeGreaterThanOrEqual(150);
+      expect(r.stdout.match(/data-api: attempt \d\/2: slow/g)).toHaveLength(2);
+      expect(r.stderr).toContain("validation failed: 1 of 5 services: data-api (slow (p95 >= 100 ms: 1 of 1 requests))");
+      // The same endpoint at 150 ms passes a 1000 ms criterion, its p95 in the table.
+      const relaxed = runValidate({ ...env, HOMEIQ_VALIDATE_MAX_LATENCY_MS: "1000" });
+      expect(relaxed.code).toBe(0);
+      const p95 = Number(byService(parseTable(relaxed.stdout))["data-api"]!.latency.replace(" ms", ""));
+      expect(p95).toBeGreaterThanOrEqual(150);
+      expect(p95).toBeLessThan(1000);
+    } finally {
+      setStatus(dataApi.container, "200");
+    }
+  }, 60_000);
+
+  it("error lines since start: `fail` fails the gate naming the container and the count, `report` only reports; memory and CPU are reported, never a failure", () => {
+    const noisy = startBusyboxHttp(res, "noisy", { health: "ok" });
+    waitFor200(`${noisy.base}/health`);
+    // Two error lines and one that only mentions errors in passing (not an error level).
+    docker(["exec", noisy.container, "sh", "-c", 'echo "2026-12-06 04:00:00 - ERROR - cannot reach Home Assistant" >/proc/1/fd/1; echo \'{"level": "error", "message": "x"}\' >/proc/1/fd/2; echo "0 errors so far" >/proc/1/fd/1']);
+    const env = {
+      HOMEIQ_VALIDATE_TARGETS: targetsEnv({ "data-api": targets["data-api"]! }),
+      HOMEIQ_VALIDATE_CONTAINERS: `${noisy.container} ${websocket.container}`,
+      HOMEIQ_VALIDATE_REPORT_USAGE: "true",
+      ...FAST,
+    };
+    const failing = runValidate({ ...env, HOMEIQ_VALIDATE_ERROR_LINES: "fail" });
+    console.log(failing.stdout);
+    expect(failing.code).toBe(1);
+    expect(failing.stdout).toMatch(new RegExp(`^error lines: ${noisy.container}: 2 since it started at \\d{4}-`, "m"));
+    expect(failing.stdout).toMatch(new RegExp(`^error lines: ${websocket.container}: 0 since it started at `, "m"));
+    expect(failing.stdout).toContain(`validation failed: 1 container(s) wrote error lines since they started: ${noisy.container} (2)`);
+    for (const c of [noisy.container, websocket.container]) {
+      expect(failing.stdout).toMatch(new RegExp(`^usage: ${c}  memory [\\d.]+% \\([\\d.]+[KMG]?i?B / 32MiB\\)  CPU [\\d.]+% of one CPU$`, "m"));
+    }
+    // A container that started before this deploy (here: more than 0 s ago) is not judged by the gate: the watch judges it.
+    const older = runValidate({ ...env, HOMEIQ_VALIDATE_ERROR_LINES: "fail", HOMEIQ_VALIDATE_ERROR_LINES_WINDOW_SECONDS: "0" });
+    expect(older.code).toBe(0);
+    expect(older.stdout).toMatch(new RegExp(`^error lines: ${noisy.container}: 2 since it started at \\S+ \\(before this deploy: not judged here\\)$`, "m"));
+    const reported = runValidate({ ...env, HOMEIQ_VALIDATE_ERROR_LINES: "report" });
+    expect(reported.code).toBe(0);
+    expect(reported.stdout).toContain(`error lines (reported, not a failure): ${noisy.container} (2)`);
+    expect(reported.stdout).toContain("validation passed: 1 of 1 services");
+  }, 60_000);
+
   it("reports the AppArmor profile in force: on an engine without AppArmor, one line saying so, and the gate still passes", () => {
     const engineOptions = JSON.parse(docker(["info", "--format", "{{json .SecurityOptions}}"]).stdout) as string[];
     const containers = [influx.container, websocket.container];
@@ -218,6 +274,9 @@ esac
     ["attempts", { HOMEIQ_VALIDATE_TARGETS: "data-api=http200:http://127.0.0.1:1/", HOMEIQ_VALIDATE_ATTEMPTS: "0" }, "environment variable HOMEIQ_VALIDATE_ATTEMPTS='0' is malformed"],
     ["timeout", { HOMEIQ_VALIDATE_TARGETS: "data-api=http200:http://127.0.0.1:1/", HOMEIQ_VALIDATE_TIMEOUT_SECONDS: "5s" }, "environment variable HOMEIQ_VALIDATE_TIMEOUT_SECONDS='5s' is malformed"],
     ["container", { HOMEIQ_VALIDATE_TARGETS: "data-api=http200:http://127.0.0.1:1/", HOMEIQ_VALIDATE_CONTAINERS: "prod-data-api Prod_X" }, "HOMEIQ_VALIDATE_CONTAINERS entry 'Prod_X' is not a container name"],
+    ["max latency", { HOMEIQ_VALIDATE_TARGETS: "data-api=http200:http://127.0.0.1:1/", HOMEIQ_VALIDATE_MAX_LATENCY_MS: "0.1" }, "environment variable HOMEIQ_VALIDATE_MAX_LATENCY_MS='0.1' is malformed"],
+    ["error lines", { HOMEIQ_VALIDATE_TARGETS: "data-api=http200:http://127.0.0.1:1/", HOMEIQ_VALIDATE_ERROR_LINES: "warn" }, "environment variable HOMEIQ_VALIDATE_ERROR_LINES='warn' is malformed: expected fail or report"],
+    ["error window", { HOMEIQ_VALIDATE_TARGETS: "data-api=http200:http://127.0.0.1:1/", HOMEIQ_VALIDATE_ERROR_LINES_WINDOW_SECONDS: "1h" }, "environment variable HOMEIQ_VALIDATE_ERROR_LINES_WINDOW_SECONDS='1h' is malformed"],
   ])("case 3: malformed environment (%s) -> exit 2 naming the variable and the bad entry, nothing checked", (_name, env, message) => {
     const r = runValidate(env as Record<string, string>, 20_000);
     expect(r.code).toBe(2);

@@ -143,7 +143,7 @@ describe("every `pulumi config set` line the migration prints passes its value a
         fs.mkdirSync(bin);
         fs.mkdirSync(calls);
         fs.writeFileSync(path.join(bin, "pulumi"), '#!/usr/bin/env bash\nprintf \'%s\\0\' "$@" > "$CALLS/$N"\n', { mode: 0o755 });
-        // Each line on its own, as the README's `bash <(sed …)` runs them; N numbers the call. In tmp, where MARK would appear.
+        // Each line on its own, as docs/migration.md's `bash -euo pipefail <(sed …)` runs them; N numbers the call. In tmp, where MARK would appear.
         const script = lines.map((l, i) => `export N=${i}\n${l}`).join("\n");
         const r = spawnSync("bash", ["-c", script], { cwd: tmp, env: { PATH: `${bin}:${process.env.PATH}`, CALLS: calls, HOME: tmp }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
         expect(r.stderr).toBe("");
@@ -155,8 +155,24 @@ describe("every `pulumi config set` line the migration prints passes its value a
     });
 });
 
-/** A `docker` that answers like an engine where nothing of the stack exists yet, and a `curl` that gets healthy answers. */
+/**
+ * A `docker` that answers like an engine where nothing of the stack exists yet, a `curl` that gets
+ * healthy answers, and a `crontab` that keeps the table in $HOME (the watch's schedule must never
+ * touch the real user's crontab from a unit test).
+ */
 function fakeTools(dir: string): void {
+    fs.writeFileSync(
+        path.join(dir, "crontab"),
+        `#!/bin/sh
+case "$1" in
+  -l) [ -f "$HOME/fake-crontab" ] || { echo "no crontab for fake" >&2; exit 1; }; cat "$HOME/fake-crontab" ;;
+  -) cat >"$HOME/fake-crontab" ;;
+  -*) echo "fake crontab: unexpected $*" >&2; exit 2 ;;
+  *) cat -- "$1" >"$HOME/fake-crontab" ;;
+esac
+`,
+        { mode: 0o755 },
+    );
     fs.writeFileSync(
         path.join(dir, "docker"),
         `#!/bin/sh
@@ -187,7 +203,8 @@ printf '200 0.002'
 /** What each script gets to with the fake engine; never 2 (its environment refused). */
 const EXPECTED_EXIT: Array<[RegExp, number, RegExp]> = [
     [/^bash scripts\/backup\/backup\.sh$/, 0, /nothing to back up yet/],
-    [/^bash scripts\/validate\/validate\.sh$/, 0, /validation passed/],
+    // The gate counts error lines in each container's log since it started: it inspects each one.
+    [/^bash scripts\/validate\/validate\.sh$/, 3, /cannot inspect container \S+: Error: No such object/],
     [/^bash scripts\/validate\/containers-healthy\.sh$/, 1, /health gate failed: (\d+) of \1 containers not healthy/],
     [/^bash scripts\/backup\/restore-stack\.sh$/, 5, /refusing to restore from .*: no such folder; nothing was changed/],
     [/^bash scripts\/influxdb\/set-retention\.sh$/, 3, /influxdb container \S+ does not exist/],
@@ -197,6 +214,8 @@ const EXPECTED_EXIT: Array<[RegExp, number, RegExp]> = [
     [/^bash scripts\/preflight\/ports-free\.sh$/, 3, /could not list the Docker host's listening sockets \(a container of \S+ on the host network\): Error: No such object: run /],
     [/^echo /, 0, /./],
     [/^docker builder prune --all --force$/, 0, /reclaimed/],
+    [/^bash scripts\/schedule\/install\.sh$/, 0, /watch of stack '\S+' scheduled \(every \d+, /],
+    [/^bash scripts\/schedule\/remove\.sh$/, 0, /schedule at \S+ removed/],
 ];
 
 describe("every Command runs its script with the environment the program gives it", () => {

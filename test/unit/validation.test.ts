@@ -44,6 +44,17 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
         expect(Number(env.HOMEIQ_VALIDATE_ATTEMPTS)).toBeGreaterThan(0);
         expect(Number(env.HOMEIQ_VALIDATE_TIMEOUT_SECONDS)).toBeGreaterThan(0);
     });
+
+    it("judges the review's deploy-time criteria: each endpoint's p95 under 100 ms over 20 requests, no error lines since start; reports memory and CPU", async () => {
+        const { command } = await gate();
+        const env = command.inputs.environment as Record<string, string>;
+        expect({
+            maxLatency: env.HOMEIQ_VALIDATE_MAX_LATENCY_MS,
+            requests: env.HOMEIQ_VALIDATE_LATENCY_REQUESTS,
+            errorLines: env.HOMEIQ_VALIDATE_ERROR_LINES,
+            usage: env.HOMEIQ_VALIDATE_REPORT_USAGE,
+        }).toEqual({ maxLatency: "100", requests: "20", errorLines: "fail", usage: "true" });
+    });
 });
 
 it("can be turned off for a Docker host the Pulumi machine cannot reach", async () => {

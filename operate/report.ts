@@ -1,0 +1,67 @@
+/** The status for a person: one table of the containers, the disk, then what is wrong (or "all well"). */
+import { mib, type ContainerStatus, type StackStatus } from "./status";
+
+function duration(seconds: number | undefined): string {
+    if (seconds === undefined) return "-";
+    if (seconds < 120) return `${seconds}s`;
+    if (seconds < 7200) return `${Math.floor(seconds / 60)}m`;
+    if (seconds < 172800) return `${Math.floor(seconds / 3600)}h`;
+    return `${Math.floor(seconds / 86400)}d`;
+}
+
+function table(rows: string[][]): string {
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ").trimEnd()).join("\n");
+}
+
+function row(c: ContainerStatus): string[] {
+    const e = c.endpoint;
+    const endpoint = !e ? "-" : e.failed > 0 ? `${e.failure ?? "failed"}` : `${e.p95Ms} ms`;
+    const drift = c.state === "missing" ? "-" : c.image.expectedId !== c.image.runningId || c.labelDiffs.length > 0 ? "DIFFERS" : "ok";
+    return [
+        c.container,
+        c.state,
+        c.health,
+        String(c.restarts),
+        duration(c.uptimeSeconds),
+        endpoint,
+        c.memory ? `${c.memory.percent.toFixed(1)}% of ${mib(c.memory.limitBytes)}` : "-",
+        c.cpu ? `${c.cpu.percentOfLimit.toFixed(1)}% of ${c.cpu.limitCpus}` : "-",
+        c.errorLines ? String(c.errorLines.count) : "-",
+        drift,
+    ];
+}
+
+export function humanReport(s: StackStatus): string {
+    const k = s.criteria;
+    const lines: string[] = [];
+    lines.push(`stack ${s.stack} on ${s.dockerHost || "the default Docker engine"}, ${s.checkedAt}`);
+    lines.push("");
+    lines.push(
+        table([
+            ["CONTAINER", "STATE", "HEALTH", "RESTARTS", "UP", `P95 (<${k.latencyP95Ms}ms)`, `MEMORY (<${k.memoryPercent}%)`, `CPU (<${k.cpuPercent}%)`, "ERRORS", "IMAGE/LABELS"],
+            ...s.containers.map(row),
+        ]),
+    );
+    lines.push("");
+    const vols = s.disk.volumes.map((v) => `${v.name} ${v.bytes === null ? "?" : mib(v.bytes)}`);
+    lines.push(`volumes: ${vols.join(", ") || "none"}`);
+    const b = s.disk.backup;
+    if (b) {
+        const fsText = b.filesystem ? `; its filesystem ${b.filesystem.usedPercent.toFixed(0)}% full, ${mib(b.filesystem.availableBytes)} free (threshold ${k.diskPercent}%)` : "";
+        if (!b.exists) lines.push(`backups: ${b.folder} does not exist yet${fsText}`);
+        else {
+            const last = b.last ? `last ${b.last.name} (${duration(b.last.ageSeconds)} ago, ${b.last.complete ? "complete" : "INCOMPLETE: no manifest"})` : "none taken yet";
+            lines.push(`backups: ${b.folder} ${b.bytes === undefined ? "?" : mib(b.bytes)}, ${last}${fsText}`);
+            const jobs = (b.jobs ?? []).map((j) => `${j.job} ${j.result === "ok" ? "ok" : j.result.toUpperCase()} ${duration(j.ageSeconds)} ago`);
+            if (jobs.length > 0) lines.push(`scheduled jobs, last run: ${jobs.join(", ")}`);
+        }
+    }
+    lines.push("");
+    if (s.findings.length === 0) lines.push(`all well: ${s.containers.length} containers meet every criterion`);
+    else {
+        lines.push(`${s.findings.length} problem(s):`);
+        for (const f of s.findings) lines.push(`  [${f.kind}] ${f.message}`);
+    }
+    return `${lines.join("\n")}\n`;
+}
