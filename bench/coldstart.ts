@@ -174,6 +174,8 @@ async function swarmOnce(p: TestProject, dockerHost: string, hostname: string): 
                 "homeiq:dockerHost": dockerHost,
                 "homeiq:target": "swarm",
                 "homeiq:swarmNodes": JSON.stringify([`${hostname}=data+apps`]),
+                // Clear of the swarm's own address pool (engine/swarm-nodes.sh: 10.243.0.0/16, ingress included).
+                "homeiq:swarmSubnet": "10.244.99.0/24",
             }),
             secretOverrides: TEST_SECRET_KEYS,
             log: () => undefined,
