@@ -85,6 +85,8 @@ export const COUNTER_MAX = 2147483647;
 export const GROUP_ID_MAX = 2147483647;
 /** Backups kept per stack (backup.sh accepts any positive whole number). */
 export const BACKUP_KEEP_MAX = 1000;
+/** homeiq:backupKeepDays: ten years. */
+export const BACKUP_KEEP_DAYS_MAX = 3650;
 
 // ---- names and paths --------------------------------------------------------------------------
 

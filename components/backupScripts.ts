@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceKey } from "../catalog/services";
+import type { SecretKey } from "../config/keys";
 import type { BackupTargetPlan } from "../plan/plan";
 
 /** What a backup needs that only exists at deploy time. */
@@ -13,6 +14,8 @@ export interface BackupWiring {
     readonly influxToken: pulumi.Output<string>;
     /** Image references by service, recorded in each manifest. */
     readonly images: Readonly<Partial<Record<ServiceKey, pulumi.Input<string>>>>;
+    /** Any secret config value, as a Pulumi secret ("" when unset): the schedule's credentials. */
+    readonly secret: (key: SecretKey) => pulumi.Output<string>;
 }
 
 /** The environment backup.sh needs for this stack, in its wire format (the one place it is written); `reason` lands in the manifest. */
@@ -22,6 +25,7 @@ export function backupEnvironment(target: BackupTargetPlan, wiring: BackupWiring
         HOMEIQ_STACK: target.stack,
         HOMEIQ_BACKUP_ROOT: target.root,
         HOMEIQ_BACKUP_KEEP: String(target.keep),
+        HOMEIQ_BACKUP_KEEP_DAYS: String(target.keepDays),
         HOMEIQ_BACKUP_REASON: reason,
         // Empty: the stack deploys no InfluxDB; the script's own /tmp.
         HOMEIQ_INFLUX_CONTAINER: target.influxContainer ?? "",

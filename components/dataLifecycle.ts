@@ -15,6 +15,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ServiceKey } from "../catalog/services";
 import type { LifecycleStep, LifecycleStepKind, StepRef } from "../plan/plan";
 import type { BackupWiring } from "./backupScripts";
+import { BackupSchedule } from "./backupSchedule";
 import { HostPortsCheck } from "./hostPortsCheck";
 import { InfluxRetention } from "./influxRetention";
 import { RestoreFromBackup } from "./restoreFromBackup";
@@ -23,6 +24,7 @@ import { VolumeHandover } from "./volumeHandover";
 
 /** Each step's resource name after the platform's name (unchanged from before the plan: part of the URNs). */
 const RESOURCE_SUFFIX: Record<LifecycleStepKind, string> = {
+    "backup-schedule": "backup-schedule",
     "host-ports-check": "host-ports",
     "pre-change-backup": "pre-change-backup",
     "volume-handover": "volume-handover",
@@ -32,7 +34,7 @@ const RESOURCE_SUFFIX: Record<LifecycleStepKind, string> = {
     "on-demand-backup": "on-demand-backup",
 };
 
-type StepComponent = HostPortsCheck | StackBackup | VolumeHandover | RestoreFromBackup | InfluxRetention;
+type StepComponent = HostPortsCheck | StackBackup | VolumeHandover | RestoreFromBackup | InfluxRetention | BackupSchedule;
 
 /**
  * A digest of everything the stateful containers are given (their inputs, resolved, secrets
@@ -121,6 +123,8 @@ export class DataLifecycle {
                 return new InfluxRetention(name, { step, token: wiring.influxToken, after }, opts);
             case "final-backup":
                 return new StackBackup(name, { moment: "final", target: step.target, wiring, after }, opts);
+            case "backup-schedule":
+                return new BackupSchedule(name, { step, wiring, after }, opts);
             case "on-demand-backup":
                 return new StackBackup(name, { moment: "on-demand", target: step.target, wiring, triggers: [step.request], after }, opts);
         }

@@ -115,7 +115,7 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
 
         // The services, inside the data lifecycle: each starts after its upstreams and the steps that guard it.
         const influxToken = this.secrets.get("influxdbAdminToken");
-        const lifecycle = new DataLifecycle(name, this, { steps: plan.lifecycle, wiring: { influxToken, images }, specOf });
+        const lifecycle = new DataLifecycle(name, this, { steps: plan.lifecycle, wiring: { influxToken, images, secret: (key) => this.secrets.value(key) }, specOf });
         for (const s of plan.services) {
             services[s.key] = new HomeIQService(
                 `${name}-${s.key}`,
@@ -173,6 +173,7 @@ export class HomeIQPlatform extends pulumi.ComponentResource {
                 {
                     plan: plan.watch,
                     homeAssistantToken: this.secrets.value("homeAssistantToken"),
+                    webhookUrl: plan.watch.webhookUrl ? this.secrets.value(plan.watch.webhookUrl.secret) : undefined,
                     dependsOn: [...containers, this.healthGate.command, ...(this.validation ? [this.validation.command] : [])],
                 },
                 { parent: this },

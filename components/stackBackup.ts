@@ -34,7 +34,12 @@ export class StackBackup extends pulumi.ComponentResource {
         super("homeiq:index:StackBackup", name, {}, opts);
         // On swarm, through the wrapper that finds the stateful tasks' containers on the data node.
         const run = scriptCommand(args.target.swarmManager ? SCRIPTS.swarmBackup : SCRIPTS.backup);
-        const environment = backupEnvironment(args.target, args.wiring, args.moment);
+        const environment = {
+            ...backupEnvironment(args.target, args.wiring, args.moment),
+            // Only the pre-change backup can run before the stack exists (a first deploy): there, finding
+            // nothing is expected. Every other moment fails loudly when it finds nothing.
+            HOMEIQ_BACKUP_IF_NOTHING: args.moment === "pre-change" ? "skip" : "fail",
+        };
         this.command = new command.local.Command(
             name,
             args.moment === "final"

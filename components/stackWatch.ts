@@ -3,7 +3,7 @@
  * scripts/schedule: one line in the crontab of the user who runs `pulumi up`, no new privilege),
  * scripts/watch/watch.sh every `everyMinutes` minutes, and removes it on `pulumi destroy`. The watch
  * checks the running stack as `npm run status` does and notifies through Home Assistant (the stack's
- * URL and token) when a problem outlasts its grace, and once more when it clears.
+ * URL and token, and the notify webhook when set) when a problem outlasts its grace, and once more when it clears.
  *
  * The token reaches the schedule's env file (0600, owner only) through this Command's environment;
  * the Command's stdout and stderr are kept secret in state (SECRET_COMMAND_OUTPUTS).
@@ -17,6 +17,8 @@ import { scriptCommand, SCRIPTS, SECRET_COMMAND_OUTPUTS } from "./scriptCommand"
 export interface StackWatchArgs {
     readonly plan: WatchPlan;
     readonly homeAssistantToken: pulumi.Input<string>;
+    /** The notify webhook (a secret: an ntfy topic is as good as a password), when the stack sets one. */
+    readonly webhookUrl?: pulumi.Input<string>;
     /** The containers: the watch starts after them, and `pulumi destroy` removes it before them. */
     readonly dependsOn: pulumi.Input<pulumi.Resource>[];
 }
@@ -59,7 +61,11 @@ export class StackWatch extends pulumi.ComponentResource {
                 create: scriptCommand(SCRIPTS.scheduleInstall),
                 update: scriptCommand(SCRIPTS.scheduleInstall),
                 delete: scriptCommand(SCRIPTS.scheduleRemove),
-                environment: { ...watchEnvironment(args.plan), HOMEIQ_HA_TOKEN: args.homeAssistantToken },
+                environment: {
+                    ...watchEnvironment(args.plan),
+                    HOMEIQ_HA_TOKEN: args.homeAssistantToken,
+                    ...(args.webhookUrl !== undefined ? { HOMEIQ_NOTIFY_WEBHOOK_URL: args.webhookUrl } : {}),
+                },
                 logging: "stdoutAndStderr",
             },
             { parent: this, dependsOn: args.dependsOn, additionalSecretOutputs: SECRET_COMMAND_OUTPUTS },

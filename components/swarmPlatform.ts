@@ -135,7 +135,7 @@ export class SwarmPlatform extends pulumi.ComponentResource {
         // The data lifecycle of the host target, on the data node (plan/swarm.ts swarmLifecycle).
         const influxToken = this.secrets.get("influxdbAdminToken");
         const images = Object.fromEntries(swarm.services.map((s) => [s.key, imageNameOf(plan.services.find((p) => p.key === s.key)!)]));
-        const lifecycle = new DataLifecycle(name, this, { steps: swarm.lifecycle, wiring: { influxToken, images }, specOf: (key) => ({ args: argsOf.get(key)! }) });
+        const lifecycle = new DataLifecycle(name, this, { steps: swarm.lifecycle, wiring: { influxToken, images, secret: (key) => this.secrets.value(key) }, specOf: (key) => ({ args: argsOf.get(key)! }) });
         for (const s of swarm.services) {
             const sp = plan.services.find((p) => p.key === s.key)!;
             services[s.key] = new docker.Service(`${name}-${s.key}`, argsOf.get(s.key)!, {

@@ -202,6 +202,7 @@ export function parseStackConfig(stackValues: Readonly<Record<string, unknown>>,
     checkValidationReach(c, enabled, bind);
     checkSomethingStateful(c, enabled);
     checkSwarm(c);
+    checkBackupCopy(c);
 
     if (problems.list.length > 0 || !profile || !images) {
         if (problems.list.length === 0) {
@@ -596,8 +597,38 @@ function validatedConfig(
         services,
         corsOrigins: values.corsOrigins.length > 0 ? values.corsOrigins : profile.cors.origins,
         secrets,
-        warnings: placeholderTokenAccepted ? [PLACEHOLDER_TOKEN_WARNING] : [],
+        warnings: [...(placeholderTokenAccepted ? [PLACEHOLDER_TOKEN_WARNING] : []), ...scheduleWarnings(values)],
     };
+}
+
+/** Whether the Docker engine is on the machine that runs Pulumi (where the schedule's crontab lives). */
+export const isLocalDockerHost = (dockerHost: string | undefined): boolean => dockerHost === undefined || dockerHost === "" || dockerHost.startsWith("unix://");
+
+/** A schedule asked for where none can run: said on every run (the plan sets none up). */
+function scheduleWarnings(values: Fields): string[] {
+    if (isLocalDockerHost(values.dockerHost)) return [];
+    const remote = `the Docker engine is remote (${values.dockerHost?.split("://")[0]}://...), and scheduled jobs run from the crontab of the machine that runs pulumi`;
+    return [
+        ...(values.backupSchedule === "off" && values.backupDrillSchedule === "off"
+            ? []
+            : [
+                  `homeiq:backupSchedule and homeiq:backupDrillSchedule: ${remote}, ` +
+                      "so no scheduled backup, copy or drill is set up: run pulumi on the Docker host, or set both keys to off to silence this",
+              ]),
+        ...(values.watchEveryMinutes === 0
+            ? []
+            : [`homeiq:watchEveryMinutes: ${remote}, so no watch is set up: run pulumi on the Docker host, or set it to 0 to silence this`]),
+    ];
+}
+
+/** The off-host copy needs its passphrase, and a passphrase without a repository would be silently ignored. */
+function checkBackupCopy({ problems, f, raw }: Checking): void {
+    if (f.backupCopyRepository !== undefined && f.backupCopyPassphrase === undefined) {
+        problems.add("backupCopyPassphrase", undefined, undefined, "is required when backupCopyRepository is set (restic encrypts the copies with it)", recordOf("backupCopyPassphrase").allowed, fixCommand.setSecret("backupCopyPassphrase"));
+    }
+    if (f.backupCopyPassphrase !== undefined && f.backupCopyRepository === undefined) {
+        problems.add("backupCopyPassphrase", undefined, raw.backupCopyPassphrase, "is set, but backupCopyRepository is not: it would be silently ignored", "set it together with backupCopyRepository", fixCommand.rm("backupCopyPassphrase"));
+    }
 }
 
 const PLACEHOLDER_TOKEN_WARNING =

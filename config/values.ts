@@ -219,3 +219,11 @@ export function cidrProblem(v: string): string | undefined {
     if (ip % 2 ** (32 - Number(m[5])) !== 0) return "has host bits set (write the network address)";
     return undefined;
 }
+/** What scripts/schedule/lib.sh valid_when accepts, and "off" (test/unit/scriptRules.test.ts holds them together). */
+export const RE_SCHEDULE = /^(off|daily ([01][0-9]|2[0-3]):[0-5][0-9]|monthly ([1-9]|1[0-9]|2[0-8]) ([01][0-9]|2[0-3]):[0-5][0-9]|every ([1-9][0-9]{0,2}|1[0-3][0-9]{2}|14[0-3][0-9]|1440))$/;
+export const SCHEDULE_ALLOWED = "'daily HH:MM', 'monthly D HH:MM' (D from 1 to 28), 'every N' (minutes, 1-1440), all in the Docker host's time, or 'off'";
+export const schedule: Rule = (v) => (RE_SCHEDULE.test(v) ? undefined : "is not a schedule");
+/** A restic repository as scripts/backup/copy.sh accepts it. */
+export const resticRepository: Rule = (v) =>
+    /^(\/|sftp:|rest:|s3:|b2:|azure:|gs:|rclone:)\S+$/.test(v) ? (v.startsWith("/") && v.split("/").includes("..") ? "must not contain '..'" : undefined) : "is not a restic repository";
+export const webhookUrl: Rule = (v) => (/^https?:\/\/\S+$/.test(v) ? undefined : "is not an http:// or https:// URL without spaces");

@@ -147,6 +147,8 @@ export interface BackupTargetPlan {
     /** Absolute, or `~/…` resolved by backup.sh where it runs. */
     readonly root: string;
     readonly keep: number;
+    /** homeiq:backupKeepDays: older backups are deleted (prune.sh's rules). */
+    readonly keepDays: number;
     /** The InfluxDB server's container; absent when the stack does not deploy one. */
     readonly influxContainer?: string;
     /** Where a backup through a remote engine is staged in that container; absent: the script's /tmp. */
@@ -236,7 +238,30 @@ export interface OnDemandBackupStep extends StepBase<"on-demand-backup"> {
     readonly request: number;
 }
 
+/**
+ * The jobs the Docker host runs on its own, from the deploying user's crontab (scripts/schedule): the
+ * backup (then the off-host copy) and the restore drill. Set up once the stateful containers exist,
+ * removed on destroy; failures go to Home Assistant and the webhook.
+ */
+export interface BackupScheduleStep extends StepBase<"backup-schedule"> {
+    readonly target: BackupTargetPlan;
+    /** homeiq:backupSchedule, e.g. "daily 02:00", or "off". */
+    readonly backupWhen: string;
+    /** homeiq:backupDrillSchedule, e.g. "monthly 1 03:00", or "off". */
+    readonly drillWhen: string;
+    /** The schedule's own folder: <backup root>/<stack>/.schedule (a job each below it). */
+    readonly folder: string;
+    /** homeiq:backupCopyRepository, "" for none. */
+    readonly copyRepository: string;
+    readonly copyPassphrase: EnvValue;
+    /** Where failures are reported: Home Assistant (its REST API, the stack's token), and a webhook. */
+    readonly homeAssistantUrl: string;
+    readonly homeAssistantToken: EnvValue;
+    readonly webhookUrl: EnvValue;
+}
+
 export type LifecycleStep =
+    | BackupScheduleStep
     | HostPortsCheckStep
     | PreChangeBackupStep
     | VolumeHandoverStep
@@ -277,8 +302,9 @@ export interface WatchPlan {
     readonly diskPercent: number;
     /** Folders whose filesystem's use is watched (the backups'). */
     readonly diskPaths: readonly string[];
-    /** Where notices go: Home Assistant's REST API with the stack's token. */
+    /** Where notices go: Home Assistant's REST API with the stack's token, and the webhook when one is set. */
     readonly homeAssistantUrl: string;
+    readonly webhookUrl?: { readonly secret: "notifyWebhookUrl" };
     readonly dockerHost: string;
 }
 

@@ -44,7 +44,7 @@ import type {
     VolumePlan,
 } from "./plan";
 import { CONFIG_KEY_NAMES, isSecretKey } from "../config/keys";
-import type { StackConfig } from "../config/schema";
+import { isLocalDockerHost, type StackConfig } from "../config/schema";
 import { parseSwarmNode } from "../config/values";
 import { resolveSwarm } from "./swarm";
 
@@ -281,6 +281,7 @@ export function resolvePlatform(stack: string, config: StackConfig, catalog: Cat
                       diskPercent: config.values.watchDiskPercent,
                       diskPaths: [config.values.backupRoot ?? DEFAULT_BACKUP_ROOT],
                       homeAssistantUrl: config.values.homeAssistantUrl,
+                      webhookUrl: config.secrets.notifyWebhookUrl === undefined ? undefined : { secret: "notifyWebhookUrl" },
                       dockerHost: config.values.dockerHost,
                   }
                 : undefined,
@@ -376,6 +377,7 @@ function lifecycleSteps(stack: string, config: StackConfig, deployed: readonly S
         dockerHost,
         root: config.values.backupRoot ?? DEFAULT_BACKUP_ROOT,
         keep: config.values.backupKeep,
+        keepDays: config.values.backupKeepDays,
         influxContainer,
         influxStagingDir,
         sqliteDatabases: sqlite.map((s) => ({ service: s.key, container: s.containerName, path: s.backup.sqlite!.containerPath })),
@@ -420,6 +422,22 @@ function lifecycleSteps(stack: string, config: StackConfig, deployed: readonly S
         });
     }
     steps.push({ kind: "final-backup", after: services(stateful), before: [], target });
+    // Backups, copies and drills with no Pulumi running, once there is something to back up.
+    steps.push({
+        kind: "backup-schedule",
+        after: services(stateful),
+        before: [],
+        target,
+        // Only the machine that runs pulumi gets the crontab: with a remote engine there is none (config warns).
+        backupWhen: isLocalDockerHost(config.values.dockerHost) ? config.values.backupSchedule : "off",
+        drillWhen: isLocalDockerHost(config.values.dockerHost) ? config.values.backupDrillSchedule : "off",
+        folder: `${target.root}/${stack}/.schedule`,
+        copyRepository: config.values.backupCopyRepository ?? "",
+        copyPassphrase: config.secrets.backupCopyPassphrase === undefined ? "" : { secret: "backupCopyPassphrase" },
+        homeAssistantUrl: config.values.homeAssistantUrl,
+        homeAssistantToken: { secret: "homeAssistantToken" },
+        webhookUrl: config.secrets.notifyWebhookUrl === undefined ? "" : { secret: "notifyWebhookUrl" },
+    });
     if (config.values.backupRequest > 0) {
         steps.push({ kind: "on-demand-backup", after: services(stateful), before: [], target, request: config.values.backupRequest });
     }

@@ -221,20 +221,25 @@ function scriptMutations(): Mutation[] {
     const validate = engine(["test/engine/validate.test.ts"]);
     const retention = engine(["test/engine/influx-retention.test.ts"]);
     const RS = "scripts/backup/restore.sh";
+    const prune = engine(["test/engine/backup-retention.test.ts"]);
+    const PR = "scripts/backup/prune.sh";
     return [
         restore("restore.other-stack", RS, "a backup of another stack restored without HOMEIQ_RESTORE_ALLOW_OTHER_STACK", ` && \${HOMEIQ_RESTORE_ALLOW_OTHER_STACK:-0} != 1 ]]; then`, " && 1 != 1 ]]; then"),
         restore("restore.allow-other-stack", RS, "HOMEIQ_RESTORE_ALLOW_OTHER_STACK=1 ignored", ` && \${HOMEIQ_RESTORE_ALLOW_OTHER_STACK:-0} != 1 ]]; then`, " ]]; then"),
         restore("restore.partial", RS, "a .partial folder restored", `[[ $DIR != *.partial ]] || refuse "it is a .partial folder (a backup that never completed)"`, "true"),
         restore("restore.manifest-sha", RS, "manifest.json not checked against manifest.sha256", `[[ $(sha256sum "$DIR/manifest.json" | cut -d' ' -f1) == "$want" ]] ||`, "true ||"),
         restore("restore.file-missing", RS, "a missing file not refused", `[[ -f $DIR/$f ]] || refuse "file $f listed in manifest.json is missing"`, "true"),
-        restore("restore.file-sha", RS, "a changed file not refused", `[[ \${got[i]:-} == "\${F_SHAS[i]}" ]] ||`, "true ||"),
+        restore("restore.file-sha", RS, "a changed file not refused", `[[ \${got[i]:-} == "\${F_SHAS[idx[i]]}" ]] ||`, "true ||"),
+        restore("restore.staged-sha", RS, "a changed SQLite file copied by the DIRECT helper not refused", "        if h.hexdigest() != sha:", "        if False:"),
         restore("restore.influx", RS, "InfluxDB not restored", "if ((do_influx)); then", "if ((0)); then"),
         restore("restore.owner", RS, "restored databases left owned by root", `chown "$owner" "$dst"\n`, ""),
         migrate("restore.absent-db", RS, "a volume whose database the backup lacks is touched (its -wal removed)", `    log "sqlite $svc: the backup holds no database for it (not deployed when taken); leaving volume $vol as it is"\n    continue`, `    log "sqlite $svc: the backup holds no database for it (not deployed when taken); leaving volume $vol as it is"\n    docker run --rm -v "$vol:/t" "$HELPER" rm -f /t/metadata.db-wal >/dev/null\n    continue`),
         backup("lib.dotdot", "scripts/backup/lib.sh", "'..' in paths accepted by the backup scripts", "path_has_dotdot() { [[ /$1/ == */../* ]]; }", "path_has_dotdot() { false; }"),
-        backup("backup.keep", "scripts/backup/backup.sh", "retention deletes nothing (keeps every backup)", "if ((excess > 0)); then", "if ((0)); then"),
-        backup("backup.keep-count", "scripts/backup/backup.sh", "retention keeps one backup too many", "excess=$((\${#complete[@]} - KEEP))", "excess=$((\${#complete[@]} - KEEP - 1))"),
-        backup("backup.partial-kept", "scripts/backup/backup.sh", "retention deletes .partial folders too", "-regex '.*/[0-9]{8}T[0-9]{6}Z' -printf '%f\\n' | sort)", "-regex '.*/[0-9]{8}T[0-9]{6}Z.*' -printf '%f\\n' | sort)"),
+        prune("prune.age", PR, "retention deletes nothing by age (keeps every backup)", `(($(epoch_of "$name") >= cutoff)) && age_ok=1`, "age_ok=1"),
+        prune("prune.keep-count", PR, "retention keeps one good backup too few", "elif ((is_good && good_seen <= KEEP)); then", "elif ((is_good && good_seen < KEEP)); then"),
+        prune("prune.partial-kept", PR, "retention deletes .partial folders too", "-regex '.*/[0-9]{8}T[0-9]{6}Z' -printf '%f\\n' | LC_ALL=C sort -r)", "-regex '.*/[0-9]{8}T[0-9]{6}Z.*' -printf '%f\\n' | LC_ALL=C sort -r)"),
+        prune("prune.migration", PR, "a migration's backup deleted by age", `elif [[ $(reason_of "$dir") == migrate-* ]]; then`, "elif false; then"),
+        prune("prune.marked", PR, "a backup marked with .keep deleted by age", "elif [[ -e $STACK_DIR/$name.keep ]]; then", "elif false; then"),
         backup("backup.keep-valid", "scripts/backup/backup.sh", "HOMEIQ_BACKUP_KEEP=0 or junk accepted", `[[ $KEEP =~ ^[1-9][0-9]*$ ]] || die`, "true || die"),
         ports("ports.other-stack", "scripts/preflight/ports-free.sh", "a port held by another container not refused", `if ((\${#held[@]} == 0)); then`, "if ((1)); then"),
         ports("ports.own-stack", "scripts/preflight/ports-free.sh", "the stack's own containers counted as holding its ports", `[[ -n $name && $stack != "$HOMEIQ_STACK" ]] || continue`, `[[ -n $name ]] || continue`),

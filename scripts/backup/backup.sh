@@ -38,6 +38,9 @@ require_var HOMEIQ_BACKUP_ROOT "$RE_ABS_PATH" "an absolute path (or ~/...) of le
 path_has_dotdot "$HOMEIQ_BACKUP_ROOT" && die "$EXIT_USAGE" "HOMEIQ_BACKUP_ROOT must not contain '..'"
 KEEP=${HOMEIQ_BACKUP_KEEP:-7}
 [[ $KEEP =~ ^[1-9][0-9]*$ ]] || die "$EXIT_USAGE" "HOMEIQ_BACKUP_KEEP must be a positive integer (got '$KEEP')"
+KEEP_DAYS=${HOMEIQ_BACKUP_KEEP_DAYS:-30}
+[[ $KEEP_DAYS =~ ^(0|[1-9][0-9]{0,4})$ ]] ||
+  die "$EXIT_USAGE" "HOMEIQ_BACKUP_KEEP_DAYS must be a whole number of days from 0 to 99999 (got '$KEEP_DAYS')"
 LOCK_WAIT=${HOMEIQ_BACKUP_LOCK_WAIT_SECONDS:-3600}
 [[ $LOCK_WAIT =~ ^[0-9]+$ ]] || die "$EXIT_USAGE" "HOMEIQ_BACKUP_LOCK_WAIT_SECONDS must be a whole number of seconds (got '$LOCK_WAIT')"
 REASON=${HOMEIQ_BACKUP_REASON:-manual}
@@ -56,6 +59,9 @@ IMAGES_JSON=${IMAGES_JSON//[$'\n\r']/ } # one line in the manifest, whose file e
   die "$EXIT_USAGE" "HOMEIQ_STACK_CONFIG_JSON must be a JSON object ({...})"
 [[ $IMAGES_JSON =~ ^[[:space:]]*\{.*\}[[:space:]]*$ ]] ||
   die "$EXIT_USAGE" "HOMEIQ_IMAGES_JSON must be a JSON object ({...})"
+IF_NOTHING=${HOMEIQ_BACKUP_IF_NOTHING:-fail}
+[[ $IF_NOTHING =~ ^(fail|skip)$ ]] ||
+  die "$EXIT_USAGE" "HOMEIQ_BACKUP_IF_NOTHING must be fail or skip (got '$IF_NOTHING')"
 TRANSFER=${HOMEIQ_BACKUP_TRANSFER:-auto}
 [[ $TRANSFER =~ ^(auto|direct|stream)$ ]] ||
   die "$EXIT_USAGE" "HOMEIQ_BACKUP_TRANSFER must be auto, direct or stream (got '$TRANSFER')"
@@ -89,7 +95,7 @@ command -v sha256sum >/dev/null || die "$EXIT_DOCKER" "sha256sum (coreutils) is 
 INFLUX_BACKUP_SH=$(<"$HERE/influx_backup.sh")
 
 STACK_DIR=$HOMEIQ_BACKUP_ROOT/$HOMEIQ_STACK
-log "stack '$HOMEIQ_STACK', reason '$REASON', backup root $HOMEIQ_BACKUP_ROOT, keep $KEEP, transfer $TRANSFER"
+log "stack '$HOMEIQ_STACK', reason '$REASON', backup root $HOMEIQ_BACKUP_ROOT, keep $KEEP_DAYS days (never fewer than the newest $KEEP), transfer $TRANSFER"
 
 # --- what exists? ----------------------------------------------------------------
 # inspect_container <name>: "running|<image id>|<user>", "stopped|<image id>|<user>" or "absent||"
@@ -123,11 +129,19 @@ anything=0
 [[ $influx_state == running ]] && anything=1
 for st in "${SQL_STATES[@]}"; do [[ $st == absent ]] || anything=1; done
 if ((anything == 0)); then
-  # Documented choice: no folder and no marker, so retention and restore only
-  # ever see real backups.
-  log "nothing to back up yet: no InfluxDB or SQLite container of stack '$HOMEIQ_STACK' exists (first deploy?)"
-  echo "HOMEIQ_BACKUP_DIR="
-  exit 0
+  looked_for="InfluxDB container '${INFLUX_CONTAINER:-(HOMEIQ_INFLUX_CONTAINER not set)}'"
+  for i in "${!SQL_SERVICES[@]}"; do looked_for+=", ${SQL_SERVICES[i]} container '${SQL_CONTAINERS[i]}'"; done
+  ((${#SQL_SERVICES[@]})) || looked_for+=", no SQLite database (HOMEIQ_SQLITE_DBS not set)"
+  if [[ $IF_NOTHING == skip ]]; then
+    # The pre-change backup of a first deploy. No folder and no marker, so retention and restore only
+    # ever see real backups.
+    log "nothing to back up yet: no InfluxDB or SQLite container of stack '$HOMEIQ_STACK' exists (first deploy?); looked for $looked_for"
+    echo "HOMEIQ_BACKUP_DIR="
+    exit 0
+  fi
+  # Anything else (by hand, scheduled, on destroy) expects a deployed stack: a backup that silently
+  # backs up nothing is worse than none.
+  die "$EXIT_DOCKER" "nothing to back up for stack '$HOMEIQ_STACK': looked for $looked_for, and none exists (or is running). Check the names (the stack's schedule folder <backup root>/<stack>/.schedule/backup/env holds the environment the program uses), or set HOMEIQ_BACKUP_IF_NOTHING=skip for a stack not deployed yet"
 fi
 
 # --- the .partial folder -----------------------------------------------------------
@@ -135,14 +149,17 @@ fi
 # later run can tell a folder abandoned by a killed run or a power loss from one still being written.
 mkdir -p "$STACK_DIR" || die "$EXIT_STEP" "cannot create $STACK_DIR"
 # One backup of a stack at a time: a scheduled run (scripts/schedule) and a deploy-time backup wait for
-# each other instead of running at once. The lock is released when this script and its steps exit.
-exec {BACKUP_LOCK_FD}>>"$STACK_DIR/.backup.lock"
+# each other instead of running at once. The lock is released when this script and its steps exit. It
+# lives in /tmp (per user and backup folder; cron and a login shell can have different TMPDIRs), so the
+# stack's folder holds only backups.
+LOCK_FILE=/tmp/homeiq-backup-$(id -u)-$(printf '%s' "$STACK_DIR" | sha256sum | cut -c1-16).lock
+exec {BACKUP_LOCK_FD}>>"$LOCK_FILE"
 if ! flock -n "$BACKUP_LOCK_FD"; then
-  log "another backup of stack '$HOMEIQ_STACK' is running ($(tr -d '\n' <"$STACK_DIR/.backup.lock" 2>/dev/null || true)); waiting up to $LOCK_WAIT s for it to finish"
+  log "another backup of stack '$HOMEIQ_STACK' is running ($(tr -d '\n' <"$LOCK_FILE" 2>/dev/null || true)); waiting up to $LOCK_WAIT s for it to finish"
   flock -w "$LOCK_WAIT" "$BACKUP_LOCK_FD" ||
-    die "$EXIT_STEP" "another backup of stack '$HOMEIQ_STACK' still held $STACK_DIR/.backup.lock after $LOCK_WAIT s (HOMEIQ_BACKUP_LOCK_WAIT_SECONDS); nothing was written"
+    die "$EXIT_STEP" "another backup of stack '$HOMEIQ_STACK' still held $LOCK_FILE after $LOCK_WAIT s (HOMEIQ_BACKUP_LOCK_WAIT_SECONDS); nothing was written"
 fi
-printf '%s reason %s since %s\n' "$SCRATCH_OWNER" "$REASON" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$STACK_DIR/.backup.lock"
+printf '%s reason %s since %s\n' "$SCRATCH_OWNER" "$REASON" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$LOCK_FILE"
 test_pause backup-locked
 sweep_abandoned_partials() {
   local d ts owner_file owner
@@ -520,16 +537,9 @@ sync -- "$STACK_DIR" || warn "could not fsync $STACK_DIR"
 total=$(du -sb "$FINAL" | cut -f1)
 log "backup complete: $FINAL ($(human_mb "$total"), ${#file_lines[@]} files)"
 
-# --- retention: newest $KEEP complete backups of this stack ------------------------------
-mapfile -t complete < <(find "$STACK_DIR" -mindepth 1 -maxdepth 1 -type d -regextype posix-extended \
-  -regex '.*/[0-9]{8}T[0-9]{6}Z' -printf '%f\n' | sort)
-excess=$((${#complete[@]} - KEEP))
-if ((excess > 0)); then
-  for old in "${complete[@]:0:excess}"; do
-    log "retention: deleting $STACK_DIR/$old (keeping the newest $KEEP)"
-    rm -rf "${STACK_DIR:?}/$old"
-  done
-else
-  log "retention: ${#complete[@]} backup(s) of '$HOMEIQ_STACK', keeping up to $KEEP"
+# --- retention: by age, never the newest $KEEP good ones, never a migration's or a marked one (prune.sh) ---
+if ! HOMEIQ_BACKUP_ROOT=$HOMEIQ_BACKUP_ROOT HOMEIQ_BACKUP_KEEP=$KEEP HOMEIQ_BACKUP_KEEP_DAYS=$KEEP_DAYS LOG_TAG=$LOG_TAG \
+  bash "$HERE/prune.sh"; then
+  warn "retention failed (see above); the new backup $FINAL is complete"
 fi
 echo "HOMEIQ_BACKUP_DIR=$FINAL"

@@ -27,8 +27,13 @@ JOB=${HOMEIQ_SCHEDULE_JOB:-}
 STACK=${HOMEIQ_SCHEDULE_STACK:-}
 [[ $STACK =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] || die "$EXIT_USAGE" "HOMEIQ_SCHEDULE_STACK must be a stack name (got '$STACK')"
 WHEN=${HOMEIQ_SCHEDULE_WHEN:-}
+if [[ $WHEN == off ]]; then
+  # Turned off: whatever was installed for this folder goes.
+  log "$JOB of stack '${HOMEIQ_SCHEDULE_STACK:-?}' is off"
+  exec bash "$HERE/remove.sh"
+fi
 valid_when "$WHEN" ||
-  die "$EXIT_USAGE" "HOMEIQ_SCHEDULE_WHEN must be 'daily HH:MM', 'monthly D HH:MM' (D 1-28) or 'every N' (minutes, 1-1440) (got '$WHEN')"
+  die "$EXIT_USAGE" "HOMEIQ_SCHEDULE_WHEN must be 'daily HH:MM', 'monthly D HH:MM' (D 1-28), 'every N' (minutes, 1-1440) or off (got '$WHEN')"
 COMMAND=${HOMEIQ_SCHEDULE_COMMAND:-}
 [[ $COMMAND =~ ^[a-z0-9-]+/[A-Za-z0-9_.-]+\.sh$ && -f $HERE/../$COMMAND ]] ||
   die "$EXIT_USAGE" "HOMEIQ_SCHEDULE_COMMAND must name a script under scripts/, such as backup/backup.sh (got '$COMMAND')"

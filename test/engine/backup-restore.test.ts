@@ -65,10 +65,13 @@ describe.each([
     startInflux(s);
     expect(influxChecksum(s)).not.toBe(before.influx);
 
-    const r = runScript("restore.sh", restoreEnv(s, dir));
+    // DIRECT: one helper copies each SQLite file from the backup folder into its volume, hashing it as it goes.
+    const r = runScript("restore.sh", restoreEnv(s, dir, { HOMEIQ_RESTORE_TRANSFER: transfer }));
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`restore complete from ${dir}: influxdb sqlite:data-api sqlite:sports-data`);
+    if (recorded === "direct") expect(r.stdout).toMatch(/the 2 SQLite file\(s\) copied into their volumes, verified in the same pass, in \d+ ms/);
+    else expect(r.stdout).toContain("sqlite data-api: restoring sqlite/data-api/metadata.db");
 
     expect(influxChecksum(s)).toBe(before.influx);
     expect(influxChecksumOfBackup(path.join(dir, "influxdb"))).toBe(before.influx);
@@ -181,7 +184,7 @@ describe("restore refuses a damaged backup and changes nothing", () => {
   it("verify-only mode accepts the intact backup, refuses a damaged one, and changes nothing either way", () => {
     const before = state();
     const ok = runScript("restore.sh", restoreEnv(s, good, { HOMEIQ_RESTORE_VERIFY_ONLY: "1" }));
-    expect(ok.code).toBe(0);
+    expect({ code: ok.code, stderr: ok.stderr }).toEqual({ code: 0, stderr: "" });
     expect(ok.stdout).toContain("the backup is complete and intact; nothing was changed");
     const bad = damagedCopy("verify-only-missing", (dir) => fs.rmSync(path.join(dir, "config.json")));
     const refused = runScript("restore.sh", restoreEnv(s, bad, { HOMEIQ_RESTORE_VERIFY_ONLY: "1" }));

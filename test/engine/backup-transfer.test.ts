@@ -96,7 +96,7 @@ describe("a backup taken by a non-root user (as `pulumi up` runs it)", () => {
     const root = res.tmpDir("nonroot-root");
     const home = res.tmpDir("nonroot-home"); // the docker CLI reads ~/.docker
     for (const d of [root, home]) fs.chownSync(d, user.uid, user.gid);
-    const env = { HOME: home, HOMEIQ_BACKUP_KEEP: "1" };
+    const env = { HOME: home, HOMEIQ_BACKUP_KEEP: "1", HOMEIQ_BACKUP_KEEP_DAYS: "0" };
 
     const first = runScript("backup.sh", backupEnv(s, root, env), 240_000, user);
     expect(first.stderr).toBe("");
@@ -116,9 +116,9 @@ describe("a backup taken by a non-root user (as `pulumi up` runs it)", () => {
 
     const second = runScript("backup.sh", backupEnv(s, root, env), 240_000, user);
     expect(second.code).toBe(0);
-    expect(second.stdout).toContain(`retention: deleting ${dir}`);
+    expect(second.stdout).toContain(`deleted ${path.basename(dir)} (older than 0 days; reason: test)`);
     expect(fs.existsSync(dir)).toBe(false);
-    expect(fs.readdirSync(path.join(root, s.stack))).toEqual([path.basename(backupDirOf(second))]);
+    expect(fs.readdirSync(path.join(root, s.stack)).sort()).toEqual([path.basename(backupDirOf(second)), "retention.log"].sort());
 
     // The services' volumes: still all the service user's (no root-owned -wal, -shm or work file).
     for (const volume of [s.dataApi.volume, s.sportsData.volume]) {

@@ -241,6 +241,10 @@ describe("backup.sh and restore.sh on a running stack, interrupted at each of th
         );
         expect(scratchOf(pid)).toEqual([]);
         expect(docker(["exec", fresh.influx, "ls", "-A", "/tmp"]).stdout.split("\n").filter((f) => f.startsWith("homeiq-restore"))).toEqual([]);
+        // DIRECT staged the SQLite files into their volumes under temporary names: none is left behind.
+        const volumes = [fresh.volume("sqlite-data"), fresh.volume("sports-data")];
+        const left = docker(["run", "--rm", ...volumes.flatMap((v, i) => ["-v", `${v}:/v${i}:ro`]), IMAGES.busybox, "find", "/v0", "/v1", "-name", "*.homeiq-restore-tmp"]).stdout.trim();
+        expect(left).toBe("");
       },
       60_000,
     );

@@ -13,7 +13,7 @@ describe("retention and first deploy", () => {
   const res = new Resources();
   afterAll(() => res.cleanup());
 
-  it("keeps exactly the newest N complete backups after N+2, and touches no .partial folder and no other stack", async () => {
+  it("with keep-days 0, keeps exactly the newest N complete backups after N+2 and the migration's backup, and touches no .partial folder and no other stack", async () => {
     const s = await createStack(res, "retention", "homeiq-test-token-retention-91c2");
     const root = res.tmpDir("retention-root");
     const keep = 3;
@@ -26,27 +26,45 @@ describe("retention and first deploy", () => {
 
     const made: string[] = [];
     for (let i = 0; i < keep + 2; i++) {
-      const r = runScript("backup.sh", backupEnv(s, root, { HOMEIQ_BACKUP_KEEP: String(keep), HOMEIQ_BACKUP_REASON: `retention-${i}` }));
+      // The first is a migration's: kept until the user removes it, however many backups follow.
+      const reason = i === 0 ? "migrate-from-compose:homeiq" : `retention-${i}`;
+      const r = runScript("backup.sh", backupEnv(s, root, { HOMEIQ_BACKUP_KEEP: String(keep), HOMEIQ_BACKUP_KEEP_DAYS: "0", HOMEIQ_BACKUP_REASON: reason }));
       expect(r.code).toBe(0);
       made.push(path.basename(backupDirOf(r)));
     }
     expect(new Set(made).size).toBe(keep + 2); // distinct timestamps, even within one second
     const complete = fs.readdirSync(stackDir).filter((n) => /^\d{8}T\d{6}Z$/.test(n)).sort();
-    expect(complete).toEqual(made.slice(-keep));
+    expect(complete).toEqual([made[0]!, ...made.slice(-keep)]);
+    expect(fs.readFileSync(path.join(stackDir, "retention.log"), "utf8")).toContain(`deleted ${made[1]} (older than 0 days; reason: retention-1)`);
     expect(fs.existsSync(path.join(stackDir, "20000101T000000Z.partial"))).toBe(true);
     expect(fs.existsSync(path.join(root, "other-stack", "20000101T000000Z", "manifest.json"))).toBe(true);
     // The kept ones are whole: the newest restores' verification step accepts it.
     const reasons = complete.map((n) => JSON.parse(fs.readFileSync(path.join(stackDir, n, "manifest.json"), "utf8")).reason);
-    expect(reasons).toEqual(["retention-2", "retention-3", "retention-4"]);
+    expect(reasons).toEqual(["migrate-from-compose:homeiq", "retention-2", "retention-3", "retention-4"]);
   }, 300_000);
 
-  it("a first run with nothing deployed succeeds, says so, and writes nothing", () => {
+  it("a first deploy's pre-change backup (HOMEIQ_BACKUP_IF_NOTHING=skip) with nothing deployed succeeds, says so, and writes nothing", () => {
     const s = stackNames(res, "first", "homeiq-test-token-first-0000");
     const root = res.tmpDir("first-root");
-    const r = runScript("backup.sh", backupEnv(s, root));
+    const r = runScript("backup.sh", backupEnv(s, root, { HOMEIQ_BACKUP_IF_NOTHING: "skip" }));
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`nothing to back up yet: no InfluxDB or SQLite container of stack '${s.stack}' exists (first deploy?)`);
     expect(backupDirOf(r)).toBe("");
+    expect(fs.readdirSync(root)).toEqual([]);
+  }, 60_000);
+
+  it("any other backup that finds nothing (by hand, scheduled, on destroy) fails loudly, naming what it looked for, and writes nothing", () => {
+    const s = stackNames(res, "nothing", "homeiq-test-token-nothing-0000");
+    const root = res.tmpDir("nothing-root");
+    const r = runScript("backup.sh", backupEnv(s, root));
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(
+      `nothing to back up for stack '${s.stack}': looked for InfluxDB container '${s.influx.container}', data-api container '${s.dataApi.container}', sports-data container '${s.sportsData.container}', and none exists`,
+    );
+    // As a user who gives only the stack's name gets it.
+    const bare = runScript("backup.sh", { HOMEIQ_STACK: s.stack, HOMEIQ_BACKUP_ROOT: root });
+    expect(bare.code).toBe(3);
+    expect(bare.stderr).toContain("looked for InfluxDB container '(HOMEIQ_INFLUX_CONTAINER not set)', no SQLite database (HOMEIQ_SQLITE_DBS not set)");
     expect(fs.readdirSync(root)).toEqual([]);
   }, 60_000);
 

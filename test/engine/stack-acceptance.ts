@@ -10,6 +10,7 @@
  * stack.prod.test.ts and stack.dev.test.ts run it, one stack each: their names and host ports
  * differ, so jest may run them side by side.
  */
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -610,8 +611,32 @@ export function stackAcceptance(base: "prod" | "dev"): void {
             for (const c of [dataApi, sports, influx]) expect(inspect(c).State.Health?.Status).toBe("healthy");
         }, 15 * 60_000);
 
+        it("sets up the scheduled backup and drill in the deploying user's crontab, whose job backs the deployed stack up with no pulumi running", () => {
+            const schedule = path.join(project.backupRoot, project.stack, ".schedule");
+            const crontab = spawnSync("crontab", ["-l"], { encoding: "utf8" }).stdout;
+            for (const job of ["backup", "drill"]) expect(crontab).toContain(`# homeiq-schedule ${schedule}/${job}`);
+            expect(fs.readFileSync(path.join(schedule, "backup", "schedule"), "utf8")).toContain("when=daily 02:00\n");
+            expect(fs.readFileSync(path.join(schedule, "drill", "schedule"), "utf8")).toContain("when=monthly 1 03:00\n");
+            expect(fs.statSync(path.join(schedule, "backup", "env")).mode & 0o777).toBe(0o600);
+            // The job as cron runs it, at tomorrow's 02:01 (the clock set; nothing else from the test).
+            const tomorrow = Math.floor(Date.now() / 86_400_000) * 86_400 + 86_400;
+            const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", HOMEIQ_SCHEDULE_DIR: path.join(schedule, "backup"), HOMEIQ_NOW: String(tomorrow + 7260), TZ: "UTC" };
+            const tick = spawnSync("bash", [path.join(schedule, "backup", "scripts", "schedule", "tick.sh")], { env, encoding: "utf8", timeout: 300_000 });
+            const lastRun = JSON.parse(fs.readFileSync(path.join(schedule, "backup", "last-run.json"), "utf8")) as { result: string; log: string };
+            expect({ code: tick.status, result: lastRun.result, log: lastRun.result === "ok" ? "" : fs.readFileSync(lastRun.log, "utf8") }).toEqual({ code: 0, result: "ok", log: "" });
+            const made = /^HOMEIQ_BACKUP_DIR=(.*)$/m.exec(fs.readFileSync(lastRun.log, "utf8"))![1]!;
+            const manifest = JSON.parse(fs.readFileSync(path.join(made, "manifest.json"), "utf8")) as { reason: string; sqlite: Array<{ status: string }>; influxdb: { status: string } };
+            expect(manifest.reason).toBe("scheduled");
+            expect(manifest.influxdb.status).toBe("backed-up");
+            expect(manifest.sqlite.map((e) => e.status)).toEqual(["backed-up", "backed-up"]);
+        }, 5 * 60_000);
+
         it("takes a final backup on destroy, while the containers are up, and keeps the data volumes", async () => {
+            const schedule = path.join(project.backupRoot, project.stack, ".schedule");
             const destroyed = await destroyStack(state!, { log: logLine });
+            // destroy removes the scheduled jobs: their crontab lines and folders (with the env files' secrets).
+            expect(spawnSync("crontab", ["-l"], { encoding: "utf8" }).stdout).not.toContain(`# homeiq-schedule ${schedule}/`);
+            expect(fs.existsSync(path.join(schedule, "backup"))).toBe(false);
             state = undefined;
             const finalBackup = destroyed.find((e) => e.name.endsWith("-final-backup"))!;
             // It backs up while the containers holding the data are still there (a destroy deletes

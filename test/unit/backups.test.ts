@@ -1,7 +1,8 @@
 /** Backups and restore are Command resources wired to run at the right moments of a deployment. */
 import type { SynthResult } from "../../synth/synthesize";
 import { COMMAND, configErrorOf, containersByService, ofType, synthOf, synthStack } from "./helpers";
-import { ERRORS, RESTORE_FOLDER, TRIGGER_CASES, VARIANTS } from "./synthCases";
+import { parseStackConfig } from "../../config/schema";
+import { ERRORS, requiredValuesWithout, RESTORE_FOLDER, TRIGGER_CASES, VARIANTS } from "./synthCases";
 
 const STATEFUL = ["data-api", "influxdb", "sports-data"];
 
@@ -34,7 +35,7 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
         const result = await synthStack(stack);
         // The Commands that talk to InfluxDB, and so get its token, written out: the loop below checks them.
         const withToken = ofType(result, COMMAND).filter((c) => "HOMEIQ_INFLUX_TOKEN" in (c.inputs.environment as object)).map((c) => c.name).sort();
-        expect(withToken).toEqual(["homeiq-final-backup", "homeiq-influxdb-retention", "homeiq-pre-change-backup"]);
+        expect(withToken).toEqual(["homeiq-backup-schedule-backup", "homeiq-backup-schedule-drill", "homeiq-final-backup", "homeiq-influxdb-retention", "homeiq-pre-change-backup"]);
         for (const c of ofType(result, COMMAND)) {
             const env = c.inputs.environment as Record<string, string>;
             if ("HOMEIQ_INFLUX_TOKEN" in env) expect(env.HOMEIQ_INFLUX_TOKEN).toBe("[secret]");
@@ -48,10 +49,84 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
         expect(JSON.parse(env.HOMEIQ_STACK_CONFIG_JSON).profile).toBe(stack);
     });
 
+    it("lets only the pre-change backup find nothing (a first deploy); the final backup fails loudly instead", async () => {
+        const result = await synthStack(stack);
+        const ifNothing = (name: string) => (command(result, name)!.inputs.environment as Record<string, string>).HOMEIQ_BACKUP_IF_NOTHING;
+        expect(ifNothing("homeiq-pre-change-backup")).toBe("skip");
+        expect(ifNothing("homeiq-final-backup")).toBe("fail");
+    });
+
     it("has no on-demand backup or restore unless config asks", async () => {
         const result = await synthStack(stack);
         expect(command(result, "homeiq-on-demand-backup")).toBeUndefined();
         expect(command(result, "homeiq-restore")).toBeUndefined();
+    });
+});
+
+describe("the scheduled backup and drill (scripts/schedule on the Docker host)", () => {
+    it("are set up by create and removed by delete, after the stateful containers, daily 02:00 and monthly by default", async () => {
+        const result = await synthStack("prod");
+        const backup = command(result, "homeiq-backup-schedule-backup")!;
+        const drill = command(result, "homeiq-backup-schedule-drill")!;
+        for (const c of [backup, drill]) {
+            expect(c.inputs.create).toBe("bash scripts/schedule/install.sh");
+            expect(c.inputs.delete).toBe("bash scripts/schedule/remove.sh");
+        }
+        const env = (c: typeof backup) => c.inputs.environment as Record<string, string>;
+        expect(env(backup)).toMatchObject({
+            HOMEIQ_SCHEDULE_JOB: "backup",
+            HOMEIQ_SCHEDULE_WHEN: "daily 02:00",
+            HOMEIQ_SCHEDULE_COMMAND: "backup/scheduled.sh",
+            HOMEIQ_SCHEDULE_DIR: "~/homeiq-backups/prod/.schedule/backup",
+            HOMEIQ_BACKUP_REASON: "scheduled",
+            HOMEIQ_BACKUP_IF_NOTHING: "fail",
+            HOMEIQ_BACKUP_KEEP_DAYS: "30",
+            HOMEIQ_COPY_REPO: "",
+            HOMEIQ_HA_TOKEN: "[secret]",
+            HOMEIQ_INFLUX_TOKEN: "[secret]",
+        });
+        expect(env(drill)).toMatchObject({ HOMEIQ_SCHEDULE_JOB: "drill", HOMEIQ_SCHEDULE_WHEN: "monthly 1 03:00", HOMEIQ_SCHEDULE_COMMAND: "backup/drill.sh" });
+        const byService = containersByService(result);
+        for (const s of STATEFUL) expect(backup.dependencies).toContain(byService.get(s)!.urn);
+        expect(drill.dependencies).toContain(backup.urn);
+    });
+
+    it("carry the copy target, its passphrase and the webhook as secrets, and the configured times", async () => {
+        const result = await synthOf(VARIANTS.prodBackupCopy);
+        const env = (name: string) => command(result, name)!.inputs.environment as Record<string, string>;
+        expect(env("homeiq-backup-schedule-backup")).toMatchObject({
+            HOMEIQ_SCHEDULE_WHEN: "daily 03:30",
+            HOMEIQ_BACKUP_KEEP_DAYS: "90",
+            HOMEIQ_COPY_REPO: "sftp:homeiq@nas.lan:/volume1/homeiq-restic",
+            HOMEIQ_COPY_PASSWORD: "[secret]",
+            HOMEIQ_NOTIFY_WEBHOOK_URL: "[secret]",
+        });
+        expect(env("homeiq-backup-schedule-drill").HOMEIQ_SCHEDULE_WHEN).toBe("off");
+        expect(JSON.stringify(result)).not.toContain("i17-unit-copy-passphrase-0123");
+        expect(JSON.stringify(result)).not.toContain("i17-unit-topic");
+    });
+
+    it("refuse a copy target without its passphrase, and a passphrase without a target, naming the keys", () => {
+        const base = { ...requiredValuesWithout(), profile: "prod" };
+        const noPass = parseStackConfig({ ...base, backupCopyRepository: "/mnt/nas/restic" });
+        expect(noPass.ok ? [] : noPass.problems.map((p) => [p.key, p.problem, p.fix])).toEqual([
+            ["homeiq:backupCopyPassphrase", "is required when backupCopyRepository is set (restic encrypts the copies with it)", "pulumi config set --secret homeiq:backupCopyPassphrase"],
+        ]);
+        const noRepo = parseStackConfig({ ...base, backupCopyPassphrase: "a-long-passphrase-0123" });
+        expect(noRepo.ok ? [] : noRepo.problems.map((p) => [p.key, p.value, p.problem])).toEqual([
+            ["homeiq:backupCopyPassphrase", "[secret]", "is set, but backupCopyRepository is not: it would be silently ignored"],
+        ]);
+    });
+
+    it("are off with a remote engine (the crontab is on the machine that runs pulumi), and the run says so", async () => {
+        const result = await synthOf(VARIANTS.prodRemoteEngine);
+        for (const name of ["homeiq-backup-schedule-backup", "homeiq-backup-schedule-drill"]) {
+            expect((command(result, name)!.inputs.environment as Record<string, string>).HOMEIQ_SCHEDULE_WHEN).toBe("off");
+        }
+        const parsed = parseStackConfig({ ...requiredValuesWithout(), profile: "prod", dockerHost: "ssh://deploy@server.lan:2222", postDeployValidation: "false" });
+        expect(parsed.ok && parsed.config.warnings.join("\n")).toContain("the Docker engine is remote (ssh://...), and scheduled jobs run from the crontab of the machine that runs pulumi");
+        const silenced = parseStackConfig({ ...requiredValuesWithout(), profile: "prod", dockerHost: "ssh://deploy@server.lan:2222", postDeployValidation: "false", backupSchedule: "off", backupDrillSchedule: "off", watchEveryMinutes: "0" });
+        expect(silenced.ok && silenced.config.warnings).toEqual([]);
     });
 });
 
@@ -60,6 +135,7 @@ it("takes an on-demand backup when homeiq:backupRequest is raised, after the sta
     const onDemand = command(result, "homeiq-on-demand-backup")!;
     expect(onDemand.inputs.triggers).toEqual([3]);
     expect((onDemand.inputs.environment as Record<string, string>).HOMEIQ_BACKUP_REASON).toBe("on-demand");
+    expect((onDemand.inputs.environment as Record<string, string>).HOMEIQ_BACKUP_IF_NOTHING).toBe("fail");
     expect(onDemand.dependencies).toContain(containersByService(result).get("influxdb")!.urn);
 });
 

@@ -97,6 +97,13 @@ const VALID: Record<ConfigKey, fc.Arbitrary<string>> = {
     backupRoot: fc.constantFrom("/srv/homeiq-backups", "~/backups", "~", "/mnt/b/"),
     backupKeep: fc.integer({ min: 1, max: 1000 }).map(String),
     backupRequest: fc.integer({ min: 0, max: 5 }).map(String),
+    backupKeepDays: fc.integer({ min: 0, max: 3650 }).map(String),
+    backupSchedule: fc.constantFrom("daily 02:00", "off", "every 15", "monthly 28 23:59"),
+    backupDrillSchedule: fc.constantFrom("monthly 1 03:00", "off", "daily 00:00"),
+    // Valid alone; one without the other is refused (and fixed) as a pair.
+    backupCopyRepository: fc.constantFrom("/mnt/nas/homeiq-restic", "sftp:homeiq@nas.lan:/volume1/restic", "rest:https://backup.lan:8000/homeiq"),
+    backupCopyPassphrase: fc.constantFrom("i17-copy-passphrase-long-0123", "Correct-Horse-Battery-Staple-9"),
+    notifyWebhookUrl: fc.constantFrom("", "https://ntfy.sh/homeiq-alerts-7f3k"),
     restoreFrom: fc.constantFrom("/srv/homeiq-backups/prod/20261127T101500Z", "/srv/b/x/"),
     postDeployValidation: fc.constantFrom("true", "false"),
     watchEveryMinutes: fc.integer({ min: 0, max: 1440 }).map(String),
@@ -131,6 +138,8 @@ const INVALID: Partial<Record<ConfigKey, fc.Arbitrary<string>>> = {
     disabledServices: list(entry(fc.constantFrom("", "reason", " spaced  reason ")), 14),
     backupRoot: fc.constantFrom("relative/path", "/with space", "/a/../b", "~user/x"),
     restoreFrom: fc.constantFrom("/srv/b/x.partial", "~user/b", "/srv/b/../x"),
+    backupSchedule: fc.constantFrom("daily 2:00", "daily 24:00", "monthly 31 02:00", "every 0", "every 1441", "hourly", "@daily"),
+    backupKeepDays: fc.constantFrom("-1", "3651", "30d"),
 };
 
 /** One generated stack: its config values, other namespaces, name, and which raw values are secret. */

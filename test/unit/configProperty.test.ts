@@ -30,7 +30,8 @@ const ROOT = path.resolve(__dirname, "..", "..");
 // ---- the contract ---------------------------------------------------------------------------
 
 /** A valid value for a secret prompt, long and plain enough for every secret key. */
-const promptValue = (): string => "prompted-secret-value-0123456789abcdef";
+/** What a user types at `pulumi config set --secret`'s prompt: the form the key asks for. */
+const promptValue = (key: string): string => (key === "notifyWebhookUrl" ? "https://ntfy.sh/prompted-secret-topic-0123456789" : "prompted-secret-value-0123456789abcdef");
 
 /** Broken expectations of one problem list (empty when the contract holds). */
 function problemContract(g: Generated, problems: readonly ConfigProblem[]): string[] {

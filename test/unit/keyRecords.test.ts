@@ -18,6 +18,8 @@ type Resolve = (config: StackConfig) => PlatformPlan;
 const BASE: Raw = { ...requiredValuesWithout(), profile: "dev", homeiqCheckoutPath: "/opt/homeiq", homeAssistantUrl: "http://192.168.1.5:8123" };
 /** A value every secret's schema accepts. */
 const SECRET_PROBE = "Zq7rT2mW9xK4pL8vN3bY6cH1dF5gJ0sA";
+/** The secrets whose schema wants more than one word: a value of that form. */
+const SECRET_PROBES: Partial<Record<ConfigKey, string>> = { notifyWebhookUrl: `https://ntfy.sh/${SECRET_PROBE}` };
 
 const asRaw = (v: string | readonly string[]): unknown => (typeof v === "string" ? v : JSON.stringify(v));
 
@@ -69,7 +71,7 @@ function unread(k: ConfigKey, resolve: Resolve): string | undefined {
     if (record.feeds.length === 0) return "names no plan field in feeds";
     const withExtras: Raw = { ...BASE, ...Object.fromEntries(Object.entries(record.exampleWith ?? {}).map(([key, v]) => [key, asRaw(v)])) };
     if (isSecretKey(k)) {
-        const plan = planOf({ ...withExtras, [k]: SECRET_PROBE }, resolve);
+        const plan = planOf({ ...withExtras, [k]: SECRET_PROBES[k] ?? SECRET_PROBE }, resolve);
         const refs = record.feeds.flatMap((f) => valuesAt(plan, f.split(".")));
         return refs.some((v) => JSON.stringify(v) === JSON.stringify({ secret: k })) ? undefined : `no plan field of feeds (${record.feeds.join(", ")}) refers to the secret`;
     }

@@ -54,8 +54,8 @@ describe("Commands whose environment holds a secret", () => {
                 seen[holdsSecret ? "secret" : "plain"].add(cmd.name.replace(/^[a-z]+-/, ""));
             }
         }
-        // The cases reach every kind: the three that carry the InfluxDB token, the watch (the Home Assistant token), and the others.
-        expect([...seen.secret].sort()).toEqual(["final-backup", "influxdb-retention", "on-demand-backup", "pre-change-backup", "restore", "watch"]);
+        // The cases reach every kind: the three that carry the InfluxDB token, the watch (the Home Assistant token), the schedule, and the others.
+        expect([...seen.secret].sort()).toEqual(["backup-schedule-backup", "backup-schedule-drill", "final-backup", "influxdb-retention", "on-demand-backup", "pre-change-backup", "restore", "watch"]);
         expect(seen.plain.size).toBeGreaterThanOrEqual(4);
     }, 120_000);
 });

@@ -125,7 +125,7 @@ describe("the plan of a generated stack", () => {
                 ...(stateful.length > 0 && input.profile === "prod" && sqlite.length > 0 ? (["volume-handover"] as const) : []),
                 ...(restoring ? (["restore"] as const) : []),
                 ...(influx.length > 0 ? (["influxdb-retention"] as const) : []),
-                ...(stateful.length > 0 ? (["final-backup"] as const) : []),
+                ...(stateful.length > 0 ? (["final-backup", "backup-schedule"] as const) : []),
                 ...(stateful.length > 0 && input.backupRequest > 0 ? (["on-demand-backup"] as const) : []),
             ];
             expect({ input, kinds }).toEqual({ input, kinds: expected });

@@ -55,6 +55,21 @@ const accepts = (key: keyof typeof CONFIG_FIELDS, value: string): boolean => CON
 const pathish = fc.string({ unit: fc.constantFrom(..."/abc_.+-~ :$'\"*\\\n\t\u00e9AZ09".split("")), maxLength: 24 });
 
 describe("patterns shared with the scripts", () => {
+    it("schedules: homeiq:backupSchedule accepts exactly what scripts/schedule/lib.sh's valid_when runs (and 'off')", () => {
+        const part = fc.constantFrom("daily ", "monthly ", "every ", "hourly ", "", "0", "1", "2", "3", "4", "5", "9", ":", " ", "00", "28", "29", "1440", "1441", "24", "23:59", "-");
+        const values = [...fc.sample(fc.array(part, { maxLength: 5 }).map((xs) => xs.join("")), { seed: SEED, numRuns: 1500 }), "daily 02:00", "monthly 28 23:59", "every 1440", "every 1441", "monthly 29 02:00"];
+        const r = spawnSync("bash", ["-c", 'source scripts/schedule/lib.sh; while IFS= read -r -d "" v; do if valid_when "$v"; then printf 1; else printf 0; fi; done'], {
+            cwd: ROOT,
+            input: values.map((v) => `${v}\0`).join(""),
+            encoding: "utf8",
+        });
+        expect(r.status).toBe(0);
+        const bash = [...r.stdout].map((c) => c === "1");
+        expect(values.filter((v, i) => (v !== "off" && accepts("backupSchedule", v)) !== bash[i])).toEqual([]);
+        expect(bash.filter(Boolean).length).toBeGreaterThan(10);
+        expect(accepts("backupSchedule", "off")).toBe(true);
+    });
+
     it("migration: from-compose.sh checks the values it carries with the program's own rules (same text, same bounds)", () => {
         expect(scriptPattern("migrate/from-compose.sh", "RE_INFLUX_NAME")).toBe(RE_INFLUX_NAME.source);
         expect(scriptNumber("migrate/from-compose.sh", "RETENTION_DAYS_MAX")).toBe(RETENTION_DAYS_MAX);
@@ -202,7 +217,10 @@ printf '200 0.002'
 
 /** What each script gets to with the fake engine; never 2 (its environment refused). */
 const EXPECTED_EXIT: Array<[RegExp, number, RegExp]> = [
+    // The fake engine has no container: the pre-change backup (a first deploy may find nothing) says so and
+    // succeeds; every other backup (HOMEIQ_BACKUP_IF_NOTHING=fail) refuses to back up nothing.
     [/^bash scripts\/backup\/backup\.sh$/, 0, /nothing to back up yet/],
+    [/^bash scripts\/backup\/backup\.sh #if-nothing=fail$/, 3, /nothing to back up for stack '[^']+': looked for InfluxDB container/],
     // The gate counts error lines in each container's log since it started: it inspects each one.
     [/^bash scripts\/validate\/validate\.sh$/, 3, /cannot inspect container \S+: Error: No such object/],
     [/^bash scripts\/validate\/containers-healthy\.sh$/, 1, /health gate failed: (\d+) of \1 containers not healthy/],
@@ -214,8 +232,9 @@ const EXPECTED_EXIT: Array<[RegExp, number, RegExp]> = [
     [/^bash scripts\/preflight\/ports-free\.sh$/, 3, /could not list the Docker host's listening sockets \(a container of \S+ on the host network\): Error: No such object: run /],
     [/^echo /, 0, /./],
     [/^docker builder prune --all --force$/, 0, /reclaimed/],
-    [/^bash scripts\/schedule\/install\.sh$/, 0, /watch of stack '\S+' scheduled \(every \d+, /],
-    [/^bash scripts\/schedule\/remove\.sh$/, 0, /schedule at \S+ removed/],
+    // The watch (every few minutes), the scheduled backup and the drill; "off" removes a job.
+    [/^bash scripts\/schedule\/install\.sh$/, 0, /(watch|backup|drill) of stack '[^']+' (scheduled \((daily|monthly|every) |is off)/],
+    [/^bash scripts\/schedule\/remove\.sh$/, 0, /no schedule at .*; nothing to remove|schedule at \S+ removed/],
 ];
 
 describe("every Command runs its script with the environment the program gives it", () => {
@@ -242,7 +261,8 @@ describe("every Command runs its script with the environment the program gives i
                 const cmd = c.inputs[field];
                 if (typeof cmd !== "string") continue;
                 const r = spawnSync("/bin/sh", ["-c", cmd], { cwd: ROOT, env: { PATH: `${bin}:/usr/bin:/bin`, HOME: home, ...env }, encoding: "utf8", timeout: 30_000 });
-                const expected = EXPECTED_EXIT.find(([re]) => re.test(cmd));
+                const key = /backup\.sh$/.test(cmd) && env.HOMEIQ_BACKUP_IF_NOTHING === "fail" ? `${cmd} #if-nothing=fail` : cmd;
+                const expected = EXPECTED_EXIT.find(([re]) => re.test(key));
                 const out = `${r.stdout}${r.stderr}`;
                 expect({ command: `${c.name}.${field}: ${cmd}`, status: r.status, matched: expected !== undefined && expected[2].test(out), out: expected && expected[2].test(out) ? "" : out }).toEqual({
                     command: `${c.name}.${field}: ${cmd}`,
@@ -253,7 +273,7 @@ describe("every Command runs its script with the environment the program gives i
                 runs.push(`${c.name}.${field}`);
                 if (/backup\.sh$/.test(cmd)) {
                     // The default ~ and a ~/... root resolve to this machine's home, here the fake one.
-                    expect(r.stdout).toMatch(new RegExp(`backup root ${home}/(homeiq-backups|backups/homeiq), keep`));
+                    expect(r.stdout).toMatch(new RegExp(`backup root ${home}/(homeiq-backups|backups/homeiq), keep 30 days`));
                 }
             }
         }

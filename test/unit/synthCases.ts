@@ -33,6 +33,19 @@ export const COMMITTED: Record<"dev" | "prod", SynthCase> = { dev: { stack: "dev
 /** One config change each, on a committed stack. */
 export const VARIANTS = {
     prodBackupRequest: { stack: "prod", overrides: { "homeiq:backupRequest": "3" } },
+    prodBackupCopy: {
+        stack: "prod",
+        overrides: {
+            "homeiq:backupSchedule": "daily 03:30",
+            "homeiq:backupDrillSchedule": "off",
+            "homeiq:backupKeepDays": "90",
+            "homeiq:backupCopyRepository": "sftp:homeiq@nas.lan:/volume1/homeiq-restic",
+            "homeiq:backupCopyPassphrase": "i17-unit-copy-passphrase-0123",
+            "homeiq:notifyWebhookUrl": "https://ntfy.sh/i17-unit-topic",
+        },
+        secretOverrides: ["homeiq:backupCopyPassphrase", "homeiq:notifyWebhookUrl"],
+    },
+    prodRemoteEngine: { stack: "prod", overrides: { "homeiq:dockerHost": "ssh://deploy@server.lan:2222", "homeiq:postDeployValidation": "false" } },
     prodRestore: { stack: "prod", overrides: { "homeiq:restoreFrom": RESTORE_FOLDER } },
     devRestore: { stack: "dev", overrides: { "homeiq:restoreFrom": "/srv/homeiq-backups/dev/20261127T101500Z" } },
     prodRetention365: { stack: "prod", overrides: { "homeiq:influxdbRetentionDays": "365" } },

@@ -5,7 +5,7 @@
  */
 import { parseStackConfig } from "../../config/schema";
 import { resolvePlatform } from "../../plan/resolve";
-import { COMMAND, ofType, synthStack } from "./helpers";
+import { COMMAND, ofType, synthOf, synthStack } from "./helpers";
 import { requiredValuesWithout } from "./synthCases";
 
 const planOf = (values: Record<string, unknown>) => {
@@ -62,6 +62,28 @@ describe("the watch", () => {
         expect(planOf({ watchEveryMinutes: "0" }).watch).toBeUndefined();
         expect(planOf({ dockerHost: "ssh://deploy@server.lan", postDeployValidation: "false" }).watch).toBeUndefined();
         expect(planOf({}).watch).toBeDefined();
+    });
+
+    it("sends to the notify webhook too when the stack sets one, as a secret; without it, Home Assistant alone", async () => {
+        const webhook = "https://ntfy.example/homeiq-private-topic";
+        const result = await synthOf({ stack: "prod", overrides: { "homeiq:notifyWebhookUrl": webhook }, secretOverrides: ["homeiq:notifyWebhookUrl"] });
+        const env = ofType(result, COMMAND).find((c) => c.name === "homeiq-watch")!.inputs.environment as Record<string, string>;
+        expect(env.HOMEIQ_NOTIFY_WEBHOOK_URL).toBe("[secret]");
+        expect(JSON.stringify(env)).not.toContain("homeiq-private-topic");
+        const plain = ofType(await synthStack("prod"), COMMAND).find((c) => c.name === "homeiq-watch")!.inputs.environment as Record<string, string>;
+        expect(plain).not.toHaveProperty("HOMEIQ_NOTIFY_WEBHOOK_URL");
+    });
+
+    it("says on every run that a remote engine leaves the watch off, naming the key and how to silence it", () => {
+        const parsed = (values: Record<string, string>) => {
+            const r = parseStackConfig({ ...requiredValuesWithout(), profile: "prod", homeiqCheckoutPath: "/opt/homeiq", homeAssistantUrl: "http://192.168.1.5:8123", postDeployValidation: "false", ...values });
+            if (!r.ok) throw new Error(r.problems.map((p) => `${p.key}: ${p.problem}`).join("; "));
+            return r.config.warnings.filter((w) => w.startsWith("homeiq:watchEveryMinutes"));
+        };
+        expect(parsed({ dockerHost: "ssh://deploy@server.lan" })).toEqual([expect.stringContaining("so no watch is set up")]);
+        expect(parsed({ dockerHost: "ssh://deploy@server.lan" })[0]).toContain("set it to 0 to silence this");
+        expect(parsed({ dockerHost: "ssh://deploy@server.lan", watchEveryMinutes: "0" })).toEqual([]);
+        expect(parsed({})).toEqual([]);
     });
 
     it("refuses a bad value naming the key and what it takes", () => {
