@@ -7,6 +7,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { HomeIQPlatform } from "./components/homeiqPlatform";
+import { SwarmPlatform } from "./components/swarmPlatform";
+import type { PlatformPlan } from "./plan/plan";
 import { loadStackConfig, type LoadOptions } from "./config/loadConfig";
 import { resolvePlatform } from "./plan/resolve";
 
@@ -14,6 +16,7 @@ export function main(stack: string = pulumi.getStack(), options: LoadOptions = {
     const config = loadStackConfig(stack, options);
     const plan = resolvePlatform(stack, config);
     for (const warning of plan.warnings) pulumi.log.warn(warning);
+    if (plan.swarm) return swarmOutputs(plan, new SwarmPlatform("homeiq", { plan, swarm: plan.swarm }));
     const platform = new HomeIQPlatform("homeiq", { plan });
     return {
         profile: plan.profileName,
@@ -26,6 +29,33 @@ export function main(stack: string = pulumi.getStack(), options: LoadOptions = {
         /** Needed to sign in to InfluxDB's UI; a secret. */
         influxdbAdminToken: platform.secrets.get("influxdbAdminToken"),
         /** admin-api's admin password; a secret. */
+        adminPassword: platform.secrets.get("adminPassword"),
+    };
+}
+
+/**
+ * The same outputs on swarm: only the dashboard is reachable from outside (every other service talks
+ * over the overlay), its URL is on the apps node it is pinned to; the services the swarm target does
+ * not run are listed with the disabled ones.
+ */
+function swarmOutputs(plan: PlatformPlan, platform: SwarmPlatform) {
+    const swarm = plan.swarm!;
+    for (const limitation of swarm.limitations) pulumi.log.warn(limitation);
+    const dashboard = swarm.services.find((s) => s.publish);
+    return {
+        profile: plan.profileName,
+        serviceUrls: dashboard && swarm.dashboardUrl ? { [dashboard.key]: swarm.dashboardUrl } : {},
+        healthUrls: dashboard && swarm.dashboardUrl ? { [dashboard.key]: `${swarm.dashboardUrl}${new URL(plan.outputs.healthUrls[dashboard.key] ?? "http://x/").pathname}` } : {},
+        dashboardUrl: swarm.dashboardUrl,
+        networkName: platform.network.name,
+        /** Created by the tasks on their nodes (the stateful ones on the data node); those of services not on swarm are not. */
+        volumeNames: Object.fromEntries(
+            plan.volumes
+                .filter((v) => plan.services.some((s) => swarm.services.some((w) => w.key === s.key) && s.volumes.some((m) => m.volume === v.key)))
+                .map((v) => [v.key, v.name]),
+        ),
+        disabledServices: [...plan.outputs.disabledServices, ...swarm.notOnSwarm],
+        influxdbAdminToken: platform.secrets.get("influxdbAdminToken"),
         adminPassword: platform.secrets.get("adminPassword"),
     };
 }

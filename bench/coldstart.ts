@@ -14,6 +14,11 @@
  * Uses the prod stack file under the test name itest-bench (nothing of a real stack is touched)
  * and the stand-in images, which boot instantly (engine/README.md). Run `npm run test:engine` once
  * first, or let this build the stand-ins (engine/build-stack-standins.sh).
+ *
+ * `-- --target swarm`: also the same stack with homeiq:target swarm on a single-node swarm of its own
+ * (engine/swarm-nodes.sh; the shared engine never enters swarm mode), from the first service create to
+ * the last service converged healthy, with the time per dependency level and what the provider's
+ * convergence polling costs there (docs/provider-behaviour.md, Swarm).
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -28,6 +33,10 @@ import { inspect, removeTestStack, testOverrides, TEST_SECRET_KEYS, TEST_STACK_P
 
 const RUNS = Number(process.env.HOMEIQ_BENCH_RUNS ?? 3);
 const CONTAINER = "docker:index/container:Container";
+const SERVICE = "docker:index/service:Service";
+/** HOMEIQ_BENCH_PORT_BASE: host ports base, base+1, … instead of each default port + 20000 (when another stack holds those). */
+const PORT_BASE = Number(process.env.HOMEIQ_BENCH_PORT_BASE ?? 0);
+const SWARM = process.argv.includes("--target") && process.argv[process.argv.indexOf("--target") + 1] === "swarm";
 const REPO = path.resolve(__dirname, "..");
 
 /** The old compose files' health settings: interval 30s, timeout 10s, retries 3, no start interval. */
@@ -96,7 +105,7 @@ async function once(p: TestProject, oldHealth: boolean): Promise<RunFigures> {
                 "homeiq:postDeployValidation": "false",
                 "homeiq:healthWaitTimeoutSeconds": "300",
                 // Ports of their own, so the benchmark can run beside the acceptance test's itest-prod.
-                "homeiq:hostPorts": JSON.stringify(SERVICE_KEYS.map((k) => `${k}=${SERVICE_CATALOG[k].defaultHostPort + 20000}`)),
+                "homeiq:hostPorts": JSON.stringify(SERVICE_KEYS.map((k, i) => `${k}=${PORT_BASE ? PORT_BASE + i : SERVICE_CATALOG[k].defaultHostPort + 20000}`)),
             }),
             secretOverrides: TEST_SECRET_KEYS,
             transformInputs: oldHealth ? oldComposeHealth : undefined,
@@ -119,6 +128,95 @@ const stats = (xs: number[]): { min: number; median: number; max: number } => {
 const fmt = (x: { min: number; median: number; max: number }, unit = "s"): string =>
     `min ${x.min.toFixed(2)}${unit}  median ${x.median.toFixed(2)}${unit}  max ${x.max.toFixed(2)}${unit}`;
 
+interface SwarmFigures {
+    readonly seconds: number;
+    /** Per dependency level: its services, wall seconds from its first create to its last converged, and the fastest service's create. */
+    readonly levels: ReadonlyArray<{ services: string[]; seconds: number; fastest: number }>;
+}
+
+/** The swarm run's figures: services by dependency level (their longest path of Service dependencies). */
+function swarmFigures(result: ApplyResult): SwarmFigures {
+    const services = result.synth.resources.filter((r) => r.type === SERVICE);
+    const byUrn = new Map(services.map((r) => [r.urn, r]));
+    const events = new Map(result.events.filter((e) => e.type === SERVICE).map((e) => [e.name, e]));
+    const depth = new Map<string, number>();
+    const levelOf = (urn: string): number => {
+        const known = depth.get(urn);
+        if (known !== undefined) return known;
+        const deps = byUrn.get(urn)!.dependencies.filter((d) => byUrn.has(d)).map(levelOf);
+        const value = deps.length === 0 ? 0 : Math.max(...deps) + 1;
+        depth.set(urn, value);
+        return value;
+    };
+    const levels: Array<{ services: string[]; seconds: number; fastest: number }> = [];
+    for (const r of services) {
+        const l = levelOf(r.urn);
+        levels[l] ??= { services: [], seconds: 0, fastest: Infinity };
+        levels[l].services.push(r.name.replace(/^homeiq-/, ""));
+    }
+    for (const level of levels) {
+        const es = level.services.map((n) => events.get(`homeiq-${n}`)!);
+        level.seconds = (Math.max(...es.map((e) => e.end)) - Math.min(...es.map((e) => e.start))) / 1000;
+        level.fastest = Math.min(...es.map((e) => (e.end - e.start) / 1000));
+    }
+    const all = [...events.values()];
+    return { seconds: (Math.max(...all.map((e) => e.end)) - Math.min(...all.map((e) => e.start))) / 1000, levels };
+}
+
+async function swarmOnce(p: TestProject, dockerHost: string, hostname: string): Promise<SwarmFigures> {
+    let result: ApplyResult | undefined;
+    try {
+        result = await applyStack(p.stack, {
+            projectDir: p.projectDir,
+            configOverrides: testOverrides(p, {
+                "homeiq:postDeployValidation": "false",
+                "homeiq:healthWaitTimeoutSeconds": "300",
+                "homeiq:dockerHost": dockerHost,
+                "homeiq:target": "swarm",
+                "homeiq:swarmNodes": JSON.stringify([`${hostname}=data+apps`]),
+                // Clear of the swarm's own address pool (engine/swarm-nodes.sh: 10.243.0.0/16, ingress included).
+                "homeiq:swarmSubnet": "10.244.99.0/24",
+            }),
+            secretOverrides: TEST_SECRET_KEYS,
+            log: () => undefined,
+        });
+        return swarmFigures(result);
+    } catch (err) {
+        if (err instanceof ApplyError) await destroyStack(err.state, { log: () => undefined });
+        throw err;
+    } finally {
+        if (result) await destroyStack(result.state, { log: () => undefined });
+    }
+}
+
+/** The swarm runs on a single-node swarm of their own; their report. */
+async function swarmRuns(p: TestProject): Promise<string[]> {
+    const nodes = path.join(REPO, "engine", "swarm-nodes.sh");
+    const name = "bench-swarm";
+    spawnSync("bash", [nodes, "down", name], { stdio: "ignore" });
+    const images = ["homeiq-standin/python-appuser:stack", "homeiq-standin/python-root:stack", "homeiq-standin/nginx:stack", "homeiq-standin/influxdb:stack", "homeiq-standin/debian:stack"];
+    const up = spawnSync("bash", [nodes, "up", name, "1", "10.242.99", ...images], { encoding: "utf8" });
+    if (up.status !== 0) throw new Error(`engine/swarm-nodes.sh up failed: ${up.stderr}`);
+    const [, , hostname, , dockerHost] = up.stdout.trim().split("\n")[0].split(" ");
+    try {
+        process.stdout.write(`swarm: single-node swarm ${hostname}; warm-up apply (builds images on the node)…\n`);
+        await swarmOnce(p, dockerHost, hostname);
+        const runs: SwarmFigures[] = [];
+        for (let i = 1; i <= RUNS; i++) {
+            runs.push(await swarmOnce(p, dockerHost, hostname));
+            process.stdout.write(`swarm run ${i}/${RUNS}: ${runs[i - 1].seconds.toFixed(2)} s\n`);
+        }
+        const median = [...runs].sort((a, b) => a.seconds - b.seconds)[Math.floor(runs.length / 2)];
+        return [
+            `  swarm target (1 node, health interval 5s, converge delay 1s, polls +5/+15 s): ${fmt(stats(runs.map((r) => r.seconds)))}`,
+            `  where the time goes (median run), per dependency level: wall seconds (fastest service's create):`,
+            ...median.levels.map((l, i) => `    level ${i}: ${l.seconds.toFixed(2)} s (${l.fastest.toFixed(2)} s)  ${l.services.join(", ")}`),
+        ];
+    } finally {
+        spawnSync("bash", [nodes, "down", name], { stdio: "ignore" });
+    }
+}
+
 async function main(): Promise<void> {
     const setup = spawnSync("bash", [path.join(REPO, "engine", "build-stack-standins.sh")], { stdio: "inherit" });
     if (setup.status !== 0) throw new Error("engine/build-stack-standins.sh failed");
@@ -136,6 +234,7 @@ async function main(): Promise<void> {
             old.push(await once(p, true));
             process.stdout.write(`run ${i}/${RUNS} old compose health settings: ${old[i - 1].seconds.toFixed(2)} s\n`);
         }
+        const swarmLines = SWARM ? await swarmRuns(p) : [];
         const ratioFloor = program.map((r) => r.seconds / r.floorSeconds);
         const ratioOld = program.map((r, i) => old[i].seconds / r.seconds);
         process.stdout.write(
@@ -147,6 +246,7 @@ async function main(): Promise<void> {
                 `  engine floor (create+start + one probe per level):  ${fmt(stats(program.map((r) => r.floorSeconds)))}`,
                 `  program / floor:  ${fmt(stats(ratioFloor), "×")}   (target ≤ 1.5×)`,
                 `  old / program:    ${fmt(stats(ratioOld), "×")}`,
+                ...swarmLines,
                 "",
             ].join("\n"),
         );

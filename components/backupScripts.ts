@@ -34,5 +34,7 @@ export function backupEnvironment(target: BackupTargetPlan, wiring: BackupWiring
         HOMEIQ_SQLITE_DBS: target.sqliteDatabases.map((d) => `${d.service}=${d.container}:${d.path}`).join(" "),
         HOMEIQ_STACK_CONFIG_JSON: JSON.stringify(target.config),
         HOMEIQ_IMAGES_JSON: pulumi.output(wiring.images).apply((images) => JSON.stringify(images)),
+        // On swarm: where the scripts/swarm/ wrappers ask which node runs a service.
+        ...(target.swarmManager ? { HOMEIQ_SWARM_MANAGER: target.swarmManager } : {}),
     };
 }

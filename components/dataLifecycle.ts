@@ -16,7 +16,6 @@ import type { ServiceKey } from "../catalog/services";
 import type { LifecycleStep, LifecycleStepKind, StepRef } from "../plan/plan";
 import type { BackupWiring } from "./backupScripts";
 import { BackupSchedule } from "./backupSchedule";
-import type { ContainerSpec } from "./homeiqService";
 import { HostPortsCheck } from "./hostPortsCheck";
 import { InfluxRetention } from "./influxRetention";
 import { RestoreFromBackup } from "./restoreFromBackup";
@@ -42,15 +41,15 @@ type StepComponent = HostPortsCheck | StackBackup | VolumeHandover | RestoreFrom
  * included, so the digest is secret too) and the restore folder named: the pre-change backup's
  * trigger, so it runs right before any of them changes and before each restore.
  */
-export function statefulSpecDigest(specs: readonly ContainerSpec[], restoreFrom: string): pulumi.Output<string> {
+export function statefulSpecDigest(specs: readonly { readonly args: object }[], restoreFrom: string): pulumi.Output<string> {
     return pulumi.output(specs.map((s) => s.args)).apply((resolved) => createHash("sha256").update(JSON.stringify([resolved, restoreFrom])).digest("hex"));
 }
 
 export interface DataLifecycleArgs {
     readonly steps: readonly LifecycleStep[];
     readonly wiring: BackupWiring;
-    /** The container spec of a service, as its container gets it (the pre-change backup's trigger hashes it). */
-    readonly specOf: (service: ServiceKey) => ContainerSpec;
+    /** The inputs of a service's container (or swarm service), as it gets them (the pre-change backup's trigger hashes them). */
+    readonly specOf: (service: ServiceKey) => { readonly args: object };
 }
 
 export class DataLifecycle {

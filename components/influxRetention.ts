@@ -25,7 +25,7 @@ export class InfluxRetention extends pulumi.ComponentResource {
         this.command = new command.local.Command(
             name,
             {
-                create: scriptCommand(SCRIPTS.setRetention),
+                create: scriptCommand(step.swarmManager ? SCRIPTS.swarmSetRetention : SCRIPTS.setRetention),
                 environment: {
                     DOCKER_HOST: step.dockerHost,
                     HOMEIQ_INFLUX_CONTAINER: step.container,
@@ -33,6 +33,7 @@ export class InfluxRetention extends pulumi.ComponentResource {
                     HOMEIQ_INFLUX_ORG: step.org,
                     HOMEIQ_INFLUX_BUCKET: step.bucket,
                     HOMEIQ_INFLUX_RETENTION: step.retention,
+                    ...(step.swarmManager ? { HOMEIQ_SWARM_MANAGER: step.swarmManager } : {}),
                 },
                 // A restore brings back the bucket's old retention: set it again after each one.
                 triggers: [step.retention, step.restoredFrom ?? ""],

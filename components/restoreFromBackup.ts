@@ -33,7 +33,8 @@ export class RestoreFromBackup extends pulumi.ComponentResource {
         this.command = new command.local.Command(
             name,
             {
-                create: scriptCommand(SCRIPTS.restore),
+                // On swarm the services are scaled to 0 through the manager instead of their containers stopped.
+                create: scriptCommand(step.swarmManager ? SCRIPTS.swarmRestore : SCRIPTS.restore),
                 // Without this, @pulumi/command reruns `create` when any input changes: a restore must never repeat.
                 // A constant: the folder is read from the environment by the shell, never pasted in.
                 update: `echo "restore from $HOMEIQ_RESTORE_DIR was already done; not repeated"`,
@@ -47,7 +48,9 @@ export class RestoreFromBackup extends pulumi.ComponentResource {
                     HOMEIQ_INFLUX_TMPDIR: step.influxStagingDir ?? "",
                     HOMEIQ_SQLITE_RESTORES: step.sqliteRestores.map((r) => `${r.service}=${r.volume}:${r.pathInVolume}:${r.owner}`).join(" "),
                     HOMEIQ_RESTORE_HELPER_IMAGE: args.helperImage ?? "",
-                    HOMEIQ_STOP_CONTAINERS: step.stopContainers.join(" "),
+                    ...(step.swarmManager
+                        ? { HOMEIQ_SWARM_MANAGER: step.swarmManager, HOMEIQ_STOP_SERVICES: step.stopContainers.join(" ") }
+                        : { HOMEIQ_STOP_CONTAINERS: step.stopContainers.join(" ") }),
                 },
                 triggers: [step.folder],
                 logging: "stdoutAndStderr",

@@ -23,6 +23,10 @@ export const SCRIPTS = {
     socketGroup: "scripts/docker/socket-group.sh",
     pidsLimits: "scripts/docker/pids-limits.sh",
     hostPortsFree: "scripts/preflight/ports-free.sh",
+    swarmPreflight: "scripts/swarm/preflight.sh",
+    swarmBackup: "scripts/swarm/backup.sh",
+    swarmRestore: "scripts/swarm/restore.sh",
+    swarmSetRetention: "scripts/swarm/set-retention.sh",
     scheduleInstall: "scripts/schedule/install.sh",
     scheduleRemove: "scripts/schedule/remove.sh",
 } as const;

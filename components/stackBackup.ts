@@ -32,7 +32,8 @@ export class StackBackup extends pulumi.ComponentResource {
 
     constructor(name: string, args: StackBackupArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("homeiq:index:StackBackup", name, {}, opts);
-        const run = scriptCommand(SCRIPTS.backup);
+        // On swarm, through the wrapper that finds the stateful tasks' containers on the data node.
+        const run = scriptCommand(args.target.swarmManager ? SCRIPTS.swarmBackup : SCRIPTS.backup);
         const environment = {
             ...backupEnvironment(args.target, args.wiring, args.moment),
             // Only the pre-change backup can run before the stack exists (a first deploy): there, finding

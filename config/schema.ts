@@ -16,7 +16,7 @@ import { CONFIG_KEY_NAMES, configDefaults, exampleEntry, isSecretKey, readBy, re
 import { fixCommand, Problems, shellQuote, showValue, withStack, type ConfigProblem } from "./problems";
 import { CPUS, cpusAsRead, HOSTNAME, IPV6_BRACKETED, MEMORY_MIB, MEMORY_RESERVATION_MIB, parseImageReference, PORT, RE_STACK_NAME, STACK_NAME_MAX } from "../catalog/rules";
 
-import { BUILT_SERVICES, ipAddress, isPlaceholderSecret, MIN_TOKEN_LENGTH, RESOURCE_FIELDS, withPort, type ResourceField } from "./values";
+import { BUILT_SERVICES, ipAddress, isPlaceholderSecret, MIN_TOKEN_LENGTH, parseSwarmNode, RESOURCE_FIELDS, SWARM_NODE_ROLES, withPort, type ResourceField } from "./values";
 
 export { isPlaceholderSecret, MIN_TOKEN_LENGTH } from "./values";
 export { formatProblems, type ConfigProblem } from "./problems";
@@ -201,6 +201,7 @@ export function parseStackConfig(stackValues: Readonly<Record<string, unknown>>,
     if (disabled.size > 0) checkUnreadKeys(c, enabled, isSet);
     checkValidationReach(c, enabled, bind);
     checkSomethingStateful(c, enabled);
+    checkSwarm(c);
     checkBackupCopy(c);
 
     if (problems.list.length > 0 || !profile || !images) {
@@ -525,6 +526,37 @@ function checkSomethingStateful({ problems, f, raw }: Checking, enabled: readonl
     const either = all.length > 1 ? `${all.slice(0, -1).join(", ")} or ${all[all.length - 1]}` : all.join("");
     if (f.restoreFrom !== undefined) problems.add("restoreFrom", undefined, raw.restoreFrom, `names a backup, but this stack deploys no stateful service ${named} to restore it into`, `a restore for a stack that deploys ${either}`, fixCommand.rm("restoreFrom"));
     if ((f.backupRequest ?? 0) > 0) problems.add("backupRequest", undefined, raw.backupRequest, `asks for a backup, but this stack deploys no stateful service ${named} to back up`, `a backup request for a stack that deploys ${either}`, fixCommand.rm("backupRequest"));
+}
+
+/**
+ * The swarm target's keys: each homeiq:swarmNodes entry parses, names each node once, and together they
+ * give at least one node of each role; nodes set for the host target would be silently ignored.
+ */
+function checkSwarm({ problems, f }: Checking): void {
+    const nodes = f.swarmNodes ?? [];
+    if (f.target !== "swarm") {
+        if (nodes.length > 0) problems.add("swarmNodes", undefined, nodes, "names swarm nodes, but homeiq:target is host: they would be silently ignored", "nodes only with target=swarm", fixCommand.rm("swarmNodes"));
+        return;
+    }
+    const seen = new Set<string>();
+    const roles = new Set<string>();
+    nodes.forEach((entry, index) => {
+        const node = parseSwarmNode(entry);
+        if ("problem" in node) {
+            problems.add("swarmNodes", index, entry, node.problem, recordOf("swarmNodes").allowed, fixCommand.setAt("swarmNodes", index, `node${index + 1}=apps`));
+            return;
+        }
+        if (seen.has(node.hostname)) {
+            problems.add("swarmNodes", index, entry, `names ${node.hostname} a second time`, "each node once, with all its roles (nas=data+apps)", fixCommand.rmAt("swarmNodes", index));
+        }
+        seen.add(node.hostname);
+        node.roles.forEach((r) => roles.add(r));
+    });
+    for (const role of SWARM_NODE_ROLES) {
+        if (roles.has(role)) continue;
+        const what = role === "data" ? "InfluxDB and the SQLite services" : "the other services and the dashboard";
+        problems.add("swarmNodes", undefined, nodes, `has no node with the role ${role} (${what} run there)`, recordOf("swarmNodes").allowed, fixCommand.setAt("swarmNodes", nodes.length, `node${nodes.length + 1}=${role}`));
+    }
 }
 
 /** The validated config: every key's normal form, each service's settings with the profile's defaults filled in. */

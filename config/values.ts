@@ -190,6 +190,35 @@ export const apiKey = unsetIfEmpty(secretText(1, "token", "is a placeholder, not
 export const freeText = (required: boolean) => text(TEXT_MAX, required ? [nonEmpty] : [], { trim: true });
 export const imageReference = text(512, [(v) => (parseImageReference(v) ? undefined : "is not an image reference Docker accepts (lower-case repository[:tag][@sha256:digest])")]);
 
+/** Swarm node roles (homeiq:swarmNodes): `data` runs InfluxDB and the SQLite services, `apps` the rest and the dashboard. */
+export const SWARM_NODE_ROLES = ["data", "apps"] as const;
+export type SwarmNodeRole = (typeof SWARM_NODE_ROLES)[number];
+
+/** One homeiq:swarmNodes entry, `hostname=role[+role][@dockerHost]`, parsed; or why it is not one. */
+export function parseSwarmNode(entry: string): { hostname: string; roles: SwarmNodeRole[]; dockerHost?: string } | { problem: string } {
+    const m = /^([A-Za-z0-9][A-Za-z0-9.-]{0,62})=([a-z+]+)(?:@(.+))?$/.exec(entry);
+    if (!m) return { problem: "is not of the form hostname=role[+role][@dockerHost]" };
+    const roles = m[2].split("+");
+    const unknown = roles.filter((r) => !(SWARM_NODE_ROLES as readonly string[]).includes(r));
+    if (unknown.length > 0 || roles.length === 0) return { problem: `names the role(s) ${unknown.join(", ") || "(none)"}; roles are ${SWARM_NODE_ROLES.join(" and ")}` };
+    if (new Set(roles).size !== roles.length) return { problem: "names a role twice" };
+    if (m[3] !== undefined) {
+        const bad = dockerHostProblem(m[3]);
+        if (bad) return { problem: `has a dockerHost that ${bad}` };
+    }
+    return { hostname: m[1], roles: roles as SwarmNodeRole[], ...(m[3] !== undefined ? { dockerHost: m[3] } : {}) };
+}
+
+/** An IPv4 subnet from /8 to /28 (the swarm overlay's), or why not. */
+export function cidrProblem(v: string): string | undefined {
+    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(v);
+    if (!m) return "is not an IPv4 subnet such as 10.243.0.0/24";
+    if (m.slice(1, 5).some((o) => Number(o) > 255)) return "has an octet above 255";
+    if (Number(m[5]) < 8 || Number(m[5]) > 28) return "has a prefix length outside /8 to /28";
+    const ip = m.slice(1, 5).reduce((a, o) => a * 256 + Number(o), 0);
+    if (ip % 2 ** (32 - Number(m[5])) !== 0) return "has host bits set (write the network address)";
+    return undefined;
+}
 /** What scripts/schedule/lib.sh valid_when accepts, and "off" (test/unit/scriptRules.test.ts holds them together). */
 export const RE_SCHEDULE = /^(off|daily ([01][0-9]|2[0-3]):[0-5][0-9]|monthly ([1-9]|1[0-9]|2[0-8]) ([01][0-9]|2[0-3]):[0-5][0-9]|every ([1-9][0-9]{0,2}|1[0-3][0-9]{2}|14[0-3][0-9]|1440))$/;
 export const SCHEDULE_ALLOWED = "'daily HH:MM', 'monthly D HH:MM' (D from 1 to 28), 'every N' (minutes, 1-1440), all in the Docker host's time, or 'off'";

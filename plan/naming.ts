@@ -10,6 +10,10 @@ export const LABEL_VOLUME = "com.homeiq.volume";
 export const LABEL_DATA = "com.homeiq.data";
 export const LABEL_REBUILD_GENERATION = "com.homeiq.rebuild-generation";
 export const LABEL_RESTORED_FROM = "com.homeiq.restored-from";
+/** On a swarm task: no-new-privileges comes from the nodes' daemons, which the swarm preflight requires (policy/policies.ts reads it). */
+export const LABEL_NODE_NO_NEW_PRIVILEGES = "com.homeiq.no-new-privileges";
+/** On a swarm task: the built image ids (one per node that builds it), so a rebuild changes the task spec and swarm rolls the service. */
+export const LABEL_IMAGE_IDS = "com.homeiq.image-ids";
 /**
  * The container's PIDs limit. @pulumi/docker 5.x has no input for it (the bridged terraform-provider-docker
  * v4.5.0 never sets HostConfig.PidsLimit), so the container declares it here and the PidsLimits Command

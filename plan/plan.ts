@@ -11,6 +11,7 @@ import type { ServiceKey, ValidationCheck, VolumeKey } from "../catalog/services
 import type { SecretKey } from "../config/keys";
 import type { SecretSettings } from "../config/schema";
 import type { ServiceResources, StackProfile } from "../stacks/profile";
+import type { SwarmPlan } from "./swarm";
 
 /** A variable's value: plain text, or a secret config value (the configured one, or generated when unset). */
 export type EnvValue = string | { readonly secret: SecretKey };
@@ -156,6 +157,8 @@ export interface BackupTargetPlan {
     readonly sqliteDatabases: readonly SqliteDatabasePlan[];
     /** The non-secret config, kept beside each backup as config.json. */
     readonly config: Readonly<Record<string, unknown>>;
+    /** On swarm: the manager's engine; the container names are swarm services, whose task containers the scripts find on `dockerHost` (scripts/swarm/). */
+    readonly swarmManager?: string;
 }
 
 /** A lifecycle step, or a service's container (started and healthy). */
@@ -197,6 +200,8 @@ export interface VolumeHandoverStep extends StepBase<"volume-handover"> {
 
 export interface RestoreStep extends StepBase<"restore"> {
     readonly folder: string;
+    /** On swarm: the manager's engine; the services whose files are replaced are scaled to 0 there (scripts/swarm/restore.sh). */
+    readonly swarmManager?: string;
     readonly stack: string;
     readonly dockerHost: string;
     /** The InfluxDB server's container; absent when the stack does not deploy one (restore.sh leaves InfluxDB data alone). */
@@ -212,6 +217,8 @@ export interface RestoreStep extends StepBase<"restore"> {
 
 export interface RetentionStep extends StepBase<"influxdb-retention"> {
     readonly dockerHost: string;
+    /** On swarm: the manager's engine; `container` is the InfluxDB service, whose task container is found on `dockerHost`. */
+    readonly swarmManager?: string;
     readonly container: string;
     readonly org: string;
     readonly bucket: string;
@@ -323,6 +330,8 @@ export interface PlatformPlan {
     readonly lifecycle: readonly LifecycleStep[];
     /** The post-deploy check after every container; absent when homeiq:postDeployValidation is false. */
     readonly validation?: ValidationPlan;
+    /** homeiq:target swarm: where each service runs on the swarm (plan/swarm.ts); absent for the one-host target. */
+    readonly swarm?: SwarmPlan;
     /** The watch between deploys; absent with homeiq:watchEveryMinutes 0, or an engine that is not local (unix://). */
     readonly watch?: WatchPlan;
     /** Said on every run (a placeholder token accepted on purpose, ...). */

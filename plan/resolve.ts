@@ -45,6 +45,8 @@ import type {
 } from "./plan";
 import { CONFIG_KEY_NAMES, isSecretKey } from "../config/keys";
 import { isLocalDockerHost, type StackConfig } from "../config/schema";
+import { parseSwarmNode } from "../config/values";
+import { resolveSwarm } from "./swarm";
 
 export type Catalog = Readonly<Record<ServiceKey, ServiceDefinition>>;
 
@@ -244,7 +246,7 @@ export function resolvePlatform(stack: string, config: StackConfig, catalog: Cat
               ? { configured: String(config.values.dockerSocketGroupId) }
               : { probeImageOf: socketServices[0] };
 
-    return {
+    const plan: PlatformPlan = {
         stack,
         profileName: config.values.profile,
         dockerHost: config.values.dockerHost,
@@ -291,6 +293,18 @@ export function resolvePlatform(stack: string, config: StackConfig, catalog: Cat
             dashboardUrl: dashboard !== undefined ? planOf.get(dashboard)?.urls.service : undefined,
             disabledServices: keys.filter((k) => !config.services[k].enabled).map((k) => `${k}: ${config.services[k].disabledReason}`),
         },
+    };
+    if (config.values.target !== "swarm") return plan;
+    // The same plan, carried out on a swarm: where each service runs (plan/swarm.ts).
+    const nodes = config.values.swarmNodes.map((entry) => {
+        const node = parseSwarmNode(entry);
+        // The config schema refuses such entries with the key.
+        if ("problem" in node) throw new Error(`homeiq:swarmNodes entry ${JSON.stringify(entry)} ${node.problem}`);
+        return node;
+    });
+    return {
+        ...plan,
+        swarm: resolveSwarm(plan, { nodes, subnet: config.values.swarmSubnet, requireNoNewPrivileges: profile.hardening.noNewPrivileges }),
     };
 }
 

@@ -36,6 +36,13 @@ export const PACK_ENFORCEMENT_LEVEL: EnforcementLevel = "mandatory";
 
 export const CONTAINER_TYPE = "docker:index/container:Container";
 export const VOLUME_TYPE = "docker:index/volume:Volume";
+/** A swarm service (homeiq:target swarm): each container policy applies to the container its tasks run. */
+export const SERVICE_TYPE = "docker:index/service:Service";
+/**
+ * Label of a swarm service's tasks saying that no-new-privileges comes from the nodes' daemons, which the
+ * program's swarm preflight requires (swarm services cannot ask for it: docs/provider-behaviour.md, Swarm).
+ */
+export const NODE_NO_NEW_PRIVILEGES_LABEL = "com.homeiq.no-new-privileges";
 
 /** Label carrying the catalog key of the service a container runs; exceptions are keyed on it. */
 export const SERVICE_LABEL = "com.homeiq.service";
@@ -284,10 +291,52 @@ function forContainers(
     check: (c: ContainerView, args: ResourceValidationArgs, report: ReportViolation) => void,
 ): ResourceValidation {
     return (args, report) => {
+        if (args.type === SERVICE_TYPE) {
+            check(viewContainer({ ...args, props: serviceAsContainer(args.props) }), args, report);
+            return;
+        }
         if (args.type !== CONTAINER_TYPE) {
-            args.notApplicable(`applies only to ${CONTAINER_TYPE}`);
+            args.notApplicable(`applies only to ${CONTAINER_TYPE} and ${SERVICE_TYPE}`);
         }
         check(viewContainer(args), args, report);
+    };
+}
+
+/** Swarm's restart conditions in the container's words. */
+const SWARM_RESTART: Readonly<Record<string, string>> = { any: "always", "on-failure": "on-failure", none: "no" };
+
+/**
+ * A docker.Service's inputs as the inputs of the container each of its tasks runs, so every container
+ * policy checks a service as it checks a container: its task's user, capabilities, limits (bytes and
+ * nano-CPUs as MiB and CPUs), health check, log driver, restart condition, bind mounts, environment and
+ * labels. A published port binds every interface on swarm (no host IP exists), so it counts as public.
+ * no-new-privileges counts only where the service declares that its nodes' daemons enforce it.
+ */
+export function serviceAsContainer(props: Record<string, unknown>): Record<string, unknown> {
+    const task = asRecord(props.taskSpec) ?? {};
+    const spec = asRecord(task.containerSpec) ?? {};
+    const limits = asRecord(asRecord(task.resources)?.limits) ?? {};
+    const memoryBytes = asNumber(limits.memoryBytes);
+    const nanoCpus = asNumber(limits.nanoCpus);
+    const log = asRecord(task.logDriver);
+    const condition = asString(asRecord(task.restartPolicy)?.condition);
+    const env = asRecord(spec.env) ?? {};
+    const labels = spec.labels;
+    return {
+        name: props.name,
+        labels,
+        user: spec.user,
+        securityOpts: labelValue(labels, NODE_NO_NEW_PRIVILEGES_LABEL) === "node-daemon" ? ["no-new-privileges=true"] : [],
+        capabilities: { drops: asArray(spec.capDrops), adds: asArray(spec.capAdds) },
+        memory: memoryBytes === undefined ? undefined : memoryBytes / (1024 * 1024),
+        cpus: nanoCpus === undefined ? undefined : nanoCpus / 1e9,
+        healthcheck: spec.healthcheck,
+        logDriver: log?.name,
+        logOpts: log?.options,
+        restart: condition === undefined ? undefined : (SWARM_RESTART[condition] ?? condition),
+        ports: asArray(asRecord(props.endpointSpec)?.ports).map((p) => ({ internal: asRecord(p)?.targetPort, external: asRecord(p)?.publishedPort, ip: "" })),
+        mounts: asArray(spec.mounts),
+        envs: Object.entries(env).map(([k, v]) => `${k}=${String(v)}`),
     };
 }
 

@@ -25,6 +25,7 @@ import { synthesize, type SynthResult } from "../../synth/synthesize";
 import { contextDigest } from "./contextDigest";
 import { dockerApi } from "./dockerApi";
 import { DRIVERS, PartialCreateError, type DriverContext, type Outputs, type Props, type ResourceDriver, type StepReport } from "./liveResources";
+import { serviceChanges } from "./swarmResources";
 import { containerChanges, inputChanges, planStep, type InputChange, type PlannedStep, type StepOp } from "./plan";
 
 export type { StepOp } from "./plan";
@@ -44,6 +45,8 @@ export interface AppliedResource {
     readonly secretOutputs: readonly string[];
     /** Set when the create failed after the resource existed (a partially created resource). */
     readonly initErrors?: readonly string[];
+    /** The docker provider (its resource name) the resource was created with; the first one when unset. */
+    readonly provider?: string;
 }
 
 /** What the "state file" holds between applies: resources in the order they were created. */
@@ -123,10 +126,16 @@ function plainInputs(value: unknown, path = ""): unknown {
 const CONTAINER = "docker:index/container:Container";
 const COMMAND = "command:local:Command";
 const IMAGE = "docker:index/image:Image";
+const SERVICE = "docker:index/service:Service";
 
 /** The step a `pulumi up` takes for a resource that exists, from its state and its new inputs. */
 export function planResource(type: string, driver: ResourceDriver, old: AppliedResource, inputs: Props, replaceOnChanges: readonly string[]): PlannedStep {
-    const changes = type === CONTAINER ? containerChanges(old.state, inputs) : inputChanges(type, old.inputs, inputs, driver.changes ?? {});
+    const changes =
+        type === CONTAINER
+            ? containerChanges(old.state, inputs)
+            : type === SERVICE
+              ? serviceChanges(old.state, inputs)
+              : inputChanges(type, old.inputs, inputs, driver.changes ?? {});
     return planStep(changes, replaceOnChanges, (old.initErrors ?? []).length > 0);
 }
 
@@ -158,6 +167,9 @@ function listenForUnhandledRejections(): void {
 export async function applyStack(stack: string, options: ApplyOptions = {}): Promise<ApplyResult> {
     const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
     const ctx: DriverContext = { api: dockerApi(undefined), dockerHost: "unix:///var/run/docker.sock", cwd: options.cwd ?? PROJECT_DIR, log };
+    // Each docker provider's engine (the swarm target has one per node): a resource is carried out on its provider's.
+    const providerContexts = new Map<string, DriverContext>();
+    const ctxOf = (provider: string | undefined): DriverContext => (provider && providerContexts.get(provider)) || ctx;
     // The state as the engine keeps it: every resource of the previous apply, replaced as steps complete.
     const previousList = options.previous?.resources ?? [];
     const previous = new Map(previousList.map((r) => [r.key, r]));
@@ -216,7 +228,7 @@ export async function applyStack(stack: string, options: ApplyOptions = {}): Pro
             current.delete(r.key);
             deletedEarly.add(r.key);
             chain = chain.then(async () => {
-                await step(r, "delete", () => DRIVERS[r.type].delete(ctx, r.name, r), (x) => x ?? undefined);
+                await step(r, "delete", () => DRIVERS[r.type].delete(ctxOf(r.provider), r.name, r), (x) => x ?? undefined);
             });
             pendingDeletes.set(r.key, chain.catch(() => undefined));
         }
@@ -249,6 +261,9 @@ export async function applyStack(stack: string, options: ApplyOptions = {}): Pro
         // After the first failure the engine starts no new step (pulumi step_executor.go:435-460).
         if (failures.length > 0) throw new Error(`${type} ${args.name}: not started, an earlier step failed`);
         const opts = registration.options;
+        const providerName = providerNameOf(args.provider);
+        const isProvider = type === "pulumi:providers:docker";
+        const rctx: DriverContext = isProvider ? { ...ctx } : ctxOf(providerName);
         const record = (id: string, inputs: Props, state: Props, initErrors?: string[]): AppliedResource => ({
             key,
             type,
@@ -262,6 +277,7 @@ export async function applyStack(stack: string, options: ApplyOptions = {}): Pro
             deleteBeforeReplace: opts.deleteBeforeReplace,
             secretOutputs: opts.additionalSecretOutputs,
             ...(initErrors ? { initErrors } : {}),
+            ...(providerName ? { provider: providerName } : {}),
         });
         let inputs: Props = {};
         try {
@@ -271,7 +287,7 @@ export async function applyStack(stack: string, options: ApplyOptions = {}): Pro
             if (type === IMAGE) {
                 // The provider's Check adds the build context's digest to the inputs (provider.go:202-207).
                 const build = (inputs.build ?? {}) as Props;
-                const digest = contextDigest(ctx.cwd, String(build.context ?? "."), build.dockerfile === undefined ? undefined : String(build.dockerfile));
+                const digest = contextDigest(rctx.cwd, String(build.context ?? "."), build.dockerfile === undefined ? undefined : String(build.dockerfile));
                 inputs = { ...inputs, build: { ...build, contextDigest: digest } };
             }
             if (type === COMMAND && holdsSecret(args.inputs.environment)) {
@@ -288,38 +304,43 @@ export async function applyStack(stack: string, options: ApplyOptions = {}): Pro
             await pendingDeletes.get(key);
             let outputs: Outputs;
             if (!old || deletedEarly.has(key)) {
-                outputs = await step(ref, old ? "replace" : "create", () => driver.create(ctx, args.name, inputs), (o) => o.report);
+                outputs = await step(ref, old ? "replace" : "create", () => driver.create(rctx, args.name, inputs), (o) => o.report);
             } else {
                 const planned = planResource(type, driver, old, inputs, opts.replaceOnChanges);
                 if (planned.op === "same") {
                     outputs = await step(ref, "same", async () => ({ id: old.id, state: old.state }));
-                    if (type === "pulumi:providers:docker") await driver.create(ctx, args.name, inputs);
+                    if (type === "pulumi:providers:docker") await driver.create(rctx, args.name, inputs);
                 } else if (planned.op === "state-only") {
                     const state = (driver.stateOnly ?? ((o: { state: Props }, i: Props) => ({ ...o.state, ...i })))(old, inputs);
                     outputs = await step(ref, "state-only", async () => ({ id: old.id, state }), undefined, planned.changes);
                 } else if (planned.op === "update") {
                     if (!driver.update) throw new Error(`${type} has no in-place update, but ${planned.changes.map((c) => c.key).join(", ")} planned one`);
-                    outputs = await step(ref, "update", () => driver.update!(ctx, args.name, inputs, old), (o) => o.report, planned.changes);
+                    outputs = await step(ref, "update", () => driver.update!(rctx, args.name, inputs, old), (o) => o.report, planned.changes);
                 } else if (opts.deleteBeforeReplace) {
                     outputs = await step(
                         ref,
                         "replace",
                         async () => {
                             await deleteDependentsOf(old);
-                            await driver.delete(ctx, args.name, old);
+                            await driver.delete(rctx, args.name, old);
                             current.delete(key);
-                            return driver.create(ctx, args.name, inputs);
+                            return driver.create(rctx, args.name, inputs);
                         },
                         (o) => o.report,
                         planned.changes,
                     );
                 } else {
-                    outputs = await step(ref, "replace", () => driver.create(ctx, args.name, inputs), (o) => o.report, planned.changes);
+                    outputs = await step(ref, "replace", () => driver.create(rctx, args.name, inputs), (o) => o.report, planned.changes);
                     replacedLater.push(old);
                 }
             }
             current.delete(key);
             current.set(key, record(outputs.id, inputs, outputs.state));
+            if (isProvider) {
+                // The first provider is also the default (resources registered without one).
+                if (providerContexts.size === 0) Object.assign(ctx, rctx);
+                providerContexts.set(args.name, rctx);
+            }
             if (type === "random:index/randomPassword:RandomPassword") secretValues.push(String(outputs.state.result));
             return { id: outputs.id, state: outputs.state };
         } catch (err) {
@@ -366,23 +387,34 @@ export async function applyStack(stack: string, options: ApplyOptions = {}): Pro
     // Replaced (create-before-delete) and no-longer-registered resources go last, newest first.
     const gone = [...replacedLater, ...[...current.values()].filter((r) => !registered.includes(r.key)).reverse()];
     for (const old of gone) {
-        await step(old, "delete", () => DRIVERS[old.type].delete(ctx, old.name, old), (r) => r ?? undefined);
+        await step(old, "delete", () => DRIVERS[old.type].delete(ctxOf(old.provider), old.name, old), (r) => r ?? undefined);
         if (!registered.includes(old.key)) current.delete(old.key);
     }
     return { state: stateNow(), events, synth, secretValues: [...new Set(secretValues)] };
 }
 
+/** The name of the provider resource a provider reference (`<urn>::<id>`) points at. */
+function providerNameOf(reference: string | undefined): string | undefined {
+    if (!reference) return undefined;
+    const parts = reference.split("::");
+    return parts.length >= 2 ? parts[parts.length - 2] : undefined;
+}
+
 /** `pulumi destroy`: every resource deleted, newest first; `retainOnDelete` volumes are kept. */
 export async function destroyStack(state: ApplyState, options: Pick<ApplyOptions, "cwd" | "log"> = {}): Promise<StepEvent[]> {
     const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-    const provider = state.resources.find((r) => r.type === "pulumi:providers:docker");
-    const dockerHost = String(provider?.inputs.host ?? "unix:///var/run/docker.sock");
-    const ctx: DriverContext = { api: dockerApi(dockerHost), dockerHost, cwd: options.cwd ?? PROJECT_DIR, log };
+    const contextOf = (host: unknown): DriverContext => {
+        const dockerHost = String(host ?? "unix:///var/run/docker.sock");
+        return { api: dockerApi(dockerHost), dockerHost, cwd: options.cwd ?? PROJECT_DIR, log };
+    };
+    const providers = state.resources.filter((r) => r.type === "pulumi:providers:docker");
+    const byProvider = new Map(providers.map((p) => [p.name, contextOf(p.inputs.host)]));
+    const first = contextOf(providers[0]?.inputs.host);
     const events: StepEvent[] = [];
     for (const r of [...state.resources].reverse()) {
         const start = Date.now();
         log(`delete  ${r.type} ${r.name}`);
-        const report = await DRIVERS[r.type].delete(ctx, r.name, r);
+        const report = await DRIVERS[r.type].delete((r.provider && byProvider.get(r.provider)) || first, r.name, r);
         events.push({ key: r.key, type: r.type, name: r.name, op: "delete", start, end: Date.now(), report: report ?? undefined });
     }
     return events;

@@ -10,6 +10,7 @@ import * as crypto from "crypto";
 import { containerPlan, type ChangeKind, type ContainerInspect, type ContainerPlan } from "./containerInputs";
 import { DockerApiError, dockerApi, type DockerApi } from "./dockerApi";
 import { containerReadBack, containerStateAfterUpdate } from "./plan";
+import { secretDriver, serviceDriver } from "./swarmResources";
 
 export type Props = Record<string, unknown>;
 
@@ -155,12 +156,14 @@ const randomPasswordDriver: ResourceDriver = {
 // docker:index/network:Network and docker:index/volume:Volume
 
 const networkDriver: ResourceDriver = {
-    inputs: ["name", "driver", "labels", "internal"],
+    inputs: ["name", "driver", "labels", "internal", "attachable", "ipamConfigs"],
     changes: {
         name: { kind: "replace", source: "tf-docker resource_docker_network.go:25-30 (ForceNew)" },
         labels: { kind: "replace", source: "tf-docker resource_docker_network.go:32-37 (ForceNew)" },
         driver: { kind: "replace", source: "tf-docker resource_docker_network.go:40-45 (ForceNew)" },
         internal: { kind: "replace", source: "tf-docker resource_docker_network.go:56-61 (ForceNew)" },
+        attachable: { kind: "replace", source: "tf-docker resource_docker_network.go:64-69 (ForceNew)" },
+        ipamConfigs: { kind: "replace", source: "tf-docker resource_docker_network.go:99-135 (ForceNew)" },
     },
     async create(ctx, name, inputs) {
         refuseUnknown("Network", name, inputs, this.inputs);
@@ -170,6 +173,11 @@ const networkDriver: ResourceDriver = {
             Labels: labelsMap(inputs.labels),
             // `internal` (no route out): terraform-provider-docker v4.5.0 resource_docker_network_funcs.go:42-43.
             Internal: inputs.internal === true,
+            // An overlay for swarm services: attachable and its subnet (resource_docker_network_funcs.go:45-72).
+            Attachable: inputs.attachable === true,
+            ...(Array.isArray(inputs.ipamConfigs)
+                ? { IPAM: { Driver: "default", Config: inputs.ipamConfigs.map((c) => ({ Subnet: asRecord(c).subnet, ...(asRecord(c).gateway ? { Gateway: asRecord(c).gateway } : {}) })) } }
+                : {}),
             CheckDuplicate: true,
         });
         return { id: created.Id, state: { ...inputs } };
@@ -454,4 +462,6 @@ export const DRIVERS: Readonly<Record<string, ResourceDriver>> = {
     "docker:index/remoteImage:RemoteImage": remoteImageDriver,
     "docker:index/container:Container": containerDriver,
     "command:local:Command": commandDriver,
+    "docker:index/service:Service": serviceDriver,
+    "docker:index/secret:Secret": secretDriver,
 };

@@ -115,11 +115,18 @@ const VALID: Record<ConfigKey, fc.Arbitrary<string>> = {
     healthWaitTimeoutSeconds: fc.integer({ min: HEALTH_WAIT_SECONDS.min, max: HEALTH_WAIT_SECONDS.max }).map(String),
     dockerSocketGroupId: fc.integer({ min: 0, max: 2147483647 }).map(String),
     maxOpenFiles: fc.integer({ min: 1024, max: 1048576 }).map(String),
+    // The swarm keys are valid only together (target=swarm needs nodes with both roles; nodes need target=swarm).
+    target: fc.constantFrom("host"),
+    swarmNodes: fc.constantFrom("[]"),
+    swarmSubnet: fc.constantFrom("10.243.0.0/24", "172.30.8.0/22", "10.0.0.0/8"),
 };
 
 /** Invalid values per key, beyond the generic spoiling: the ways each one goes wrong. */
 const INVALID: Partial<Record<ConfigKey, fc.Arbitrary<string>>> = {
     maxOpenFiles: fc.constantFrom("0", "1023", "1048577", "-1", "unlimited", "65536.5"),
+    target: fc.constantFrom("Swarm", "kubernetes", "swarm"),
+    swarmNodes: list(fc.constantFrom("nas=data", "nas", "nas=db", "nas=data+data", "-x=apps", "nas=apps@tcp://h"), 3).filter((l) => l !== "[]"),
+    swarmSubnet: fc.constantFrom("10.243.0.1/24", "10.243.0.0/30", "300.1.1.0/24", "10.243.0.0"),
     profile: fc.constantFrom("constructor", "__proto__", "toString", "production", "Prod"),
     dockerHost: fc.constantFrom(`ssh://deploy:${PASSWORD}@server.lan`, "tcp://host", "unix://relative", "ssh://server.lan"),
     homeAssistantUrl: fc.constantFrom(`http://admin:${PASSWORD}@ha.lan:8123`, "http://ha.lan:8123/?token=x", "ftp://ha.lan"),

@@ -106,6 +106,15 @@ export const VARIED: Array<[string, Record<string, string>]> = [
             "homeiq:imageReferences": JSON.stringify(BUILT.map((s, i) => `${s}=ghcr.io/homeiq/${s}@sha256:${i.toString(16).repeat(64).slice(0, 64)}`)),
         },
     ],
+    [
+        "swarm, restore, on-demand backup",
+        {
+            "homeiq:target": "swarm",
+            "homeiq:swarmNodes": JSON.stringify(["nas=data@ssh://admin@nas", "minipc=apps"]),
+            "homeiq:restoreFrom": "/srv/homeiq-backups/x/20261127T101500Z",
+            "homeiq:backupRequest": "2",
+        },
+    ],
 ];
 
 /** Every value at its longest (commandInputs.test.ts: environment strings stay below the kernel's limit). */

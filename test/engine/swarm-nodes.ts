@@ -1,0 +1,61 @@
+/**
+ * Dedicated swarm engines for the swarm tests (engine/swarm-nodes.sh): N dockerds, each in its own
+ * network namespace with its own data root and socket, node 1 the manager. The shared engine on
+ * /var/run/docker.sock only lends its images (`docker save`); it never enters swarm mode.
+ */
+import * as path from "path";
+import { REPO_ROOT, run } from "./helpers";
+
+const SCRIPT = path.join(REPO_ROOT, "engine", "swarm-nodes.sh");
+
+export interface SwarmNode {
+    readonly index: number;
+    readonly hostname: string;
+    readonly ip: string;
+    /** unix:// socket of this node's engine. */
+    readonly dockerHost: string;
+}
+
+export interface Swarm {
+    readonly name: string;
+    readonly nodes: readonly SwarmNode[];
+    readonly manager: SwarmNode;
+    /** The docker CLI against one node. */
+    docker(node: SwarmNode, args: readonly string[], allowFail?: boolean): { code: number; stdout: string; stderr: string };
+    /** A command in the namespace that holds the node network's bridge (to reach host-mode ports). */
+    onNodeNetwork(args: readonly string[]): { code: number; stdout: string; stderr: string };
+    /** Copies images from the shared engine into one node only. */
+    load(node: SwarmNode, images: readonly string[]): void;
+    down(): void;
+}
+
+/** Starts `count` nodes named `<name>-n<i>` on `<subnet24>.0/24`, loads `images` into each, forms the swarm. */
+export function startSwarm(name: string, count: number, subnet24: string, images: readonly string[]): Swarm {
+    // A leftover of an interrupted run with this name goes first.
+    run("bash", [SCRIPT, "down", name], { allowFail: true, timeoutMs: 60_000 });
+    const up = run("bash", [SCRIPT, "up", name, String(count), subnet24, ...images], { allowFail: true, timeoutMs: 180_000 });
+    if (up.code !== 0) {
+        run("bash", [SCRIPT, "down", name], { allowFail: true, timeoutMs: 60_000 });
+        throw new Error(`engine/swarm-nodes.sh up ${name} failed (exit ${up.code}):\n${up.stderr.slice(-3000)}`);
+    }
+    const nodes = up.stdout
+        .split("\n")
+        .filter((l) => l.startsWith("node "))
+        .map((l) => {
+            const [, index, hostname, ip, dockerHost] = l.split(" ");
+            return { index: Number(index), hostname, ip, dockerHost };
+        });
+    return {
+        name,
+        nodes,
+        manager: nodes[0],
+        docker: (node, args, allowFail = false) => run("docker", ["-H", node.dockerHost, ...args], { allowFail, timeoutMs: 120_000 }),
+        onNodeNetwork: (args) => run("nsenter", [`--net=/run/netns/${name}-sw`, ...args], { allowFail: true, timeoutMs: 30_000 }),
+        load: (node, images) => {
+            run("bash", [SCRIPT, "load", name, String(node.index), ...images], { timeoutMs: 180_000 });
+        },
+        down: () => {
+            run("bash", [SCRIPT, "down", name], { allowFail: true, timeoutMs: 120_000 });
+        },
+    };
+}

@@ -1,0 +1,164 @@
+/**
+ * The swarm target (homeiq:target swarm): its config keys, the plan's swarm form (plan/swarm.ts) and
+ * the program's swarm resources under mocks (components/swarmPlatform.ts), with the policy pack over
+ * them. The same catalog, profile and plan: the swarm form only adds placement, the overlay and what
+ * is published, and carries the lifecycle to the data node.
+ */
+import { SERVICE_CATALOG, SERVICE_KEYS, type ServiceKey } from "../../catalog/services";
+import { parseStackConfig } from "../../config/schema";
+import { LABEL_NODE_NO_NEW_PRIVILEGES } from "../../plan/naming";
+import { resolvePlatform } from "../../plan/resolve";
+import { evaluatePolicies, NODE_NO_NEW_PRIVILEGES_LABEL, SERVICE_TYPE, serviceAsContainer } from "../../policy/policies";
+import * as fs from "fs";
+import * as path from "path";
+import { ofType, synthOf } from "./helpers";
+import { requiredValuesWithout } from "./synthCases";
+
+const NODES = ["nas=data@ssh://admin@nas", "minipc=apps", "tv=apps@ssh://pi@tv"];
+const STATEFUL = SERVICE_KEYS.filter((k) => SERVICE_CATALOG[k].stateful);
+const NOT_PORTABLE = SERVICE_KEYS.filter((k) => SERVICE_CATALOG[k].containerLogs !== undefined);
+const API_READERS = SERVICE_KEYS.filter((k) => SERVICE_CATALOG[k].dockerApi !== undefined);
+const DASHBOARD = SERVICE_KEYS.find((k) => SERVICE_CATALOG[k].dashboard)!;
+
+function parse(values: Record<string, string>) {
+    return parseStackConfig({ ...requiredValuesWithout(), profile: "prod", ...values });
+}
+function swarmPlan(extra: Record<string, string> = {}) {
+    const r = parse({ target: "swarm", swarmNodes: JSON.stringify(NODES), ...extra });
+    if (!r.ok) throw new Error(r.problems.map((p) => `${p.key}: ${p.problem}`).join("; "));
+    return resolvePlatform("prod", r.config);
+}
+
+describe("the swarm target's config keys", () => {
+    const problemsOf = (values: Record<string, string>) => {
+        const r = parse(values);
+        return r.ok ? [] : r.problems.map((p) => ({ key: p.key, value: p.value, problem: p.problem, fix: p.fix }));
+    };
+
+    it("target=swarm without a data node is refused, naming the key, the missing role and a fix", () => {
+        expect(problemsOf({ target: "swarm", swarmNodes: JSON.stringify(["minipc=apps"]) })).toEqual([
+            {
+                key: "homeiq:swarmNodes",
+                value: '["minipc=apps"]',
+                problem: "has no node with the role data (InfluxDB and the SQLite services run there)",
+                fix: "pulumi config set --path 'homeiq:swarmNodes[1]' node2=data",
+            },
+        ]);
+    });
+
+    it("a bad entry is refused with its index and value, a node named twice too", () => {
+        const problems = problemsOf({ target: "swarm", swarmNodes: JSON.stringify(["nas=data", "minipc=db", "nas=apps"]) });
+        expect(problems.map((p) => [p.key, p.value, p.problem])).toEqual([
+            ["homeiq:swarmNodes[1]", '"minipc=db"', "names the role(s) db; roles are data and apps"],
+            ["homeiq:swarmNodes[2]", '"nas=apps"', "names nas a second time"],
+        ]);
+    });
+
+    it("nodes for the host target would be ignored: refused; a subnet with host bits is refused", () => {
+        expect(problemsOf({ swarmNodes: JSON.stringify(["nas=data"]) }).map((p) => [p.key, p.problem])).toEqual([
+            ["homeiq:swarmNodes", "names swarm nodes, but homeiq:target is host: they would be silently ignored"],
+        ]);
+        expect(problemsOf({ target: "swarm", swarmNodes: JSON.stringify(NODES), swarmSubnet: "10.243.0.1/24" }).map((p) => [p.key, p.problem])).toEqual([
+            ["homeiq:swarmSubnet", "has host bits set (write the network address)"],
+        ]);
+    });
+
+    it("the host target (the default) has no swarm form", () => {
+        const r = parse({});
+        expect(r.ok && resolvePlatform("prod", r.config).swarm).toBeUndefined();
+    });
+});
+
+describe("the plan's swarm form", () => {
+    const plan = swarmPlan();
+    const swarm = plan.swarm!;
+    const byKey = new Map(swarm.services.map((s) => [s.key, s]));
+
+    it("runs every service of the same plan but those that need one host's engine or logs, which it lists with why", () => {
+        expect(swarm.services.map((s) => s.key)).toEqual(plan.services.map((s) => s.key).filter((k) => !NOT_PORTABLE.includes(k)));
+        expect(swarm.notOnSwarm.map((r) => r.split(":")[0]).sort()).toEqual([...NOT_PORTABLE].sort());
+        // A Docker API reader runs (the dashboard proxies to it) without DOCKER_HOST, and says so.
+        expect(API_READERS.length).toBeGreaterThan(0);
+        for (const k of API_READERS) expect(byKey.get(k)?.withoutEnvironment).toEqual(["DOCKER_HOST"]);
+        expect(swarm.limitations.map((l) => l.split(":")[0])).toEqual(API_READERS);
+    });
+
+    it("pins the stateful services to the first data node and the dashboard to the first apps node; the rest go by role label", () => {
+        for (const k of STATEFUL) expect(byKey.get(k)?.constraints).toEqual(["node.hostname==nas"]);
+        expect(byKey.get(DASHBOARD)?.constraints).toEqual(["node.hostname==minipc"]);
+        const rest = swarm.services.filter((s) => !STATEFUL.includes(s.key) && s.key !== DASHBOARD);
+        expect(rest.length).toBeGreaterThan(0);
+        for (const s of rest) {
+            expect(s.constraints).toEqual(["node.labels.homeiq.role.apps==true"]);
+            expect(s.nodes).toEqual(["minipc", "tv"]);
+        }
+    });
+
+    it("publishes only the dashboard, on its host port, and gives its URL on its node", () => {
+        expect(swarm.services.filter((s) => s.publish).map((s) => s.key)).toEqual([DASHBOARD]);
+        const port = plan.services.find((s) => s.key === DASHBOARD)!.port.external;
+        expect(swarm.dashboardUrl).toBe(`http://minipc:${port}`);
+    });
+
+    it("carries the data lifecycle to the data node's engine; the restore scales the SQLite services through the manager", () => {
+        const p = swarmPlan({ restoreFrom: "/srv/homeiq-backups/prod/20261127T101500Z" });
+        const kinds = p.swarm!.lifecycle.map((s) => s.kind);
+        expect(kinds).toEqual(p.lifecycle.map((s) => s.kind).filter((k) => k !== "host-ports-check" && k !== "backup-schedule"));
+        for (const step of p.swarm!.lifecycle) {
+            const host = "target" in step ? step.target.dockerHost : "dockerHost" in step ? step.dockerHost : undefined;
+            expect([step.kind, host]).toEqual([step.kind, "ssh://admin@nas"]);
+        }
+        const restore = p.swarm!.lifecycle.find((s) => s.kind === "restore");
+        expect(restore && restore.kind === "restore" && [restore.swarmManager, restore.stopContainers]).toEqual([
+            p.dockerHost,
+            SERVICE_KEYS.filter((k) => SERVICE_CATALOG[k].sqliteDatabase).map((k) => `prod-${k}`),
+        ]);
+    });
+});
+
+describe("the program on swarm (under mocks) and the policy pack over it", () => {
+    const overrides = { "homeiq:target": "swarm", "homeiq:swarmNodes": JSON.stringify(NODES) };
+    const packConfig = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "policy", "config", "prod.json"), "utf8"));
+
+    it("registers one docker.Service per service on swarm and no container; dnsrr endpoints, host-mode publishing of the dashboard only", async () => {
+        const result = await synthOf({ stack: "prod", overrides });
+        expect(ofType(result, "docker:index/container:Container")).toEqual([]);
+        const services = ofType(result, SERVICE_TYPE);
+        const keyOf = (s: (typeof services)[number]) => s.name.replace(/^homeiq-/, "") as ServiceKey;
+        expect(services.map(keyOf).sort()).toEqual(swarmPlan().swarm!.services.map((s) => s.key).sort());
+        for (const s of services) {
+            const endpoint = s.inputs.endpointSpec as { mode: string; ports?: Array<{ publishMode: string }> };
+            expect(endpoint.mode).toBe("dnsrr");
+            expect((endpoint.ports ?? []).map((p) => p.publishMode)).toEqual(keyOf(s) === DASHBOARD ? ["host"] : []);
+            const task = s.inputs.taskSpec as { restartPolicy: unknown; networksAdvanceds: Array<Record<string, unknown>> };
+            // Written as the provider reads them back: no diff on the next preview.
+            expect(task.restartPolicy).toEqual({ condition: "any", delay: "5s", maxAttempts: 0, window: "0s" });
+            expect(Object.keys(task.networksAdvanceds[0]).sort()).toEqual(["aliases", "id"]);
+        }
+        const overlay = ofType(result, "docker:index/network:Network");
+        expect(overlay.map((n) => [n.inputs.driver, n.inputs.attachable, n.inputs.ipamConfigs])).toEqual([["overlay", true, [{ subnet: "10.243.0.0/24" }]]]);
+    });
+
+    it("prod on swarm passes every policy but the PIDs limit, which swarm services cannot carry", async () => {
+        const result = await synthOf({ stack: "prod", overrides });
+        const violations = evaluatePolicies(result.resources.map((r) => ({ type: r.type, name: r.name, inputs: r.inputs, options: r.options })), packConfig);
+        const services = ofType(result, SERVICE_TYPE).length;
+        expect(violations.filter((v) => v.policy !== "container-pids-limit")).toEqual([]);
+        expect(violations.filter((v) => v.policy === "container-pids-limit").length).toBe(services);
+    });
+
+    it("a service checks as the container its tasks run: no node no-new-privileges, a public port, root", () => {
+        const props = {
+            name: "prod-web",
+            taskSpec: {
+                containerSpec: { image: "x", labels: [{ label: "com.homeiq.service", value: "web" }], capDrops: ["ALL"] },
+                resources: { limits: { nanoCpus: 5e8, memoryBytes: 268435456 } },
+            },
+            endpointSpec: { mode: "dnsrr", ports: [{ targetPort: 80, publishedPort: 8080, publishMode: "host" }] },
+        };
+        expect(serviceAsContainer(props)).toMatchObject({ memory: 256, cpus: 0.5, securityOpts: [], ports: [{ internal: 80, external: 8080, ip: "" }] });
+        const names = evaluatePolicies([{ type: SERVICE_TYPE, name: "web", inputs: props }], { "container-no-public-ports": { allowedPublicPorts: [3000] } }).map((v) => v.policy);
+        expect(names).toEqual(expect.arrayContaining(["container-non-root-user", "container-no-new-privileges", "container-no-public-ports"]));
+        expect(LABEL_NODE_NO_NEW_PRIVILEGES).toBe(NODE_NO_NEW_PRIVILEGES_LABEL);
+    });
+});
