@@ -28,11 +28,7 @@ source "$HERE/lib.sh"
 readonly EXIT_DAMAGED=5
 
 require_var HOMEIQ_STACK "$RE_STACK" "a stack name such as dev or prod"
-if [[ ${HOMEIQ_BACKUP_ROOT:-} == "~" || ${HOMEIQ_BACKUP_ROOT:-} == "~/"* ]]; then
-  [[ ${HOME:-} == /* ]] || die "$EXIT_USAGE" "HOMEIQ_BACKUP_ROOT starts with ~ but HOME is not an absolute path"
-  HOMEIQ_BACKUP_ROOT=${HOME%/}${HOMEIQ_BACKUP_ROOT:1}
-fi
-require_var HOMEIQ_BACKUP_ROOT "$RE_ABS_PATH" "an absolute path (or ~/...) of letters, digits and _ . / + - only"
+require_backup_root
 REPO=${HOMEIQ_COPY_REPO:-}
 [[ $REPO =~ ^(/|sftp:|rest:|s3:|b2:|azure:|gs:|rclone:)[^[:space:]]+$ ]] ||
   die "$EXIT_USAGE" "HOMEIQ_COPY_REPO must be a restic repository: an absolute path, or sftp:, rest:, s3:, b2:, azure:, gs:, rclone: (got '${REPO%%:*}...')"

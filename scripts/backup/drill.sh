@@ -26,11 +26,7 @@ LOG_TAG=homeiq-drill
 source "$HERE/lib.sh"
 
 require_var HOMEIQ_STACK "$RE_STACK" "a stack name such as dev or prod"
-if [[ ${HOMEIQ_BACKUP_ROOT:-} == "~" || ${HOMEIQ_BACKUP_ROOT:-} == "~/"* ]]; then
-  [[ ${HOME:-} == /* ]] || die "$EXIT_USAGE" "HOMEIQ_BACKUP_ROOT starts with ~ but HOME is not an absolute path"
-  HOMEIQ_BACKUP_ROOT=${HOME%/}${HOMEIQ_BACKUP_ROOT:1}
-fi
-require_var HOMEIQ_BACKUP_ROOT "$RE_ABS_PATH" "an absolute path (or ~/...) of letters, digits and _ . / + - only"
+require_backup_root
 WANT=${HOMEIQ_DRILL_FOLDER:-}
 [[ -z $WANT || $WANT =~ ^[0-9]{8}T[0-9]{6}Z$ ]] || die "$EXIT_USAGE" "HOMEIQ_DRILL_FOLDER must be a backup folder name (yyyymmddThhmmssZ) (got '$WANT')"
 STACK_DIR=$HOMEIQ_BACKUP_ROOT/$HOMEIQ_STACK

@@ -55,6 +55,19 @@ readonly RE_OWNER='^[0-9]+:[0-9]+$'
 
 path_has_dotdot() { [[ /$1/ == */../* ]]; }
 
+# require_backup_root: HOMEIQ_BACKUP_ROOT, with a leading ~ expanded to $HOME (as the config key allows), an
+# absolute path without '..'; exits EXIT_USAGE naming the variable otherwise. Every script that reads the
+# backup folder checks it here, the same way.
+require_backup_root() {
+  if [[ ${HOMEIQ_BACKUP_ROOT:-} == "~" || ${HOMEIQ_BACKUP_ROOT:-} == "~/"* ]]; then
+    [[ ${HOME:-} == /* ]] || die "$EXIT_USAGE" "HOMEIQ_BACKUP_ROOT starts with ~ but HOME is not an absolute path"
+    HOMEIQ_BACKUP_ROOT=${HOME%/}${HOMEIQ_BACKUP_ROOT:1}
+  fi
+  require_var HOMEIQ_BACKUP_ROOT "$RE_ABS_PATH" "an absolute path (or ~/...) of letters, digits and _ . / + - only"
+  path_has_dotdot "$HOMEIQ_BACKUP_ROOT" && die "$EXIT_USAGE" "HOMEIQ_BACKUP_ROOT must not contain '..'"
+  return 0
+}
+
 need_docker() {
   command -v docker >/dev/null || die "$EXIT_DOCKER" "the docker CLI is not on PATH"
   local err

@@ -21,12 +21,7 @@ LOG_TAG=${LOG_TAG:-homeiq-backup}
 source "$HERE/lib.sh"
 
 require_var HOMEIQ_STACK "$RE_STACK" "a stack name such as dev or prod"
-if [[ ${HOMEIQ_BACKUP_ROOT:-} == "~" || ${HOMEIQ_BACKUP_ROOT:-} == "~/"* ]]; then
-  [[ ${HOME:-} == /* ]] || die "$EXIT_USAGE" "HOMEIQ_BACKUP_ROOT starts with ~ but HOME is not an absolute path"
-  HOMEIQ_BACKUP_ROOT=${HOME%/}${HOMEIQ_BACKUP_ROOT:1}
-fi
-require_var HOMEIQ_BACKUP_ROOT "$RE_ABS_PATH" "an absolute path (or ~/...) of letters, digits and _ . / + - only"
-path_has_dotdot "$HOMEIQ_BACKUP_ROOT" && die "$EXIT_USAGE" "HOMEIQ_BACKUP_ROOT must not contain '..'"
+require_backup_root
 KEEP=${HOMEIQ_BACKUP_KEEP:-7}
 [[ $KEEP =~ ^[1-9][0-9]*$ ]] || die "$EXIT_USAGE" "HOMEIQ_BACKUP_KEEP must be a positive integer (got '$KEEP')"
 KEEP_DAYS=${HOMEIQ_BACKUP_KEEP_DAYS:-30}
