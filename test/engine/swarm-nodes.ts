@@ -4,7 +4,7 @@
  * /var/run/docker.sock only lends its images (`docker save`); it never enters swarm mode.
  */
 import * as path from "path";
-import { REPO_ROOT, run } from "./helpers";
+import { REPO_ROOT, run, waitFor } from "./helpers";
 
 const SCRIPT = path.join(REPO_ROOT, "engine", "swarm-nodes.sh");
 
@@ -24,6 +24,12 @@ export interface Swarm {
     docker(node: SwarmNode, args: readonly string[], allowFail?: boolean): { code: number; stdout: string; stderr: string };
     /** A command in the namespace that holds the node network's bridge (to reach host-mode ports). */
     onNodeNetwork(args: readonly string[]): { code: number; stdout: string; stderr: string };
+    /**
+     * The id of the container of `service`'s running task on `node`, once there is one. Waits: the manager may
+     * report a task running (or an update or rollback completed) before the task's container exists on the
+     * node, or while the previous task's container is still being replaced. Needs one replica on that node.
+     */
+    taskContainer(node: SwarmNode, service: string, timeoutMs?: number): string;
     /** Copies images from the shared engine into one node only. */
     load(node: SwarmNode, images: readonly string[]): void;
     down(): void;
@@ -45,11 +51,28 @@ export function startSwarm(name: string, count: number, subnet24: string, images
             const [, index, hostname, ip, dockerHost] = l.split(" ");
             return { index: Number(index), hostname, ip, dockerHost };
         });
+    const docker = (node: SwarmNode, args: readonly string[], allowFail = false) => run("docker", ["-H", node.dockerHost, ...args], { allowFail, timeoutMs: 120_000 });
+    const lines = (r: { stdout: string }): string[] => r.stdout.split("\n").filter((l) => l.trim().length > 0);
     return {
         name,
         nodes,
         manager: nodes[0],
-        docker: (node, args, allowFail = false) => run("docker", ["-H", node.dockerHost, ...args], { allowFail, timeoutMs: 120_000 }),
+        docker,
+        taskContainer: (node, service, timeoutMs = 60_000) =>
+            waitFor(
+                `the container of ${service}'s running task on ${node.hostname}`,
+                () => {
+                    // The task the manager wants running and sees running on that node …
+                    const tasks = lines(docker(nodes[0], ["service", "ps", service, "--no-trunc", "--filter", "desired-state=running", "--filter", `node=${node.hostname}`, "--format", "{{.ID}} {{.CurrentState}}"], true))
+                        .filter((l) => / Running /.test(`${l} `))
+                        .map((l) => l.split(" ")[0]);
+                    if (tasks.length !== 1) return undefined;
+                    // … and its container, running on the node.
+                    const ids = lines(docker(node, ["ps", "-q", "--no-trunc", "--filter", `label=com.docker.swarm.task.id=${tasks[0]}`, "--filter", "status=running"], true));
+                    return ids.length === 1 ? ids[0] : undefined;
+                },
+                { timeoutMs, intervalMs: 200 },
+            ),
         onNodeNetwork: (args) => run("nsenter", [`--net=/run/netns/${name}-sw`, ...args], { allowFail: true, timeoutMs: 30_000 }),
         load: (node, images) => {
             run("bash", [SCRIPT, "load", name, String(node.index), ...images], { timeoutMs: 180_000 });

@@ -56,8 +56,7 @@ function webService(name: string, marker: string, health = "wget -q -O- http://1
 
 const tasksOf = (service: string): string[] =>
     swarm.docker(swarm.manager, ["service", "ps", service, "--no-trunc", "--format", "{{.DesiredState}} {{.CurrentState}}"]).stdout.trim().split("\n");
-const containerOf = (service: string): string =>
-    swarm.docker(swarm.manager, ["ps", "-q", "--filter", `label=com.docker.swarm.service.name=${service}`]).stdout.trim().split("\n")[0];
+const containerOf = (service: string): string => swarm.taskContainer(swarm.manager, service);
 
 test("create returns once the task is healthy, and the running task is hardened as specified", async () => {
     const created = await serviceDriver.create(ctx, "hardened", webService("i18-hardened", "first"));
