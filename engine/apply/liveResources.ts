@@ -5,11 +5,11 @@
  * the table in containerInputs.ts; the other types' inputs are listed here, and an input that is
  * not listed is refused rather than ignored.
  */
-import { spawn } from "child_process";
 import * as crypto from "crypto";
 import { containerPlan, type ChangeKind, type ContainerInspect, type ContainerPlan } from "./containerInputs";
 import { DockerApiError, dockerApi, type DockerApi } from "./dockerApi";
 import { containerReadBack, containerStateAfterUpdate } from "./plan";
+import { runProcess } from "./process";
 import { secretDriver, serviceDriver } from "./swarmResources";
 
 export type Props = Record<string, unknown>;
@@ -77,30 +77,6 @@ function refuseUnknown(type: string, name: string, inputs: Props, known: readonl
     if (unknown.length > 0) {
         throw new Error(`${type} ${name}: the engine applier does not map input(s) ${unknown.join(", ")} (engine/apply/liveResources.ts)`);
     }
-}
-
-interface ProcessResult {
-    readonly code: number;
-    readonly stdout: string;
-    readonly stderr: string;
-}
-
-/** Runs a process to completion (asynchronously, so independent resources proceed in parallel). */
-export function runProcess(file: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; stdin?: string } = {}): Promise<ProcessResult> {
-    return new Promise((resolve, reject) => {
-        const child = spawn(file, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ["pipe", "pipe", "pipe"] });
-        const out: Buffer[] = [];
-        const err: Buffer[] = [];
-        child.stdout.on("data", (c: Buffer) => out.push(c));
-        child.stderr.on("data", (c: Buffer) => err.push(c));
-        child.on("error", reject);
-        child.on("close", (code, signal) =>
-            resolve({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }),
-        );
-        // A command that exits without reading its stdin closes the pipe: not an error of the step (EPIPE).
-        child.stdin.on("error", () => undefined);
-        child.stdin.end(opts.stdin ?? "");
-    });
 }
 
 // ---------------------------------------------------------------------------------------------

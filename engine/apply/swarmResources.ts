@@ -26,7 +26,7 @@
  *   provider's engine to be removed (:261-336).
  */
 import { DockerApiError, type DockerApi } from "./dockerApi";
-import { runProcess } from "./liveResources";
+import { runProcess } from "./process";
 import type { ChangeKind } from "./containerInputs";
 import type { DriverContext, Outputs, Props, ResourceDriver } from "./liveResources";
 import type { InputChange } from "./plan";
