@@ -10,7 +10,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { docker, IMAGES, REPO_ROOT, waitForAsync } from "./helpers";
+import { docker, IMAGES, REPO_ROOT, waitFor, waitForAsync } from "./helpers";
 import {
   digestOnVolume, migrate, MIGRATE, migrateName, migrationScene, partialsUnder, printedCommands, runPrintedCommands, scratchOf, seedSql,
   startInterruptible, treeChecksum, volumeDir,
@@ -191,8 +191,12 @@ describe("backup.sh and restore.sh on a running stack, interrupted at each of th
   it.each(SIGNALS.map((s, i) => [s, i % 2 ? "script" : "group"] as const))(
     "backup.sh while its one-off InfluxDB container waits (the server's lock held), %s to the %s: the container is removed",
     async (sig, target) => {
-      docker(["exec", old.container("influxdb"), "mkdir", "/var/lib/influxdb2/.standin-lock"]);
+      // A live holder (the stand-in's lock outlives no holder): a one-off container of the same image on its volumes.
+      const holder = `${old.container("influxdb")}-lockholder`;
+      const image = docker(["inspect", "--format", "{{.Config.Image}}", old.container("influxdb")]).stdout.trim();
+      docker(["run", "-d", "--name", holder, "--network", "none", "--volumes-from", old.container("influxdb"), "--entrypoint", "influx", image, "standin-hold-lock"]);
       try {
+        waitFor(`${holder} holding the lock`, () => docker(["logs", holder]).stdout.includes("holding the data lock"));
         const run = startInterruptible(BACKUP_SH, [], backupEnv);
         const name = await waitForAsync("backup.sh's one-off influx container", async () => {
           const r = docker(["ps", "--filter", "label=com.homeiq.scratch=homeiq-backup", "--filter", "name=homeiq-backup-influxdb-", "--format", '{{.Names}}\t{{.Label "com.homeiq.scratch.owner"}}']);
@@ -205,7 +209,7 @@ describe("backup.sh and restore.sh on a running stack, interrupted at each of th
         expect(scratchOf(run.pid)).toEqual([]);
         expect(partialsUnder(root)).toEqual([]);
       } finally {
-        docker(["exec", old.container("influxdb"), "rmdir", "/var/lib/influxdb2/.standin-lock"], { allowFail: true });
+        docker(["rm", "-f", holder], { allowFail: true });
       }
     },
     60_000,
