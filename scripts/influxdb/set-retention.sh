@@ -82,6 +82,11 @@ current_retention() {
     if [[ $out == *"not found"* ]]; then
       die "$EXIT_PRECONDITION" "bucket '$BUCKET' not found in org '$ORG' (container $CONTAINER); nothing changed"
     fi
+    # influx 2.7: "401 Unauthorized: unauthorized access". The token was accepted when the data was set up,
+    # so this one is another: DOCKER_INFLUXDB_INIT_ADMIN_TOKEN applies only to an empty data volume.
+    if [[ $out == *[Uu]nauthorized* ]]; then
+      die "$EXIT_PRECONDITION" "InfluxDB in container $CONTAINER refused HOMEIQ_INFLUX_TOKEN: it is not the operator token its data was set up with. A data volume kept from an earlier deployment keeps the token it was first set up with (pulumi destroy keeps the volume; an unset homeiq:influxdbAdminToken is generated anew); set homeiq:influxdbAdminToken to that token (pulumi config set --secret homeiq:influxdbAdminToken), or remove the volume if its data is not wanted; nothing changed"
+    fi
     die "$EXIT_PRECONDITION" "'influx bucket list' for bucket '$BUCKET' in org '$ORG' failed in container $CONTAINER (exit $rc, see above); nothing changed"
   fi
   # Tab-separated: ID, Name, Retention, Shard group duration, Organization ID, Schema Type.

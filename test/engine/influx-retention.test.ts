@@ -113,7 +113,10 @@ describe("set-retention.sh (InfluxDB stand-in)", () => {
   it("a wrong token, a stopped or missing container exit 3; a malformed variable exits 2 naming it", () => {
     const wrong = go({ HOMEIQ_INFLUX_TOKEN: `${token}-wrong`, HOMEIQ_INFLUX_RETENTION: "30d" });
     expect(wrong.code).toBe(3);
-    expect(wrong.stderr).toContain("'influx bucket list' for bucket");
+    // Says what a refused token means (a volume kept from an earlier deployment keeps its first token) and the fix, never the token.
+    expect(wrong.stderr).toContain(`InfluxDB in container ${container} refused HOMEIQ_INFLUX_TOKEN: it is not the operator token its data was set up with`);
+    expect(wrong.stderr).toContain("set homeiq:influxdbAdminToken to that token");
+    expect(wrong.stderr).not.toContain(token);
     const missing = go({ HOMEIQ_INFLUX_CONTAINER: uniqueName("retention-absent"), HOMEIQ_INFLUX_RETENTION: "30d" });
     expect(missing.code).toBe(3);
     expect(missing.stderr).toContain("does not exist");
