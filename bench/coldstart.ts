@@ -17,8 +17,13 @@
  *
  * `-- --target swarm`: also the same stack with homeiq:target swarm on a single-node swarm of its own
  * (engine/swarm-nodes.sh; the shared engine never enters swarm mode), from the first service create to
- * the last service converged healthy, with the time per dependency level and what the provider's
- * convergence polling costs there (docs/provider-behaviour.md, Swarm).
+ * the last service converged healthy, each run on a node without the stack's volumes (a cold start, as
+ * each host run is). Beside it the swarm floor: the longest dependency path where each service costs
+ * its create → its task running (swarm marks a task with a health check running once its first probe
+ * passes). Per dependency level, where the time goes: from each service's create to its container
+ * started (scheduling, volumes, network, start), to its task healthy (the health interval: services
+ * have no start interval), and to the convergence poll that saw it (the provider polls at the converge
+ * delay, then +5 s, +15 s …: docs/provider-behaviour.md, Swarm).
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -26,6 +31,8 @@ import * as os from "os";
 import * as path from "path";
 import { SERVICE_CATALOG, SERVICE_KEYS } from "../catalog/services";
 import { HEALTH_CHECK_TIMING } from "../components/homeiqService";
+import { CONVERGE_DELAY, SWARM_HEALTH_INTERVAL } from "../components/swarmPlatform";
+import { convergePollOffsets, parseGoDuration } from "../engine/apply/swarmResources";
 import { applyStack, destroyStack, ApplyError, type ApplyResult } from "../engine/apply/applyStack";
 import type { Props } from "../engine/apply/liveResources";
 import { docker } from "../test/engine/helpers";
@@ -38,6 +45,8 @@ const SERVICE = "docker:index/service:Service";
 const PORT_BASE = Number(process.env.HOMEIQ_BENCH_PORT_BASE ?? 0);
 const SWARM = process.argv.includes("--target") && process.argv[process.argv.indexOf("--target") + 1] === "swarm";
 const REPO = path.resolve(__dirname, "..");
+/** The provider's convergence polls after a service create, in seconds (docs/provider-behaviour.md, Swarm). */
+const POLLS = convergePollOffsets(parseGoDuration(CONVERGE_DELAY) / 1e6, 300_000).map((ms) => ms / 1000);
 
 /** The old compose files' health settings: interval 30s, timeout 10s, retries 3, no start interval. */
 function oldComposeHealth(type: string, _name: string, inputs: Props): Props {
@@ -128,17 +137,44 @@ const stats = (xs: number[]): { min: number; median: number; max: number } => {
 const fmt = (x: { min: number; median: number; max: number }, unit = "s"): string =>
     `min ${x.min.toFixed(2)}${unit}  median ${x.median.toFixed(2)}${unit}  max ${x.max.toFixed(2)}${unit}`;
 
+/** One service of a swarm run: seconds from its create request to each point of its way to converged. */
+interface SwarmService {
+    readonly name: string;
+    /** create request → its task's container started (scheduling, volumes, network, container start). */
+    readonly started: number;
+    /** → swarm marked its task running: once its first health probe passed (the health interval: no start interval on swarm). */
+    readonly healthy: number;
+    /** → the provider's convergence poll saw it running (create returned). */
+    readonly seen: number;
+}
+
 interface SwarmFigures {
     readonly seconds: number;
-    /** Per dependency level: its services, wall seconds from its first create to its last converged, and the fastest service's create. */
-    readonly levels: ReadonlyArray<{ services: string[]; seconds: number; fastest: number }>;
+    /** Longest dependency path where each service costs create → task running (healthy): what swarm itself needs. */
+    readonly floorSeconds: number;
+    /** Per dependency level: its services and wall seconds from the level's first create to its last converged. */
+    readonly levels: ReadonlyArray<{ services: SwarmService[]; seconds: number }>;
 }
 
 /** The swarm run's figures: services by dependency level (their longest path of Service dependencies). */
-function swarmFigures(result: ApplyResult): SwarmFigures {
+function swarmFigures(result: ApplyResult, dockerHost: string): SwarmFigures {
     const services = result.synth.resources.filter((r) => r.type === SERVICE);
     const byUrn = new Map(services.map((r) => [r.urn, r]));
     const events = new Map(result.events.filter((e) => e.type === SERVICE).map((e) => [e.name, e]));
+    // From the node: when each task's container started, and when swarm marked the task running, which a task
+    // with a health check becomes only once healthy (its container's health log keeps only the last 5 probes).
+    // Same clock: one machine.
+    const timing = new Map<string, SwarmService>();
+    for (const r of services) {
+        const e = events.get(r.name)!;
+        const service = String(r.inputs.name);
+        const id = docker(["-H", dockerHost, "ps", "-q", "--filter", `label=com.docker.swarm.service.name=${service}`]).stdout.trim().split("\n")[0];
+        const container = JSON.parse(docker(["-H", dockerHost, "inspect", id]).stdout)[0] as { State: { StartedAt: string }; Config: { Labels: Record<string, string> } };
+        const task = JSON.parse(docker(["-H", dockerHost, "inspect", "--type", "task", container.Config.Labels["com.docker.swarm.task.id"]]).stdout)[0] as { Status: { State: string; Timestamp: string } };
+        if (task.Status.State !== "running") throw new Error(`${service}: its task is ${task.Status.State}, not running`);
+        const s = (t: number): number => (t - e.start) / 1000;
+        timing.set(r.urn, { name: r.name.replace(/^homeiq-/, ""), started: s(parseTime(container.State.StartedAt)), healthy: s(parseTime(task.Status.Timestamp)), seen: s(e.end) });
+    }
     const depth = new Map<string, number>();
     const levelOf = (urn: string): number => {
         const known = depth.get(urn);
@@ -148,22 +184,42 @@ function swarmFigures(result: ApplyResult): SwarmFigures {
         depth.set(urn, value);
         return value;
     };
-    const levels: Array<{ services: string[]; seconds: number; fastest: number }> = [];
+    const floor = new Map<string, number>();
+    const floorOf = (urn: string): number => {
+        const known = floor.get(urn);
+        if (known !== undefined) return known;
+        const value = Math.max(0, ...byUrn.get(urn)!.dependencies.filter((d) => byUrn.has(d)).map(floorOf)) + timing.get(urn)!.healthy;
+        floor.set(urn, value);
+        return value;
+    };
+    const levels: Array<{ services: SwarmService[]; seconds: number }> = [];
+    const spans: Array<{ start: number; end: number }> = [];
     for (const r of services) {
         const l = levelOf(r.urn);
-        levels[l] ??= { services: [], seconds: 0, fastest: Infinity };
-        levels[l].services.push(r.name.replace(/^homeiq-/, ""));
+        levels[l] ??= { services: [], seconds: 0 };
+        levels[l].services.push(timing.get(r.urn)!);
+        const e = events.get(r.name)!;
+        spans[l] = { start: Math.min(spans[l]?.start ?? Infinity, e.start), end: Math.max(spans[l]?.end ?? 0, e.end) };
     }
-    for (const level of levels) {
-        const es = level.services.map((n) => events.get(`homeiq-${n}`)!);
-        level.seconds = (Math.max(...es.map((e) => e.end)) - Math.min(...es.map((e) => e.start))) / 1000;
-        level.fastest = Math.min(...es.map((e) => (e.end - e.start) / 1000));
-    }
+    levels.forEach((level, i) => (level.seconds = (spans[i].end - spans[i].start) / 1000));
     const all = [...events.values()];
-    return { seconds: (Math.max(...all.map((e) => e.end)) - Math.min(...all.map((e) => e.start))) / 1000, levels };
+    return {
+        seconds: (Math.max(...all.map((e) => e.end)) - Math.min(...all.map((e) => e.start))) / 1000,
+        floorSeconds: Math.max(...services.map((r) => floorOf(r.urn))),
+        levels,
+    };
+}
+
+/** Removes the bench stack's volumes from the node: each swarm run is a cold start on an empty node, as each host run is (removeTestStack). */
+function removeNodeVolumes(dockerHost: string, stack: string, allowFail = false): void {
+    const volumes = docker(["-H", dockerHost, "volume", "ls", "-q", "--filter", `name=${stack}-`]).stdout.split("\n").filter((v) => v.startsWith(`${stack}-`));
+    if (volumes.length) docker(["-H", dockerHost, "volume", "rm", ...volumes], { allowFail });
 }
 
 async function swarmOnce(p: TestProject, dockerHost: string, hostname: string): Promise<SwarmFigures> {
+    // Without this, a run would find the previous run's InfluxDB volume, set up with the previous run's generated
+    // operator token (homeiq:influxdbAdminToken is generated per stack, and destroy keeps the data volumes).
+    removeNodeVolumes(dockerHost, p.stack);
     let result: ApplyResult | undefined;
     try {
         result = await applyStack(p.stack, {
@@ -180,14 +236,17 @@ async function swarmOnce(p: TestProject, dockerHost: string, hostname: string): 
             secretOverrides: TEST_SECRET_KEYS,
             log: () => undefined,
         });
-        return swarmFigures(result);
+        return swarmFigures(result, dockerHost);
     } catch (err) {
         if (err instanceof ApplyError) await destroyStack(err.state, { log: () => undefined });
         throw err;
     } finally {
         if (result) await destroyStack(result.state, { log: () => undefined });
+        removeNodeVolumes(dockerHost, p.stack, true); // best effort: the next run's own removal must succeed
     }
 }
+
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** The swarm runs on a single-node swarm of their own; their report. */
 async function swarmRuns(p: TestProject): Promise<string[]> {
@@ -204,13 +263,23 @@ async function swarmRuns(p: TestProject): Promise<string[]> {
         const runs: SwarmFigures[] = [];
         for (let i = 1; i <= RUNS; i++) {
             runs.push(await swarmOnce(p, dockerHost, hostname));
-            process.stdout.write(`swarm run ${i}/${RUNS}: ${runs[i - 1].seconds.toFixed(2)} s\n`);
+            process.stdout.write(`swarm run ${i}/${RUNS}: ${runs[i - 1].seconds.toFixed(2)} s (floor ${runs[i - 1].floorSeconds.toFixed(2)} s)\n`);
         }
         const median = [...runs].sort((a, b) => a.seconds - b.seconds)[Math.floor(runs.length / 2)];
+        const services = runs.flatMap((r) => r.levels.flatMap((l) => l.services));
+        const seenAt = (s: SwarmService): number => POLLS.reduce((best, at) => (Math.abs(s.seen - at) < Math.abs(s.seen - best) ? at : best));
+        const polls = POLLS.map((at) => [at, services.filter((s) => seenAt(s) === at).length] as const).filter(([, n]) => n > 0);
+        const f = (x: number): string => x.toFixed(1).padStart(4);
         return [
-            `  swarm target (1 node, health interval 5s, converge delay 1s, polls +5/+15 s): ${fmt(stats(runs.map((r) => r.seconds)))}`,
-            `  where the time goes (median run), per dependency level: wall seconds (fastest service's create):`,
-            ...median.levels.map((l, i) => `    level ${i}: ${l.seconds.toFixed(2)} s (${l.fastest.toFixed(2)} s)  ${l.services.join(", ")}`),
+            `  swarm target (1 node, health interval ${SWARM_HEALTH_INTERVAL}, converge delay ${CONVERGE_DELAY}, polls at +${POLLS.slice(0, 4).join("/+")} s): ${fmt(stats(runs.map((r) => r.seconds)))}`,
+            `  swarm floor (create → task healthy, per level):  ${fmt(stats(runs.map((r) => r.floorSeconds)))}`,
+            `  swarm / floor:  ${fmt(stats(runs.map((r) => r.seconds / r.floorSeconds)), "×")}`,
+            `  where the time goes (median run), per dependency level: wall s; mean s from each service's create to its container started, its task healthy (running), the poll that saw it:`,
+            ...median.levels.map(
+                (l, i) =>
+                    `    level ${i}: ${l.seconds.toFixed(2).padStart(5)} s  started ${f(mean(l.services.map((s) => s.started)))}  healthy ${f(mean(l.services.map((s) => s.healthy)))}  seen ${f(mean(l.services.map((s) => s.seen)))}  ${l.services.map((s) => s.name).join(", ")}`,
+            ),
+            `  which poll saw each service healthy (all ${runs.length} runs, ${services.length} services): ${polls.map(([at, n]) => `+${at} s: ${n}`).join(", ")}`,
         ];
     } finally {
         spawnSync("bash", [nodes, "down", name], { stdio: "ignore" });
