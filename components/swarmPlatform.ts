@@ -116,7 +116,8 @@ export class SwarmPlatform extends pulumi.ComponentResource {
             builds.set(
                 s.key,
                 [...new Set(s.nodes.map(hostOf))].map(
-                    (host, i) => new ServiceImage(`${name}-${s.key}-image${i === 0 ? "" : `-${i}`}`, { plan: sp.image, provider: providerOf(host) }, { parent: this }),
+                    // After the preflight: nothing is built on the nodes of a swarm that cannot run the stack.
+                    (host, i) => new ServiceImage(`${name}-${s.key}-image${i === 0 ? "" : `-${i}`}`, { plan: sp.image, provider: providerOf(host), buildAfter: [this.preflight] }, { parent: this }),
                 ),
             );
             argsOf.set(

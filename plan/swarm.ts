@@ -145,8 +145,10 @@ export function resolveSwarm(plan: PlatformPlan, target: SwarmTargetConfig): Swa
         }
         const role: SwarmRole = s.backup.stateful ? "data" : "apps";
         const dashboard = SERVICE_CATALOG[s.key]?.dashboard === true;
-        // Pinned by hostname: a stateful service to its data (its volumes live on that node), the dashboard to its URL.
-        const pinned = role === "data" ? dataNode : dashboard ? appsNodes[0] : undefined;
+        // Pinned by hostname: a stateful service to its data (its volumes live on that node), the dashboard to its URL,
+        // any other service with a named volume (data-retention's exports) to the first apps node: a volume is
+        // node-local, and a task moved to another node would start on a new, empty one.
+        const pinned = role === "data" ? dataNode : dashboard || s.volumes.length > 0 ? appsNodes[0] : undefined;
         services.push({
             key: s.key,
             name: s.containerName,
