@@ -14,7 +14,8 @@
  *   on its host-mode port on node 1 proxies to its three upstreams wherever they run;
  * - a second `up` changes nothing;
  * - a service update whose new task never gets healthy is rolled back by swarm, and the apply fails
- *   the way the provider does ("service rollback completed"), keeping the old inputs in state;
+ *   the way the provider does ("service rollback completed"), its state kept as Pulumi keeps a
+ *   partially failed update (so the same program's next `up` changes nothing; the fixed one's updates);
  * - an on-demand backup and a restore through homeiq:restoreFrom, both on the data node: the restore
  *   scales the SQLite services to 0 through the manager, puts the database back byte for byte, and
  *   the same `up` brings them back; InfluxDB's data comes back byte for byte;
@@ -54,6 +55,7 @@ const svc = (key: string) => `${project.stack}-${key}`;
 const taskOn = (node: SwarmNode, key: string) => onNode(node, ["ps", "-q", "--filter", `label=com.docker.swarm.service.name=${svc(key)}`, "--filter", "status=running"]).split("\n")[0];
 /** The hostname of the node that runs the service's task. */
 const nodeOf = (key: string) => onNode(n1, ["service", "ps", svc(key), "--filter", "desired-state=running", "--format", "{{.Node}} {{.CurrentState}}"]).split(" ")[0];
+const replicasOf = (key: string) => onNode(n1, ["service", "ls", "--filter", `name=${svc(key)}`, "--format", "{{.Replicas}}"]).replace(/ \(max 1 per node\)/, "");
 const serviceInputs = (r: ApplyResult, key: string): Props => r.synth.resources.find((x) => x.type === SERVICE && x.inputs.name === svc(key))!.inputs as Props;
 const containerSpec = (inputs: Props): Props => (inputs.taskSpec as Props).containerSpec as Props;
 const onSwarm = SERVICE_KEYS.filter((k) => !SERVICE_CATALOG[k].containerLogs);
@@ -216,7 +218,7 @@ test("a second up changes nothing", async () => {
     expect(second.events.filter((e) => e.op !== "same").map((e) => `${e.op} ${e.type} ${e.name} ${JSON.stringify(e.changes)}`)).toEqual([]);
 }, 300_000);
 
-test("an update whose new task never gets healthy is rolled back by swarm; the apply fails as the provider does and keeps the old inputs", async () => {
+test("an update whose new task never gets healthy is rolled back by swarm; the apply fails as the provider does, and the state is what Pulumi would keep", async () => {
     // A leaf service (nothing else waits for it), on node 3 when one runs there.
     const leaves = onSwarm.filter((k) => !STATEFUL.includes(k) && k !== DASHBOARD && !onSwarm.some((o) => SERVICE_CATALOG[o].dependsOn.includes(k)));
     const leaf = leaves.find((k) => nodeOf(k) === n3.hostname) ?? leaves[0];
@@ -227,6 +229,7 @@ test("an update whose new task never gets healthy is rolled back by swarm; the a
     const failing = { tests: ["CMD", "false"], interval: "1s", timeout: "1s", retries: 1, startPeriod: "0s" };
     const breakLeaf = (type: string, name: string, inputs: Props): Props =>
         type === SERVICE && name === resource ? { ...inputs, taskSpec: { ...(inputs.taskSpec as Props), containerSpec: { ...containerSpec(inputs), healthcheck: failing } } } : inputs;
+    const inspectLeaf = () => JSON.parse(onNode(n1, ["service", "inspect", "--format", "{{json .}}", svc(leaf)]));
 
     const failed = await apply({ transformInputs: breakLeaf }).then(
         () => undefined,
@@ -234,22 +237,38 @@ test("an update whose new task never gets healthy is rolled back by swarm; the a
     );
     expect(failed).toBeInstanceOf(ApplyError);
     const err = failed as ApplyError;
-    // engine/apply/swarmResources.ts updateService: tf-docker resource_docker_service_funcs.go:434-467.
+    // tf-docker resource_docker_service_funcs.go:434-467 (engine/apply/swarmResources.ts updateService).
     expect(err.message).toContain(`${resource}: service rollback completed`);
     expect(err.events.filter((e) => e.name === resource).map((e) => [e.op, e.failed !== undefined])).toEqual([["update", true]]);
-    // Swarm rolled the spec back, and the old health check runs again on a healthy task.
-    // The provider returns once the rollback's task runs (sfuncs.go:434-467); swarm then marks it completed.
-    const spec = waitFor("the rollback marked completed", () => {
-        const now = JSON.parse(onNode(n1, ["service", "inspect", "--format", "{{json .}}", svc(leaf)]));
-        return now.UpdateStatus.State === "rollback_completed" && now;
-    });
+    // Swarm rolled the spec back (the provider returns at rollback_completed, or once the rollback's task runs).
+    const spec = waitFor("the rollback marked completed", () => inspectLeaf().UpdateStatus.State === "rollback_completed" && inspectLeaf());
     expect(spec.Spec.TaskTemplate.ContainerSpec.Healthcheck.Test).toEqual(good.tests);
-    expect(onNode(n1, ["service", "ls", "--filter", `name=${svc(leaf)}`, "--format", "{{.Replicas}}"]).replace(/ \(max 1 per node\)/, "")).toBe("1/1");
-    expect(onNode(n1, ["service", "ps", "-q", "--filter", "desired-state=running", svc(leaf)])).not.toBe(taskBefore);
-    // The state keeps the inputs of before the failed update: the next up (backup test) finds nothing to change.
+    // The provider does not wait for the rolled-back task: its first health check comes later.
+    waitFor("the rolled-back task running healthy", () => replicasOf(leaf) === "1/1", { timeoutMs: 90_000, intervalMs: 500 });
+    const rolledBackTask = onNode(n1, ["service", "ps", "-q", "--filter", "desired-state=running", svc(leaf)]);
+    expect(rolledBackTask).not.toBe(taskBefore);
+    // A partially failed update: the old inputs, the new values as outputs, an init error (swarmResources.ts PartialUpdateError).
     state = err.state;
-    expect(containerSpec(state.resources.find((r) => r.name === resource)!.state).healthcheck).toEqual(containerSpec(first.state.resources.find((r) => r.name === resource)!.state).healthcheck);
-}, 300_000);
+    const kept = state.resources.find((r) => r.name === resource)!;
+    expect(containerSpec(kept.inputs).healthcheck).toEqual(good);
+    expect(containerSpec(kept.state).healthcheck).toEqual(failing);
+    expect(kept.initErrors?.[0]).toContain("service rollback completed");
+
+    // The same program again: no diff, so the engine's empty update never reaches the swarm, and the apply
+    // passes while the swarm still runs the old spec (`pulumi refresh` shows it; docs/swarm.md says so).
+    const version = inspectLeaf().Version.Index;
+    const again = await apply({ transformInputs: breakLeaf });
+    state = again.state;
+    expect(again.events.filter((e) => e.name === resource).map((e) => [e.op, e.changes])).toEqual([["update", []]]);
+    expect([inspectLeaf().Version.Index, inspectLeaf().Spec.TaskTemplate.ContainerSpec.Healthcheck.Test]).toEqual([version, good.tests]);
+
+    // The fixed program (its own health check): an update to the spec the swarm already runs; the task stays.
+    const fixed = await apply();
+    state = fixed.state;
+    expect(fixed.events.filter((e) => e.op !== "same").map((e) => [e.name, e.op])).toEqual([[resource, "update"]]);
+    expect(replicasOf(leaf)).toBe("1/1");
+    expect(onNode(n1, ["service", "ps", "-q", "--filter", "desired-state=running", svc(leaf)])).toBe(rolledBackTask);
+}, 420_000);
 
 test("an on-demand backup and a restore through homeiq:restoreFrom on the data node bring both databases back byte for byte", async () => {
     const db = "/app/data/metadata.db";
@@ -258,7 +277,7 @@ test("an on-demand backup and a restore through homeiq:restoreFrom on the data n
     const before = { dataApi: sqliteDigestOn(n2, "data-api", db), influx: influxChecksum() };
 
     const root = path.join(project.backupRoot, project.stack);
-    const backups = () => fs.readdirSync(root).filter((f) => /^\d/.test(f) && !f.endsWith(".partial")).sort();
+    const backups = () => (fs.existsSync(root) ? fs.readdirSync(root) : []).filter((f) => /^\d/.test(f) && !f.endsWith(".partial")).sort();
     const had = backups();
     const backedUp = await apply({ config: { "homeiq:backupRequest": "1" } });
     state = backedUp.state;
@@ -305,7 +324,7 @@ test("an on-demand backup and a restore through homeiq:restoreFrom on the data n
     expect(update.start).toBeGreaterThanOrEqual(restoreStep.end);
     // Back at one replica on the data node, every row of before the backup and none written after it.
     expect(nodeOf("data-api")).toBe(n2.hostname);
-    expect(onNode(n1, ["service", "ls", "--filter", `name=${svc("data-api")}`, "--format", "{{.Replicas}}"])).toBe("1/1");
+    expect(replicasOf("data-api")).toBe("1/1");
     expect(testRows(sqliteDigestOn(n2, "data-api", db))).toEqual(testRows(before.dataApi));
     expect(influxChecksum()).toBe(before.influx);
 }, 600_000);
@@ -319,8 +338,10 @@ test("destroy takes the final backup from the data node and keeps the data volum
     expect(manifest.reason).toBe("final");
     expect(manifest.influxdb.status).toBe("backed-up");
     expect(manifest.sqlite.map((e: { service: string; status: string }) => `${e.service} ${e.status}`)).toEqual(["data-api backed-up", "sports-data backed-up"]);
+    // Every named volume is still on the node that ran its service.
     const named = Object.values(first.synth.outputs.volumeNames as Record<string, string>);
-    expect(onNode(n2, ["volume", "ls", "--format", "{{.Name}}"]).split("\n")).toEqual(expect.arrayContaining(named));
+    const nodeOfVolume = (v: string) => (v.includes("data-retention") ? n1 : n2);
+    for (const v of named) expect({ v, kept: onNode(nodeOfVolume(v), ["volume", "ls", "--format", "{{.Name}}"]).split("\n").includes(v) }).toEqual({ v, kept: true });
 }, 300_000);
 
 test("a swarm without a node named in homeiq:swarmNodes is refused by the preflight before anything is built or created on it", async () => {
