@@ -7,7 +7,8 @@
 #   down:<service>    the service is missing; asks for 0 replicas (scaled to 0); runs fewer tasks than it
 #                     asks for (the message gives why its newest task ended: swarm stops an unhealthy task
 #                     with "unhealthy container" and starts another); or runs them but SWARM_LOOP_FAILURES
-#                     or more of its tasks failed within the last hour (a task restarting in a loop)
+#                     or more of its tasks failed within the last SWARM_LOOP_MINUTES (a task restarting in
+#                     a loop: said resolved once that long has passed without a failure)
 #   errors:<service>  error lines in its running task's log since that task started (docker service logs)
 # On the data node's engine (HOMEIQ_WATCH_SWARM_DATA_HOST), where the stateful tasks and their volumes are:
 #   disk:volumes on <node>   the filesystem that holds the node's volumes, by df in the first running
@@ -17,7 +18,7 @@
 # Variables (watch.sh checks them): HOMEIQ_WATCH_SWARM_SERVICES, HOMEIQ_WATCH_SWARM_DATA_NODE,
 # HOMEIQ_WATCH_SWARM_DATA_HOST, HOMEIQ_WATCH_SWARM_VOLUME_MOUNTS (`service:/path ...`).
 
-readonly SWARM_LOOP_FAILURES=3
+readonly SWARM_LOOP_FAILURES=3 SWARM_LOOP_MINUTES=15
 
 # tasks_of <service>: one line per task swarm keeps of it (the running ones and the last few that ended):
 # `<unix time of its last state change><TAB><state><TAB><desired state><TAB><error>`, newest first.
@@ -44,7 +45,7 @@ measure_swarm() {
         running=$((running + 1))
         [[ -n $started ]] || started=$ts
       elif [[ $state == failed || $state == rejected ]]; then
-        ((now - ts > 3600)) || failed=$((failed + 1))
+        ((now - ts > SWARM_LOOP_MINUTES * 60)) || failed=$((failed + 1))
         [[ -n $last ]] || last="$state: ${err:-no error given}"
       fi
     done < <(tasks_of "$svc")
@@ -52,9 +53,9 @@ measure_swarm() {
     if ((desired == 0)); then
       problem down "$svc" "$svc is scaled to 0 replicas: it runs nothing"
     elif ((running < desired)); then
-      problem down "$svc" "$svc runs $running of $desired replicas${last:+; its last task ended $last}$( ((failed == 0)) || echo " ($failed task failures in the last hour)")"
+      problem down "$svc" "$svc runs $running of $desired replicas${last:+; its last task ended $last}$( ((failed == 0)) || echo " ($failed task failures in the last $SWARM_LOOP_MINUTES minutes)")"
     elif ((failed >= SWARM_LOOP_FAILURES)); then
-      problem down "$svc" "$svc is restarting in a loop: $failed of its tasks failed in the last hour (the last $last)"
+      problem down "$svc" "$svc is restarting in a loop: $failed of its tasks failed in the last $SWARM_LOOP_MINUTES minutes; the last ended $last"
     fi
     if [[ -n $started ]]; then
       timeout 60 docker service logs --raw --since "$started" "$svc" >"$WORK/logs" 2>&1 || continue
