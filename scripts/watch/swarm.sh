@@ -9,7 +9,7 @@
 #                     with "unhealthy container" and starts another); or runs them but SWARM_LOOP_FAILURES
 #                     or more of its tasks failed within the last SWARM_LOOP_MINUTES (a task restarting in
 #                     a loop: said resolved once that long has passed without a failure)
-#   errors:<service>  error lines in its running task's log since that task started (docker service logs)
+#   errors:<service>  error lines in its running task's log since swarm created that task (docker service logs)
 # On the data node's engine (HOMEIQ_WATCH_SWARM_DATA_HOST), where the stateful tasks and their volumes are:
 #   disk:volumes on <node>   the filesystem that holds the node's volumes, by df in the first running
 #                            stateful task that mounts one (every local volume of a node is on that filesystem)
@@ -21,17 +21,18 @@
 readonly SWARM_LOOP_FAILURES=3 SWARM_LOOP_MINUTES=15
 
 # tasks_of <service>: one line per task swarm keeps of it (the running ones and the last few that ended):
-# `<unix time of its last state change><TAB><state><TAB><desired state><TAB><error>`, newest first.
+# `<unix time of its last state change><TAB><state><TAB><desired state><TAB><unix time it was created><TAB><error>`,
+# newest first (the error last: read collapses empty fields between tabs).
 tasks_of() {
   local ids
   mapfile -t ids < <(docker service ps -q --no-trunc "$1" 2>/dev/null)
   ((${#ids[@]} > 0)) || return 0
-  docker inspect --type task --format '{{.Status.Timestamp.Unix}}{{"\t"}}{{.Status.State}}{{"\t"}}{{.DesiredState}}{{"\t"}}{{.Status.Err}}' "${ids[@]}" 2>/dev/null |
+  docker inspect --type task --format '{{.Status.Timestamp.Unix}}{{"\t"}}{{.Status.State}}{{"\t"}}{{.DesiredState}}{{"\t"}}{{.CreatedAt.Unix}}{{"\t"}}{{.Status.Err}}' "${ids[@]}" 2>/dev/null |
     sort -t $'\t' -k1,1nr
 }
 
 measure_swarm() {
-  local svc desired ts state want err running failed last started n now mount path c use
+  local svc desired ts state want err created running failed last started n now mount path c use
   now=$(date +%s)
   for svc in "${SWARM_SERVICES[@]}"; do
     if ! desired=$(docker service inspect --format '{{if .Spec.Mode.Replicated}}{{.Spec.Mode.Replicated.Replicas}}{{else}}1{{end}}' "$svc" 2>/dev/null); then
@@ -39,11 +40,11 @@ measure_swarm() {
       continue
     fi
     running=0 failed=0 last='' started=''
-    while IFS=$'\t' read -r ts state want err; do
+    while IFS=$'\t' read -r ts state want created err; do
       [[ -n ${ts:-} ]] || continue
       if [[ $state == running && $want == running ]]; then
         running=$((running + 1))
-        [[ -n $started ]] || started=$ts
+        [[ -n $started ]] || started=$created
       elif [[ $state == failed || $state == rejected ]]; then
         ((now - ts > SWARM_LOOP_MINUTES * 60)) || failed=$((failed + 1))
         [[ -n $last ]] || last="$state: ${err:-no error given}"
@@ -60,7 +61,7 @@ measure_swarm() {
     if [[ -n $started ]]; then
       timeout 60 docker service logs --raw --since "$started" "$svc" >"$WORK/logs" 2>&1 || continue
       n=$(count_error_lines "$WORK/logs")
-      ((n == 0)) || problem errors "$svc" "$svc wrote $n error line(s) since its task started at $(iso "$started") (see: docker service logs --since $(iso "$started") $svc)"
+      ((n == 0)) || problem errors "$svc" "$svc wrote $n error line(s) since its task was created at $(iso "$started") (see: docker service logs --since $(iso "$started") $svc)"
     fi
   done
 

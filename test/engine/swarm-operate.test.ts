@@ -139,6 +139,7 @@ beforeAll(async () => {
         // A day: cron never runs the watch during the test; the test's ticks run it (controlled clock).
         "homeiq:watchEveryMinutes": 1440,
         "homeiq:watchDownMinutes": 0,
+        "homeiq:watchCriterionMinutes": 0,
         // Any use counts: the disk notice is certain, so its source (node 2's volumes) can be checked.
         "homeiq:watchDiskPercent": 1,
     };
@@ -188,11 +189,18 @@ beforeAll(async () => {
             ],
             healthcheck: health("python3 -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/')\""),
         })),
-        // Unhealthy while its volume holds the file `sick`: every new task too (a restart loop).
+        // Unhealthy while its volume holds the file `sick`: every new task too (a restart loop). Writes an
+        // error line to its log when the file `err` appears there.
         serviceDriver.create(ctx, "apps", service(APPS, n1, {
             image: IMAGES.busybox,
             mounts: [{ type: "volume", source: `${STACK}-apps-flag`, target: "/flag" }],
-            commands: ["sh", "-c", "mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www"],
+            commands: [
+                "sh",
+                "-c",
+                "mkdir -p /www; echo ok > /www/index.html; " +
+                    "(while :; do if [ -e /flag/err ]; then rm -f /flag/err; echo 'ERROR: stand-in failure for the watch'; fi; sleep 1; done) & " +
+                    "exec httpd -f -p 8080 -h /www",
+            ],
             healthcheck: health("test ! -e /flag/sick && wget -q -O- http://127.0.0.1:8080/ >/dev/null"),
         })),
     ]);
@@ -266,7 +274,7 @@ test("the scheduled backup, started by cron from the installed entry, backs up t
     expect(on(n2, ["ps", "-aq", "--filter", "label=com.homeiq.scratch"])).toBe("");
 }, 360_000);
 
-test("the watch reads the swarm through the manager: a service scaled to 0, then a task swarm stops as unhealthy in a loop, each notified once and once cleared; the disk of the data node's volumes", () => {
+test("the watch reads the swarm through the manager: a service scaled to 0 (notified once, cleared once), a task swarm stops as unhealthy in a loop, an error line in a task's log; the disk of the data node's volumes", () => {
     expect(jobEnv.watch).toMatchObject({
         DOCKER_HOST: n1.dockerHost,
         HOMEIQ_WATCH_SWARM_DATA_HOST: n2.dockerHost,
@@ -333,5 +341,11 @@ test("the watch reads the swarm through the manager: a service scaled to 0, then
     waitFor(`${APPS} running again`, () => on(n1, ["service", "ls", "--filter", `name=${APPS}`, "--format", "{{.Replicas}}"]).startsWith("1/1 "), { timeoutMs: 60_000, intervalMs: 500 });
     expect(tick()).toMatch(new RegExp(`^\\[homeiq-watch\\] down:${APPS}: ${APPS} is restarting in a loop: \\d+ of its tasks failed in the last 15 minutes; the last ended unhealthy \\(swarm stopped it: failed: .*unhealthy container\\) \\(notified; still so\\)$`, "m"));
     expect(notices().length).toBe(seen);
+
+    // An error line in the running task's log, read through the manager (docker service logs): one notice.
+    swarm.docker(n1, ["exec", taskOn(n1, APPS), "touch", "/flag/err"]);
+    waitFor("the error line in the service's log", () => swarm.docker(n1, ["service", "logs", "--raw", APPS]).stdout.includes("ERROR: stand-in failure"), { timeoutMs: 30_000, intervalMs: 500 });
+    expect(tick()).toMatch(new RegExp(`^\\[homeiq-watch\\] errors:${APPS}: NOTIFIED: ${APPS} wrote 1 error line\\(s\\) since its task was created at \\S+ \\(see: docker service logs --since \\S+ ${APPS}\\)$`, "m"));
+    expect(notices().slice(seen).map((n) => n.notification_id)).toEqual([idOf(`errors:${APPS}`)]);
     for (const q of rec.requests()) expect(q.body).not.toContain(HA_TOKEN);
 }, 300_000);
