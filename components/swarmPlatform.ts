@@ -23,6 +23,7 @@ import { PlatformSecrets } from "./platformSecrets";
 import { scriptCommand, SCRIPTS } from "./scriptCommand";
 import { ServiceImage } from "./serviceImage";
 import { DataLifecycle } from "./dataLifecycle";
+import { SwarmSecrets, type SwarmSecretRef } from "./swarmSecrets";
 
 
 /** The provider's first convergence poll (converge_config.delay); it then polls at +5 s, +15 s, +25 s … */
@@ -95,6 +96,7 @@ export class SwarmPlatform extends pulumi.ComponentResource {
             { parent: this, provider: this.provider, dependsOn: [this.preflight] },
         );
         this.secrets = new PlatformSecrets(`${name}-secrets`, { settings: plan.secrets }, { parent: this });
+        const swarmSecrets = new SwarmSecrets(`${name}-swarm-secrets`, { secrets: this.secrets, labels: plan.network.labels }, { parent: this, provider: this.provider, dependsOn: [this.preflight] });
 
         // One provider per node engine; each node that may run a service builds its image.
         const providers = new Map<string, docker.Provider>([[plan.dockerHost, this.provider]]);
@@ -128,6 +130,7 @@ export class SwarmPlatform extends pulumi.ComponentResource {
                     networkId: this.network.id,
                     secrets: this.secrets,
                     nodeNoNewPrivileges: swarm.requireNoNewPrivileges,
+                    secretFiles: swarmSecrets.of(s),
                 }),
             );
         }
@@ -173,13 +176,19 @@ interface SwarmWiring {
     readonly secrets: PlatformSecrets;
     /** The nodes' daemons enforce no-new-privileges (the preflight requires it): said on each task for the policy pack. */
     readonly nodeNoNewPrivileges: boolean;
+    /** The swarm secrets of the service's secret files (SwarmServicePlan.secretFiles), mounted in the task. */
+    readonly secretFiles?: readonly SwarmSecretRef[];
 }
 
 /** The docker.Service inputs of one ServicePlan on swarm. */
 export function serviceArgs(sp: ServicePlan, s: SwarmServicePlan, w: SwarmWiring): docker.ServiceArgs {
     const environment = Object.fromEntries(Object.entries(sp.environment).filter(([k]) => !s.withoutEnvironment.includes(k)));
     const envs = toDockerEnvs(environment, w.secrets);
-    const env = pulumi.all(envs).apply((list) => Object.fromEntries(list.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])));
+    const env = pulumi.all(envs).apply((list) => ({
+        ...Object.fromEntries(list.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])),
+        // The image reads each of these variables from the file (influxdata-docker influxdb/2.7/entrypoint.sh:196,198).
+        ...Object.fromEntries(s.secretFiles.map((f) => [`${f.variable}_FILE`, f.path])),
+    }));
     const h = sp.hardening;
     return {
         name: s.name,
@@ -212,6 +221,15 @@ export function serviceArgs(sp: ServicePlan, s: SwarmServicePlan, w: SwarmWiring
                 capDrops: h.capabilities ? [...h.capabilities.drops] : undefined,
                 capAdds: h.capabilities && h.capabilities.adds.length > 0 ? [...h.capabilities.adds] : undefined,
                 groups: sp.groups.flatMap((g) => ("gid" in g ? [g.gid] : [])),
+                // Unset without secret files: the provider reads an empty set back as no attribute.
+                secrets: (w.secretFiles ?? []).length === 0 ? undefined : w.secretFiles!.map(({ file, secret }) => ({
+                    secretId: secret.id,
+                    secretName: secret.name,
+                    fileName: file.path,
+                    fileUid: file.uid,
+                    fileGid: file.gid,
+                    fileMode: 0o400,
+                })),
                 stopGracePeriod: "30s",
             },
             resources: {

@@ -12,6 +12,7 @@ import { evaluatePolicies, NODE_NO_NEW_PRIVILEGES_LABEL, SERVICE_TYPE, serviceAs
 import * as fs from "fs";
 import * as path from "path";
 import { ofType, synthOf } from "./helpers";
+import { createHash } from "crypto";
 import { requiredValuesWithout } from "./synthCases";
 
 const NODES = ["nas=data@ssh://admin@nas", "minipc=apps", "tv=apps@ssh://pi@tv"];
@@ -160,5 +161,60 @@ describe("the program on swarm (under mocks) and the policy pack over it", () =>
         const names = evaluatePolicies([{ type: SERVICE_TYPE, name: "web", inputs: props }], { "container-no-public-ports": { allowedPublicPorts: [3000] } }).map((v) => v.policy);
         expect(names).toEqual(expect.arrayContaining(["container-non-root-user", "container-no-new-privileges", "container-no-public-ports"]));
         expect(LABEL_NODE_NO_NEW_PRIVILEGES).toBe(NODE_NO_NEW_PRIVILEGES_LABEL);
+    });
+});
+
+describe("InfluxDB's credentials on swarm: swarm secrets mounted as files, named after a keyed digest of the value", () => {
+    const SECRET = "docker:index/secret:Secret";
+    const TOKEN_A = "i18d-token-a-0123456789abcdefghijklmnop";
+    const TOKEN_B = "i18d-token-b-0123456789abcdefghijklmnop";
+    const PASSWORD = "i18d-password-0123456789";
+    const synthWith = (token: string) =>
+        synthOf({
+            stack: "prod",
+            overrides: { "homeiq:target": "swarm", "homeiq:swarmNodes": JSON.stringify(NODES), "homeiq:influxdbAdminToken": token, "homeiq:influxdbAdminPassword": PASSWORD },
+            secretOverrides: ["homeiq:influxdbAdminToken", "homeiq:influxdbAdminPassword"],
+        });
+    const serviceOf = (r: Awaited<ReturnType<typeof synthWith>>, key: ServiceKey) => ofType(r, SERVICE_TYPE).find((s) => s.name === `homeiq-${key}`)!;
+    const containerSpecOf = (s: ReturnType<typeof serviceOf>) => (s.inputs.taskSpec as { containerSpec: Record<string, unknown> }).containerSpec;
+    const secretsOf = (r: Awaited<ReturnType<typeof synthWith>>) => ofType(r, SECRET).sort((a, b) => a.name.localeCompare(b.name));
+
+    it("the influxdb service has neither the password nor the token in its environment, and mounts both secrets as files only its user reads", async () => {
+        const r = await synthWith(TOKEN_A);
+        const spec = containerSpecOf(serviceOf(r, "influxdb"));
+        const env = spec.env as Record<string, string>;
+        expect(Object.keys(env).filter((k) => /PASSWORD|TOKEN/.test(k)).sort()).toEqual(["DOCKER_INFLUXDB_INIT_ADMIN_TOKEN_FILE", "DOCKER_INFLUXDB_INIT_PASSWORD_FILE"]);
+        expect(env.DOCKER_INFLUXDB_INIT_ADMIN_TOKEN_FILE).toBe("/run/secrets/influxdbAdminToken");
+        expect(env.DOCKER_INFLUXDB_INIT_PASSWORD_FILE).toBe("/run/secrets/influxdbAdminPassword");
+        const secrets = secretsOf(r);
+        expect(secrets.map((s) => s.name)).toEqual(["homeiq-swarm-secrets-influxdb-influxdbAdminPassword", "homeiq-swarm-secrets-influxdb-influxdbAdminToken"]);
+        const mounts = (spec.secrets as Array<Record<string, unknown>>).map((m) => [m.fileName, m.fileUid, m.fileGid, m.fileMode, m.secretName]).sort();
+        expect(mounts).toEqual([
+            ["/run/secrets/influxdbAdminPassword", "1000", "1000", 0o400, secrets[0].inputs.name],
+            ["/run/secrets/influxdbAdminToken", "1000", "1000", 0o400, secrets[1].inputs.name],
+        ]);
+        // The value is a secret in the registration, never plain text.
+        for (const s of secrets) expect(JSON.stringify(s.inputs)).not.toMatch(new RegExp(`${TOKEN_A}|${PASSWORD}|${Buffer.from(TOKEN_A).toString("base64")}`));
+        // Every other service reads its credentials from its environment, as on one host (HomeIQ's code reads no *_FILE).
+        const others = ofType(r, SERVICE_TYPE).filter((s) => s.name !== "homeiq-influxdb");
+        expect(others.map((s) => containerSpecOf(s).secrets)).toEqual(others.map(() => undefined));
+    });
+
+    it("a new token is a new secret name (so `pulumi up` replaces the secret and updates the service); the name never holds the value", async () => {
+        const [a, b, again] = await Promise.all([synthWith(TOKEN_A), synthWith(TOKEN_B), synthWith(TOKEN_A)]);
+        const tokenName = (r: typeof a) => String(secretsOf(r)[1].inputs.name);
+        const passwordName = (r: typeof a) => String(secretsOf(r)[0].inputs.name);
+        expect(tokenName(a)).toMatch(/^prod-influxdb-influxdbAdminToken-[0-9a-f]{12}$/);
+        expect(tokenName(b)).toMatch(/^prod-influxdb-influxdbAdminToken-[0-9a-f]{12}$/);
+        expect(tokenName(b)).not.toBe(tokenName(a));
+        expect([tokenName(again), passwordName(b)]).toEqual([tokenName(a), passwordName(a)]);
+        // Keyed: the digest of the value alone (what a guess could be checked against) is not in the name.
+        const unkeyed = (v: string) => createHash("sha256").update(v).digest("hex").slice(0, 12);
+        for (const [name, value] of [[tokenName(a), TOKEN_A], [tokenName(b), TOKEN_B], [passwordName(a), PASSWORD]]) {
+            expect(name).not.toContain(value);
+            expect(name).not.toContain(unkeyed(value));
+        }
+        // The service names the new secret: an update of its task spec, not a replacement of the service.
+        expect(JSON.stringify(containerSpecOf(serviceOf(b, "influxdb")).secrets)).toContain(tokenName(b));
     });
 });
