@@ -7,8 +7,9 @@
  * through convergence in dependency order, updated stop-first and rolled back when unhealthy.
  *
  * What swarm services cannot carry (docs/provider-behaviour.md, "Swarm"): a health check's start
- * interval, no-new-privileges (the nodes' daemons enforce it; the preflight checks), ulimits, a PIDs
- * limit, tmpfs mount options other than size and mode, a published port's host IP.
+ * interval, no-new-privileges (the nodes' daemons enforce it; the preflight checks), ulimits and a PIDs
+ * limit (a Command sets them after the provider: components/swarmLimits.ts), tmpfs mount options other
+ * than size and mode, a published port's host IP.
  */
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
@@ -17,13 +18,14 @@ import type { ServiceKey } from "../catalog/services";
 import type { PlatformPlan, ServicePlan } from "../plan/plan";
 import type { SwarmPlan, SwarmServicePlan } from "../plan/swarm";
 import { HEALTH_CHECK_TIMING, toDockerEnvs } from "./homeiqService";
-import { LABEL_IMAGE_IDS, LABEL_NODE_NO_NEW_PRIVILEGES, volumeName } from "../plan/naming";
+import { LABEL_IMAGE_IDS, LABEL_NODE_NO_NEW_PRIVILEGES, LABEL_PIDS_LIMIT, volumeName } from "../plan/naming";
 import { dockerLabels } from "./dockerForms";
 import { PlatformSecrets } from "./platformSecrets";
 import { scriptCommand, SCRIPTS } from "./scriptCommand";
 import { ServiceImage } from "./serviceImage";
 import { DataLifecycle } from "./dataLifecycle";
 import { SwarmSecrets, type SwarmSecretRef } from "./swarmSecrets";
+import { swarmLimitsCommand } from "./swarmLimits";
 
 
 /** The provider's first convergence poll (converge_config.delay); it then polls at +5 s, +15 s, +25 s … */
@@ -96,7 +98,7 @@ export class SwarmPlatform extends pulumi.ComponentResource {
             { parent: this, provider: this.provider, dependsOn: [this.preflight] },
         );
         this.secrets = new PlatformSecrets(`${name}-secrets`, { settings: plan.secrets }, { parent: this });
-        const swarmSecrets = new SwarmSecrets(`${name}-swarm-secrets`, { secrets: this.secrets, labels: plan.network.labels }, { parent: this, provider: this.provider, dependsOn: [this.preflight] });
+        const swarmSecrets = new SwarmSecrets(`${name}-swarm-secrets`, { stack: plan.stack, secrets: this.secrets }, { parent: this, provider: this.provider, dependsOn: [this.preflight] });
 
         // One provider per node engine; each node that may run a service builds its image.
         const providers = new Map<string, docker.Provider>([[plan.dockerHost, this.provider]]);
@@ -111,6 +113,8 @@ export class SwarmPlatform extends pulumi.ComponentResource {
         const hostOf = (hostname: string): string => swarm.nodes.find((n) => n.hostname === hostname)!.dockerHost;
 
         const services: Partial<Record<ServiceKey, docker.Service>> = {};
+        // A service is ready for its dependents once it has its limits (components/swarmLimits.ts): setting them replaces its task.
+        const limited: Partial<Record<ServiceKey, command.local.Command>> = {};
         const builds = new Map<ServiceKey, ServiceImage[]>();
         const argsOf = new Map<ServiceKey, docker.ServiceArgs>();
         for (const s of swarm.services) {
@@ -148,13 +152,19 @@ export class SwarmPlatform extends pulumi.ComponentResource {
                 dependsOn: [
                     this.preflight,
                     ...builds.get(s.key)!,
-                    ...sp.startAfter.map((d) => services[d]).filter((x): x is docker.Service => x !== undefined),
+                    ...sp.startAfter.map((d) => limited[d]).filter((x): x is command.local.Command => x !== undefined),
                     ...lifecycle.gatesOf(s.key),
                 ],
                 deleteBeforeReplace: true,
             });
-            lifecycle.started(s.key, services[s.key]!);
+            limited[s.key] = swarmLimitsCommand(
+                `${name}-${s.key}-limits`,
+                { dockerHost: plan.dockerHost, plan: sp, serviceName: s.name, service: services[s.key]!, serviceArgs: argsOf.get(s.key)! },
+                { parent: this },
+            );
+            lifecycle.started(s.key, limited[s.key]!);
         }
+        if (swarm.services.some((s) => s.secretFiles.length > 0)) swarmSecrets.prune(plan.dockerHost, Object.values(limited));
         lifecycle.finish();
         this.services = services;
         this.registerOutputs({});
@@ -200,6 +210,8 @@ export function serviceArgs(sp: ServicePlan, s: SwarmServicePlan, w: SwarmWiring
                     ...dockerLabels(sp.labels),
                     { label: LABEL_IMAGE_IDS, value: pulumi.all(w.imageIds).apply((ids) => ids.join(",")) },
                     ...(w.nodeNoNewPrivileges ? [{ label: LABEL_NODE_NO_NEW_PRIVILEGES, value: "node-daemon" }] : []),
+                    // Applied after the provider's create and each update (components/swarmLimits.ts); the policy pack checks it.
+                    { label: LABEL_PIDS_LIMIT, value: String(h.pidsLimit) },
                 ],
                 env,
                 user: h.user,
