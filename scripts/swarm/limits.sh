@@ -45,11 +45,11 @@ for u in "${ULIMITS[@]}"; do
   args+=(--ulimit-add "$u")
   wanted_ulimits+=("${BASH_REMATCH[1]}=${BASH_REMATCH[2]}:${BASH_REMATCH[3]}")
 done
-# `pids=N ulimits=a=1:2 b=3:4 `: the limits in one comparable form (ulimits sorted by name).
+# `pids=N ulimits=a=1:2 b=3:4`: the limits in one comparable form (ulimits sorted by name).
 normal() { # pids, then the ulimits as words
   local pids=$1
   shift
-  printf 'pids=%s ulimits=%s' "${pids:-0}" "$(printf '%s\n' "$@" | grep -v '^$' | sort | tr '\n' ' ' || true)"
+  printf 'pids=%s ulimits=%s' "${pids:-0}" "$(printf '%s\n' "$@" | grep -v '^$' | sort | paste -sd ' ' - || true)"
 }
 wanted=$(normal "$LIMIT" "${wanted_ulimits[@]}")
 
