@@ -139,8 +139,10 @@ test("a new token InfluxDB does not know is refused by the pre-change backup; th
     expect(onNode(["exec", task, "sh", "-c", "cat /run/secrets/influxdbAdminToken"]).stdout).toBe(TOKEN);
     expect(bucketListWith(TOKEN)).toBe(0);
     // The refused update left a secret behind (created before the backup ran) and the old one in use. Going
-    // back to the old token is an `up` that works (no secret is ever removed while in use, no name reused),
-    // and the prune leaves exactly the stack's two current secrets.
+    // back to the old token is an `up` that works: no name is reused (a new suffix), and the prune leaves
+    // exactly the stack's two current secrets. (Pulumi would first retry the delete of the replaced secret,
+    // which retainOnDelete makes a removal from the state only; engine/apply drops it from the state at the
+    // failure, the same outcome. Without retainOnDelete that delete would fail: the secret is in use.)
     await apply(TOKEN, PASSWORD_B);
     expect(swarmSecrets()).toHaveLength(2);
     expect(onNode(["exec", taskContainer(), "cat", "/run/secrets/influxdbAdminToken"]).stdout).toBe(TOKEN);
