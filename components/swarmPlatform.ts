@@ -26,6 +26,7 @@ import { ServiceImage } from "./serviceImage";
 import { DataLifecycle } from "./dataLifecycle";
 import { SwarmSecrets, type SwarmSecretRef } from "./swarmSecrets";
 import { swarmLimitsCommand } from "./swarmLimits";
+import { StackWatch } from "./stackWatch";
 
 
 /** The provider's first convergence poll (converge_config.delay); it then polls at +5 s, +15 s, +25 s … */
@@ -72,6 +73,7 @@ export class SwarmPlatform extends pulumi.ComponentResource {
     readonly secrets: PlatformSecrets;
     readonly preflight: command.local.Command;
     readonly services: Readonly<Partial<Record<ServiceKey, docker.Service>>>;
+    readonly watch?: StackWatch;
 
     constructor(name: string, args: SwarmPlatformArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("homeiq:index:SwarmPlatform", name, {}, opts);
@@ -122,7 +124,8 @@ export class SwarmPlatform extends pulumi.ComponentResource {
             builds.set(
                 s.key,
                 [...new Set(s.nodes.map(hostOf))].map(
-                    (host, i) => new ServiceImage(`${name}-${s.key}-image${i === 0 ? "" : `-${i}`}`, { plan: sp.image, provider: providerOf(host) }, { parent: this }),
+                    // After the preflight: nothing is built on the nodes of a swarm that cannot run the stack.
+                    (host, i) => new ServiceImage(`${name}-${s.key}-image${i === 0 ? "" : `-${i}`}`, { plan: sp.image, provider: providerOf(host), buildAfter: [this.preflight] }, { parent: this }),
                 ),
             );
             argsOf.set(
@@ -167,6 +170,20 @@ export class SwarmPlatform extends pulumi.ComponentResource {
         if (swarm.services.some((s) => s.secretFiles.length > 0)) swarmSecrets.prune(plan.dockerHost, Object.values(limited));
         lifecycle.finish();
         this.services = services;
+        // The watch between deploys, reading the services through the manager (plan/swarm.ts swarmWatch).
+        if (swarm.watch) {
+            this.watch = new StackWatch(
+                `${name}-watch`,
+                {
+                    plan: swarm.watch,
+                    homeAssistantToken: this.secrets.value("homeAssistantToken"),
+                    webhookUrl: swarm.watch.webhookUrl ? this.secrets.value(swarm.watch.webhookUrl.secret) : undefined,
+                    // After each service's limits too: setting them restarts its task.
+                    dependsOn: [...Object.values(services), ...Object.values(limited)],
+                },
+                { parent: this },
+            );
+        }
         this.registerOutputs({});
     }
 }

@@ -87,7 +87,11 @@ describe("the plan's swarm form", () => {
     it("pins the stateful services to the first data node and the dashboard to the first apps node; the rest go by role label", () => {
         for (const k of STATEFUL) expect(byKey.get(k)?.constraints).toEqual(["node.hostname==nas"]);
         expect(byKey.get(DASHBOARD)?.constraints).toEqual(["node.hostname==minipc"]);
-        const rest = swarm.services.filter((s) => !STATEFUL.includes(s.key) && s.key !== DASHBOARD);
+        // A service with a named volume that is not stateful stays on one apps node with its volume (data-retention's exports).
+        const withVolume = SERVICE_KEYS.filter((k) => !STATEFUL.includes(k) && SERVICE_CATALOG[k].volumes.length > 0 && byKey.has(k));
+        expect(withVolume).toEqual(["data-retention"]);
+        for (const k of withVolume) expect([byKey.get(k)?.constraints, byKey.get(k)?.nodes]).toEqual([["node.hostname==minipc"], ["minipc"]]);
+        const rest = swarm.services.filter((s) => !STATEFUL.includes(s.key) && s.key !== DASHBOARD && !withVolume.includes(s.key));
         expect(rest.length).toBeGreaterThan(0);
         for (const s of rest) {
             expect(s.constraints).toEqual(["node.labels.homeiq.role.apps==true"]);
@@ -104,7 +108,7 @@ describe("the plan's swarm form", () => {
     it("carries the data lifecycle to the data node's engine; the restore scales the SQLite services through the manager", () => {
         const p = swarmPlan({ restoreFrom: "/srv/homeiq-backups/prod/20261127T101500Z" });
         const kinds = p.swarm!.lifecycle.map((s) => s.kind);
-        expect(kinds).toEqual(p.lifecycle.map((s) => s.kind).filter((k) => k !== "host-ports-check" && k !== "backup-schedule"));
+        expect(kinds).toEqual(p.lifecycle.map((s) => s.kind).filter((k) => k !== "host-ports-check"));
         for (const step of p.swarm!.lifecycle) {
             const host = "target" in step ? step.target.dockerHost : "dockerHost" in step ? step.dockerHost : undefined;
             expect([step.kind, host]).toEqual([step.kind, "ssh://admin@nas"]);
@@ -138,6 +142,15 @@ describe("the program on swarm (under mocks) and the policy pack over it", () =>
         }
         const overlay = ofType(result, "docker:index/network:Network");
         expect(overlay.map((n) => [n.inputs.driver, n.inputs.attachable, n.inputs.ipamConfigs])).toEqual([["overlay", true, [{ subnet: "10.243.0.0/24" }]]]);
+    });
+
+    it("builds no image before the preflight has passed: every image build on a node depends on it", async () => {
+        const result = await synthOf({ stack: "prod", overrides });
+        const preflight = result.resources.find((r) => r.name === "homeiq-swarm-preflight")!;
+        const builds = ofType(result, "docker:index/image:Image").filter((r) => !r.name.endsWith("-non-root"));
+        // One build per service and node that may run it: two apps nodes build each apps image.
+        expect(builds.length).toBeGreaterThan(swarmPlan().swarm!.services.length);
+        expect(builds.filter((b) => !b.dependencies.includes(preflight.urn)).map((b) => b.name)).toEqual([]);
     });
 
     it("prod on swarm passes every policy, the PIDs limit included: each task declares its limit", async () => {
