@@ -6,7 +6,8 @@
  * swarm needs on top (placement, the overlay, what is published, which node builds which image).
  */
 import { SERVICE_CATALOG, type ServiceKey } from "../catalog/services";
-import type { LifecycleStep, PlatformPlan, ServicePlan } from "./plan";
+import type { LifecycleStep, PlatformPlan, ServicePlan, WatchPlan } from "./plan";
+import type { SecretKey } from "../config/keys";
 
 import type { SwarmNodeRole } from "../config/values";
 
@@ -45,8 +46,34 @@ export interface SwarmServicePlan {
     readonly publish?: { readonly published: number; readonly target: number };
     /** stop-first: one replica, fixed host ports and volumes never shared by two tasks. */
     readonly updateOrder: "stop-first";
-    /** Environment variables of its ServicePlan it does not get on swarm (DOCKER_HOST of a Docker API reader). */
+    /** Environment variables of its ServicePlan it does not get on swarm (DOCKER_HOST of a Docker API reader, a secret it reads from a file). */
     readonly withoutEnvironment: readonly string[];
+    /** Secret variables the image reads from files (`<VAR>_FILE`): each a swarm secret mounted at `path`, readable only by the image's user. */
+    readonly secretFiles: readonly SwarmSecretFile[];
+}
+
+/** One credential given to a task as a swarm secret file instead of an environment variable. */
+export interface SwarmSecretFile {
+    /** The variable the image reads from the file named by `<variable>_FILE`. */
+    readonly variable: string;
+    readonly secret: SecretKey;
+    /** Where the file is mounted in the task (under swarm's /run/secrets). */
+    readonly path: string;
+    /** The image's own user, which owns the file (mode 0400): it reads it whether the profile starts the task as root or as that user. */
+    readonly uid: string;
+    readonly gid: string;
+}
+
+/**
+ * The secret variables of `s` that its image reads from files (catalog readsSecretFiles). A variable
+ * with a fixed value stays in the environment: only a credential is worth a swarm secret.
+ */
+export function secretFilesOf(s: ServicePlan): SwarmSecretFile[] {
+    const [uid, gid] = (SERVICE_CATALOG[s.key]?.security.nonRootUser ?? "0:0").split(":");
+    return (SERVICE_CATALOG[s.key]?.readsSecretFiles ?? []).flatMap((variable) => {
+        const value = s.environment[variable];
+        return value !== undefined && typeof value !== "string" ? [{ variable, secret: value.secret, path: `/run/secrets/${value.secret}`, uid, gid }] : [];
+    });
 }
 
 export interface SwarmPlan {
@@ -64,6 +91,8 @@ export interface SwarmPlan {
     readonly lifecycle: readonly LifecycleStep[];
     /** The dashboard's URL: published on the first apps node, which it is pinned to. */
     readonly dashboardUrl?: string;
+    /** The plan's watch, reading the swarm's services through the manager (swarmWatch); absent when the plan has none. */
+    readonly watch?: WatchPlan;
 }
 
 /**
@@ -71,6 +100,8 @@ export interface SwarmPlan {
  * stateful tasks are pinned; the scripts find each service's task container there (scripts/swarm/);
  * a restore scales the services whose files it replaces to 0 through the manager. The host-ports check
  * is dropped: only the dashboard publishes a port, and swarm itself refuses a taken host-mode port.
+ * The backup schedule stays in the crontab of the machine that runs `pulumi up` (its settings keep
+ * whether there is one: plan/resolve.ts), and its jobs reach the data node as the deploy-time backups do.
  */
 export function swarmLifecycle(steps: readonly LifecycleStep[], dataHost: string, managerHost: string, onSwarm: ReadonlySet<string>): LifecycleStep[] {
     const out: LifecycleStep[] = [];
@@ -79,9 +110,7 @@ export function swarmLifecycle(steps: readonly LifecycleStep[], dataHost: string
         switch (step.kind) {
             case "host-ports-check":
                 continue;
-            // Not yet on swarm: the host scheduler (issue 17) runs backup.sh with container names on one host.
             case "backup-schedule":
-                continue;
             case "pre-change-backup":
             case "final-backup":
             case "on-demand-backup":
@@ -145,8 +174,10 @@ export function resolveSwarm(plan: PlatformPlan, target: SwarmTargetConfig): Swa
         }
         const role: SwarmRole = s.backup.stateful ? "data" : "apps";
         const dashboard = SERVICE_CATALOG[s.key]?.dashboard === true;
-        // Pinned by hostname: a stateful service to its data (its volumes live on that node), the dashboard to its URL.
-        const pinned = role === "data" ? dataNode : dashboard ? appsNodes[0] : undefined;
+        // Pinned by hostname: a stateful service to its data (its volumes live on that node), the dashboard to its URL,
+        // any other service with a named volume (data-retention's exports) to the first apps node: a volume is
+        // node-local, and a task moved to another node would start on a new, empty one.
+        const pinned = role === "data" ? dataNode : dashboard || s.volumes.length > 0 ? appsNodes[0] : undefined;
         services.push({
             key: s.key,
             name: s.containerName,
@@ -155,10 +186,13 @@ export function resolveSwarm(plan: PlatformPlan, target: SwarmTargetConfig): Swa
             nodes: pinned ? [pinned] : appsNodes,
             publish: dashboard ? { published: s.port.external, target: s.port.internal } : undefined,
             updateOrder: "stop-first",
-            withoutEnvironment: s.usesDockerApi ? ["DOCKER_HOST"] : [],
+            withoutEnvironment: [...(s.usesDockerApi ? ["DOCKER_HOST"] : []), ...secretFilesOf(s).map((f) => f.variable)],
+            secretFiles: secretFilesOf(s),
         });
     }
     const deployed = new Set(services.map((s) => s.key));
+    const published = services.find((s) => s.publish);
+    const dashboardUrl = published ? `http://${appsNodes[0]}:${published.publish!.published}` : undefined;
     for (const s of plan.services) {
         for (const dep of s.startAfter) {
             if (deployed.has(s.key) && !deployed.has(dep)) throw new Error(`${s.key} starts after ${dep}, which the swarm target does not run`);
@@ -173,6 +207,33 @@ export function resolveSwarm(plan: PlatformPlan, target: SwarmTargetConfig): Swa
         requireNoNewPrivileges: target.requireNoNewPrivileges,
         minEngineMajor: 25,
         lifecycle: swarmLifecycle(plan.lifecycle, hostOf(dataNode), plan.dockerHost, deployed),
-        dashboardUrl: services.find((s) => s.publish) ? `http://${appsNodes[0]}:${services.find((s) => s.publish)!.publish!.published}` : undefined,
+        dashboardUrl,
+        watch: plan.watch && swarmWatch(plan, services, { dataNode, dataDockerHost: hostOf(dataNode), dashboardUrl, nodes: target.nodes.map((n) => `${n.hostname}=${hostOf(n.hostname)}`) }),
+    };
+}
+
+/**
+ * The plan's watch on swarm: the same schedule, graces and thresholds, reading the swarm services
+ * through the manager (plan.dockerHost) instead of containers on one host, each running task's memory
+ * and CPU on its node's engine; the disk of the data node's volumes measured in its stateful tasks; the
+ * backup folder on this machine as before; of the endpoints only the dashboard's, the one published, at
+ * its URL on its node.
+ */
+export function swarmWatch(
+    plan: PlatformPlan,
+    services: readonly SwarmServicePlan[],
+    where: { readonly dataNode: string; readonly dataDockerHost: string; readonly dashboardUrl?: string; readonly nodes: readonly string[] },
+): WatchPlan | undefined {
+    if (!plan.watch) return undefined;
+    const dashboard = services.find((s) => s.publish);
+    const target = dashboard && where.dashboardUrl ? plan.watch.targets.find((t) => t.service === dashboard.key) : undefined;
+    const volumeMounts = services
+        .filter((s) => s.role === "data")
+        .flatMap((s) => plan.services.find((p) => p.key === s.key)!.volumes.map((v) => `${s.name}:${v.containerPath}`));
+    return {
+        ...plan.watch,
+        containers: [],
+        targets: target ? [{ ...target, url: `${where.dashboardUrl}${new URL(target.url).pathname}${new URL(target.url).search}` }] : [],
+        swarm: { services: services.map((s) => s.name), dataNode: where.dataNode, dataDockerHost: where.dataDockerHost, volumeMounts, nodes: where.nodes },
     };
 }
