@@ -64,9 +64,32 @@ interface RunFigures {
 
 const parseTime = (t: string): number => Date.parse(t);
 
+/**
+ * The resources of `type` that `urn` depends on, through resources of other types (a Command between two
+ * containers or services, e.g. swarm's limits Command, is passed through, not a level of its own).
+ */
+function dependsOnTyped(result: ApplyResult, type: string): (urn: string) => string[] {
+    const all = new Map(result.synth.resources.map((r) => [r.urn, r]));
+    const memo = new Map<string, string[]>();
+    const through = (urn: string): string[] => {
+        const known = memo.get(urn);
+        if (known) return known;
+        memo.set(urn, []);
+        const out = new Set<string>();
+        for (const d of all.get(urn)?.dependencies ?? []) {
+            if (all.get(d)?.type === type) out.add(d);
+            else for (const x of through(d)) out.add(x);
+        }
+        const value = [...out];
+        memo.set(urn, value);
+        return value;
+    };
+    return through;
+}
+
 function figures(result: ApplyResult): RunFigures {
     const containers = result.synth.resources.filter((r) => r.type === CONTAINER);
-    const byUrn = new Map(containers.map((c) => [c.urn, c]));
+    const containerDeps = dependsOnTyped(result, CONTAINER);
     const created = new Map(result.events.filter((e) => e.type === CONTAINER).map((e) => [e.name, e]));
     const first = Math.min(...[...created.values()].map((e) => e.start));
     const last = Math.max(...[...created.values()].map((e) => e.report!.healthyAt!));
@@ -84,7 +107,7 @@ function figures(result: ApplyResult): RunFigures {
     const longest = (urn: string): { ms: number; levels: number } => {
         const known = memo.get(urn);
         if (known) return known;
-        const deps = byUrn.get(urn)!.dependencies.filter((d) => byUrn.has(d)).map(longest);
+        const deps = containerDeps(urn).map(longest);
         const before = deps.reduce((a, b) => (b.ms > a.ms ? b : a), { ms: 0, levels: 0 });
         const value = { ms: before.ms + cost.get(urn)!, levels: before.levels + 1 };
         memo.set(urn, value);
@@ -161,7 +184,7 @@ interface SwarmFigures {
 /** The swarm run's figures: services by dependency level (their longest path of Service dependencies). */
 function swarmFigures(result: ApplyResult, dockerHost: string): SwarmFigures {
     const services = result.synth.resources.filter((r) => r.type === SERVICE);
-    const byUrn = new Map(services.map((r) => [r.urn, r]));
+    const serviceDeps = dependsOnTyped(result, SERVICE);
     const events = new Map(result.events.filter((e) => e.type === SERVICE).map((e) => [e.name, e]));
     // From the node: the service's first task's container (the limits Command then replaces the task: ps -a lists
     // newest first), when it started and passed its first probe (a short-lived container: its health log, which
@@ -189,7 +212,7 @@ function swarmFigures(result: ApplyResult, dockerHost: string): SwarmFigures {
     const levelOf = (urn: string): number => {
         const known = depth.get(urn);
         if (known !== undefined) return known;
-        const deps = byUrn.get(urn)!.dependencies.filter((d) => byUrn.has(d)).map(levelOf);
+        const deps = serviceDeps(urn).map(levelOf);
         const value = deps.length === 0 ? 0 : Math.max(...deps) + 1;
         depth.set(urn, value);
         return value;
@@ -198,7 +221,7 @@ function swarmFigures(result: ApplyResult, dockerHost: string): SwarmFigures {
     const floorOf = (urn: string): number => {
         const known = floor.get(urn);
         if (known !== undefined) return known;
-        const value = Math.max(0, ...byUrn.get(urn)!.dependencies.filter((d) => byUrn.has(d)).map(floorOf)) + timing.get(urn)!.healthy;
+        const value = Math.max(0, ...serviceDeps(urn).map(floorOf)) + timing.get(urn)!.healthy;
         floor.set(urn, value);
         return value;
     };
