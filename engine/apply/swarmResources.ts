@@ -28,7 +28,8 @@
  *   provider's engine to be removed (:261-336).
  */
 import { DockerApiError, type DockerApi } from "./dockerApi";
-import { PartialUpdateError, runProcess } from "./liveResources";
+import { runProcess } from "./liveResources";
+import { PartialUpdateError } from "./partialUpdateError";
 import type { ChangeKind } from "./containerInputs";
 import type { DriverContext, Outputs, Props, ResourceDriver } from "./liveResources";
 import type { InputChange } from "./plan";
