@@ -247,7 +247,7 @@ test("an update whose new task never gets healthy is rolled back by swarm; the a
     expect(err.message).toContain(`${resource}: service rollback completed`);
     expect(err.events.filter((e) => e.name === resource).map((e) => [e.op, e.failed !== undefined])).toEqual([["update", true]]);
     // Swarm rolled the spec back (the provider returns at rollback_completed, or once the rollback's task runs).
-    const spec = waitFor("the rollback marked completed", () => inspectLeaf().UpdateStatus.State === "rollback_completed" && inspectLeaf());
+    const spec = waitFor("the rollback marked completed", () => inspectLeaf().UpdateStatus.State === "rollback_completed" && inspectLeaf(), { timeoutMs: 60_000, intervalMs: 500 });
     expect(spec.Spec.TaskTemplate.ContainerSpec.Healthcheck.Test).toEqual(good.tests);
     // The provider does not wait for the rolled-back task: its first health check comes later.
     waitFor("the rolled-back task running healthy", () => replicasOf(leaf) === "1/1", { timeoutMs: 90_000, intervalMs: 500 });
