@@ -46,6 +46,15 @@ export function watchEnvironment(plan: WatchPlan): Record<string, string> {
         HOMEIQ_WATCH_MEMORY_PERCENT: String(REVIEW_CRITERIA.memoryPercent),
         HOMEIQ_WATCH_CPU_PERCENT: String(REVIEW_CRITERIA.cpuPercent),
         HOMEIQ_HA_URL: plan.homeAssistantUrl,
+        // On swarm: services read through the manager (DOCKER_HOST), the volumes' disk on the data node.
+        ...(plan.swarm
+            ? {
+                  HOMEIQ_WATCH_SWARM_SERVICES: plan.swarm.services.join(" "),
+                  HOMEIQ_WATCH_SWARM_DATA_NODE: plan.swarm.dataNode,
+                  HOMEIQ_WATCH_SWARM_DATA_HOST: plan.swarm.dataDockerHost,
+                  HOMEIQ_WATCH_SWARM_VOLUME_MOUNTS: plan.swarm.volumeMounts.join(" "),
+              }
+            : {}),
     };
 }
 

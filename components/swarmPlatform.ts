@@ -23,6 +23,7 @@ import { PlatformSecrets } from "./platformSecrets";
 import { scriptCommand, SCRIPTS } from "./scriptCommand";
 import { ServiceImage } from "./serviceImage";
 import { DataLifecycle } from "./dataLifecycle";
+import { StackWatch } from "./stackWatch";
 
 
 /** The provider's first convergence poll (converge_config.delay); it then polls at +5 s, +15 s, +25 s … */
@@ -69,6 +70,7 @@ export class SwarmPlatform extends pulumi.ComponentResource {
     readonly secrets: PlatformSecrets;
     readonly preflight: command.local.Command;
     readonly services: Readonly<Partial<Record<ServiceKey, docker.Service>>>;
+    readonly watch?: StackWatch;
 
     constructor(name: string, args: SwarmPlatformArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("homeiq:index:SwarmPlatform", name, {}, opts);
@@ -155,6 +157,19 @@ export class SwarmPlatform extends pulumi.ComponentResource {
         }
         lifecycle.finish();
         this.services = services;
+        // The watch between deploys, reading the services through the manager (plan/swarm.ts swarmWatch).
+        if (swarm.watch) {
+            this.watch = new StackWatch(
+                `${name}-watch`,
+                {
+                    plan: swarm.watch,
+                    homeAssistantToken: this.secrets.value("homeAssistantToken"),
+                    webhookUrl: swarm.watch.webhookUrl ? this.secrets.value(swarm.watch.webhookUrl.secret) : undefined,
+                    dependsOn: Object.values(services),
+                },
+                { parent: this },
+            );
+        }
         this.registerOutputs({});
     }
 }

@@ -607,17 +607,20 @@ export const isLocalDockerHost = (dockerHost: string | undefined): boolean => do
 /** A schedule asked for where none can run: said on every run (the plan sets none up). */
 function scheduleWarnings(values: Fields): string[] {
     if (isLocalDockerHost(values.dockerHost)) return [];
-    const remote = `the Docker engine is remote (${values.dockerHost?.split("://")[0]}://...), and scheduled jobs run from the crontab of the machine that runs pulumi`;
+    // On swarm homeiq:dockerHost is the manager: the jobs run there and reach the data node's engine.
+    const engine = values.target === "swarm" ? "the swarm manager (homeiq:dockerHost)" : "the Docker engine";
+    const host = values.target === "swarm" ? "the swarm manager" : "the Docker host";
+    const remote = `${engine} is remote (${values.dockerHost?.split("://")[0]}://...), and scheduled jobs run from the crontab of the machine that runs pulumi`;
     return [
         ...(values.backupSchedule === "off" && values.backupDrillSchedule === "off"
             ? []
             : [
                   `homeiq:backupSchedule and homeiq:backupDrillSchedule: ${remote}, ` +
-                      "so no scheduled backup, copy or drill is set up: run pulumi on the Docker host, or set both keys to off to silence this",
+                      `so no scheduled backup, copy or drill is set up: run pulumi on ${host}, or set both keys to off to silence this`,
               ]),
         ...(values.watchEveryMinutes === 0
             ? []
-            : [`homeiq:watchEveryMinutes: ${remote}, so no watch is set up: run pulumi on the Docker host, or set it to 0 to silence this`]),
+            : [`homeiq:watchEveryMinutes: ${remote}, so no watch is set up: run pulumi on ${host}, or set it to 0 to silence this`]),
     ];
 }
 

@@ -55,6 +55,18 @@ export function parseStatusArgs(argv: readonly string[]): StatusArgs {
     return { stack, json, requests, criteria };
 }
 
+/**
+ * The status reads containers by name on one engine; a swarm stack's tasks are on several nodes, under
+ * names swarm gives them. Said, not guessed: what to run instead (the watch reads the swarm).
+ */
+export function swarmStatusRefusal(stack: string, manager: string, watchEveryMinutes: number | undefined): string {
+    return (
+        `status: stack ${stack} runs on swarm (homeiq:target swarm); npm run status reads the containers of one Docker host and does not read a swarm. ` +
+        `Its services, through the manager: DOCKER_HOST=${manager} docker service ls --filter label=com.homeiq.stack=${stack}` +
+        (watchEveryMinutes ? `; the watch checks them every ${watchEveryMinutes} minutes and notifies (docs/swarm.md).` : ".")
+    );
+}
+
 /** The whole command: returns the exit code and what to print. HOMEIQ_PROJECT_DIR points it at another project folder (tests). */
 export async function statusCommand(argv: readonly string[], projectDir: string): Promise<{ code: number; stdout: string; stderr: string; status?: StackStatus }> {
     let args: StatusArgs;
@@ -66,6 +78,7 @@ export async function statusCommand(argv: readonly string[], projectDir: string)
     }
     try {
         const { plan } = loadStackPlan(projectDir, args.stack);
+        if (plan.swarm) return { code: EXIT.usage, stdout: "", stderr: `${swarmStatusRefusal(plan.stack, plan.dockerHost, plan.swarm.watch?.everyMinutes)}\n` };
         const status = await collectStatus(plan, { requests: args.requests, requestTimeoutSeconds: 2, criteria: args.criteria, backupFolder: backupFolderOf(plan) });
         const stdout = args.json ? `${JSON.stringify(status, null, 2)}\n` : humanReport(status);
         return { code: status.exitCode, stdout, stderr: "", status };

@@ -308,6 +308,19 @@ export interface WatchPlan {
     readonly homeAssistantUrl: string;
     readonly webhookUrl?: { readonly secret: "notifyWebhookUrl" };
     readonly dockerHost: string;
+    /** homeiq:target swarm: the services are read through the manager (`dockerHost`), not containers (plan/swarm.ts swarmWatch). */
+    readonly swarm?: SwarmWatchPlan;
+}
+
+/** What the watch reads of a stack on swarm (scripts/watch/swarm.sh). */
+export interface SwarmWatchPlan {
+    /** The swarm services: replicas running against desired, why the last task failed, tasks restarting in a loop. */
+    readonly services: readonly string[];
+    /** The data node (hostname) and its engine, where the stateful tasks and their volumes are. */
+    readonly dataNode: string;
+    readonly dataDockerHost: string;
+    /** Volume mounts of the stateful tasks, `service:path`: the filesystem of the data node's volumes is measured in the first that runs. */
+    readonly volumeMounts: readonly string[];
 }
 
 export interface PlatformPlan {

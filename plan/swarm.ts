@@ -6,7 +6,7 @@
  * swarm needs on top (placement, the overlay, what is published, which node builds which image).
  */
 import { SERVICE_CATALOG, type ServiceKey } from "../catalog/services";
-import type { LifecycleStep, PlatformPlan, ServicePlan } from "./plan";
+import type { LifecycleStep, PlatformPlan, ServicePlan, WatchPlan } from "./plan";
 
 import type { SwarmNodeRole } from "../config/values";
 
@@ -64,6 +64,8 @@ export interface SwarmPlan {
     readonly lifecycle: readonly LifecycleStep[];
     /** The dashboard's URL: published on the first apps node, which it is pinned to. */
     readonly dashboardUrl?: string;
+    /** The plan's watch, reading the swarm's services through the manager (swarmWatch); absent when the plan has none. */
+    readonly watch?: WatchPlan;
 }
 
 /**
@@ -71,6 +73,8 @@ export interface SwarmPlan {
  * stateful tasks are pinned; the scripts find each service's task container there (scripts/swarm/);
  * a restore scales the services whose files it replaces to 0 through the manager. The host-ports check
  * is dropped: only the dashboard publishes a port, and swarm itself refuses a taken host-mode port.
+ * The backup schedule stays in the crontab of the machine that runs `pulumi up` (its settings keep
+ * whether there is one: plan/resolve.ts), and its jobs reach the data node as the deploy-time backups do.
  */
 export function swarmLifecycle(steps: readonly LifecycleStep[], dataHost: string, managerHost: string, onSwarm: ReadonlySet<string>): LifecycleStep[] {
     const out: LifecycleStep[] = [];
@@ -79,9 +83,7 @@ export function swarmLifecycle(steps: readonly LifecycleStep[], dataHost: string
         switch (step.kind) {
             case "host-ports-check":
                 continue;
-            // Not yet on swarm: the host scheduler (issue 17) runs backup.sh with container names on one host.
             case "backup-schedule":
-                continue;
             case "pre-change-backup":
             case "final-backup":
             case "on-demand-backup":
@@ -161,6 +163,8 @@ export function resolveSwarm(plan: PlatformPlan, target: SwarmTargetConfig): Swa
         });
     }
     const deployed = new Set(services.map((s) => s.key));
+    const published = services.find((s) => s.publish);
+    const dashboardUrl = published ? `http://${appsNodes[0]}:${published.publish!.published}` : undefined;
     for (const s of plan.services) {
         for (const dep of s.startAfter) {
             if (deployed.has(s.key) && !deployed.has(dep)) throw new Error(`${s.key} starts after ${dep}, which the swarm target does not run`);
@@ -175,6 +179,32 @@ export function resolveSwarm(plan: PlatformPlan, target: SwarmTargetConfig): Swa
         requireNoNewPrivileges: target.requireNoNewPrivileges,
         minEngineMajor: 25,
         lifecycle: swarmLifecycle(plan.lifecycle, hostOf(dataNode), plan.dockerHost, deployed),
-        dashboardUrl: services.find((s) => s.publish) ? `http://${appsNodes[0]}:${services.find((s) => s.publish)!.publish!.published}` : undefined,
+        dashboardUrl,
+        watch: plan.watch && swarmWatch(plan, services, { dataNode, dataDockerHost: hostOf(dataNode), dashboardUrl }),
+    };
+}
+
+/**
+ * The plan's watch on swarm: the same schedule, graces and thresholds, reading the swarm services
+ * through the manager (plan.dockerHost) instead of containers on one host; the disk of the data node's
+ * volumes measured in its stateful tasks; the backup folder on this machine as before; of the endpoints
+ * only the dashboard's, the one published, at its URL on its node.
+ */
+export function swarmWatch(
+    plan: PlatformPlan,
+    services: readonly SwarmServicePlan[],
+    where: { readonly dataNode: string; readonly dataDockerHost: string; readonly dashboardUrl?: string },
+): WatchPlan | undefined {
+    if (!plan.watch) return undefined;
+    const dashboard = services.find((s) => s.publish);
+    const target = dashboard && where.dashboardUrl ? plan.watch.targets.find((t) => t.service === dashboard.key) : undefined;
+    const volumeMounts = services
+        .filter((s) => s.role === "data")
+        .flatMap((s) => plan.services.find((p) => p.key === s.key)!.volumes.map((v) => `${s.name}:${v.containerPath}`));
+    return {
+        ...plan.watch,
+        containers: [],
+        targets: target ? [{ ...target, url: `${where.dashboardUrl}${new URL(target.url).pathname}${new URL(target.url).search}` }] : [],
+        swarm: { services: services.map((s) => s.name), dataNode: where.dataNode, dataDockerHost: where.dataDockerHost, volumeMounts },
     };
 }

@@ -99,10 +99,11 @@ drill_one() {
   fi
   local checks=()
   if [[ -n $influx_ctr ]]; then
-    # The stack's bucket, as config.json (the stack's non-secret config) names it, must be there.
+    # The stack's bucket, as config.json (the stack's non-secret config) names it, must be there: the
+    # program writes its keys (influxdbOrg, influxdbBucket), a config by hand may say org and bucket.
     local org bucket
-    org=$(grep -o '"org": *"[^"]*"' "$dir/config.json" | head -n 1 | sed 's/.*"\([^"]*\)"$/\1/')
-    bucket=$(grep -o '"bucket": *"[^"]*"' "$dir/config.json" | head -n 1 | sed 's/.*"\([^"]*\)"$/\1/')
+    org=$(grep -o '"\(influxdbOrg\|org\)": *"[^"]*"' "$dir/config.json" | head -n 1 | sed 's/.*"\([^"]*\)"$/\1/')
+    bucket=$(grep -o '"\(influxdbBucket\|bucket\)": *"[^"]*"' "$dir/config.json" | head -n 1 | sed 's/.*"\([^"]*\)"$/\1/')
     if [[ -z $org || -z $bucket ]]; then
       warn "$source: config.json names no InfluxDB org and bucket; only the restore itself was checked"
       checks+=("influxdb: restored")

@@ -45,7 +45,12 @@ case ${DOCKER_HOST:-} in
   "" | unix://*) ;;
   # The job runs where this script runs; with a remote engine that is not the Docker host, which
   # may be off when this machine is (a laptop). Refused rather than half-working.
-  *) die "$EXIT_USAGE" "a schedule runs on the machine that runs 'pulumi up'; with DOCKER_HOST=${DOCKER_HOST%%://*}://... that is not the Docker host. Run pulumi on the Docker host, or turn the schedule off" ;;
+  *)
+    # On swarm the job reaches the data node's engine (DOCKER_HOST, ssh:// as the deploy-time backups do)
+    # from the manager: this machine must be the manager (HOMEIQ_SWARM_MANAGER local), which runs with the swarm.
+    [[ ${HOMEIQ_SWARM_MANAGER:-} == unix://* ]] ||
+      die "$EXIT_USAGE" "a schedule runs on the machine that runs 'pulumi up'; with DOCKER_HOST=${DOCKER_HOST%%://*}://... that is not the Docker host${HOMEIQ_SWARM_MANAGER:+ nor the swarm manager}. Run pulumi on the Docker host${HOMEIQ_SWARM_MANAGER:+ (on swarm: the manager)}, or turn the schedule off"
+    ;;
 esac
 command -v crontab >/dev/null ||
   die "$EXIT_HOST" "crontab is not on PATH: scheduled jobs run from the user's crontab (Debian/Ubuntu: sudo apt-get install cron); nothing was changed"

@@ -37,11 +37,28 @@ STACK=${HOMEIQ_WATCH_STACK:-}
 STATE=${HOMEIQ_WATCH_STATE_FILE:-}
 [[ $STATE == /* || $STATE == '~/'* ]] || die "$EXIT_USAGE" "environment variable HOMEIQ_WATCH_STATE_FILE='$STATE' is malformed: expected an absolute path or ~/... (where the watch remembers what it told)"
 STATE=${STATE/#\~/$HOME}
-[[ ${HOMEIQ_WATCH_CONTAINERS:-} =~ [^[:space:]] ]] || die "$EXIT_USAGE" "environment variable HOMEIQ_WATCH_CONTAINERS is required: the stack's container names, space-separated"
-read -r -d '' -a CONTAINERS <<<"$HOMEIQ_WATCH_CONTAINERS" || true
-for c in "${CONTAINERS[@]}"; do
-  [[ $c =~ ^[a-z0-9][a-z0-9_.-]*$ ]] || die "$EXIT_USAGE" "HOMEIQ_WATCH_CONTAINERS entry '$c' is not a container name ([a-z0-9][a-z0-9_.-]*)"
-done
+# On swarm (scripts/watch/swarm.sh): the stack's services through the manager instead of containers.
+read -r -d '' -a SWARM_SERVICES <<<"${HOMEIQ_WATCH_SWARM_SERVICES:-}" || true
+if ((${#SWARM_SERVICES[@]} > 0)); then
+  for c in "${SWARM_SERVICES[@]}"; do
+    [[ $c =~ ^[a-z0-9][a-z0-9_.-]*$ ]] || die "$EXIT_USAGE" "HOMEIQ_WATCH_SWARM_SERVICES entry '$c' is not a service name ([a-z0-9][a-z0-9_.-]*)"
+  done
+  SWARM_DATA_NODE=${HOMEIQ_WATCH_SWARM_DATA_NODE:-}
+  [[ $SWARM_DATA_NODE =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] || die "$EXIT_USAGE" "environment variable HOMEIQ_WATCH_SWARM_DATA_NODE='$SWARM_DATA_NODE' is malformed: expected the data node's hostname"
+  SWARM_DATA_HOST=${HOMEIQ_WATCH_SWARM_DATA_HOST:-}
+  [[ $SWARM_DATA_HOST =~ ^(unix|ssh|tcp)://[^[:space:]]+$ ]] || die "$EXIT_USAGE" "environment variable HOMEIQ_WATCH_SWARM_DATA_HOST='$SWARM_DATA_HOST' is malformed: expected the data node's engine (unix://, ssh:// or tcp://)"
+  read -r -d '' -a SWARM_VOLUME_MOUNTS <<<"${HOMEIQ_WATCH_SWARM_VOLUME_MOUNTS:-}" || true
+  for c in "${SWARM_VOLUME_MOUNTS[@]}"; do
+    [[ $c =~ ^[a-z0-9][a-z0-9_.-]*:/[^[:space:]]*$ ]] || die "$EXIT_USAGE" "HOMEIQ_WATCH_SWARM_VOLUME_MOUNTS entry '$c' is not service:/path"
+  done
+  CONTAINERS=()
+else
+  [[ ${HOMEIQ_WATCH_CONTAINERS:-} =~ [^[:space:]] ]] || die "$EXIT_USAGE" "environment variable HOMEIQ_WATCH_CONTAINERS is required: the stack's container names, space-separated"
+  read -r -d '' -a CONTAINERS <<<"$HOMEIQ_WATCH_CONTAINERS" || true
+  for c in "${CONTAINERS[@]}"; do
+    [[ $c =~ ^[a-z0-9][a-z0-9_.-]*$ ]] || die "$EXIT_USAGE" "HOMEIQ_WATCH_CONTAINERS entry '$c' is not a container name ([a-z0-9][a-z0-9_.-]*)"
+  done
+fi
 DOWN_MINUTES=$(int_var HOMEIQ_WATCH_DOWN_MINUTES 5 0 10080)
 CRITERION_MINUTES=$(int_var HOMEIQ_WATCH_CRITERION_MINUTES 30 0 10080)
 MAX_LATENCY_MS=$(int_var HOMEIQ_WATCH_MAX_LATENCY_MS 100 1 600000)
@@ -85,6 +102,10 @@ pct_x100() {
 
 if ! engine=$(docker version --format '{{.Server.Version}}' 2>&1); then
   problem down engine "the Docker engine${DOCKER_HOST:+ at $DOCKER_HOST} does not answer: ${engine//$'\n'/ }"
+elif ((${#SWARM_SERVICES[@]} > 0)); then
+  # shellcheck source=scripts/watch/swarm.sh
+  source "$HERE/swarm.sh"
+  measure_swarm
 else
   declare -A STATE_OF=() HEALTH_OF=() STARTED_OF=() CPUS_OF=()
   out=$(docker inspect --type container --format '{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.State.StartedAt}} {{.HostConfig.NanoCpus}}' "${CONTAINERS[@]}" 2>/dev/null) || true

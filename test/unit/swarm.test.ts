@@ -107,7 +107,7 @@ describe("the plan's swarm form", () => {
     it("carries the data lifecycle to the data node's engine; the restore scales the SQLite services through the manager", () => {
         const p = swarmPlan({ restoreFrom: "/srv/homeiq-backups/prod/20261127T101500Z" });
         const kinds = p.swarm!.lifecycle.map((s) => s.kind);
-        expect(kinds).toEqual(p.lifecycle.map((s) => s.kind).filter((k) => k !== "host-ports-check" && k !== "backup-schedule"));
+        expect(kinds).toEqual(p.lifecycle.map((s) => s.kind).filter((k) => k !== "host-ports-check"));
         for (const step of p.swarm!.lifecycle) {
             const host = "target" in step ? step.target.dockerHost : "dockerHost" in step ? step.dockerHost : undefined;
             expect([step.kind, host]).toEqual([step.kind, "ssh://admin@nas"]);

@@ -1,0 +1,78 @@
+# shellcheck shell=bash
+# scripts/watch/swarm.sh - what the watch measures of a stack on swarm; sourced by watch.sh, which calls
+# measure_swarm instead of reading containers on one host. A swarm task has no container name of its
+# own, and swarm replaces a task whose container is stopped or unhealthy, so "down" is about services:
+#
+# Through the manager (DOCKER_HOST):
+#   down:<service>    the service is missing; asks for 0 replicas (scaled to 0); runs fewer tasks than it
+#                     asks for (the message gives why its newest task ended: swarm stops an unhealthy task
+#                     with "unhealthy container" and starts another); or runs them but SWARM_LOOP_FAILURES
+#                     or more of its tasks failed within the last SWARM_LOOP_MINUTES (a task restarting in
+#                     a loop: said resolved once that long has passed without a failure)
+#   errors:<service>  error lines in its running task's log since swarm created that task (docker service logs)
+# On the data node's engine (HOMEIQ_WATCH_SWARM_DATA_HOST), where the stateful tasks and their volumes are:
+#   disk:volumes on <node>   the filesystem that holds the node's volumes, by df in the first running
+#                            stateful task that mounts one (every local volume of a node is on that filesystem)
+# Memory and CPU are not measured on swarm (each task's usage is on its own node's engine).
+#
+# Variables (watch.sh checks them): HOMEIQ_WATCH_SWARM_SERVICES, HOMEIQ_WATCH_SWARM_DATA_NODE,
+# HOMEIQ_WATCH_SWARM_DATA_HOST, HOMEIQ_WATCH_SWARM_VOLUME_MOUNTS (`service:/path ...`).
+
+readonly SWARM_LOOP_FAILURES=3 SWARM_LOOP_MINUTES=15
+
+# tasks_of <service>: one line per task swarm keeps of it (the running ones and the last few that ended):
+# `<unix time of its last state change><TAB><state><TAB><desired state><TAB><unix time it was created><TAB><error>`,
+# newest first (the error last: read collapses empty fields between tabs).
+tasks_of() {
+  local ids
+  mapfile -t ids < <(docker service ps -q --no-trunc "$1" 2>/dev/null)
+  ((${#ids[@]} > 0)) || return 0
+  docker inspect --type task --format '{{.Status.Timestamp.Unix}}{{"\t"}}{{.Status.State}}{{"\t"}}{{.DesiredState}}{{"\t"}}{{.CreatedAt.Unix}}{{"\t"}}{{.Status.Err}}' "${ids[@]}" 2>/dev/null |
+    sort -t $'\t' -k1,1nr
+}
+
+measure_swarm() {
+  local svc desired ts state want err created running failed last started n now mount path c use
+  now=$(date +%s)
+  for svc in "${SWARM_SERVICES[@]}"; do
+    if ! desired=$(docker service inspect --format '{{if .Spec.Mode.Replicated}}{{.Spec.Mode.Replicated.Replicas}}{{else}}1{{end}}' "$svc" 2>/dev/null); then
+      problem down "$svc" "$svc does not exist"
+      continue
+    fi
+    running=0 failed=0 last='' started=''
+    while IFS=$'\t' read -r ts state want created err; do
+      [[ -n ${ts:-} ]] || continue
+      if [[ $state == running && $want == running ]]; then
+        running=$((running + 1))
+        [[ -n $started ]] || started=$created
+      elif [[ $state == failed || $state == rejected ]]; then
+        ((now - ts > SWARM_LOOP_MINUTES * 60)) || failed=$((failed + 1))
+        [[ -n $last ]] || last="$state: ${err:-no error given}"
+      fi
+    done < <(tasks_of "$svc")
+    [[ $last != *"unhealthy container"* ]] || last="unhealthy (swarm stopped it: $last)"
+    if ((desired == 0)); then
+      problem down "$svc" "$svc is scaled to 0 replicas: it runs nothing"
+    elif ((running < desired)); then
+      problem down "$svc" "$svc runs $running of $desired replicas${last:+; its last task ended $last}$( ((failed == 0)) || echo " ($failed task failures in the last $SWARM_LOOP_MINUTES minutes)")"
+    elif ((failed >= SWARM_LOOP_FAILURES)); then
+      problem down "$svc" "$svc is restarting in a loop: $failed of its tasks failed in the last $SWARM_LOOP_MINUTES minutes; the last ended $last"
+    fi
+    if [[ -n $started ]]; then
+      timeout 60 docker service logs --raw --since "$started" "$svc" >"$WORK/logs" 2>&1 || continue
+      n=$(count_error_lines "$WORK/logs")
+      ((n == 0)) || problem errors "$svc" "$svc wrote $n error line(s) since its task was created at $(iso "$started") (see: docker service logs --since $(iso "$started") $svc)"
+    fi
+  done
+
+  for mount in "${SWARM_VOLUME_MOUNTS[@]}"; do
+    svc=${mount%%:*} path=${mount#*:}
+    c=$(DOCKER_HOST=$SWARM_DATA_HOST docker ps -q --filter "label=com.docker.swarm.service.name=$svc" --filter status=running 2>/dev/null | head -n 1) || c=''
+    [[ -n $c ]] || continue
+    use=$(DOCKER_HOST=$SWARM_DATA_HOST docker exec "$c" df -P "$path" 2>/dev/null | { read -r _ && read -r _ _ _ _ pct _ && echo "${pct%\%}"; }) || use=''
+    [[ $use =~ ^[0-9]+$ ]] || continue
+    ((use < DISK_PERCENT)) ||
+      problem disk "volumes on $SWARM_DATA_NODE" "the filesystem of the volumes on $SWARM_DATA_NODE is $use % full (measured at $path in $svc; threshold: $DISK_PERCENT %)"
+    return 0
+  done
+}

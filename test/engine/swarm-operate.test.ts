@@ -1,0 +1,351 @@
+/**
+ * Operating a stack on swarm between deploys, on two dedicated swarm engines (engine/swarm-nodes.sh; node 1
+ * the manager and an apps node, node 2 the data node: the shared engine never enters swarm mode), with the
+ * jobs as the program registers them: the environment of the BackupSchedule and StackWatch Commands is the
+ * synthesized program's own for a swarm stack (its secrets, "[secret]" in the synth, given here as Pulumi
+ * would), installed by scripts/schedule/install.sh as those Commands' create does, run by tick.sh.
+ * - the scheduled backup, started by the real cron daemon from the installed crontab entry, reaches the
+ *   stateful tasks on node 2 through node 2's engine (scripts/swarm/backup.sh): a verified backup of
+ *   InfluxDB and the SQLite service; the off-host copy follows; the drill restores it into scratch
+ *   containers on node 2;
+ * - the watch reads the swarm through the manager and notifies a stand-in Home Assistant and webhook: a
+ *   service scaled to 0, then a task that swarm stops as unhealthy, again and again (a restart loop), each
+ *   one notice and one when it clears; the disk of node 2's volumes, measured in its InfluxDB task.
+ * The services are hand-written stand-ins named as the plan names them (the program's own service specs
+ * are exercised by stack.swarm.test.ts). No IPVS needed. Wall time here: see docs/swarm.md.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { parseDocument } from "yaml";
+import { dockerApi } from "../../engine/apply/dockerApi";
+import type { DriverContext, Props } from "../../engine/apply/liveResources";
+import { serviceDriver } from "../../engine/apply/swarmResources";
+import { synthesize } from "../../synth/synthesize";
+import { IMAGES, REPO_ROOT, Resources, run, waitFor, waitForAsync } from "./helpers";
+import { crontab, ensureCron, runRepoScript, startRecorder, type Recorder } from "./notify-helpers";
+import { STANDIN_CHECKOUT } from "./stack-helpers";
+import { startSwarm, type Swarm, type SwarmNode } from "./swarm-nodes";
+
+const NAME = "i18c-op";
+const STACK = "i18c-op";
+const TOKEN = "i18c-influx-token-swarm-operate-4b1f";
+const HA_TOKEN = "i18c-ha-token-swarm-operate-9e3a27";
+const COPY_PASSPHRASE = "i18cCopyPassphrase4b1f9e3a";
+const INFLUX = `${STACK}-influxdb`;
+const DATA_API = `${STACK}-data-api`;
+const APPS = `${STACK}-enrichment-pipeline`;
+
+const res = new Resources();
+let swarm: Swarm;
+let n1: SwarmNode, n2: SwarmNode;
+let rec: Recorder;
+let projectDir = "";
+let backupRoot = "";
+let copyRepo = "";
+/** The environment of each schedule Command of the synthesized swarm stack, secrets filled in. */
+let jobEnv: { backup: Record<string, string>; drill: Record<string, string>; watch: Record<string, string> };
+const installed: string[] = [];
+
+const on = (node: SwarmNode, args: string[]) => swarm.docker(node, args).stdout.trim();
+const taskOn = (node: SwarmNode, svc: string): string => on(node, ["ps", "-q", "--filter", `label=com.docker.swarm.service.name=${svc}`, "--filter", "status=running"]).split("\n")[0]!;
+
+/** A service as components/swarmPlatform.ts writes one (one replica, dnsrr, pinned), with a 1 s health check. */
+function service(name: string, node: SwarmNode, containerSpec: Props): Props {
+    return {
+        name,
+        labels: [{ label: "com.homeiq.stack", value: STACK }],
+        taskSpec: {
+            containerSpec: { stopGracePeriod: "2s", ...containerSpec },
+            restartPolicy: { condition: "any", delay: "1s", maxAttempts: 0, window: "0s" },
+            placement: { constraints: [`node.hostname==${node.hostname}`], maxReplicas: 1 },
+        },
+        mode: { replicated: { replicas: 1 } },
+        endpointSpec: { mode: "dnsrr" },
+        convergeConfig: { delay: "1s", timeout: "90s" },
+    };
+}
+const health = (cmd: string) => ({ tests: ["CMD-SHELL", cmd], interval: "1s", timeout: "3s", startPeriod: "0s", retries: 1 });
+
+/** The synthesized program's schedule Commands for the swarm stack; each "[secret]" replaced by the value Pulumi would pass. */
+async function programJobs(): Promise<typeof jobEnv> {
+    const hook = `${rec.base}/hook`;
+    const secrets: Record<string, string> = { HOMEIQ_INFLUX_TOKEN: TOKEN, HOMEIQ_HA_TOKEN: HA_TOKEN, HOMEIQ_NOTIFY_WEBHOOK_URL: hook, HOMEIQ_COPY_PASSWORD: COPY_PASSPHRASE };
+    const overrides = {
+        "homeiq:influxdbAdminToken": TOKEN,
+        "homeiq:homeAssistantToken": HA_TOKEN,
+        "homeiq:notifyWebhookUrl": hook,
+        "homeiq:backupCopyPassphrase": COPY_PASSPHRASE,
+    };
+    const result = await synthesize(STACK, { projectDir, configOverrides: overrides, secretOverrides: Object.keys(overrides), verifyCheckout: false, checkOtherStacks: false });
+    const envOf = (name: string): Record<string, string> => {
+        const command = result.resources.find((r) => r.type === "command:local:Command" && r.name === name);
+        if (!command) throw new Error(`the program registers no ${name}`);
+        return Object.fromEntries(
+            Object.entries(command.inputs.environment as Record<string, string>).map(([k, v]) => {
+                if (v !== "[secret]") return [k, v];
+                if (!(k in secrets)) throw new Error(`${name}: ${k} is a secret this test does not know`);
+                return [k, secrets[k]!];
+            }),
+        );
+    };
+    return { backup: envOf("homeiq-backup-schedule-backup"), drill: envOf("homeiq-backup-schedule-drill"), watch: envOf("homeiq-watch") };
+}
+
+/** scripts/schedule/install.sh with a Command's environment, as the Command's create runs it. */
+function install(env: Record<string, string>): string {
+    const r = runRepoScript("schedule/install.sh", { ...env, TZ: "UTC" });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+    const dir = env.HOMEIQ_SCHEDULE_DIR!;
+    installed.push(dir);
+    return dir;
+}
+const lastRun = (dir: string): { result: string; exitCode: number; log: string } | undefined => {
+    const f = path.join(dir, "last-run.json");
+    return fs.existsSync(f) ? JSON.parse(fs.readFileSync(f, "utf8")) : undefined;
+};
+
+beforeAll(async () => {
+    ensureCron();
+    rec = startRecorder(res, "i18c-op");
+    swarm = startSwarm(NAME, 2, "10.242.40", [IMAGES.busybox]);
+    [n1, n2] = swarm.nodes as [SwarmNode, SwarmNode];
+    // The stateful images only where the stateful tasks run.
+    swarm.load(n2, [IMAGES.python, IMAGES.influxStandin]);
+
+    // The swarm stack as a user configures it: the prod stack file, target swarm, node 2 the data node.
+    projectDir = res.tmpDir("i18c-op-project");
+    backupRoot = path.join(projectDir, "backups");
+    copyRepo = path.join(projectDir, "restic");
+    fs.copyFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), path.join(projectDir, "Pulumi.yaml"));
+    const disabled = [
+        "websocket-ingestion", "admin-api", "data-retention", "carbon-intensity", "electricity-pricing", "air-quality",
+        "calendar", "smart-meter", "sports-data", "health-dashboard", "log-aggregator",
+    ];
+    const stackFile = path.join(projectDir, `Pulumi.${STACK}.yaml`);
+    const doc = parseDocument(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.prod.yaml"), "utf8"));
+    const config: Record<string, unknown> = {
+        "homeiq:target": "swarm",
+        "homeiq:dockerHost": n1.dockerHost,
+        "homeiq:swarmNodes": [`${n1.hostname}=apps@${n1.dockerHost}`, `${n2.hostname}=data@${n2.dockerHost}`],
+        "homeiq:swarmSubnet": "10.244.40.0/24",
+        "homeiq:homeiqCheckoutPath": STANDIN_CHECKOUT,
+        "homeiq:influxdbImage": IMAGES.influxStandin,
+        "homeiq:dashboardBindAddress": undefined,
+        "homeiq:disabledServices": disabled.map((s) => `${s}=not needed by the swarm operate test`),
+        "homeiq:backupRoot": backupRoot,
+        "homeiq:backupSchedule": "every 1",
+        "homeiq:backupCopyRepository": copyRepo,
+        "homeiq:homeAssistantUrl": `${rec.base}/ha`,
+        // A day: cron never runs the watch during the test; the test's ticks run it (controlled clock).
+        "homeiq:watchEveryMinutes": 1440,
+        "homeiq:watchDownMinutes": 0,
+        "homeiq:watchCriterionMinutes": 0,
+        // Any use counts: the disk notice is certain, so its source (node 2's volumes) can be checked.
+        "homeiq:watchDiskPercent": 1,
+    };
+    for (const [k, v] of Object.entries(config)) {
+        if (v === undefined) doc.deleteIn(["config", k]);
+        else doc.setIn(["config", k], v);
+    }
+    fs.writeFileSync(stackFile, doc.toString());
+    jobEnv = await programJobs();
+
+    // The stand-in stack on the swarm: InfluxDB and data-api's SQLite pinned to node 2, an apps service on node 1.
+    const ctx: DriverContext = { api: dockerApi(n1.dockerHost), dockerHost: n1.dockerHost, cwd: REPO_ROOT, log: () => undefined };
+    // data-api's stand-in under the name of the image the program builds for it (the drill restores with it).
+    on(n2, ["tag", IMAGES.python, JSON.parse(jobEnv.backup.HOMEIQ_IMAGES_JSON!)["data-api"]]);
+    // data-api's volume as the real image leaves it (its /app/data owned by the service user).
+    on(n2, ["volume", "create", `${STACK}-sqlite-data`]);
+    on(n2, ["run", "--rm", "-v", `${STACK}-sqlite-data:/d`, IMAGES.busybox, "chown", "1001:1001", "/d"]);
+    await Promise.all([
+        serviceDriver.create(ctx, "influxdb", service(INFLUX, n2, {
+            image: IMAGES.influxStandin,
+            env: {
+                DOCKER_INFLUXDB_INIT_MODE: "setup",
+                DOCKER_INFLUXDB_INIT_USERNAME: "admin",
+                DOCKER_INFLUXDB_INIT_PASSWORD: "i18c-influx-password",
+                DOCKER_INFLUXDB_INIT_ORG: "homeiq",
+                DOCKER_INFLUXDB_INIT_BUCKET: "home_assistant_events",
+                DOCKER_INFLUXDB_INIT_ADMIN_TOKEN: TOKEN,
+            },
+            mounts: [
+                { type: "volume", source: `${STACK}-influxdb-data`, target: "/var/lib/influxdb2" },
+                { type: "volume", source: `${STACK}-influxdb-config`, target: "/etc/influxdb2" },
+            ],
+            healthcheck: health("influx ping"),
+        })),
+        serviceDriver.create(ctx, "data-api", service(DATA_API, n2, {
+            image: IMAGES.python,
+            user: "1001:1001",
+            readOnly: true,
+            mounts: [{ type: "volume", source: `${STACK}-sqlite-data`, target: "/app/data" }],
+            commands: [
+                "python3",
+                "-c",
+                "import sqlite3,http.server\n" +
+                    "db=sqlite3.connect('/app/data/metadata.db'); db.execute('create table if not exists events(n integer)')\n" +
+                    "db.execute('insert into events values (7)'); db.commit(); db.close()\n" +
+                    "http.server.HTTPServer(('',8000),http.server.SimpleHTTPRequestHandler).serve_forever()",
+            ],
+            healthcheck: health("python3 -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/')\""),
+        })),
+        // Unhealthy while its volume holds the file `sick`: every new task too (a restart loop). Writes an
+        // error line to its log when the file `err` appears there.
+        serviceDriver.create(ctx, "apps", service(APPS, n1, {
+            image: IMAGES.busybox,
+            mounts: [{ type: "volume", source: `${STACK}-apps-flag`, target: "/flag" }],
+            commands: [
+                "sh",
+                "-c",
+                "mkdir -p /www; echo ok > /www/index.html; " +
+                    "(while :; do if [ -e /flag/err ]; then rm -f /flag/err; echo 'ERROR: stand-in failure for the watch'; fi; sleep 1; done) & " +
+                    "exec httpd -f -p 8080 -h /www",
+            ],
+            healthcheck: health("test ! -e /flag/sick && wget -q -O- http://127.0.0.1:8080/ >/dev/null"),
+        })),
+    ]);
+}, 300_000);
+
+afterAll(() => {
+    for (const dir of installed) runRepoScript("schedule/remove.sh", { HOMEIQ_SCHEDULE_DIR: dir });
+    swarm?.down();
+    res.cleanup();
+});
+
+test("the scheduled backup, started by cron from the installed entry, backs up the tasks on the data node; the copy follows; the drill restores it there", async () => {
+    // The program's own job: the data node's engine, the manager, the swarm wrapper's service names.
+    expect(jobEnv.backup).toMatchObject({
+        DOCKER_HOST: n2.dockerHost,
+        HOMEIQ_SWARM_MANAGER: n1.dockerHost,
+        HOMEIQ_SCHEDULE_COMMAND: "backup/scheduled.sh",
+        HOMEIQ_SCHEDULE_WHEN: "every 1",
+        HOMEIQ_INFLUX_CONTAINER: INFLUX,
+        HOMEIQ_SQLITE_DBS: `data-api=${DATA_API}:/app/data/metadata.db`,
+    });
+    const dir = install(jobEnv.backup);
+    expect(crontab()).toContain(`* * * * * HOMEIQ_SCHEDULE_DIR=${dir} /bin/bash ${dir}/scripts/schedule/tick.sh >>${dir}/tick.log 2>&1 # homeiq-schedule ${dir}`);
+    expect(crontab()).not.toContain(TOKEN);
+
+    // Up to a minute for cron's next tick, then the backup and the copy.
+    const runResult = await waitForAsync("the scheduled backup run by cron", async () => lastRun(dir), { timeoutMs: 180_000, intervalMs: 500 });
+    const runLog = fs.readFileSync(runResult.log, "utf8");
+    expect({ result: runResult.result, exitCode: runResult.exitCode, log: runResult.exitCode === 0 ? "" : runLog }).toEqual({ result: "ok", exitCode: 0, log: "" });
+    expect(fs.readFileSync(path.join(dir, "tick.log"), "utf8")).toContain(`backup of stack '${STACK}': running the run due at`);
+    expect(runLog).not.toContain(TOKEN);
+
+    const folders = fs.readdirSync(path.join(backupRoot, STACK)).filter((n) => /^\d{8}T\d{6}Z$/.test(n));
+    expect(folders).toHaveLength(1);
+    const backup = path.join(backupRoot, STACK, folders[0]!);
+    const manifest = JSON.parse(fs.readFileSync(path.join(backup, "manifest.json"), "utf8"));
+    expect({ reason: manifest.reason, influx: manifest.influxdb.status, sqlite: manifest.sqlite.map((e: { service: string; status: string }) => [e.service, e.status]) }).toEqual({
+        reason: "scheduled",
+        influx: "backed-up",
+        sqlite: [["data-api", "backed-up"]],
+    });
+    // The task containers it read are node 2's, found through its engine (the manager runs neither).
+    expect(on(n1, ["ps", "-q", "--filter", `label=com.docker.swarm.service.name=${INFLUX}`])).toBe("");
+    // Verified as a restore verifies it (every file's size and sha256), and the SQLite file holds the task's row.
+    const verify = run("bash", [path.join(REPO_ROOT, "scripts/backup/restore.sh")], {
+        env: { HOMEIQ_RESTORE_DIR: backup, HOMEIQ_STACK: STACK, HOMEIQ_RESTORE_VERIFY_ONLY: "1" },
+        allowFail: true,
+    });
+    expect({ code: verify.code, stderr: verify.stderr }).toEqual({ code: 0, stderr: "" });
+    const rows = run("python3", ["-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select n from events').fetchall())", path.join(backup, "sqlite/data-api/metadata.db")]);
+    expect(rows.stdout.trim()).toBe("[(7,)]");
+    // The off-host copy of the scheduled job: one snapshot of that folder in the restic repository.
+    expect(runLog).toContain(`${folders[0]}: copied`);
+    const snapshots = run("restic", ["-r", copyRepo, "snapshots", "--json"], { env: { RESTIC_PASSWORD: COPY_PASSPHRASE } });
+    expect((JSON.parse(snapshots.stdout) as Array<{ tags: string[] }>).map((s) => s.tags)).toEqual([expect.arrayContaining([`folder=${folders[0]}`, `stack=${STACK}`])]);
+
+    // The drill job (monthly), made due as after a missed month, runs on its tick against node 2's engine.
+    expect(jobEnv.drill).toMatchObject({ DOCKER_HOST: n2.dockerHost, HOMEIQ_SCHEDULE_COMMAND: "backup/drill.sh" });
+    const drillDir = install(jobEnv.drill);
+    fs.writeFileSync(path.join(drillDir, "state"), "last_slot=0\nlast_failure=0\n");
+    runRepoScript("schedule/tick.sh", { HOMEIQ_SCHEDULE_DIR: drillDir, TZ: "UTC" });
+    // cron may have taken the tick first (one at a time: tick.lock): wait for the run either way.
+    const drill = waitFor("the drill's run", () => lastRun(drillDir), { timeoutMs: 120_000, intervalMs: 500 });
+    const drillLog = fs.readFileSync(drill.log, "utf8");
+    expect({ result: drill.result, log: drill.result === "ok" ? "" : drillLog }).toEqual({ result: "ok", log: "" });
+    expect(drillLog).toMatch(/local: sqlite data-api: integrity_check ok, rows: events=1/);
+    for (const source of ["local", "copy"]) {
+        expect(drillLog).toContain(`${source}: influxdb: restored, answers with the stack's token, bucket home_assistant_events of org homeiq present`);
+    }
+    // Its scratch containers ran on node 2 and are gone.
+    expect(on(n2, ["ps", "-aq", "--filter", "label=com.homeiq.scratch"])).toBe("");
+}, 360_000);
+
+test("the watch reads the swarm through the manager: a service scaled to 0 (notified once, cleared once), a task swarm stops as unhealthy in a loop, an error line in a task's log; the disk of the data node's volumes", () => {
+    expect(jobEnv.watch).toMatchObject({
+        DOCKER_HOST: n1.dockerHost,
+        HOMEIQ_WATCH_SWARM_DATA_HOST: n2.dockerHost,
+        HOMEIQ_WATCH_SWARM_DATA_NODE: n2.hostname,
+        HOMEIQ_WATCH_CONTAINERS: "",
+    });
+    expect(jobEnv.watch.HOMEIQ_WATCH_SWARM_SERVICES!.split(" ").sort()).toEqual([APPS, DATA_API, INFLUX].sort());
+    const dir = install(jobEnv.watch);
+    // Only what this test's watch sends (the drill above reported that it ran late).
+    const from = rec.requests().length;
+    const day = Math.floor(Date.now() / 1000);
+    let ticks = 0;
+    /** One run of the installed watch job, a day after the last (its schedule is daily); the run's log. */
+    const tick = (): string => {
+        ticks += 1;
+        const t = runRepoScript("schedule/tick.sh", { HOMEIQ_SCHEDULE_DIR: dir, HOMEIQ_NOW: String(day + ticks * 86400), TZ: "UTC" });
+        expect({ code: t.code, out: t.stdout }).toEqual({ code: 0, out: expect.stringContaining(`watch of stack '${STACK}': done`) });
+        return fs.readFileSync(lastRun(dir)!.log, "utf8");
+    };
+    const notices = () => rec.requests().slice(from).filter((q) => q.path === "/ha/api/services/persistent_notification/create").map((q) => JSON.parse(q.body) as { title: string; notification_id: string });
+    const hooks = () => rec.requests().slice(from).filter((q) => q.path === "/hook");
+    const idOf = (problem: string) => `homeiq_watch_${STACK}_${problem}`.toLowerCase().replace(/[^a-z0-9_]/g, "_");
+
+    // All services run: the only problems are the disks (threshold 1 %): node 2's volumes, measured in its InfluxDB task, and the backup folder here.
+    const first = tick();
+    expect(first).toMatch(/: 2 problem\(s\) now, 2 notified, 0 cleared$/m);
+    const volumes = /the filesystem of the volumes on (\S+) is (\d+) % full \(measured at \/var\/lib\/influxdb2 in (\S+);/.exec(first);
+    expect(volumes && [volumes[1], volumes[3]]).toEqual([n2.hostname, INFLUX]);
+    // node 2's volumes are under its data root, on this machine's filesystem: df here says the same.
+    const df = run("df", ["-P", `/tmp/${NAME}/n2/data/volumes`]).stdout.trim().split("\n")[1]!.split(/\s+/)[4]!.replace("%", "");
+    expect(Math.abs(Number(volumes![2]) - Number(df))).toBeLessThanOrEqual(1);
+    expect(notices().map((n) => n.notification_id).sort()).toEqual([idOf(`disk:volumes on ${n2.hostname}`), idOf(`disk:${backupRoot}`)].sort());
+    let seen = notices().length;
+    let seenHooks = hooks().length;
+    expect(seenHooks).toBe(2);
+
+    // Scaled to 0 through the manager: one notice on each channel, none on the next run, one when it is back.
+    on(n1, ["service", "scale", "--detach", `${APPS}=0`]);
+    expect(tick()).toContain(`down:${APPS}: NOTIFIED: ${APPS} is scaled to 0 replicas: it runs nothing`);
+    expect(notices().slice(seen).map((n) => [n.notification_id, n.title])).toEqual([[idOf(`down:${APPS}`), `HomeIQ ${STACK}: ${APPS} is scaled to 0 replicas: it runs nothing`]]);
+    expect(hooks().length).toBe(seenHooks + 1);
+    seen = notices().length;
+    seenHooks = hooks().length;
+    expect(tick()).toContain(`down:${APPS}: ${APPS} is scaled to 0 replicas: it runs nothing (notified; still so)`);
+    expect(notices().length).toBe(seen);
+    on(n1, ["service", "scale", `${APPS}=1`]);
+    expect(tick()).toContain(`down:${APPS}: CLEARED (notified)`);
+    expect(notices().slice(seen).map((n) => n.title)).toEqual([`HomeIQ ${STACK}: resolved: ${APPS} is scaled to 0 replicas: it runs nothing`]);
+    seen = notices().length;
+
+    // Unhealthy: swarm stops the task ("unhealthy container") and starts another, which is unhealthy too.
+    swarm.docker(n1, ["exec", taskOn(n1, APPS), "touch", "/flag/sick"]);
+    const unhealthyFailures = () => on(n1, ["service", "ps", APPS, "--no-trunc", "--format", "{{.Error}}"]).split("\n").filter((e) => e.includes("unhealthy container")).length;
+    // Three, the watch's count for a loop (scripts/watch/swarm.sh SWARM_LOOP_FAILURES).
+    waitFor("three tasks stopped by swarm as unhealthy", () => unhealthyFailures() >= 3, { timeoutMs: 90_000, intervalMs: 500 });
+    const loop = tick();
+    expect(loop).toMatch(new RegExp(`^\\[homeiq-watch\\] down:${APPS}: NOTIFIED: ${APPS} runs 0 of 1 replicas; its last task ended unhealthy \\(swarm stopped it: failed: .*unhealthy container\\) \\(\\d+ task failures in the last 15 minutes\\)$`, "m"));
+    expect(notices().slice(seen).map((n) => n.notification_id)).toEqual([idOf(`down:${APPS}`)]);
+    seen = notices().length;
+
+    // Healthy again (the file gone): its task runs, but after that many failures it counts as a restart
+    // loop until 15 minutes pass without one: still the one problem, no second notice.
+    swarm.docker(n1, ["run", "--rm", "-v", `${STACK}-apps-flag:/flag`, IMAGES.busybox, "rm", "-f", "/flag/sick"]);
+    waitFor(`${APPS} running again`, () => on(n1, ["service", "ls", "--filter", `name=${APPS}`, "--format", "{{.Replicas}}"]).startsWith("1/1 "), { timeoutMs: 60_000, intervalMs: 500 });
+    expect(tick()).toMatch(new RegExp(`^\\[homeiq-watch\\] down:${APPS}: ${APPS} is restarting in a loop: \\d+ of its tasks failed in the last 15 minutes; the last ended unhealthy \\(swarm stopped it: failed: .*unhealthy container\\) \\(notified; still so\\)$`, "m"));
+    expect(notices().length).toBe(seen);
+
+    // An error line in the running task's log, read through the manager (docker service logs): one notice.
+    swarm.docker(n1, ["exec", taskOn(n1, APPS), "touch", "/flag/err"]);
+    waitFor("the error line in the service's log", () => swarm.docker(n1, ["service", "logs", "--raw", APPS]).stdout.includes("ERROR: stand-in failure"), { timeoutMs: 30_000, intervalMs: 500 });
+    expect(tick()).toMatch(new RegExp(`^\\[homeiq-watch\\] errors:${APPS}: NOTIFIED: ${APPS} wrote 1 error line\\(s\\) since its task was created at \\S+ \\(see: docker service logs --since \\S+ ${APPS}\\)$`, "m"));
+    expect(notices().slice(seen).map((n) => n.notification_id)).toEqual([idOf(`errors:${APPS}`)]);
+    for (const q of rec.requests()) expect(q.body).not.toContain(HA_TOKEN);
+}, 300_000);
