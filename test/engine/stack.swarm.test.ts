@@ -99,6 +99,9 @@ beforeAll(async () => {
         "homeiq:swarmNodes": JSON.stringify(nodes),
         "homeiq:swarmSubnet": "10.244.20.0/24",
         "homeiq:healthWaitTimeoutSeconds": "90",
+        // No crontab lines: the user's crontab is shared by every test on this machine (the schedule on swarm: swarm-operate.test.ts).
+        "homeiq:backupSchedule": "off",
+        "homeiq:backupDrillSchedule": "off",
     };
     try {
         first = await applyStack(project.stack, {
