@@ -29,10 +29,10 @@
  */
 import { DockerApiError, type DockerApi } from "./dockerApi";
 import { runProcess } from "./liveResources";
-import { PartialUpdateError } from "./partialUpdateError";
 import type { ChangeKind } from "./containerInputs";
 import type { DriverContext, Outputs, Props, ResourceDriver } from "./liveResources";
 import type { InputChange } from "./plan";
+import { PartialUpdateError } from "./partialUpdateError";
 
 const asRecord = (v: unknown): Props => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Props) : {});
 const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);

@@ -29,7 +29,7 @@ import * as path from "path";
 import { applyStack, destroyStack, ApplyError, type ApplyOptions, type ApplyResult, type ApplyState } from "../../engine/apply/applyStack";
 import type { Props } from "../../engine/apply/liveResources";
 import { SERVICE_CATALOG, SERVICE_KEYS, type ServiceKey } from "../../catalog/services";
-import { DIGEST_PY, IMAGES, influxChecksumOfBackup, sha256File, waitFor, type DbDigest } from "./helpers";
+import { DIGEST_PY, IMAGES, influxChecksumOfBackup, REPO_ROOT, runAsync, sha256File, waitFor, type DbDigest } from "./helpers";
 import { sqliteDigestOfFile, testOverrides, testProject, TEST_SECRET_KEYS } from "./stack-helpers";
 import { startSwarm, type Swarm, type SwarmNode } from "./swarm-nodes";
 
@@ -90,7 +90,8 @@ beforeAll(async () => {
     swarm = startSwarm(NAME, 3, "10.242.20", []);
     [n1, n2, n3] = swarm.nodes;
     // Each node gets only the bases of the images it builds (busybox: the test's own look into a volume).
-    await Promise.all([swarm.loadAsync(n1, [APPUSER, NGINX]), swarm.loadAsync(n2, [ROOT, IMAGES.influxStandin, IMAGES.busybox]), swarm.loadAsync(n3, [APPUSER])]);
+    const load = (n: SwarmNode, images: string[]) => runAsync("bash", [path.join(REPO_ROOT, "engine", "swarm-nodes.sh"), "load", NAME, String(n.index), ...images], { timeoutMs: 240_000 });
+    await Promise.all([load(n1, [APPUSER, NGINX]), load(n2, [ROOT, IMAGES.influxStandin, IMAGES.busybox]), load(n3, [APPUSER])]);
     const nodes = [`${n1.hostname}=apps@${n1.dockerHost}`, `${n2.hostname}=data@${n2.dockerHost}`, `${n3.hostname}=apps@${n3.dockerHost}`];
     overrides = {
         ...testOverrides(project),
