@@ -50,11 +50,12 @@ const on = (node: SwarmNode, args: string[]) => swarm.docker(node, args).stdout.
 const taskOn = (node: SwarmNode, svc: string): string => on(node, ["ps", "-q", "--filter", `label=com.docker.swarm.service.name=${svc}`, "--filter", "status=running"]).split("\n")[0]!;
 
 /** A service as components/swarmPlatform.ts writes one (one replica, dnsrr, pinned), with a 1 s health check. */
-function service(name: string, node: SwarmNode, containerSpec: Props): Props {
+function service(name: string, node: SwarmNode, containerSpec: Props, taskSpec: Props = {}): Props {
     return {
         name,
         labels: [{ label: "com.homeiq.stack", value: STACK }],
         taskSpec: {
+            ...taskSpec,
             containerSpec: { stopGracePeriod: "2s", ...containerSpec },
             restartPolicy: { condition: "any", delay: "1s", maxAttempts: 0, window: "0s" },
             placement: { constraints: [`node.hostname==${node.hostname}`], maxReplicas: 1 },
@@ -202,7 +203,7 @@ beforeAll(async () => {
                     "exec httpd -f -p 8080 -h /www",
             ],
             healthcheck: health("test ! -e /flag/sick && wget -q -O- http://127.0.0.1:8080/ >/dev/null"),
-        })),
+        }, { resources: { limits: { memoryBytes: 64 * 1024 * 1024 } } })),
     ]);
 }, 300_000);
 
@@ -274,7 +275,7 @@ test("the scheduled backup, started by cron from the installed entry, backs up t
     expect(on(n2, ["ps", "-aq", "--filter", "label=com.homeiq.scratch"])).toBe("");
 }, 360_000);
 
-test("the watch reads the swarm through the manager: a service scaled to 0 (notified once, cleared once), a task swarm stops as unhealthy in a loop, an error line in a task's log; the disk of the data node's volumes", () => {
+test("the watch reads the swarm through the manager: a service scaled to 0 (notified once, cleared once), a task swarm stops as unhealthy in a loop, an error line, memory over the limit; the disk of the data node's volumes", () => {
     expect(jobEnv.watch).toMatchObject({
         DOCKER_HOST: n1.dockerHost,
         HOMEIQ_WATCH_SWARM_DATA_HOST: n2.dockerHost,
@@ -347,5 +348,36 @@ test("the watch reads the swarm through the manager: a service scaled to 0 (noti
     waitFor("the error line in the service's log", () => swarm.docker(n1, ["service", "logs", "--raw", APPS]).stdout.includes("ERROR: stand-in failure"), { timeoutMs: 30_000, intervalMs: 500 });
     expect(tick()).toMatch(new RegExp(`^\\[homeiq-watch\\] errors:${APPS}: NOTIFIED: ${APPS} wrote 1 error line\\(s\\) since its task was created at \\S+ \\(see: docker service logs --since \\S+ ${APPS}\\)$`, "m"));
     expect(notices().slice(seen).map((n) => n.notification_id)).toEqual([idOf(`errors:${APPS}`)]);
+    seen = notices().length;
+
+    // Memory of its task, read on node 1's engine against the service's limit (64 MiB): a dd holding a 52 MiB buffer.
+    const task = taskOn(n1, APPS);
+    swarm.docker(n1, ["exec", "-d", task, "sh", "-c", "dd if=/dev/zero bs=52M count=1 | sleep 600"]);
+    waitFor("the task over 70 % of its memory limit", () => Number(swarm.docker(n1, ["stats", "--no-stream", "--format", "{{.MemPerc}}", task]).stdout.trim().replace("%", "")) >= 70, { timeoutMs: 30_000, intervalMs: 500 });
+    expect(tick()).toMatch(new RegExp(`^\\[homeiq-watch\\] memory:${APPS}: NOTIFIED: ${APPS} uses [\\d.]+% of its memory limit \\(criterion: under 70 %\\)$`, "m"));
+    expect(notices().slice(seen).map((n) => n.notification_id)).toEqual([idOf(`memory:${APPS}`)]);
+    seen = notices().length;
+    swarm.docker(n1, ["exec", task, "killall", "dd"]);
+    waitFor("the task back under 70 %", () => Number(swarm.docker(n1, ["stats", "--no-stream", "--format", "{{.MemPerc}}", task]).stdout.trim().replace("%", "")) < 70, { timeoutMs: 30_000, intervalMs: 500 });
+    expect(tick()).toContain(`memory:${APPS}: CLEARED (notified)`);
+    expect(notices().slice(seen).map((n) => n.title)).toEqual([expect.stringMatching(new RegExp(`^HomeIQ ${STACK}: resolved: ${APPS} uses [\\d.]+% of its memory limit`))]);
     for (const q of rec.requests()) expect(q.body).not.toContain(HA_TOKEN);
 }, 300_000);
+
+test("install.sh takes a schedule whose job reaches a remote data node from a local manager, and refuses one whose manager is remote too, naming both", () => {
+    const dir = path.join(res.tmpDir("i18c-op-remote"), "backup");
+    // Monthly: cron never runs it in the moment it is installed here.
+    const env = { ...jobEnv.backup, HOMEIQ_SCHEDULE_DIR: dir, HOMEIQ_SCHEDULE_WHEN: "monthly 1 03:00", DOCKER_HOST: "ssh://admin@nas.lan", TZ: "UTC" };
+    const refused = runRepoScript("schedule/install.sh", { ...env, HOMEIQ_SWARM_MANAGER: "ssh://admin@manager.lan" });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("a schedule runs on the machine that runs 'pulumi up'; with DOCKER_HOST=ssh://... that is not the Docker host nor the swarm manager");
+    expect(fs.existsSync(dir)).toBe(false);
+    expect(crontab()).not.toContain(dir);
+
+    const taken = install({ ...env, HOMEIQ_SWARM_MANAGER: n1.dockerHost });
+    expect(taken).toBe(dir);
+    expect(fs.readFileSync(path.join(dir, "env"), "utf8")).toContain("export DOCKER_HOST=ssh://admin@nas.lan");
+    expect(crontab()).toContain(`# homeiq-schedule ${dir}`);
+    expect(runRepoScript("schedule/remove.sh", { HOMEIQ_SCHEDULE_DIR: dir }).code).toBe(0);
+    expect(crontab()).not.toContain(dir);
+});

@@ -113,6 +113,8 @@ describe("scheduled backups and the watch on swarm: the program under mocks", ()
             HOMEIQ_WATCH_DISK_PATHS: "~/homeiq-backups",
             HOMEIQ_HA_TOKEN: "[secret]",
         });
+        // Each node's engine (the manager's when the entry names none): a task's memory and CPU are read there.
+        expect(env.HOMEIQ_WATCH_SWARM_NODES).toBe(`nas=ssh://admin@nas minipc=${MANAGER} tv=ssh://pi@tv`);
         expect(env.HOMEIQ_WATCH_SWARM_SERVICES.split(" ").sort()).toEqual(services.map((s) => s.inputs.name as string).sort());
         expect(env.HOMEIQ_WATCH_SWARM_VOLUME_MOUNTS.split(" ")).toEqual(["prod-influxdb:/var/lib/influxdb2", "prod-influxdb:/etc/influxdb2", "prod-data-api:/app/data", "prod-sports-data:/app/data"]);
         const port = planOf().services.find((s) => s.key === DASHBOARD)!.port.external;
