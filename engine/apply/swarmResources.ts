@@ -514,6 +514,8 @@ export const secretDriver: ResourceDriver = {
         return { id: created.ID, state: { ...inputs } };
     },
     async delete(ctx, _name, old) {
+        // retainOnDelete: the Pulumi engine drops it from the state without calling the provider.
+        if (old.retainOnDelete) return { message: `secret ${old.id} retained (retainOnDelete)` };
         try {
             await ctx.api.request("DELETE", `/secrets/${old.id}`);
         } catch (err) {

@@ -29,11 +29,14 @@ export interface Swarm {
     down(): void;
 }
 
-/** Starts `count` nodes named `<name>-n<i>` on `<subnet24>.0/24`, loads `images` into each, forms the swarm. */
-export function startSwarm(name: string, count: number, subnet24: string, images: readonly string[]): Swarm {
+/**
+ * Starts `count` nodes named `<name>-n<i>` on `<subnet24>.0/24`, loads `images` into each, forms the swarm.
+ * `env` goes to engine/swarm-nodes.sh (HOMEIQ_SWARM_NODE_NO_NEW_PRIVILEGES=0: daemons without --no-new-privileges).
+ */
+export function startSwarm(name: string, count: number, subnet24: string, images: readonly string[], env: Record<string, string> = {}): Swarm {
     // A leftover of an interrupted run with this name goes first.
     run("bash", [SCRIPT, "down", name], { allowFail: true, timeoutMs: 60_000 });
-    const up = run("bash", [SCRIPT, "up", name, String(count), subnet24, ...images], { allowFail: true, timeoutMs: 180_000 });
+    const up = run("bash", [SCRIPT, "up", name, String(count), subnet24, ...images], { allowFail: true, timeoutMs: 180_000, env });
     if (up.code !== 0) {
         run("bash", [SCRIPT, "down", name], { allowFail: true, timeoutMs: 60_000 });
         throw new Error(`engine/swarm-nodes.sh up ${name} failed (exit ${up.code}):\n${up.stderr.slice(-3000)}`);
