@@ -225,6 +225,12 @@ export interface ServiceDefinition {
      */
     readonly influxdbStagingDir?: string;
     /**
+     * Secret variables of its environment that the image also reads from a file named by `<VAR>_FILE`:
+     * on swarm they arrive as swarm secrets mounted as files instead of in the environment (a task's
+     * environment is in its spec, shown by `docker service inspect`). Only what the image's own code reads.
+     */
+    readonly readsSecretFiles?: readonly string[];
+    /**
      * Config keys (homeiq namespace) without which HomeIQ's code for this service exits at start: a stack
      * that deploys it must set them all, or disable the service (config/schema.ts refuses it otherwise, before
      * anything is deployed). The reason cites the code.
@@ -319,6 +325,8 @@ export const SERVICE_CATALOG: Readonly<Record<ServiceKey, ServiceDefinition>> = 
         hostMounts: [],
         environmentGroups: ["influxdb-server"],
         fixedEnvironment: { DOCKER_INFLUXDB_INIT_MODE: "setup" },
+        // influxdata-docker influxdb/2.7/entrypoint.sh:196,198 read DOCKER_INFLUXDB_INIT_{PASSWORD,ADMIN_TOKEN}_FILE.
+        readsSecretFiles: ["DOCKER_INFLUXDB_INIT_PASSWORD", "DOCKER_INFLUXDB_INIT_ADMIN_TOKEN"],
         security: {
             // The official image's influxdb user is uid/gid 1000 and its entrypoint runs unchanged as that user.
             nonRootUser: "1000:1000",

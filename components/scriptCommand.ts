@@ -27,6 +27,8 @@ export const SCRIPTS = {
     swarmBackup: "scripts/swarm/backup.sh",
     swarmRestore: "scripts/swarm/restore.sh",
     swarmSetRetention: "scripts/swarm/set-retention.sh",
+    swarmLimits: "scripts/swarm/limits.sh",
+    swarmPruneSecrets: "scripts/swarm/prune-secrets.sh",
     scheduleInstall: "scripts/schedule/install.sh",
     scheduleRemove: "scripts/schedule/remove.sh",
 } as const;

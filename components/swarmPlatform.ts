@@ -7,8 +7,9 @@
  * through convergence in dependency order, updated stop-first and rolled back when unhealthy.
  *
  * What swarm services cannot carry (docs/provider-behaviour.md, "Swarm"): a health check's start
- * interval, no-new-privileges (the nodes' daemons enforce it; the preflight checks), ulimits, a PIDs
- * limit, tmpfs mount options other than size and mode, a published port's host IP.
+ * interval, no-new-privileges (the nodes' daemons enforce it; the preflight checks), ulimits and a PIDs
+ * limit (a Command sets them after the provider: components/swarmLimits.ts), tmpfs mount options other
+ * than size and mode, a published port's host IP.
  */
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
@@ -17,12 +18,14 @@ import type { ServiceKey } from "../catalog/services";
 import type { PlatformPlan, ServicePlan } from "../plan/plan";
 import type { SwarmPlan, SwarmServicePlan } from "../plan/swarm";
 import { HEALTH_CHECK_TIMING, toDockerEnvs } from "./homeiqService";
-import { LABEL_IMAGE_IDS, LABEL_NODE_NO_NEW_PRIVILEGES, volumeName } from "../plan/naming";
+import { LABEL_IMAGE_IDS, LABEL_NODE_NO_NEW_PRIVILEGES, LABEL_PIDS_LIMIT, volumeName } from "../plan/naming";
 import { dockerLabels } from "./dockerForms";
 import { PlatformSecrets } from "./platformSecrets";
 import { scriptCommand, SCRIPTS } from "./scriptCommand";
 import { ServiceImage } from "./serviceImage";
 import { DataLifecycle } from "./dataLifecycle";
+import { SwarmSecrets, type SwarmSecretRef } from "./swarmSecrets";
+import { swarmLimitsCommand } from "./swarmLimits";
 import { StackWatch } from "./stackWatch";
 
 
@@ -97,6 +100,7 @@ export class SwarmPlatform extends pulumi.ComponentResource {
             { parent: this, provider: this.provider, dependsOn: [this.preflight] },
         );
         this.secrets = new PlatformSecrets(`${name}-secrets`, { settings: plan.secrets }, { parent: this });
+        const swarmSecrets = new SwarmSecrets(`${name}-swarm-secrets`, { stack: plan.stack, secrets: this.secrets }, { parent: this, provider: this.provider, dependsOn: [this.preflight] });
 
         // One provider per node engine; each node that may run a service builds its image.
         const providers = new Map<string, docker.Provider>([[plan.dockerHost, this.provider]]);
@@ -111,6 +115,8 @@ export class SwarmPlatform extends pulumi.ComponentResource {
         const hostOf = (hostname: string): string => swarm.nodes.find((n) => n.hostname === hostname)!.dockerHost;
 
         const services: Partial<Record<ServiceKey, docker.Service>> = {};
+        // A service is ready for its dependents once it has its limits (components/swarmLimits.ts): setting them replaces its task.
+        const limited: Partial<Record<ServiceKey, command.local.Command>> = {};
         const builds = new Map<ServiceKey, ServiceImage[]>();
         const argsOf = new Map<ServiceKey, docker.ServiceArgs>();
         for (const s of swarm.services) {
@@ -118,7 +124,8 @@ export class SwarmPlatform extends pulumi.ComponentResource {
             builds.set(
                 s.key,
                 [...new Set(s.nodes.map(hostOf))].map(
-                    (host, i) => new ServiceImage(`${name}-${s.key}-image${i === 0 ? "" : `-${i}`}`, { plan: sp.image, provider: providerOf(host) }, { parent: this }),
+                    // After the preflight: nothing is built on the nodes of a swarm that cannot run the stack.
+                    (host, i) => new ServiceImage(`${name}-${s.key}-image${i === 0 ? "" : `-${i}`}`, { plan: sp.image, provider: providerOf(host), buildAfter: [this.preflight] }, { parent: this }),
                 ),
             );
             argsOf.set(
@@ -130,6 +137,7 @@ export class SwarmPlatform extends pulumi.ComponentResource {
                     networkId: this.network.id,
                     secrets: this.secrets,
                     nodeNoNewPrivileges: swarm.requireNoNewPrivileges,
+                    secretFiles: swarmSecrets.of(s),
                 }),
             );
         }
@@ -147,13 +155,19 @@ export class SwarmPlatform extends pulumi.ComponentResource {
                 dependsOn: [
                     this.preflight,
                     ...builds.get(s.key)!,
-                    ...sp.startAfter.map((d) => services[d]).filter((x): x is docker.Service => x !== undefined),
+                    ...sp.startAfter.map((d) => limited[d]).filter((x): x is command.local.Command => x !== undefined),
                     ...lifecycle.gatesOf(s.key),
                 ],
                 deleteBeforeReplace: true,
             });
-            lifecycle.started(s.key, services[s.key]!);
+            limited[s.key] = swarmLimitsCommand(
+                `${name}-${s.key}-limits`,
+                { dockerHost: plan.dockerHost, plan: sp, serviceName: s.name, service: services[s.key]!, serviceArgs: argsOf.get(s.key)! },
+                { parent: this },
+            );
+            lifecycle.started(s.key, limited[s.key]!);
         }
+        if (swarm.services.some((s) => s.secretFiles.length > 0)) swarmSecrets.prune(plan.dockerHost, Object.values(limited));
         lifecycle.finish();
         this.services = services;
         // The watch between deploys, reading the services through the manager (plan/swarm.ts swarmWatch).
@@ -164,7 +178,8 @@ export class SwarmPlatform extends pulumi.ComponentResource {
                     plan: swarm.watch,
                     homeAssistantToken: this.secrets.value("homeAssistantToken"),
                     webhookUrl: swarm.watch.webhookUrl ? this.secrets.value(swarm.watch.webhookUrl.secret) : undefined,
-                    dependsOn: Object.values(services),
+                    // After each service's limits too: setting them restarts its task.
+                    dependsOn: [...Object.values(services), ...Object.values(limited)],
                 },
                 { parent: this },
             );
@@ -188,13 +203,19 @@ interface SwarmWiring {
     readonly secrets: PlatformSecrets;
     /** The nodes' daemons enforce no-new-privileges (the preflight requires it): said on each task for the policy pack. */
     readonly nodeNoNewPrivileges: boolean;
+    /** The swarm secrets of the service's secret files (SwarmServicePlan.secretFiles), mounted in the task. */
+    readonly secretFiles?: readonly SwarmSecretRef[];
 }
 
 /** The docker.Service inputs of one ServicePlan on swarm. */
 export function serviceArgs(sp: ServicePlan, s: SwarmServicePlan, w: SwarmWiring): docker.ServiceArgs {
     const environment = Object.fromEntries(Object.entries(sp.environment).filter(([k]) => !s.withoutEnvironment.includes(k)));
     const envs = toDockerEnvs(environment, w.secrets);
-    const env = pulumi.all(envs).apply((list) => Object.fromEntries(list.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])));
+    const env = pulumi.all(envs).apply((list) => ({
+        ...Object.fromEntries(list.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])),
+        // The image reads each of these variables from the file (influxdata-docker influxdb/2.7/entrypoint.sh:196,198).
+        ...Object.fromEntries(s.secretFiles.map((f) => [`${f.variable}_FILE`, f.path])),
+    }));
     const h = sp.hardening;
     return {
         name: s.name,
@@ -206,6 +227,8 @@ export function serviceArgs(sp: ServicePlan, s: SwarmServicePlan, w: SwarmWiring
                     ...dockerLabels(sp.labels),
                     { label: LABEL_IMAGE_IDS, value: pulumi.all(w.imageIds).apply((ids) => ids.join(",")) },
                     ...(w.nodeNoNewPrivileges ? [{ label: LABEL_NODE_NO_NEW_PRIVILEGES, value: "node-daemon" }] : []),
+                    // Applied after the provider's create and each update (components/swarmLimits.ts); the policy pack checks it.
+                    { label: LABEL_PIDS_LIMIT, value: String(h.pidsLimit) },
                 ],
                 env,
                 user: h.user,
@@ -227,6 +250,15 @@ export function serviceArgs(sp: ServicePlan, s: SwarmServicePlan, w: SwarmWiring
                 capDrops: h.capabilities ? [...h.capabilities.drops] : undefined,
                 capAdds: h.capabilities && h.capabilities.adds.length > 0 ? [...h.capabilities.adds] : undefined,
                 groups: sp.groups.flatMap((g) => ("gid" in g ? [g.gid] : [])),
+                // Unset without secret files: the provider reads an empty set back as no attribute.
+                secrets: (w.secretFiles ?? []).length === 0 ? undefined : w.secretFiles!.map(({ file, secret }) => ({
+                    secretId: secret.id,
+                    secretName: secret.name,
+                    fileName: file.path,
+                    fileUid: file.uid,
+                    fileGid: file.gid,
+                    fileMode: 0o400,
+                })),
                 stopGracePeriod: "30s",
             },
             resources: {

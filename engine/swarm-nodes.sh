@@ -5,7 +5,8 @@
 # engine/install.sh) with its own data root, exec root, pidfile and socket; the nodes' eth0 are joined by a
 # bridge that lives in a namespace of its own, so the host's iptables and the shared engine on
 # /var/run/docker.sock are never touched (that engine never enters swarm mode). Node 1 is the manager.
-# Every daemon runs with --no-new-privileges (what the prod profile requires of a swarm node).
+# Every daemon runs with --no-new-privileges (what the prod profile requires of a swarm node), unless
+# HOMEIQ_SWARM_NODE_NO_NEW_PRIVILEGES=0 (a node the preflight must refuse under that profile).
 #
 #   swarm-nodes.sh up   NAME COUNT SUBNET24 [IMAGE...]   e.g. up i18s 3 10.242.7 homeiq-standin/busybox:test
 #   swarm-nodes.sh load NAME NODE IMAGE...                e.g. load i18s 2 homeiq-standin/python:test (one node only)
@@ -21,6 +22,11 @@ set -euo pipefail
 D=${HOMEIQ_ENGINE_DIR:-/opt/homeiq-docker-26}
 export PATH=$D/usr/sbin:$D/usr/bin:$PATH
 HOSTSOCK=${HOMEIQ_SHARED_DOCKER_HOST:-unix:///var/run/docker.sock}
+case ${HOMEIQ_SWARM_NODE_NO_NEW_PRIVILEGES:-1} in
+  1) NNP=--no-new-privileges ;;
+  0) NNP= ;;
+  *) echo "HOMEIQ_SWARM_NODE_NO_NEW_PRIVILEGES is '$HOMEIQ_SWARM_NODE_NO_NEW_PRIVILEGES'; allowed: 1 (the default) or 0" >&2; exit 2 ;;
+esac
 
 cmd=${1:?usage: $0 up NAME COUNT SUBNET24 [IMAGE...] | down NAME}
 NAME=${2:?NAME}
@@ -55,7 +61,7 @@ up() {
       env DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 sh -c "hostname $NAME-$n && exec dockerd \
         --data-root $ROOT/$n/data --exec-root $ROOT/$n/exec --pidfile $ROOT/$n/docker.pid \
         -H unix://$ROOT/$n/docker.sock --cgroup-parent /$NAME-$n \
-        --default-address-pool base=172.31.0.0/16,size=24 --shutdown-timeout 2 --no-new-privileges" \
+        --default-address-pool base=172.31.0.0/16,size=24 --shutdown-timeout 2 $NNP" \
       >>"$ROOT/$n/dockerd.log" 2>&1 </dev/null &
   done
   for i in $(seq 1 "$count"); do

@@ -7,6 +7,7 @@
  */
 import { SERVICE_CATALOG, type ServiceKey } from "../catalog/services";
 import type { LifecycleStep, PlatformPlan, ServicePlan, WatchPlan } from "./plan";
+import type { SecretKey } from "../config/keys";
 
 import type { SwarmNodeRole } from "../config/values";
 
@@ -45,8 +46,34 @@ export interface SwarmServicePlan {
     readonly publish?: { readonly published: number; readonly target: number };
     /** stop-first: one replica, fixed host ports and volumes never shared by two tasks. */
     readonly updateOrder: "stop-first";
-    /** Environment variables of its ServicePlan it does not get on swarm (DOCKER_HOST of a Docker API reader). */
+    /** Environment variables of its ServicePlan it does not get on swarm (DOCKER_HOST of a Docker API reader, a secret it reads from a file). */
     readonly withoutEnvironment: readonly string[];
+    /** Secret variables the image reads from files (`<VAR>_FILE`): each a swarm secret mounted at `path`, readable only by the image's user. */
+    readonly secretFiles: readonly SwarmSecretFile[];
+}
+
+/** One credential given to a task as a swarm secret file instead of an environment variable. */
+export interface SwarmSecretFile {
+    /** The variable the image reads from the file named by `<variable>_FILE`. */
+    readonly variable: string;
+    readonly secret: SecretKey;
+    /** Where the file is mounted in the task (under swarm's /run/secrets). */
+    readonly path: string;
+    /** The image's own user, which owns the file (mode 0400): it reads it whether the profile starts the task as root or as that user. */
+    readonly uid: string;
+    readonly gid: string;
+}
+
+/**
+ * The secret variables of `s` that its image reads from files (catalog readsSecretFiles). A variable
+ * with a fixed value stays in the environment: only a credential is worth a swarm secret.
+ */
+export function secretFilesOf(s: ServicePlan): SwarmSecretFile[] {
+    const [uid, gid] = (SERVICE_CATALOG[s.key]?.security.nonRootUser ?? "0:0").split(":");
+    return (SERVICE_CATALOG[s.key]?.readsSecretFiles ?? []).flatMap((variable) => {
+        const value = s.environment[variable];
+        return value !== undefined && typeof value !== "string" ? [{ variable, secret: value.secret, path: `/run/secrets/${value.secret}`, uid, gid }] : [];
+    });
 }
 
 export interface SwarmPlan {
@@ -147,8 +174,10 @@ export function resolveSwarm(plan: PlatformPlan, target: SwarmTargetConfig): Swa
         }
         const role: SwarmRole = s.backup.stateful ? "data" : "apps";
         const dashboard = SERVICE_CATALOG[s.key]?.dashboard === true;
-        // Pinned by hostname: a stateful service to its data (its volumes live on that node), the dashboard to its URL.
-        const pinned = role === "data" ? dataNode : dashboard ? appsNodes[0] : undefined;
+        // Pinned by hostname: a stateful service to its data (its volumes live on that node), the dashboard to its URL,
+        // any other service with a named volume (data-retention's exports) to the first apps node: a volume is
+        // node-local, and a task moved to another node would start on a new, empty one.
+        const pinned = role === "data" ? dataNode : dashboard || s.volumes.length > 0 ? appsNodes[0] : undefined;
         services.push({
             key: s.key,
             name: s.containerName,
@@ -157,7 +186,8 @@ export function resolveSwarm(plan: PlatformPlan, target: SwarmTargetConfig): Swa
             nodes: pinned ? [pinned] : appsNodes,
             publish: dashboard ? { published: s.port.external, target: s.port.internal } : undefined,
             updateOrder: "stop-first",
-            withoutEnvironment: s.usesDockerApi ? ["DOCKER_HOST"] : [],
+            withoutEnvironment: [...(s.usesDockerApi ? ["DOCKER_HOST"] : []), ...secretFilesOf(s).map((f) => f.variable)],
+            secretFiles: secretFilesOf(s),
         });
     }
     const deployed = new Set(services.map((s) => s.key));

@@ -47,8 +47,9 @@ export const NODE_NO_NEW_PRIVILEGES_LABEL = "com.homeiq.no-new-privileges";
 /** Label carrying the catalog key of the service a container runs; exceptions are keyed on it. */
 export const SERVICE_LABEL = "com.homeiq.service";
 /**
- * Label carrying a container's PIDs limit. @pulumi/docker 5.x has no input for HostConfig.PidsLimit, so
- * the program declares the limit here and applies it after create (components/pidsLimits.ts).
+ * Label carrying a container's PIDs limit (on swarm, a service task's). @pulumi/docker 5.x has no input for
+ * HostConfig.PidsLimit nor for a service's Resources.Limits.Pids, so the program declares the limit here and
+ * applies it after create (components/pidsLimits.ts; on swarm after each create or update, components/swarmLimits.ts).
  */
 export const PIDS_LIMIT_LABEL = "com.homeiq.pids-limit";
 /** Label that marks a Docker volume as holding data that must survive `pulumi destroy`. */
@@ -491,7 +492,7 @@ const pidsLimit: ResourceValidationPolicy = {
     name: "container-pids-limit",
     description:
         `Every container has a PIDs limit (CIS Docker Benchmark 5.29): its ${PIDS_LIMIT_LABEL} label is a whole number from 1, ` +
-        "which the program applies with the Engine API's container update (@pulumi/docker has no input for it).",
+        "which the program applies with the Engine API's container update, or on swarm its service update (@pulumi/docker has no input for it).",
     severity: "medium",
     validateResource: forContainers((c, _args, report) => {
         const value = labelValue(c.props.labels, PIDS_LIMIT_LABEL);
@@ -502,7 +503,7 @@ const pidsLimit: ResourceValidationPolicy = {
         report(
             `${describeContainer(c)} ${what}, so nothing bounds how many processes it may start (a fork bomb takes the host). ` +
                 `Fix: set pidsLimit in ${PROFILE}, or security.pidsLimit ({ limit, reason }) of ${serviceRef(c)} in ${CATALOG}; ` +
-                `the program labels each container with its limit and applies it (components/pidsLimits.ts).`,
+                `the program labels each container (each swarm service's task) with its limit and applies it (components/pidsLimits.ts, components/swarmLimits.ts).`,
         );
     }),
 };

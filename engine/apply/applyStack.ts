@@ -24,7 +24,7 @@ import type { RecordedRegistration } from "../../synth/recordingMonitor";
 import { synthesize, type SynthResult } from "../../synth/synthesize";
 import { contextDigest } from "./contextDigest";
 import { dockerApi } from "./dockerApi";
-import { DRIVERS, PartialCreateError, type DriverContext, type Outputs, type Props, type ResourceDriver, type StepReport } from "./liveResources";
+import { DRIVERS, PartialCreateError, PartialUpdateError, type DriverContext, type Outputs, type Props, type ResourceDriver, type StepReport } from "./liveResources";
 import { serviceChanges } from "./swarmResources";
 import { containerChanges, inputChanges, planStep, type InputChange, type PlannedStep, type StepOp } from "./plan";
 
@@ -346,9 +346,11 @@ export async function applyStack(stack: string, options: ApplyOptions = {}): Pro
         } catch (err) {
             const error = err instanceof Error ? err : new Error(String(err));
             if (err instanceof PartialCreateError) {
-                // Kept in state with init errors: the next update gives it an empty update step (plan.ts).
+                // Kept in state with init errors: the next update gives it an empty update step (plan.ts). A partially
+                // failed update keeps the old inputs with the new outputs (pulumi pkg/engine/update.go:1398-1414).
+                const kept = err instanceof PartialUpdateError ? (current.get(key)?.inputs ?? inputs) : inputs;
                 current.delete(key);
-                current.set(key, record(err.id, inputs, err.state, [err.message]));
+                current.set(key, record(err.id, kept, err.state, [err.message]));
             }
             failures.push(new Error(`${type} ${args.name}: ${error.message}`));
             throw error;

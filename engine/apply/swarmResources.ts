@@ -17,7 +17,9 @@
  *   without an id (:64-75): nothing stays in state;
  * - update: ServiceUpdate with the service's version (:192), then a fixed 7 s delay before polling
  *   (:204-211) until the update status is `completed`; a rollback fails the step with "service
- *   rollback completed" (:434-467), leaving the state as it was before;
+ *   rollback completed" (:434-467, :214-221) as a partial failure: the state keeps the old inputs with
+ *   the new values as outputs and init errors (PartialUpdateError says why), so the next `up` of the
+ *   same program finds no diff and its empty update changes nothing on the swarm;
  * - read-back: durations in the provider's shortDur form (:1341-1350), the restart policy's `delay`
  *   and `window` always sent (as 0 when unset, :1084-1109) and read back, networks read back by
  *   `id` only (:526-541), so a network given by `name` differs on every plan and `name` forces a
@@ -26,7 +28,7 @@
  *   provider's engine to be removed (:261-336).
  */
 import { DockerApiError, type DockerApi } from "./dockerApi";
-import { runProcess } from "./liveResources";
+import { PartialUpdateError, runProcess } from "./liveResources";
 import type { ChangeKind } from "./containerInputs";
 import type { DriverContext, Outputs, Props, ResourceDriver } from "./liveResources";
 import type { InputChange } from "./plan";
@@ -452,6 +454,9 @@ async function removeService(ctx: DriverContext, id: string, inputs: Props): Pro
 }
 
 async function updateService(ctx: DriverContext, name: string, inputs: Props, old: { id: string; state: Props }): Promise<Outputs> {
+    // The engine's empty update of a service with init errors and no diff: the bridge answers with the
+    // old state and never calls the provider (pulumi-terraform-bridge pkg/tfbridge/provider.go:1725-1731).
+    if (serviceChanges(old.state, inputs).length === 0) return { id: old.id, state: old.state };
     const current = await ctx.api.request<ServiceInspect>("GET", `/services/${old.id}`);
     const spec = serviceSpec(name, inputs);
     await ctx.api.request("POST", `/services/${old.id}/update?version=${current.Version.Index}`, spec);
@@ -472,9 +477,10 @@ async function updateService(ctx: DriverContext, name: string, inputs: Props, ol
             if (r.running !== r.replicas) return undefined;
             return st === "rollback_started" ? { error: `service rollback completed: ${message}` } : {};
         });
-        if (outcome === undefined) throw new ServiceDidNotConverge(`Service with ID (${old.id}) did not converge after ${shortDur(timeout * 1e6)}`);
-        // The step fails; the state keeps the old inputs (nothing is read back).
-        if (outcome.error !== undefined) throw new Error(outcome.error);
+        // funcs.go:214-221: the step fails; the state gets the new values as outputs with init errors, beside
+        // the old inputs (PartialUpdateError): the next up with the same program has no diff and changes nothing.
+        if (outcome === undefined) throw new PartialUpdateError(`Service with ID (${old.id}) did not converge after ${shortDur(timeout * 1e6)}`, old.id, serviceReadBack(inputs));
+        if (outcome.error !== undefined) throw new PartialUpdateError(outcome.error, old.id, serviceReadBack(inputs));
     }
     return { id: old.id, state: serviceReadBack(inputs) };
 }
@@ -507,6 +513,8 @@ export const secretDriver: ResourceDriver = {
         return { id: created.ID, state: { ...inputs } };
     },
     async delete(ctx, _name, old) {
+        // retainOnDelete: the Pulumi engine drops it from the state without calling the provider.
+        if (old.retainOnDelete) return { message: `secret ${old.id} retained (retainOnDelete)` };
         try {
             await ctx.api.request("DELETE", `/secrets/${old.id}`);
         } catch (err) {

@@ -4,7 +4,7 @@
  * /var/run/docker.sock only lends its images (`docker save`); it never enters swarm mode.
  */
 import * as path from "path";
-import { REPO_ROOT, run } from "./helpers";
+import { REPO_ROOT, run, runAsync } from "./helpers";
 
 const SCRIPT = path.join(REPO_ROOT, "engine", "swarm-nodes.sh");
 
@@ -26,14 +26,19 @@ export interface Swarm {
     onNodeNetwork(args: readonly string[]): { code: number; stdout: string; stderr: string };
     /** Copies images from the shared engine into one node only. */
     load(node: SwarmNode, images: readonly string[]): void;
+    /** load() without blocking: each node's images copied at the same time as the others'. */
+    loadAsync(node: SwarmNode, images: readonly string[]): Promise<void>;
     down(): void;
 }
 
-/** Starts `count` nodes named `<name>-n<i>` on `<subnet24>.0/24`, loads `images` into each, forms the swarm. */
-export function startSwarm(name: string, count: number, subnet24: string, images: readonly string[]): Swarm {
+/**
+ * Starts `count` nodes named `<name>-n<i>` on `<subnet24>.0/24`, loads `images` into each, forms the swarm.
+ * `env` goes to engine/swarm-nodes.sh (HOMEIQ_SWARM_NODE_NO_NEW_PRIVILEGES=0: daemons without --no-new-privileges).
+ */
+export function startSwarm(name: string, count: number, subnet24: string, images: readonly string[], env: Record<string, string> = {}): Swarm {
     // A leftover of an interrupted run with this name goes first.
     run("bash", [SCRIPT, "down", name], { allowFail: true, timeoutMs: 60_000 });
-    const up = run("bash", [SCRIPT, "up", name, String(count), subnet24, ...images], { allowFail: true, timeoutMs: 180_000 });
+    const up = run("bash", [SCRIPT, "up", name, String(count), subnet24, ...images], { allowFail: true, timeoutMs: 180_000, env });
     if (up.code !== 0) {
         run("bash", [SCRIPT, "down", name], { allowFail: true, timeoutMs: 60_000 });
         throw new Error(`engine/swarm-nodes.sh up ${name} failed (exit ${up.code}):\n${up.stderr.slice(-3000)}`);
@@ -53,6 +58,9 @@ export function startSwarm(name: string, count: number, subnet24: string, images
         onNodeNetwork: (args) => run("nsenter", [`--net=/run/netns/${name}-sw`, ...args], { allowFail: true, timeoutMs: 30_000 }),
         load: (node, images) => {
             run("bash", [SCRIPT, "load", name, String(node.index), ...images], { timeoutMs: 180_000 });
+        },
+        loadAsync: async (node, images) => {
+            await runAsync("bash", [SCRIPT, "load", name, String(node.index), ...images], { timeoutMs: 240_000 });
         },
         down: () => {
             run("bash", [SCRIPT, "down", name], { allowFail: true, timeoutMs: 120_000 });

@@ -29,6 +29,8 @@ const SCRIPT_COMMANDS = [
     "bash scripts/swarm/backup.sh",
     "bash scripts/swarm/restore.sh",
     "bash scripts/swarm/set-retention.sh",
+    "bash scripts/swarm/limits.sh",
+    "bash scripts/swarm/prune-secrets.sh",
     "bash scripts/schedule/install.sh",
     "bash scripts/schedule/remove.sh",
 ];

@@ -93,7 +93,10 @@ describe("scheduled backups and the watch on swarm: the program under mocks", ()
         expect(drill.inputs.environment as Record<string, string>).toMatchObject({ DOCKER_HOST: "ssh://admin@nas", HOMEIQ_SCHEDULE_COMMAND: "backup/drill.sh", HOMEIQ_SCHEDULE_WHEN: "monthly 1 03:00" });
         const stateful = ofType(result, SERVICE_TYPE).filter((s) => STATEFUL.some((k) => s.name === `homeiq-${k}`));
         expect(stateful).toHaveLength(STATEFUL.length);
-        expect(backup.dependencies).toEqual(expect.arrayContaining(stateful.map((s) => s.urn)));
+        // After each stateful service has its limits (components/swarmLimits.ts: that Command waits for the service and restarts its task).
+        const limits = ofType(result, "command:local:Command").filter((c) => stateful.some((s) => c.name === `${s.name}-limits`));
+        expect(limits.map((c) => c.dependencies.filter((d) => stateful.some((s) => s.urn === d)))).toEqual(stateful.map((s) => [s.urn]));
+        expect(backup.dependencies).toEqual(expect.arrayContaining(limits.map((c) => c.urn)));
         expect(JSON.stringify(env)).not.toContain(secrets["homeiq:backupCopyPassphrase"]);
     });
 

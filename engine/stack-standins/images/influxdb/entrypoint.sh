@@ -11,7 +11,9 @@
 #     `tee`); the CLI config with the operator token to $INFLUX_CONFIGS_PATH
 #     (/etc/influxdb2/influx-configs), as `influx setup` does (318), pointing at the init port; then
 #     `sed -i` rewrites that file to the final port (436), which makes its temporary file beside it;
-#   - as root it steps down to influxdb (setpriv here, gosu in the real image) and re-runs itself.
+#   - as root it steps down to influxdb (setpriv here, gosu in the real image) and re-runs itself;
+#   - DOCKER_INFLUXDB_INIT_{PASSWORD,USERNAME,ADMIN_TOKEN}_FILE: each variable is read from the named
+#     file when it exists, else the same message is printed and it is skipped (195-198), on every pass.
 # The server is the stand-in influxd (engine/standins/influxdb/influxd-standin), which records the
 # org, bucket and operator token on first run and serves /health; this script adds /ready.
 set -eu
@@ -68,6 +70,19 @@ init_influxd() {
   sed -i "s#http://localhost:${INFLUXD_INIT_PORT:-9999}#http://localhost:8086#g" "$configs"
   log info "initialization prepared; the stand-in influxd records org, bucket and token on start"
 }
+
+# Read password, username and token from files (195-198, same test and message). The real entrypoint
+# hands them to `influx setup` in this shell; the stand-in server records the token when it starts, so
+# here a value read from a file is exported to it.
+for var in DOCKER_INFLUXDB_INIT_PASSWORD DOCKER_INFLUXDB_INIT_USERNAME DOCKER_INFLUXDB_INIT_ADMIN_TOKEN; do
+  eval "file=\${${var}_FILE:-}"
+  [ -n "$file" ] || continue
+  if [ -e "$file" ] && value=$(cat "$file"); then
+    export "$var=$value"
+  else
+    echo "${var}_FILE defined, but file not existing, skipping."
+  fi
+done
 
 create_directories
 if [ -n "${STANDIN_INIT_DONE:-}" ]; then
