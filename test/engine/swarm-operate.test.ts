@@ -11,8 +11,10 @@
  * - the watch reads the swarm through the manager and notifies a stand-in Home Assistant and webhook: a
  *   service scaled to 0, then a task that swarm stops as unhealthy, again and again (a restart loop), each
  *   one notice and one when it clears; the disk of node 2's volumes, measured in its InfluxDB task.
- * The services are hand-written stand-ins named as the plan names them (the program's own service specs
- * are exercised by stack.swarm.test.ts). No IPVS needed. Wall time here: see docs/swarm.md.
+ * - `npm run status` reads the swarm through the manager and each task on its node's engine: all well,
+ *   then drift (a label changed by hand, an image rebuilt and not deployed) and a service scaled to 0.
+ * The services are hand-written stand-ins named, labelled and tagged as the program names, labels and tags
+ * them (the program's own service specs are exercised by stack.swarm.test.ts). No IPVS needed. Wall time here: see docs/swarm.md.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -20,6 +22,7 @@ import { parseDocument } from "yaml";
 import { dockerApi } from "../../engine/apply/dockerApi";
 import type { DriverContext, Props } from "../../engine/apply/liveResources";
 import { serviceDriver } from "../../engine/apply/swarmResources";
+import type { SwarmStackStatus } from "../../operate/swarm";
 import { synthesize } from "../../synth/synthesize";
 import { IMAGES, REPO_ROOT, Resources, run, waitFor, waitForAsync } from "./helpers";
 import { crontab, ensureCron, runRepoScript, startRecorder, type Recorder } from "./notify-helpers";
@@ -44,20 +47,31 @@ let backupRoot = "";
 let copyRepo = "";
 /** The environment of each schedule Command of the synthesized swarm stack, secrets filled in. */
 let jobEnv: { backup: Record<string, string>; drill: Record<string, string>; watch: Record<string, string> };
+/** What the synthesized program gives each swarm service (by name): its labels, its task's labels and image, as `pulumi up` would set them. */
+let programServices: Record<string, { labels: Props[]; taskLabels: Props[]; image: string }> = {};
 const installed: string[] = [];
 let backupDir = "";
 
 const on = (node: SwarmNode, args: string[]) => swarm.docker(node, args).stdout.trim();
 const taskOn = (node: SwarmNode, svc: string): string => on(node, ["ps", "-q", "--filter", `label=com.docker.swarm.service.name=${svc}`, "--filter", "status=running"]).split("\n")[0]!;
 
-/** A service as components/swarmPlatform.ts writes one (one replica, dnsrr, pinned), with a 1 s health check. */
-function service(name: string, node: SwarmNode, containerSpec: Props, taskSpec: Props = {}): Props {
+/**
+ * A service as components/swarmPlatform.ts writes one (one replica, dnsrr, pinned), with a 1 s health check;
+ * with the program's labels, its task's labels and image: the stand-in image tagged on the node under the
+ * program's image name, its id in com.homeiq.image-ids as the program labels a built image (npm run status checks both).
+ */
+function service(name: string, node: SwarmNode, containerSpec: Props & { image: string }, taskSpec: Props = {}): Props {
+    const program = programServices[name];
+    if (!program) throw new Error(`the program registers no swarm service ${name}`);
+    on(node, ["tag", containerSpec.image, program.image]);
+    const id = on(node, ["image", "inspect", "--format", "{{.Id}}", program.image]);
+    const taskLabels = program.taskLabels.map((l) => (l.label === "com.homeiq.image-ids" ? { label: l.label, value: id } : l));
     return {
         name,
-        labels: [{ label: "com.homeiq.stack", value: STACK }],
+        labels: program.labels,
         taskSpec: {
             ...taskSpec,
-            containerSpec: { stopGracePeriod: "2s", ...containerSpec },
+            containerSpec: { stopGracePeriod: "2s", ...containerSpec, image: program.image, labels: taskLabels },
             restartPolicy: { condition: "any", delay: "1s", maxAttempts: 0, window: "0s" },
             placement: { constraints: [`node.hostname==${node.hostname}`], maxReplicas: 1 },
         },
@@ -90,6 +104,14 @@ async function programJobs(): Promise<typeof jobEnv> {
             }),
         );
     };
+    programServices = Object.fromEntries(
+        result.resources
+            .filter((r) => r.type === "docker:index/service:Service")
+            .map((r) => {
+                const containerSpec = (r.inputs.taskSpec as { containerSpec: { labels: Props[]; image: string } }).containerSpec;
+                return [r.inputs.name as string, { labels: r.inputs.labels as Props[], taskLabels: containerSpec.labels, image: containerSpec.image }];
+            }),
+    );
     return { backup: envOf("homeiq-backup-schedule-backup"), drill: envOf("homeiq-backup-schedule-drill"), watch: envOf("homeiq-watch") };
 }
 
@@ -137,6 +159,8 @@ beforeAll(async () => {
         "homeiq:backupRoot": backupRoot,
         "homeiq:backupSchedule": "every 1",
         "homeiq:backupCopyRepository": copyRepo,
+        // Encrypted in a user's stack file (`pulumi config set --secret`): npm run status reads it as a placeholder.
+        "homeiq:backupCopyPassphrase": { secure: "v1:AAAAAAAAAAAAAAAA:i18cNotARealCiphertext" },
         "homeiq:homeAssistantUrl": `${rec.base}/ha`,
         // A day: cron never runs the watch during the test; the test's ticks run it (controlled clock).
         "homeiq:watchEveryMinutes": 1440,
@@ -216,6 +240,67 @@ afterAll(() => {
     swarm?.down();
     res.cleanup();
 });
+
+/** `npm run status` of the swarm stack, as a user runs it (the project folder given as the tests give it). */
+function status(json: boolean): { code: number; stdout: string; stderr: string } {
+    return run("npm", ["--prefix", REPO_ROOT, "run", "-s", "status", "--", STACK, ...(json ? ["--json"] : [])], { env: { HOMEIQ_PROJECT_DIR: projectDir }, allowFail: true, timeoutMs: 120_000 });
+}
+const statusJson = (): { code: number; s: SwarmStackStatus } => {
+    const r = status(true);
+    expect(r.stderr).toBe("");
+    return { code: r.code, s: JSON.parse(r.stdout) as SwarmStackStatus };
+};
+/** The task container of a service on its node, as that node's engine says: [health, image id]. */
+const taskFacts = (node: SwarmNode, svc: string): [string, string] => on(node, ["inspect", "--format", "{{.State.Health.Status}} {{.Image}}", taskOn(node, svc)]).split(" ") as [string, string];
+
+test("npm run status reads the swarm: every service's replicas, node, task health and image through the manager and its node; drift of labels and of a rebuilt image (exit 11); a service scaled to 0 (exit 10)", () => {
+    const where: Record<string, SwarmNode> = { [INFLUX]: n2, [DATA_API]: n2, [APPS]: n1 };
+    waitFor("every task healthy", () => Object.entries(where).every(([svc, node]) => taskOn(node, svc) !== "" && taskFacts(node, svc)[0] === "healthy"), { timeoutMs: 90_000, intervalMs: 500 });
+
+    const { code, s } = statusJson();
+    expect({ code, findings: s.findings }).toEqual({ code: 0, findings: [] });
+    expect(s.target).toBe("swarm");
+    expect(s.services.map((x) => x.name).sort()).toEqual(Object.keys(where).sort());
+    for (const x of s.services) {
+        const node = where[x.name]!;
+        const [health, image] = taskFacts(node, x.name);
+        expect({ name: x.name, desired: x.desired, running: x.running, node: x.node, health: x.health, runningId: x.image.runningId, failed: x.failedRecently }).toEqual({
+            name: x.name, desired: 1, running: 1, node: node.hostname, health, runningId: image, failed: 0,
+        });
+    }
+    const human = status(false);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain(`stack ${STACK} on swarm, manager ${n1.dockerHost}`);
+    expect(human.stdout.split("\n").find((l) => l.startsWith(INFLUX))!.split(/\s{2,}/).slice(0, 4)).toEqual([INFLUX, "1/1", n2.hostname, "healthy"]);
+    expect(human.stdout).toContain("all well: 3 services run every replica they ask for");
+
+    // Drift: a label changed by hand on the service, and its image rebuilt on its node without a deploy.
+    const generation = programServices[APPS]!.labels.find((l) => l.label === "com.homeiq.rebuild-generation")!.value as string;
+    on(n1, ["service", "update", "--detach", "--label-add", "com.homeiq.rebuild-generation=99", APPS]);
+    const image = programServices[APPS]!.image;
+    const rebuilt = on(n1, ["commit", taskOn(n1, APPS), image]);
+    try {
+        const drift = statusJson();
+        expect({ code: drift.code, ids: drift.s.findings.map((f) => f.id) }).toEqual({ code: 11, ids: [`drift:${APPS} image`, `drift:${APPS} labels`] });
+        expect(drift.s.findings[0]!.message).toBe(
+            `${APPS}: its task is labelled with image ${taskFacts(n1, APPS)[1].replace("sha256:", "").slice(0, 12)}, the stack's ${image} is ${rebuilt.replace("sha256:", "").slice(0, 12)} on ${n1.hostname} (rebuilt, not deployed: pulumi up)`,
+        );
+        expect(drift.s.findings[1]!.message).toBe(`${APPS}: labels differ from the stack's: service com.homeiq.rebuild-generation="99" (the stack's: "${generation}")`);
+    } finally {
+        on(n1, ["tag", IMAGES.busybox, image]);
+        on(n1, ["service", "update", "--detach", "--label-add", `com.homeiq.rebuild-generation=${generation}`, APPS]);
+    }
+    expect(statusJson().code).toBe(0);
+
+    // Scaled to 0 through the manager: down, exit 10; back to one healthy task for the watch test.
+    on(n1, ["service", "scale", `${APPS}=0`]);
+    const down = statusJson();
+    expect({ code: down.code, findings: down.s.findings.map((f) => [f.id, f.message]) }).toEqual({ code: 10, findings: [[`down:${APPS}`, `${APPS} is scaled to 0 replicas: it runs nothing`]] });
+    expect(down.s.services.find((x) => x.name === APPS)).toMatchObject({ desired: 0, running: 0, health: "-" });
+    on(n1, ["service", "scale", `${APPS}=1`]);
+    waitFor(`${APPS} healthy again`, () => taskOn(n1, APPS) !== "" && taskFacts(n1, APPS)[0] === "healthy", { timeoutMs: 60_000, intervalMs: 500 });
+    expect(statusJson().code).toBe(0);
+}, 240_000);
 
 test("the watch reads the swarm through the manager: a service scaled to 0 (notified once, cleared once), a task swarm stops as unhealthy in a loop, an error line, memory over the limit; the disk of the data node's volumes", () => {
     expect(jobEnv.watch).toMatchObject({
