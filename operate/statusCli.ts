@@ -5,6 +5,7 @@
  * stopped or unhealthy, or an endpoint failing; 11 a container's image or labels differ from what the
  * stack deploys; 12 an endpoint's p95 latency over the criterion; 13 error lines in a log; 14 memory;
  * 15 CPU; 16 disk; 2 bad arguments or invalid stack config; 3 the engine does not answer.
+ * On a swarm stack the same codes for its services (operate/swarm.ts): 10 down, 11 drift, 16 disk.
  */
 import { REVIEW_CRITERIA } from "../catalog/criteria";
 import { ConfigValidationError } from "../config/loadConfig";
