@@ -1,6 +1,6 @@
 /** The status for a person: one table of the containers, the disk, then what is wrong (or "all well"). */
 import type { SwarmServiceStatus, SwarmStackStatus } from "./swarm";
-import { mib, type ContainerStatus, type DiskStatus, type StackStatus } from "./status";
+import { mib, type ContainerStatus, type DiskStatus, type Finding, type StackStatus } from "./status";
 
 function duration(seconds: number | undefined): string {
     if (seconds === undefined) return "-";
@@ -74,8 +74,8 @@ export function humanReport(s: StackStatus): string {
     return `${lines.join("\n")}\n`;
 }
 
-function swarmRow(s: SwarmServiceStatus): string[] {
-    const drift = s.desired === null ? "-" : s.labelDiffs.length > 0 || s.image.onNodes.some((n) => n.id === undefined || !s.image.labelled.includes(n.id)) ? "DIFFERS" : "ok";
+function swarmRow(s: SwarmServiceStatus, findings: readonly Finding[]): string[] {
+    const drift = s.desired === null ? "-" : findings.some((f) => f.kind === "drift" && f.subject.startsWith(`${s.name} `)) ? "DIFFERS" : "ok";
     return [
         s.name,
         s.desired === null ? "missing" : `${s.running}/${s.desired}`,
@@ -93,7 +93,7 @@ export function swarmReport(s: SwarmStackStatus): string {
     const lines: string[] = [];
     lines.push(`stack ${s.stack} on swarm, manager ${s.dockerHost || "the default Docker engine"}, ${s.checkedAt}`);
     lines.push("");
-    lines.push(table([["SERVICE", "REPLICAS", "NODE", "HEALTH", "FAILED (15m)", "UP", "IMAGE/LABELS", "LAST ERROR"], ...s.services.map(swarmRow)]));
+    lines.push(table([["SERVICE", "REPLICAS", "NODE", "HEALTH", "FAILED (15m)", "UP", "IMAGE/LABELS", "LAST ERROR"], ...s.services.map((x) => swarmRow(x, s.findings))]));
     lines.push("");
     for (const n of s.notOnSwarm) lines.push(`not on swarm: ${n.service}: ${n.reason}`);
     lines.push(...backupLines(s.disk, s.criteria.diskPercent));

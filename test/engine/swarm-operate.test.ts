@@ -362,11 +362,18 @@ test("the watch reads the swarm through the manager: a service scaled to 0 (noti
     expect(loop).toMatch(new RegExp(`^\\[homeiq-watch\\] down:${APPS}: NOTIFIED: ${APPS} runs 0 of 1 replicas; its last task ended unhealthy \\(swarm stopped it: failed: .*unhealthy container\\) \\(\\d+ task failures in the last 15 minutes\\)$`, "m"));
     expect(notices().slice(seen).map((n) => n.notification_id)).toEqual([idOf(`down:${APPS}`)]);
     seen = notices().length;
+    // npm run status says the same: down (10), its failed tasks counted, how the last one ended (swarm's words, read through the manager).
+    const looping = statusJson();
+    const apps = looping.s.services.find((x) => x.name === APPS)!;
+    expect({ code: looping.code, ids: looping.s.findings.map((f) => f.id) }).toEqual({ code: 10, ids: [`down:${APPS}`] });
+    expect(apps.failedRecently).toBeGreaterThanOrEqual(3);
+    expect(apps.lastError).toMatch(/^unhealthy \(swarm stopped it: failed: .*unhealthy container\)$/);
 
     // Healthy again (the file gone): its task runs, but after that many failures it counts as a restart
     // loop until 15 minutes pass without one: still the one problem, no second notice.
     swarm.docker(n1, ["run", "--rm", "-v", `${STACK}-apps-flag:/flag`, IMAGES.busybox, "rm", "-f", "/flag/sick"]);
     waitFor(`${APPS} running again`, () => on(n1, ["service", "ls", "--filter", `name=${APPS}`, "--format", "{{.Replicas}}"]).startsWith("1/1 "), { timeoutMs: 60_000, intervalMs: 500 });
+    expect(statusJson().s.findings.map((f) => f.message)).toEqual([expect.stringMatching(new RegExp(`^${APPS} is restarting in a loop: \\d+ of its tasks failed in the last 15 minutes; the last ended unhealthy`))]);
     expect(tick()).toMatch(new RegExp(`^\\[homeiq-watch\\] down:${APPS}: ${APPS} is restarting in a loop: \\d+ of its tasks failed in the last 15 minutes; the last ended unhealthy \\(swarm stopped it: failed: .*unhealthy container\\) \\(notified; still so\\)$`, "m"));
     expect(notices().length).toBe(seen);
 

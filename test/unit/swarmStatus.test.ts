@@ -101,14 +101,15 @@ describe("the labels the status expects are those the program registers on swarm
 describe("swarmReport", () => {
     it("one row per service (replicas, node, health, failures, last error), the services swarm does not run, the findings", () => {
         const down = healthy({ name: "prod-influxdb", running: 0, node: undefined, health: "-", failedRecently: 1, lastError: "failed: task: non-zero exit (1)" });
-        const findings = evaluateSwarm([healthy(), down]);
+        const drifted = healthy({ name: "prod-enrichment-pipeline", image: { ...healthy().image, runningId: "sha256:ccc" } });
+        const findings = evaluateSwarm([healthy(), down, drifted]);
         const text = swarmReport({
             stack: "prod",
             target: "swarm",
             dockerHost: "ssh://admin@nas",
             checkedAt: "2026-12-06T08:00:00.000Z",
             criteria: { ...CRITERIA },
-            services: [healthy(), down],
+            services: [healthy(), down, drifted],
             notOnSwarm: [{ service: "log-aggregator", reason: "reads the Docker API" }],
             disk: { volumes: [] },
             findings,
@@ -118,6 +119,7 @@ describe("swarmReport", () => {
         expect(lines[0]).toBe("stack prod on swarm, manager ssh://admin@nas, 2026-12-06T08:00:00.000Z");
         expect(lines.find((l) => l.startsWith("prod-data-api"))!.split(/\s{2,}/)).toEqual(["prod-data-api", "1/1", "minipc", "healthy", "0", "-", "ok", "-"]);
         expect(lines.find((l) => l.startsWith("prod-influxdb"))!.split(/\s{2,}/)).toEqual(["prod-influxdb", "0/1", "-", "-", "1", "-", "ok", "failed: task: non-zero exit (1)"]);
+        expect(lines.find((l) => l.startsWith("prod-enrichment-pipeline"))!.split(/\s{2,}/)[6]).toBe("DIFFERS");
         expect(lines).toContain("not on swarm: log-aggregator: reads the Docker API");
         expect(lines).toContain("  [down] prod-influxdb runs 0 of 1 replicas; its last task ended failed: task: non-zero exit (1) (1 task failures in the last 15 minutes)");
     });
