@@ -53,6 +53,7 @@ export function watchEnvironment(plan: WatchPlan): Record<string, string> {
                   HOMEIQ_WATCH_SWARM_DATA_NODE: plan.swarm.dataNode,
                   HOMEIQ_WATCH_SWARM_DATA_HOST: plan.swarm.dataDockerHost,
                   HOMEIQ_WATCH_SWARM_VOLUME_MOUNTS: plan.swarm.volumeMounts.join(" "),
+                  HOMEIQ_WATCH_SWARM_NODES: plan.swarm.nodes.join(" "),
               }
             : {}),
     };

@@ -321,6 +321,8 @@ export interface SwarmWatchPlan {
     readonly dataDockerHost: string;
     /** Volume mounts of the stateful tasks, `service:path`: the filesystem of the data node's volumes is measured in the first that runs. */
     readonly volumeMounts: readonly string[];
+    /** Every node as `hostname=engine`: a running task's memory and CPU are read on its node's engine. */
+    readonly nodes: readonly string[];
 }
 
 export interface PlatformPlan {

@@ -208,20 +208,21 @@ export function resolveSwarm(plan: PlatformPlan, target: SwarmTargetConfig): Swa
         minEngineMajor: 25,
         lifecycle: swarmLifecycle(plan.lifecycle, hostOf(dataNode), plan.dockerHost, deployed),
         dashboardUrl,
-        watch: plan.watch && swarmWatch(plan, services, { dataNode, dataDockerHost: hostOf(dataNode), dashboardUrl }),
+        watch: plan.watch && swarmWatch(plan, services, { dataNode, dataDockerHost: hostOf(dataNode), dashboardUrl, nodes: target.nodes.map((n) => `${n.hostname}=${hostOf(n.hostname)}`) }),
     };
 }
 
 /**
  * The plan's watch on swarm: the same schedule, graces and thresholds, reading the swarm services
- * through the manager (plan.dockerHost) instead of containers on one host; the disk of the data node's
- * volumes measured in its stateful tasks; the backup folder on this machine as before; of the endpoints
- * only the dashboard's, the one published, at its URL on its node.
+ * through the manager (plan.dockerHost) instead of containers on one host, each running task's memory
+ * and CPU on its node's engine; the disk of the data node's volumes measured in its stateful tasks; the
+ * backup folder on this machine as before; of the endpoints only the dashboard's, the one published, at
+ * its URL on its node.
  */
 export function swarmWatch(
     plan: PlatformPlan,
     services: readonly SwarmServicePlan[],
-    where: { readonly dataNode: string; readonly dataDockerHost: string; readonly dashboardUrl?: string },
+    where: { readonly dataNode: string; readonly dataDockerHost: string; readonly dashboardUrl?: string; readonly nodes: readonly string[] },
 ): WatchPlan | undefined {
     if (!plan.watch) return undefined;
     const dashboard = services.find((s) => s.publish);
@@ -233,6 +234,6 @@ export function swarmWatch(
         ...plan.watch,
         containers: [],
         targets: target ? [{ ...target, url: `${where.dashboardUrl}${new URL(target.url).pathname}${new URL(target.url).search}` }] : [],
-        swarm: { services: services.map((s) => s.name), dataNode: where.dataNode, dataDockerHost: where.dataDockerHost, volumeMounts },
+        swarm: { services: services.map((s) => s.name), dataNode: where.dataNode, dataDockerHost: where.dataDockerHost, volumeMounts, nodes: where.nodes },
     };
 }

@@ -51,6 +51,10 @@ if ((${#SWARM_SERVICES[@]} > 0)); then
   for c in "${SWARM_VOLUME_MOUNTS[@]}"; do
     [[ $c =~ ^[a-z0-9][a-z0-9_.-]*:/[^[:space:]]*$ ]] || die "$EXIT_USAGE" "HOMEIQ_WATCH_SWARM_VOLUME_MOUNTS entry '$c' is not service:/path"
   done
+  read -r -d '' -a SWARM_NODES <<<"${HOMEIQ_WATCH_SWARM_NODES:-}" || true
+  for c in "${SWARM_NODES[@]}"; do
+    [[ $c =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*=(unix|ssh|tcp)://[^[:space:]]+$ ]] || die "$EXIT_USAGE" "HOMEIQ_WATCH_SWARM_NODES entry '$c' is not hostname=engine (unix://, ssh:// or tcp://)"
+  done
   CONTAINERS=()
 else
   [[ ${HOMEIQ_WATCH_CONTAINERS:-} =~ [^[:space:]] ]] || die "$EXIT_USAGE" "environment variable HOMEIQ_WATCH_CONTAINERS is required: the stack's container names, space-separated"

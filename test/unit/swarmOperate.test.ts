@@ -13,7 +13,7 @@ import { parseStackConfig } from "../../config/schema";
 import { statusCommand } from "../../operate/statusCli";
 import { resolvePlatform } from "../../plan/resolve";
 import { SERVICE_TYPE } from "../../policy/policies";
-import { COMMAND, ofType, synthOf } from "./helpers";
+import { COMMAND, ofType, synthOf, synthStack } from "./helpers";
 import { requiredValuesWithout } from "./synthCases";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -116,12 +116,22 @@ describe("scheduled backups and the watch on swarm: the program under mocks", ()
             HOMEIQ_WATCH_DISK_PATHS: "~/homeiq-backups",
             HOMEIQ_HA_TOKEN: "[secret]",
         });
+        // Each node's engine (the manager's when the entry names none): a task's memory and CPU are read there.
+        expect(env.HOMEIQ_WATCH_SWARM_NODES).toBe(`nas=ssh://admin@nas minipc=${MANAGER} tv=ssh://pi@tv`);
         expect(env.HOMEIQ_WATCH_SWARM_SERVICES.split(" ").sort()).toEqual(services.map((s) => s.inputs.name as string).sort());
         expect(env.HOMEIQ_WATCH_SWARM_VOLUME_MOUNTS.split(" ")).toEqual(["prod-influxdb:/var/lib/influxdb2", "prod-influxdb:/etc/influxdb2", "prod-data-api:/app/data", "prod-sports-data:/app/data"]);
         const port = planOf().services.find((s) => s.key === DASHBOARD)!.port.external;
         expect(env.HOMEIQ_WATCH_TARGETS).toMatch(new RegExp(`^${DASHBOARD}=\\w+:http://minipc:${port}/\\S*$`));
         expect(watch.dependencies).toEqual(expect.arrayContaining(services.map((s) => s.urn)));
         expect(watch.options.additionalSecretOutputs ?? []).toEqual(expect.arrayContaining(["stdout", "stderr"]));
+    });
+});
+
+describe("the host target's watch is unchanged", () => {
+    it("reads containers, not swarm services: no swarm variable in its environment", async () => {
+        const env = ofType(await synthStack("prod"), COMMAND).find((c) => c.name === "homeiq-watch")!.inputs.environment as Record<string, string>;
+        expect(Object.keys(env).filter((k) => k.startsWith("HOMEIQ_WATCH_SWARM_"))).toEqual([]);
+        expect(env.HOMEIQ_WATCH_CONTAINERS.split(" ")).toContain("prod-influxdb");
     });
 });
 
