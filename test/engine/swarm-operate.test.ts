@@ -45,6 +45,7 @@ let copyRepo = "";
 /** The environment of each schedule Command of the synthesized swarm stack, secrets filled in. */
 let jobEnv: { backup: Record<string, string>; drill: Record<string, string>; watch: Record<string, string> };
 const installed: string[] = [];
+let backupDir = "";
 
 const on = (node: SwarmNode, args: string[]) => swarm.docker(node, args).stdout.trim();
 const taskOn = (node: SwarmNode, svc: string): string => on(node, ["ps", "-q", "--filter", `label=com.docker.swarm.service.name=${svc}`, "--filter", "status=running"]).split("\n")[0]!;
@@ -205,6 +206,9 @@ beforeAll(async () => {
             healthcheck: health("test ! -e /flag/sick && wget -q -O- http://127.0.0.1:8080/ >/dev/null"),
         }, { resources: { limits: { memoryBytes: 64 * 1024 * 1024 } } })),
     ]);
+    // The backup job is installed as `pulumi up` installs it once the stateful services run: cron starts it
+    // at its next minute, while the watch test runs; the backup test (after it) waits for that run.
+    backupDir = install(jobEnv.backup);
 }, 300_000);
 
 afterAll(() => {
@@ -212,68 +216,6 @@ afterAll(() => {
     swarm?.down();
     res.cleanup();
 });
-
-test("the scheduled backup, started by cron from the installed entry, backs up the tasks on the data node; the copy follows; the drill restores it there", async () => {
-    // The program's own job: the data node's engine, the manager, the swarm wrapper's service names.
-    expect(jobEnv.backup).toMatchObject({
-        DOCKER_HOST: n2.dockerHost,
-        HOMEIQ_SWARM_MANAGER: n1.dockerHost,
-        HOMEIQ_SCHEDULE_COMMAND: "backup/scheduled.sh",
-        HOMEIQ_SCHEDULE_WHEN: "every 1",
-        HOMEIQ_INFLUX_CONTAINER: INFLUX,
-        HOMEIQ_SQLITE_DBS: `data-api=${DATA_API}:/app/data/metadata.db`,
-    });
-    const dir = install(jobEnv.backup);
-    expect(crontab()).toContain(`* * * * * HOMEIQ_SCHEDULE_DIR=${dir} /bin/bash ${dir}/scripts/schedule/tick.sh >>${dir}/tick.log 2>&1 # homeiq-schedule ${dir}`);
-    expect(crontab()).not.toContain(TOKEN);
-
-    // Up to a minute for cron's next tick, then the backup and the copy.
-    const runResult = await waitForAsync("the scheduled backup run by cron", async () => lastRun(dir), { timeoutMs: 180_000, intervalMs: 500 });
-    const runLog = fs.readFileSync(runResult.log, "utf8");
-    expect({ result: runResult.result, exitCode: runResult.exitCode, log: runResult.exitCode === 0 ? "" : runLog }).toEqual({ result: "ok", exitCode: 0, log: "" });
-    expect(fs.readFileSync(path.join(dir, "tick.log"), "utf8")).toContain(`backup of stack '${STACK}': running the run due at`);
-    expect(runLog).not.toContain(TOKEN);
-
-    const folders = fs.readdirSync(path.join(backupRoot, STACK)).filter((n) => /^\d{8}T\d{6}Z$/.test(n));
-    expect(folders).toHaveLength(1);
-    const backup = path.join(backupRoot, STACK, folders[0]!);
-    const manifest = JSON.parse(fs.readFileSync(path.join(backup, "manifest.json"), "utf8"));
-    expect({ reason: manifest.reason, influx: manifest.influxdb.status, sqlite: manifest.sqlite.map((e: { service: string; status: string }) => [e.service, e.status]) }).toEqual({
-        reason: "scheduled",
-        influx: "backed-up",
-        sqlite: [["data-api", "backed-up"]],
-    });
-    // The task containers it read are node 2's, found through its engine (the manager runs neither).
-    expect(on(n1, ["ps", "-q", "--filter", `label=com.docker.swarm.service.name=${INFLUX}`])).toBe("");
-    // Verified as a restore verifies it (every file's size and sha256), and the SQLite file holds the task's row.
-    const verify = run("bash", [path.join(REPO_ROOT, "scripts/backup/restore.sh")], {
-        env: { HOMEIQ_RESTORE_DIR: backup, HOMEIQ_STACK: STACK, HOMEIQ_RESTORE_VERIFY_ONLY: "1" },
-        allowFail: true,
-    });
-    expect({ code: verify.code, stderr: verify.stderr }).toEqual({ code: 0, stderr: "" });
-    const rows = run("python3", ["-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select n from events').fetchall())", path.join(backup, "sqlite/data-api/metadata.db")]);
-    expect(rows.stdout.trim()).toBe("[(7,)]");
-    // The off-host copy of the scheduled job: one snapshot of that folder in the restic repository.
-    expect(runLog).toContain(`${folders[0]}: copied`);
-    const snapshots = run("restic", ["-r", copyRepo, "snapshots", "--json"], { env: { RESTIC_PASSWORD: COPY_PASSPHRASE } });
-    expect((JSON.parse(snapshots.stdout) as Array<{ tags: string[] }>).map((s) => s.tags)).toEqual([expect.arrayContaining([`folder=${folders[0]}`, `stack=${STACK}`])]);
-
-    // The drill job (monthly), made due as after a missed month, runs on its tick against node 2's engine.
-    expect(jobEnv.drill).toMatchObject({ DOCKER_HOST: n2.dockerHost, HOMEIQ_SCHEDULE_COMMAND: "backup/drill.sh" });
-    const drillDir = install(jobEnv.drill);
-    fs.writeFileSync(path.join(drillDir, "state"), "last_slot=0\nlast_failure=0\n");
-    runRepoScript("schedule/tick.sh", { HOMEIQ_SCHEDULE_DIR: drillDir, TZ: "UTC" });
-    // cron may have taken the tick first (one at a time: tick.lock): wait for the run either way.
-    const drill = waitFor("the drill's run", () => lastRun(drillDir), { timeoutMs: 120_000, intervalMs: 500 });
-    const drillLog = fs.readFileSync(drill.log, "utf8");
-    expect({ result: drill.result, log: drill.result === "ok" ? "" : drillLog }).toEqual({ result: "ok", log: "" });
-    expect(drillLog).toMatch(/local: sqlite data-api: integrity_check ok, rows: events=1/);
-    for (const source of ["local", "copy"]) {
-        expect(drillLog).toContain(`${source}: influxdb: restored, answers with the stack's token, bucket home_assistant_events of org homeiq present`);
-    }
-    // Its scratch containers ran on node 2 and are gone.
-    expect(on(n2, ["ps", "-aq", "--filter", "label=com.homeiq.scratch"])).toBe("");
-}, 360_000);
 
 test("the watch reads the swarm through the manager: a service scaled to 0 (notified once, cleared once), a task swarm stops as unhealthy in a loop, an error line, memory over the limit; the disk of the data node's volumes", () => {
     expect(jobEnv.watch).toMatchObject({
@@ -363,6 +305,74 @@ test("the watch reads the swarm through the manager: a service scaled to 0 (noti
     expect(notices().slice(seen).map((n) => n.title)).toEqual([expect.stringMatching(new RegExp(`^HomeIQ ${STACK}: resolved: ${APPS} uses [\\d.]+% of its memory limit`))]);
     for (const q of rec.requests()) expect(q.body).not.toContain(HA_TOKEN);
 }, 300_000);
+
+test("the scheduled backup, started by cron from the installed entry, backs up the tasks on the data node; the copy follows; the drill restores it there", async () => {
+    // The program's own job: the data node's engine, the manager, the swarm wrapper's service names.
+    expect(jobEnv.backup).toMatchObject({
+        DOCKER_HOST: n2.dockerHost,
+        HOMEIQ_SWARM_MANAGER: n1.dockerHost,
+        HOMEIQ_SCHEDULE_COMMAND: "backup/scheduled.sh",
+        HOMEIQ_SCHEDULE_WHEN: "every 1",
+        HOMEIQ_INFLUX_CONTAINER: INFLUX,
+        HOMEIQ_SQLITE_DBS: `data-api=${DATA_API}:/app/data/metadata.db`,
+    });
+    const dir = backupDir;
+    expect(crontab()).toContain(`* * * * * HOMEIQ_SCHEDULE_DIR=${dir} /bin/bash ${dir}/scripts/schedule/tick.sh >>${dir}/tick.log 2>&1 # homeiq-schedule ${dir}`);
+    expect(crontab()).not.toContain(TOKEN);
+
+    // Up to a minute after the install for cron's tick (most of it passed during the watch test), then the backup and the copy.
+    const runResult = await waitForAsync("the scheduled backup run by cron", async () => lastRun(dir), { timeoutMs: 180_000, intervalMs: 500 });
+    const runLog = fs.readFileSync(runResult.log, "utf8");
+    expect({ result: runResult.result, exitCode: runResult.exitCode, log: runResult.exitCode === 0 ? "" : runLog }).toEqual({ result: "ok", exitCode: 0, log: "" });
+    expect(fs.readFileSync(path.join(dir, "tick.log"), "utf8")).toContain(`backup of stack '${STACK}': running the run due at`);
+    expect(runLog).not.toContain(TOKEN);
+    // "every 1" ran once a minute meanwhile: the schedule goes now, as `pulumi destroy` removes it
+    // (remove.sh waits for a run in progress); every run it recorded succeeded.
+    const runs = fs.readFileSync(path.join(dir, "runs.log"), "utf8").trim().split("\n");
+    expect(runRepoScript("schedule/remove.sh", { HOMEIQ_SCHEDULE_DIR: dir }).code).toBe(0);
+    expect(crontab()).not.toContain(dir);
+    expect(runs.filter((l) => !/ backup due=\S+ result=ok exit=0 /.test(l))).toEqual([]);
+
+    const folders = fs.readdirSync(path.join(backupRoot, STACK)).filter((n) => /^\d{8}T\d{6}Z$/.test(n)).sort();
+    expect(folders.length).toBeGreaterThanOrEqual(runs.length);
+    const backup = path.join(backupRoot, STACK, folders[folders.length - 1]!);
+    const manifest = JSON.parse(fs.readFileSync(path.join(backup, "manifest.json"), "utf8"));
+    expect({ reason: manifest.reason, influx: manifest.influxdb.status, sqlite: manifest.sqlite.map((e: { service: string; status: string }) => [e.service, e.status]) }).toEqual({
+        reason: "scheduled",
+        influx: "backed-up",
+        sqlite: [["data-api", "backed-up"]],
+    });
+    // The task containers it read are node 2's, found through its engine (the manager runs neither).
+    expect(on(n1, ["ps", "-q", "--filter", `label=com.docker.swarm.service.name=${INFLUX}`])).toBe("");
+    // Verified as a restore verifies it (every file's size and sha256), and the SQLite file holds the task's row.
+    const verify = run("bash", [path.join(REPO_ROOT, "scripts/backup/restore.sh")], {
+        env: { HOMEIQ_RESTORE_DIR: backup, HOMEIQ_STACK: STACK, HOMEIQ_RESTORE_VERIFY_ONLY: "1" },
+        allowFail: true,
+    });
+    expect({ code: verify.code, stderr: verify.stderr }).toEqual({ code: 0, stderr: "" });
+    const rows = run("python3", ["-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select n from events').fetchall())", path.join(backup, "sqlite/data-api/metadata.db")]);
+    expect(rows.stdout.trim()).toBe("[(7,)]");
+    // The off-host copy of the scheduled job: each backup folder is one snapshot in the restic repository.
+    const snapshots = run("restic", ["-r", copyRepo, "snapshots", "--json"], { env: { RESTIC_PASSWORD: COPY_PASSPHRASE } });
+    const tags = (JSON.parse(snapshots.stdout) as Array<{ tags: string[] }>).map((t) => t.tags.find((x) => x.startsWith("folder="))).sort();
+    expect(tags).toEqual(folders.map((f) => `folder=${f}`));
+
+    // The drill job (monthly), made due as after a missed month, runs on its tick against node 2's engine.
+    expect(jobEnv.drill).toMatchObject({ DOCKER_HOST: n2.dockerHost, HOMEIQ_SCHEDULE_COMMAND: "backup/drill.sh" });
+    const drillDir = install(jobEnv.drill);
+    fs.writeFileSync(path.join(drillDir, "state"), "last_slot=0\nlast_failure=0\n");
+    runRepoScript("schedule/tick.sh", { HOMEIQ_SCHEDULE_DIR: drillDir, TZ: "UTC" });
+    // cron may have taken that tick first (one at a time: tick.lock): wait for the run either way.
+    const drill = waitFor("the drill's run", () => lastRun(drillDir), { timeoutMs: 120_000, intervalMs: 500 });
+    const drillLog = fs.readFileSync(drill.log, "utf8");
+    expect({ result: drill.result, log: drill.result === "ok" ? "" : drillLog }).toEqual({ result: "ok", log: "" });
+    expect(drillLog).toMatch(/local: sqlite data-api: integrity_check ok, rows: events=1/);
+    for (const source of ["local", "copy"]) {
+        expect(drillLog).toContain(`${source}: influxdb: restored, answers with the stack's token, bucket home_assistant_events of org homeiq present`);
+    }
+    // Its scratch containers ran on node 2 and are gone.
+    expect(on(n2, ["ps", "-aq", "--filter", "label=com.homeiq.scratch"])).toBe("");
+}, 360_000);
 
 test("install.sh takes a schedule whose job reaches a remote data node from a local manager, and refuses one whose manager is remote too, naming both", () => {
     const dir = path.join(res.tmpDir("i18c-op-remote"), "backup");

@@ -13,7 +13,7 @@ import { parseStackConfig } from "../../config/schema";
 import { statusCommand } from "../../operate/statusCli";
 import { resolvePlatform } from "../../plan/resolve";
 import { SERVICE_TYPE } from "../../policy/policies";
-import { COMMAND, ofType, synthOf } from "./helpers";
+import { COMMAND, ofType, synthOf, synthStack } from "./helpers";
 import { requiredValuesWithout } from "./synthCases";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -124,6 +124,14 @@ describe("scheduled backups and the watch on swarm: the program under mocks", ()
         expect(env.HOMEIQ_WATCH_TARGETS).toMatch(new RegExp(`^${DASHBOARD}=\\w+:http://minipc:${port}/\\S*$`));
         expect(watch.dependencies).toEqual(expect.arrayContaining(services.map((s) => s.urn)));
         expect(watch.options.additionalSecretOutputs ?? []).toEqual(expect.arrayContaining(["stdout", "stderr"]));
+    });
+});
+
+describe("the host target's watch is unchanged", () => {
+    it("reads containers, not swarm services: no swarm variable in its environment", async () => {
+        const env = ofType(await synthStack("prod"), COMMAND).find((c) => c.name === "homeiq-watch")!.inputs.environment as Record<string, string>;
+        expect(Object.keys(env).filter((k) => k.startsWith("HOMEIQ_WATCH_SWARM_"))).toEqual([]);
+        expect(env.HOMEIQ_WATCH_CONTAINERS.split(" ")).toContain("prod-influxdb");
     });
 });
 
