@@ -283,7 +283,7 @@ test("an update whose new task never gets healthy is rolled back by swarm; the a
         [resource, "update"],
         [`${resource}-limits`, "replace"],
     ]);
-    expect(replicasOf(leaf)).toBe("1/1");
+    expect([replicasOf(leaf), inspectLeaf().Spec.TaskTemplate.ContainerSpec.Healthcheck.Test]).toEqual(["1/1", good.tests]);
     expect(onNode(n1, ["service", "ps", "-q", "--filter", "desired-state=running", svc(leaf)])).not.toBe(rolledBackTask);
     expect(inspectLeaf().Spec.TaskTemplate.Resources.Limits.Pids).toBe(Number(labelOf(inspectLeaf().Spec.TaskTemplate.ContainerSpec.Labels)));
 }, 420_000);
