@@ -228,6 +228,8 @@ test("a second up changes nothing", async () => {
     expect(second.events.filter((e) => e.op !== "same").map((e) => `${e.op} ${e.type} ${e.name} ${JSON.stringify(e.changes)}`)).toEqual([]);
 }, 300_000);
 
+const labelOf = (labels: Record<string, string>): string => labels["com.homeiq.pids-limit"];
+
 test("an update whose new task never gets healthy is rolled back by swarm; the apply fails as the provider does, and the state is what Pulumi would keep", async () => {
     // A leaf service (nothing else waits for it), on node 3 when one runs there.
     const leaves = onSwarm.filter((k) => !STATEFUL.includes(k) && k !== DASHBOARD && !onSwarm.some((o) => SERVICE_CATALOG[o].dependsOn.includes(k)));
@@ -272,12 +274,18 @@ test("an update whose new task never gets healthy is rolled back by swarm; the a
     expect(again.events.filter((e) => e.name === resource).map((e) => [e.op, e.changes])).toEqual([["update", []]]);
     expect([inspectLeaf().Version.Index, inspectLeaf().Spec.TaskTemplate.ContainerSpec.Healthcheck.Test]).toEqual([version, good.tests]);
 
-    // The fixed program (its own health check): an update to the spec the swarm already runs; the task stays.
+    // The fixed program (its own health check): an update to the spec the swarm already runs but for the PIDs
+    // limit, which the provider's spec never has (components/swarmLimits.ts): the task is replaced, and the
+    // limits Command (its trigger follows the service's outputs, which the update changed back) sets it again.
     const fixed = await apply();
     state = fixed.state;
-    expect(fixed.events.filter((e) => e.op !== "same" && e.type === SERVICE).map((e) => [e.name, e.op])).toEqual([[resource, "update"]]);
-    expect(replicasOf(leaf)).toBe("1/1");
-    expect(onNode(n1, ["service", "ps", "-q", "--filter", "desired-state=running", svc(leaf)])).toBe(rolledBackTask);
+    expect(fixed.events.filter((e) => e.op !== "same" && e.op !== "delete").map((e) => [e.name, e.op])).toEqual([
+        [resource, "update"],
+        [`${resource}-limits`, "replace"],
+    ]);
+    expect([replicasOf(leaf), inspectLeaf().Spec.TaskTemplate.ContainerSpec.Healthcheck.Test]).toEqual(["1/1", good.tests]);
+    expect(onNode(n1, ["service", "ps", "-q", "--filter", "desired-state=running", svc(leaf)])).not.toBe(rolledBackTask);
+    expect(inspectLeaf().Spec.TaskTemplate.Resources.Limits.Pids).toBe(Number(labelOf(inspectLeaf().Spec.TaskTemplate.ContainerSpec.Labels)));
 }, 420_000);
 
 test("an on-demand backup and a restore through homeiq:restoreFrom on the data node bring both databases back byte for byte", async () => {
