@@ -8,9 +8,12 @@
  * A Command after the service sets them through the Engine API's service update
  * (scripts/swarm/limits.sh), so they are in the service's spec and every task swarm starts has them.
  * The provider's own update sends a whole spec built from its inputs (resource_docker_service_funcs.go:180-192),
- * which drops them; so the Command's triggers are the service's id and a digest of its inputs: it runs
- * again after every create, replacement or update of the service. The provider's read-back has no such
- * fields (structures.go:410-421), so an `up` without changes sees no diff and runs nothing. The cost:
+ * which drops them; so the Command's triggers are the service's id and a digest of its outputs (what the
+ * provider last sent): it runs again after every create, replacement or update of the service, also the
+ * update that retries one swarm rolled back (Pulumi keeps the failed update's values as outputs, so the
+ * retry changes them back, though the program's inputs are the same). The provider's read-back has no
+ * such fields (structures.go:410-421), so an `up` without changes sees no diff and runs nothing; a run
+ * that finds the limits in the spec already changes nothing. The cost:
  * setting them is a rolling update, so a created or changed service's task is replaced once more
  * (health-gated; rolled back, failing the step, if unhealthy). A spec that already has them is left alone.
  */
@@ -38,13 +41,14 @@ export interface SwarmLimitsArgs {
     /** The swarm service's name. */
     readonly serviceName: string;
     readonly service: docker.Service;
-    /** The service's inputs: their digest is a trigger, so every update of the service by the provider is followed by this one. */
-    readonly serviceArgs: docker.ServiceArgs;
 }
 
 /** The Command that gives `args.service` its limits after the provider created or changed it. */
 export function swarmLimitsCommand(name: string, args: SwarmLimitsArgs, opts: pulumi.CustomResourceOptions): command.local.Command {
-    const specDigest = pulumi.output(args.serviceArgs).apply((resolved) => createHash("sha256").update(JSON.stringify(resolved)).digest("hex"));
+    // Every output a provider update sends (convergeConfig only steers its wait).
+    const s = args.service;
+    const sent = pulumi.all([s.name, s.labels, s.taskSpec, s.mode, s.updateConfig, s.rollbackConfig, s.endpointSpec]);
+    const specDigest = sent.apply((resolved) => createHash("sha256").update(JSON.stringify(resolved)).digest("hex"));
     const limits = { HOMEIQ_PIDS_LIMIT: String(args.plan.hardening.pidsLimit), HOMEIQ_ULIMITS: ulimitsWords(args.plan) };
     return new command.local.Command(
         name,
@@ -56,7 +60,7 @@ export function swarmLimitsCommand(name: string, args: SwarmLimitsArgs, opts: pu
                 ...limits,
                 HOMEIQ_TIMEOUT_SECONDS: String(limitsTimeoutSeconds(args.plan)),
             },
-            // A digest, never the inputs (kept secret: they hold secrets); it changes whenever the provider would update the service.
+            // A digest, never the values (kept secret: they hold secrets); it changes whenever the provider updated the service.
             triggers: [args.service.id, specDigest],
             logging: "stdoutAndStderr",
         },

@@ -168,7 +168,7 @@ export class SwarmPlatform extends pulumi.ComponentResource {
             });
             limited[s.key] = swarmLimitsCommand(
                 `${name}-${s.key}-limits`,
-                { dockerHost: plan.dockerHost, plan: sp, serviceName: s.name, service: services[s.key]!, serviceArgs: argsOf.get(s.key)! },
+                { dockerHost: plan.dockerHost, plan: sp, serviceName: s.name, service: services[s.key]! },
                 { parent: this },
             );
             lifecycle.started(s.key, limited[s.key]!);

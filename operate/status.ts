@@ -284,7 +284,7 @@ export interface CollectOptions {
 
 export class EngineUnreachable extends Error {}
 
-async function inParallel<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function inParallel<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
     const out: R[] = new Array(items.length);
     let next = 0;
     const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
@@ -345,7 +345,7 @@ interface StatsRow {
     MemPerc: string;
 }
 
-async function backupStatus(folder: string, now: Date): Promise<NonNullable<DiskStatus["backup"]>> {
+export async function backupStatus(folder: string, now: Date): Promise<NonNullable<DiskStatus["backup"]>> {
     let existing = folder;
     while (!fs.existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
     let filesystem: { usedPercent: number; availableBytes: number } | undefined;

@@ -5,11 +5,13 @@
  * stopped or unhealthy, or an endpoint failing; 11 a container's image or labels differ from what the
  * stack deploys; 12 an endpoint's p95 latency over the criterion; 13 error lines in a log; 14 memory;
  * 15 CPU; 16 disk; 2 bad arguments or invalid stack config; 3 the engine does not answer.
+ * On a swarm stack the same codes for its services (operate/swarm.ts): 10 down, 11 drift, 16 disk.
  */
 import { REVIEW_CRITERIA } from "../catalog/criteria";
 import { ConfigValidationError } from "../config/loadConfig";
-import { humanReport } from "./report";
+import { humanReport, swarmReport } from "./report";
 import { loadStackPlan } from "./stackPlan";
+import { collectSwarmStatus, type SwarmStackStatus } from "./swarm";
 import { backupFolderOf, collectStatus, CRITERIA, EngineUnreachable, EXIT, type Criteria, type StackStatus } from "./status";
 
 export const USAGE = `usage: npm run -s status -- <stack> [--json] [--requests N] [--latency-ms N] [--memory-percent N] [--cpu-percent N] [--disk-percent N]`;
@@ -55,20 +57,8 @@ export function parseStatusArgs(argv: readonly string[]): StatusArgs {
     return { stack, json, requests, criteria };
 }
 
-/**
- * The status reads containers by name on one engine; a swarm stack's tasks are on several nodes, under
- * names swarm gives them. Said, not guessed: what to run instead (the watch reads the swarm).
- */
-export function swarmStatusRefusal(stack: string, manager: string, watchEveryMinutes: number | undefined): string {
-    return (
-        `status: stack ${stack} runs on swarm (homeiq:target swarm); npm run status reads the containers of one Docker host and does not read a swarm. ` +
-        `Its services, through the manager: DOCKER_HOST=${manager} docker service ls --filter label=com.homeiq.stack=${stack}` +
-        (watchEveryMinutes ? `; the watch checks them every ${watchEveryMinutes} minutes and notifies (docs/swarm.md).` : ".")
-    );
-}
-
 /** The whole command: returns the exit code and what to print. HOMEIQ_PROJECT_DIR points it at another project folder (tests). */
-export async function statusCommand(argv: readonly string[], projectDir: string): Promise<{ code: number; stdout: string; stderr: string; status?: StackStatus }> {
+export async function statusCommand(argv: readonly string[], projectDir: string): Promise<{ code: number; stdout: string; stderr: string; status?: StackStatus | SwarmStackStatus }> {
     let args: StatusArgs;
     try {
         args = parseStatusArgs(argv);
@@ -78,7 +68,11 @@ export async function statusCommand(argv: readonly string[], projectDir: string)
     }
     try {
         const { plan } = loadStackPlan(projectDir, args.stack);
-        if (plan.swarm) return { code: EXIT.usage, stdout: "", stderr: `${swarmStatusRefusal(plan.stack, plan.dockerHost, plan.swarm.watch?.everyMinutes)}\n` };
+        if (plan.swarm) {
+            // Through the manager and the nodes' engines (operate/swarm.ts); the endpoints, memory, CPU and logs are the watch's on swarm.
+            const status = await collectSwarmStatus(plan, { criteria: args.criteria, backupFolder: backupFolderOf(plan) });
+            return { code: status.exitCode, stdout: args.json ? `${JSON.stringify(status, null, 2)}\n` : swarmReport(status), stderr: "", status };
+        }
         const status = await collectStatus(plan, { requests: args.requests, requestTimeoutSeconds: 2, criteria: args.criteria, backupFolder: backupFolderOf(plan) });
         const stdout = args.json ? `${JSON.stringify(status, null, 2)}\n` : humanReport(status);
         return { code: status.exitCode, stdout, stderr: "", status };

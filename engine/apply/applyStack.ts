@@ -24,7 +24,8 @@ import type { RecordedRegistration } from "../../synth/recordingMonitor";
 import { synthesize, type SynthResult } from "../../synth/synthesize";
 import { contextDigest } from "./contextDigest";
 import { dockerApi } from "./dockerApi";
-import { DRIVERS, PartialCreateError, PartialUpdateError, type DriverContext, type Outputs, type Props, type ResourceDriver, type StepReport } from "./liveResources";
+import { DRIVERS, PartialCreateError, type DriverContext, type Outputs, type Props, type ResourceDriver, type StepReport } from "./liveResources";
+import { PartialUpdateError } from "./partialUpdateError";
 import { serviceChanges } from "./swarmResources";
 import { containerChanges, inputChanges, planStep, type InputChange, type PlannedStep, type StepOp } from "./plan";
 
@@ -345,12 +346,12 @@ export async function applyStack(stack: string, options: ApplyOptions = {}): Pro
             return { id: outputs.id, state: outputs.state };
         } catch (err) {
             const error = err instanceof Error ? err : new Error(String(err));
-            if (err instanceof PartialCreateError) {
+            if (err instanceof PartialCreateError || err instanceof PartialUpdateError) {
                 // Kept in state with init errors: the next update gives it an empty update step (plan.ts). A partially
                 // failed update keeps the old inputs with the new outputs (pulumi pkg/engine/update.go:1398-1414).
                 const kept = err instanceof PartialUpdateError ? (current.get(key)?.inputs ?? inputs) : inputs;
                 current.delete(key);
-                current.set(key, record(err.id, kept, err.state, [err.message]));
+                current.set(key, record(err.id, kept, err.state as Props, [err.message]));
             }
             failures.push(new Error(`${type} ${args.name}: ${error.message}`));
             throw error;

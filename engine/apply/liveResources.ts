@@ -9,11 +9,8 @@ import * as crypto from "crypto";
 import { containerPlan, type ChangeKind, type ContainerInspect, type ContainerPlan } from "./containerInputs";
 import { DockerApiError, dockerApi, type DockerApi } from "./dockerApi";
 import { containerReadBack, containerStateAfterUpdate } from "./plan";
-import { PartialCreateError } from "./errors";
 import { runProcess } from "./process";
 import { secretDriver, serviceDriver } from "./swarmResources";
-
-export { PartialCreateError, PartialUpdateError } from "./errors";
 
 export type Props = Record<string, unknown>;
 
@@ -47,6 +44,21 @@ export interface ResourceDriver {
     delete(ctx: DriverContext, name: string, old: { id: string; state: Props; retainOnDelete: boolean }): Promise<StepReport | undefined>;
 }
 
+/**
+ * A create that failed after the resource existed (a health wait that timed out): the provider has
+ * set the id, so the bridge keeps it as a partially created resource with init errors
+ * (pulumi-terraform-bridge pkg/tfbridge/provider.go:1362-1376, 1413 initializationError). Its state
+ * is what the provider had before reading back (funcs.go:614-621 returns before the read at :673).
+ */
+export class PartialCreateError extends Error {
+    constructor(
+        message: string,
+        readonly id: string,
+        readonly state: Props,
+    ) {
+        super(message);
+    }
+}
 
 export interface DriverContext {
     api: DockerApi;

@@ -28,11 +28,11 @@
  *   provider's engine to be removed (:261-336).
  */
 import { DockerApiError, type DockerApi } from "./dockerApi";
-import { PartialUpdateError } from "./errors";
 import { runProcess } from "./process";
 import type { ChangeKind } from "./containerInputs";
 import type { DriverContext, Outputs, Props, ResourceDriver } from "./liveResources";
 import type { InputChange } from "./plan";
+import { PartialUpdateError } from "./partialUpdateError";
 
 const asRecord = (v: unknown): Props => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Props) : {});
 const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);

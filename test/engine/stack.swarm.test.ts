@@ -29,7 +29,7 @@ import * as path from "path";
 import { applyStack, destroyStack, ApplyError, type ApplyOptions, type ApplyResult, type ApplyState } from "../../engine/apply/applyStack";
 import type { Props } from "../../engine/apply/liveResources";
 import { SERVICE_CATALOG, SERVICE_KEYS, type ServiceKey } from "../../catalog/services";
-import { DIGEST_PY, IMAGES, influxChecksumOfBackup, sha256File, waitFor, type DbDigest } from "./helpers";
+import { DIGEST_PY, IMAGES, influxChecksumOfBackup, REPO_ROOT, runAsync, sha256File, waitFor, type DbDigest } from "./helpers";
 import { sqliteDigestOfFile, testOverrides, testProject, TEST_SECRET_KEYS } from "./stack-helpers";
 import { startSwarm, type Swarm, type SwarmNode } from "./swarm-nodes";
 
@@ -90,7 +90,8 @@ beforeAll(async () => {
     swarm = startSwarm(NAME, 3, "10.242.20", []);
     [n1, n2, n3] = swarm.nodes;
     // Each node gets only the bases of the images it builds (busybox: the test's own look into a volume).
-    await Promise.all([swarm.loadAsync(n1, [APPUSER, NGINX]), swarm.loadAsync(n2, [ROOT, IMAGES.influxStandin, IMAGES.busybox]), swarm.loadAsync(n3, [APPUSER])]);
+    const load = (n: SwarmNode, images: string[]) => runAsync("bash", [path.join(REPO_ROOT, "engine", "swarm-nodes.sh"), "load", NAME, String(n.index), ...images], { timeoutMs: 240_000 });
+    await Promise.all([load(n1, [APPUSER, NGINX]), load(n2, [ROOT, IMAGES.influxStandin, IMAGES.busybox]), load(n3, [APPUSER])]);
     const nodes = [`${n1.hostname}=apps@${n1.dockerHost}`, `${n2.hostname}=data@${n2.dockerHost}`, `${n3.hostname}=apps@${n3.dockerHost}`];
     overrides = {
         ...testOverrides(project),
@@ -99,6 +100,9 @@ beforeAll(async () => {
         "homeiq:swarmNodes": JSON.stringify(nodes),
         "homeiq:swarmSubnet": "10.244.20.0/24",
         "homeiq:healthWaitTimeoutSeconds": "90",
+        // No crontab lines: the user's crontab is shared by every test on this machine (the schedule on swarm: swarm-operate.test.ts).
+        "homeiq:backupSchedule": "off",
+        "homeiq:backupDrillSchedule": "off",
     };
     try {
         first = await applyStack(project.stack, {
@@ -194,6 +198,12 @@ test("traffic crosses nodes over the overlay: node 3 reaches InfluxDB on node 2;
     const onN3 = onSwarm.find((k) => nodeOf(k) === n3.hostname && k !== DASHBOARD)!;
     const health = onNode(n3, ["exec", taskOn(n3, onN3), "python3", "-c", "import urllib.request; print(urllib.request.urlopen('http://influxdb:8086/health', timeout=5).read().decode())"]);
     expect(JSON.parse(health)).toMatchObject({ status: "pass" });
+    // The services on node 3 given InfluxDB's URL checked it over the overlay at start (the stand-in exits if it cannot).
+    // (The applied inputs: the synthesized env is wrapped as a secret.)
+    const envOf = (k: string) => containerSpec(first.state.resources.find((r) => r.type === SERVICE && r.inputs.name === svc(k))!.inputs).env as Record<string, string>;
+    const influxClients = onSwarm.filter((k) => nodeOf(k) === n3.hostname && envOf(k).INFLUXDB_URL !== undefined);
+    expect(influxClients.length).toBeGreaterThan(0);
+    for (const k of influxClients) expect({ k, url: envOf(k).INFLUXDB_URL, replicas: replicasOf(k) }).toEqual({ k, url: "http://influxdb:8086", replicas: "1/1" });
 
     const url = String((first.synth.outputs as Record<string, unknown>).dashboardUrl);
     expect(new URL(url).hostname).toBe(n1.hostname);
@@ -218,6 +228,8 @@ test("a second up changes nothing", async () => {
     expect(second.events.filter((e) => e.op !== "same").map((e) => `${e.op} ${e.type} ${e.name} ${JSON.stringify(e.changes)}`)).toEqual([]);
 }, 300_000);
 
+const labelOf = (labels: Record<string, string>): string => labels["com.homeiq.pids-limit"];
+
 test("an update whose new task never gets healthy is rolled back by swarm; the apply fails as the provider does, and the state is what Pulumi would keep", async () => {
     // A leaf service (nothing else waits for it), on node 3 when one runs there.
     const leaves = onSwarm.filter((k) => !STATEFUL.includes(k) && k !== DASHBOARD && !onSwarm.some((o) => SERVICE_CATALOG[o].dependsOn.includes(k)));
@@ -241,7 +253,7 @@ test("an update whose new task never gets healthy is rolled back by swarm; the a
     expect(err.message).toContain(`${resource}: service rollback completed`);
     expect(err.events.filter((e) => e.name === resource).map((e) => [e.op, e.failed !== undefined])).toEqual([["update", true]]);
     // Swarm rolled the spec back (the provider returns at rollback_completed, or once the rollback's task runs).
-    const spec = waitFor("the rollback marked completed", () => inspectLeaf().UpdateStatus.State === "rollback_completed" && inspectLeaf());
+    const spec = waitFor("the rollback marked completed", () => inspectLeaf().UpdateStatus.State === "rollback_completed" && inspectLeaf(), { timeoutMs: 60_000, intervalMs: 500 });
     expect(spec.Spec.TaskTemplate.ContainerSpec.Healthcheck.Test).toEqual(good.tests);
     // The provider does not wait for the rolled-back task: its first health check comes later.
     waitFor("the rolled-back task running healthy", () => replicasOf(leaf) === "1/1", { timeoutMs: 90_000, intervalMs: 500 });
@@ -262,19 +274,27 @@ test("an update whose new task never gets healthy is rolled back by swarm; the a
     expect(again.events.filter((e) => e.name === resource).map((e) => [e.op, e.changes])).toEqual([["update", []]]);
     expect([inspectLeaf().Version.Index, inspectLeaf().Spec.TaskTemplate.ContainerSpec.Healthcheck.Test]).toEqual([version, good.tests]);
 
-    // The fixed program (its own health check): an update to the spec the swarm already runs; the task stays.
+    // The fixed program (its own health check): an update to the spec the swarm already runs but for the PIDs
+    // limit, which the provider's spec never has (components/swarmLimits.ts): the task is replaced, and the
+    // limits Command (its trigger follows the service's outputs, which the update changed back) sets it again.
     const fixed = await apply();
     state = fixed.state;
-    expect(fixed.events.filter((e) => e.op !== "same").map((e) => [e.name, e.op])).toEqual([[resource, "update"]]);
-    expect(replicasOf(leaf)).toBe("1/1");
-    expect(onNode(n1, ["service", "ps", "-q", "--filter", "desired-state=running", svc(leaf)])).toBe(rolledBackTask);
+    expect(fixed.events.filter((e) => e.op !== "same" && e.op !== "delete").map((e) => [e.name, e.op])).toEqual([
+        [resource, "update"],
+        [`${resource}-limits`, "replace"],
+    ]);
+    expect([replicasOf(leaf), inspectLeaf().Spec.TaskTemplate.ContainerSpec.Healthcheck.Test]).toEqual(["1/1", good.tests]);
+    expect(onNode(n1, ["service", "ps", "-q", "--filter", "desired-state=running", svc(leaf)])).not.toBe(rolledBackTask);
+    expect(inspectLeaf().Spec.TaskTemplate.Resources.Limits.Pids).toBe(Number(labelOf(inspectLeaf().Spec.TaskTemplate.ContainerSpec.Labels)));
 }, 420_000);
 
 test("an on-demand backup and a restore through homeiq:restoreFrom on the data node bring both databases back byte for byte", async () => {
     const db = "/app/data/metadata.db";
+    const sportsDb = "/app/data/webhooks.db";
     addRows(n2, "data-api", db, 200, "before-backup");
+    addRows(n2, "sports-data", sportsDb, 100, "before-backup");
     writeInflux(Array.from({ length: 50 }, (_, i) => `temp,room=r${i % 5} v=${i} ${1_700_000_000 + i}`).join("\n"));
-    const before = { dataApi: sqliteDigestOn(n2, "data-api", db), influx: influxChecksum() };
+    const before = { dataApi: sqliteDigestOn(n2, "data-api", db), sports: sqliteDigestOn(n2, "sports-data", sportsDb), influx: influxChecksum() };
 
     const root = path.join(project.backupRoot, project.stack);
     const backups = () => (fs.existsSync(root) ? fs.readdirSync(root) : []).filter((f) => /^\d/.test(f) && !f.endsWith(".partial")).sort();
@@ -292,10 +312,12 @@ test("an on-demand backup and a restore through homeiq:restoreFrom on the data n
     expect(JSON.parse(fs.readFileSync(path.join(folder, "manifest.json"), "utf8")).reason).toBe("on-demand");
     const backupFile = path.join(folder, "sqlite", "data-api", "metadata.db");
     expect(testRows(sqliteDigestOfFile(backupFile))).toEqual(testRows(before.dataApi));
+    expect(testRows(sqliteDigestOfFile(path.join(folder, "sqlite", "sports-data", "webhooks.db")))).toEqual(testRows(before.sports));
     expect(influxChecksumOfBackup(path.join(folder, "influxdb"))).toBe(before.influx);
 
     // Written after the backup: what the restore must take back.
     addRows(n2, "data-api", db, 50, "after-backup");
+    addRows(n2, "sports-data", sportsDb, 50, "after-backup");
     writeInflux("temp,room=late v=1 1800000000");
     expect(influxChecksum()).not.toBe(before.influx);
 
@@ -326,6 +348,8 @@ test("an on-demand backup and a restore through homeiq:restoreFrom on the data n
     expect(nodeOf("data-api")).toBe(n2.hostname);
     expect(replicasOf("data-api")).toBe("1/1");
     expect(testRows(sqliteDigestOn(n2, "data-api", db))).toEqual(testRows(before.dataApi));
+    expect([nodeOf("sports-data"), replicasOf("sports-data")]).toEqual([n2.hostname, "1/1"]);
+    expect(testRows(sqliteDigestOn(n2, "sports-data", sportsDb))).toEqual(testRows(before.sports));
     expect(influxChecksum()).toBe(before.influx);
 }, 600_000);
 

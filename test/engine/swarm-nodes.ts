@@ -4,7 +4,7 @@
  * /var/run/docker.sock only lends its images (`docker save`); it never enters swarm mode.
  */
 import * as path from "path";
-import { REPO_ROOT, run, runAsync, waitFor } from "./helpers";
+import { REPO_ROOT, run, waitFor } from "./helpers";
 
 const SCRIPT = path.join(REPO_ROOT, "engine", "swarm-nodes.sh");
 
@@ -32,8 +32,6 @@ export interface Swarm {
     taskContainer(node: SwarmNode, service: string, timeoutMs?: number): string;
     /** Copies images from the shared engine into one node only. */
     load(node: SwarmNode, images: readonly string[]): void;
-    /** load() without blocking: each node's images copied at the same time as the others'. */
-    loadAsync(node: SwarmNode, images: readonly string[]): Promise<void>;
     down(): void;
 }
 
@@ -81,9 +79,6 @@ export function startSwarm(name: string, count: number, subnet24: string, images
         onNodeNetwork: (args) => run("nsenter", [`--net=/run/netns/${name}-sw`, ...args], { allowFail: true, timeoutMs: 30_000 }),
         load: (node, images) => {
             run("bash", [SCRIPT, "load", name, String(node.index), ...images], { timeoutMs: 180_000 });
-        },
-        loadAsync: async (node, images) => {
-            await runAsync("bash", [SCRIPT, "load", name, String(node.index), ...images], { timeoutMs: 240_000 });
         },
         down: () => {
             run("bash", [SCRIPT, "down", name], { allowFail: true, timeoutMs: 120_000 });

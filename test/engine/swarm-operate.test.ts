@@ -11,8 +11,10 @@
  * - the watch reads the swarm through the manager and notifies a stand-in Home Assistant and webhook: a
  *   service scaled to 0, then a task that swarm stops as unhealthy, again and again (a restart loop), each
  *   one notice and one when it clears; the disk of node 2's volumes, measured in its InfluxDB task.
- * The services are hand-written stand-ins named as the plan names them (the program's own service specs
- * are exercised by stack.swarm.test.ts). No IPVS needed. Wall time here: see docs/swarm.md.
+ * - `npm run status` reads the swarm through the manager and each task on its node's engine: all well,
+ *   then drift (a label changed by hand, an image rebuilt and not deployed) and a service scaled to 0.
+ * The services are hand-written stand-ins named, labelled and tagged as the program names, labels and tags
+ * them (the program's own service specs are exercised by stack.swarm.test.ts). No IPVS needed. Wall time here: see docs/swarm.md.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -20,6 +22,7 @@ import { parseDocument } from "yaml";
 import { dockerApi } from "../../engine/apply/dockerApi";
 import type { DriverContext, Props } from "../../engine/apply/liveResources";
 import { serviceDriver } from "../../engine/apply/swarmResources";
+import type { SwarmStackStatus } from "../../operate/swarm";
 import { synthesize } from "../../synth/synthesize";
 import { IMAGES, REPO_ROOT, Resources, run, waitFor, waitForAsync } from "./helpers";
 import { crontab, ensureCron, runRepoScript, startRecorder, type Recorder } from "./notify-helpers";
@@ -44,19 +47,31 @@ let backupRoot = "";
 let copyRepo = "";
 /** The environment of each schedule Command of the synthesized swarm stack, secrets filled in. */
 let jobEnv: { backup: Record<string, string>; drill: Record<string, string>; watch: Record<string, string> };
+/** What the synthesized program gives each swarm service (by name): its labels, its task's labels and image, as `pulumi up` would set them. */
+let programServices: Record<string, { labels: Props[]; taskLabels: Props[]; image: string }> = {};
 const installed: string[] = [];
+let backupDir = "";
 
 const on = (node: SwarmNode, args: string[]) => swarm.docker(node, args).stdout.trim();
 const taskOn = (node: SwarmNode, svc: string): string => on(node, ["ps", "-q", "--filter", `label=com.docker.swarm.service.name=${svc}`, "--filter", "status=running"]).split("\n")[0]!;
 
-/** A service as components/swarmPlatform.ts writes one (one replica, dnsrr, pinned), with a 1 s health check. */
-function service(name: string, node: SwarmNode, containerSpec: Props, taskSpec: Props = {}): Props {
+/**
+ * A service as components/swarmPlatform.ts writes one (one replica, dnsrr, pinned), with a 1 s health check;
+ * with the program's labels, its task's labels and image: the stand-in image tagged on the node under the
+ * program's image name, its id in com.homeiq.image-ids as the program labels a built image (npm run status checks both).
+ */
+function service(name: string, node: SwarmNode, containerSpec: Props & { image: string }, taskSpec: Props = {}): Props {
+    const program = programServices[name];
+    if (!program) throw new Error(`the program registers no swarm service ${name}`);
+    on(node, ["tag", containerSpec.image, program.image]);
+    const id = on(node, ["image", "inspect", "--format", "{{.Id}}", program.image]);
+    const taskLabels = program.taskLabels.map((l) => (l.label === "com.homeiq.image-ids" ? { label: l.label, value: id } : l));
     return {
         name,
-        labels: [{ label: "com.homeiq.stack", value: STACK }],
+        labels: program.labels,
         taskSpec: {
             ...taskSpec,
-            containerSpec: { stopGracePeriod: "2s", ...containerSpec },
+            containerSpec: { stopGracePeriod: "2s", ...containerSpec, image: program.image, labels: taskLabels },
             restartPolicy: { condition: "any", delay: "1s", maxAttempts: 0, window: "0s" },
             placement: { constraints: [`node.hostname==${node.hostname}`], maxReplicas: 1 },
         },
@@ -89,6 +104,14 @@ async function programJobs(): Promise<typeof jobEnv> {
             }),
         );
     };
+    programServices = Object.fromEntries(
+        result.resources
+            .filter((r) => r.type === "docker:index/service:Service")
+            .map((r) => {
+                const containerSpec = (r.inputs.taskSpec as { containerSpec: { labels: Props[]; image: string } }).containerSpec;
+                return [r.inputs.name as string, { labels: r.inputs.labels as Props[], taskLabels: containerSpec.labels, image: containerSpec.image }];
+            }),
+    );
     return { backup: envOf("homeiq-backup-schedule-backup"), drill: envOf("homeiq-backup-schedule-drill"), watch: envOf("homeiq-watch") };
 }
 
@@ -136,6 +159,8 @@ beforeAll(async () => {
         "homeiq:backupRoot": backupRoot,
         "homeiq:backupSchedule": "every 1",
         "homeiq:backupCopyRepository": copyRepo,
+        // Encrypted in a user's stack file (`pulumi config set --secret`): npm run status reads it as a placeholder.
+        "homeiq:backupCopyPassphrase": { secure: "v1:AAAAAAAAAAAAAAAA:i18cNotARealCiphertext" },
         "homeiq:homeAssistantUrl": `${rec.base}/ha`,
         // A day: cron never runs the watch during the test; the test's ticks run it (controlled clock).
         "homeiq:watchEveryMinutes": 1440,
@@ -205,6 +230,9 @@ beforeAll(async () => {
             healthcheck: health("test ! -e /flag/sick && wget -q -O- http://127.0.0.1:8080/ >/dev/null"),
         }, { resources: { limits: { memoryBytes: 64 * 1024 * 1024 } } })),
     ]);
+    // The backup job is installed as `pulumi up` installs it once the stateful services run: cron starts it
+    // at its next minute, while the watch test runs; the backup test (after it) waits for that run.
+    backupDir = install(jobEnv.backup);
 }, 300_000);
 
 afterAll(() => {
@@ -213,67 +241,66 @@ afterAll(() => {
     res.cleanup();
 });
 
-test("the scheduled backup, started by cron from the installed entry, backs up the tasks on the data node; the copy follows; the drill restores it there", async () => {
-    // The program's own job: the data node's engine, the manager, the swarm wrapper's service names.
-    expect(jobEnv.backup).toMatchObject({
-        DOCKER_HOST: n2.dockerHost,
-        HOMEIQ_SWARM_MANAGER: n1.dockerHost,
-        HOMEIQ_SCHEDULE_COMMAND: "backup/scheduled.sh",
-        HOMEIQ_SCHEDULE_WHEN: "every 1",
-        HOMEIQ_INFLUX_CONTAINER: INFLUX,
-        HOMEIQ_SQLITE_DBS: `data-api=${DATA_API}:/app/data/metadata.db`,
-    });
-    const dir = install(jobEnv.backup);
-    expect(crontab()).toContain(`* * * * * HOMEIQ_SCHEDULE_DIR=${dir} /bin/bash ${dir}/scripts/schedule/tick.sh >>${dir}/tick.log 2>&1 # homeiq-schedule ${dir}`);
-    expect(crontab()).not.toContain(TOKEN);
+/** `npm run status` of the swarm stack, as a user runs it (the project folder given as the tests give it). */
+function status(json: boolean): { code: number; stdout: string; stderr: string } {
+    return run("npm", ["--prefix", REPO_ROOT, "run", "-s", "status", "--", STACK, ...(json ? ["--json"] : [])], { env: { HOMEIQ_PROJECT_DIR: projectDir }, allowFail: true, timeoutMs: 120_000 });
+}
+const statusJson = (): { code: number; s: SwarmStackStatus } => {
+    const r = status(true);
+    expect(r.stderr).toBe("");
+    return { code: r.code, s: JSON.parse(r.stdout) as SwarmStackStatus };
+};
+/** The task container of a service on its node, as that node's engine says: [health, image id]. */
+const taskFacts = (node: SwarmNode, svc: string): [string, string] => on(node, ["inspect", "--format", "{{.State.Health.Status}} {{.Image}}", taskOn(node, svc)]).split(" ") as [string, string];
 
-    // Up to a minute for cron's next tick, then the backup and the copy.
-    const runResult = await waitForAsync("the scheduled backup run by cron", async () => lastRun(dir), { timeoutMs: 180_000, intervalMs: 500 });
-    const runLog = fs.readFileSync(runResult.log, "utf8");
-    expect({ result: runResult.result, exitCode: runResult.exitCode, log: runResult.exitCode === 0 ? "" : runLog }).toEqual({ result: "ok", exitCode: 0, log: "" });
-    expect(fs.readFileSync(path.join(dir, "tick.log"), "utf8")).toContain(`backup of stack '${STACK}': running the run due at`);
-    expect(runLog).not.toContain(TOKEN);
+test("npm run status reads the swarm: every service's replicas, node, task health and image through the manager and its node; drift of labels and of a rebuilt image (exit 11); a service scaled to 0 (exit 10)", () => {
+    const where: Record<string, SwarmNode> = { [INFLUX]: n2, [DATA_API]: n2, [APPS]: n1 };
+    waitFor("every task healthy", () => Object.entries(where).every(([svc, node]) => taskOn(node, svc) !== "" && taskFacts(node, svc)[0] === "healthy"), { timeoutMs: 90_000, intervalMs: 500 });
 
-    const folders = fs.readdirSync(path.join(backupRoot, STACK)).filter((n) => /^\d{8}T\d{6}Z$/.test(n));
-    expect(folders).toHaveLength(1);
-    const backup = path.join(backupRoot, STACK, folders[0]!);
-    const manifest = JSON.parse(fs.readFileSync(path.join(backup, "manifest.json"), "utf8"));
-    expect({ reason: manifest.reason, influx: manifest.influxdb.status, sqlite: manifest.sqlite.map((e: { service: string; status: string }) => [e.service, e.status]) }).toEqual({
-        reason: "scheduled",
-        influx: "backed-up",
-        sqlite: [["data-api", "backed-up"]],
-    });
-    // The task containers it read are node 2's, found through its engine (the manager runs neither).
-    expect(on(n1, ["ps", "-q", "--filter", `label=com.docker.swarm.service.name=${INFLUX}`])).toBe("");
-    // Verified as a restore verifies it (every file's size and sha256), and the SQLite file holds the task's row.
-    const verify = run("bash", [path.join(REPO_ROOT, "scripts/backup/restore.sh")], {
-        env: { HOMEIQ_RESTORE_DIR: backup, HOMEIQ_STACK: STACK, HOMEIQ_RESTORE_VERIFY_ONLY: "1" },
-        allowFail: true,
-    });
-    expect({ code: verify.code, stderr: verify.stderr }).toEqual({ code: 0, stderr: "" });
-    const rows = run("python3", ["-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select n from events').fetchall())", path.join(backup, "sqlite/data-api/metadata.db")]);
-    expect(rows.stdout.trim()).toBe("[(7,)]");
-    // The off-host copy of the scheduled job: one snapshot of that folder in the restic repository.
-    expect(runLog).toContain(`${folders[0]}: copied`);
-    const snapshots = run("restic", ["-r", copyRepo, "snapshots", "--json"], { env: { RESTIC_PASSWORD: COPY_PASSPHRASE } });
-    expect((JSON.parse(snapshots.stdout) as Array<{ tags: string[] }>).map((s) => s.tags)).toEqual([expect.arrayContaining([`folder=${folders[0]}`, `stack=${STACK}`])]);
-
-    // The drill job (monthly), made due as after a missed month, runs on its tick against node 2's engine.
-    expect(jobEnv.drill).toMatchObject({ DOCKER_HOST: n2.dockerHost, HOMEIQ_SCHEDULE_COMMAND: "backup/drill.sh" });
-    const drillDir = install(jobEnv.drill);
-    fs.writeFileSync(path.join(drillDir, "state"), "last_slot=0\nlast_failure=0\n");
-    runRepoScript("schedule/tick.sh", { HOMEIQ_SCHEDULE_DIR: drillDir, TZ: "UTC" });
-    // cron may have taken the tick first (one at a time: tick.lock): wait for the run either way.
-    const drill = waitFor("the drill's run", () => lastRun(drillDir), { timeoutMs: 120_000, intervalMs: 500 });
-    const drillLog = fs.readFileSync(drill.log, "utf8");
-    expect({ result: drill.result, log: drill.result === "ok" ? "" : drillLog }).toEqual({ result: "ok", log: "" });
-    expect(drillLog).toMatch(/local: sqlite data-api: integrity_check ok, rows: events=1/);
-    for (const source of ["local", "copy"]) {
-        expect(drillLog).toContain(`${source}: influxdb: restored, answers with the stack's token, bucket home_assistant_events of org homeiq present`);
+    const { code, s } = statusJson();
+    expect({ code, findings: s.findings }).toEqual({ code: 0, findings: [] });
+    expect(s.target).toBe("swarm");
+    expect(s.services.map((x) => x.name).sort()).toEqual(Object.keys(where).sort());
+    for (const x of s.services) {
+        const node = where[x.name]!;
+        const [health, image] = taskFacts(node, x.name);
+        expect({ name: x.name, desired: x.desired, running: x.running, node: x.node, health: x.health, runningId: x.image.runningId, failed: x.failedRecently }).toEqual({
+            name: x.name, desired: 1, running: 1, node: node.hostname, health, runningId: image, failed: 0,
+        });
     }
-    // Its scratch containers ran on node 2 and are gone.
-    expect(on(n2, ["ps", "-aq", "--filter", "label=com.homeiq.scratch"])).toBe("");
-}, 360_000);
+    const human = status(false);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain(`stack ${STACK} on swarm, manager ${n1.dockerHost}`);
+    expect(human.stdout.split("\n").find((l) => l.startsWith(INFLUX))!.split(/\s{2,}/).slice(0, 4)).toEqual([INFLUX, "1/1", n2.hostname, "healthy"]);
+    expect(human.stdout).toContain("all well: 3 services run every replica they ask for");
+
+    // Drift: a label changed by hand on the service, and its image rebuilt on its node without a deploy.
+    const generation = programServices[APPS]!.labels.find((l) => l.label === "com.homeiq.rebuild-generation")!.value as string;
+    on(n1, ["service", "update", "--detach", "--label-add", "com.homeiq.rebuild-generation=99", APPS]);
+    const image = programServices[APPS]!.image;
+    const rebuilt = on(n1, ["commit", taskOn(n1, APPS), image]);
+    try {
+        const drift = statusJson();
+        expect({ code: drift.code, ids: drift.s.findings.map((f) => f.id) }).toEqual({ code: 11, ids: [`drift:${APPS} image`, `drift:${APPS} labels`] });
+        expect(drift.s.findings[0]!.message).toBe(
+            `${APPS}: its task is labelled with image ${taskFacts(n1, APPS)[1].replace("sha256:", "").slice(0, 12)}, the stack's ${image} is ${rebuilt.replace("sha256:", "").slice(0, 12)} on ${n1.hostname} (rebuilt, not deployed: pulumi up)`,
+        );
+        expect(drift.s.findings[1]!.message).toBe(`${APPS}: labels differ from the stack's: service com.homeiq.rebuild-generation="99" (the stack's: "${generation}")`);
+    } finally {
+        on(n1, ["tag", IMAGES.busybox, image]);
+        on(n1, ["service", "update", "--detach", "--label-add", `com.homeiq.rebuild-generation=${generation}`, APPS]);
+    }
+    expect(statusJson().code).toBe(0);
+
+    // Scaled to 0 through the manager: down, exit 10; back to one healthy task for the watch test.
+    on(n1, ["service", "scale", `${APPS}=0`]);
+    const down = statusJson();
+    expect({ code: down.code, findings: down.s.findings.map((f) => [f.id, f.message]) }).toEqual({ code: 10, findings: [[`down:${APPS}`, `${APPS} is scaled to 0 replicas: it runs nothing`]] });
+    expect(down.s.services.find((x) => x.name === APPS)).toMatchObject({ desired: 0, running: 0, health: "-" });
+    on(n1, ["service", "scale", `${APPS}=1`]);
+    waitFor(`${APPS} healthy again`, () => taskOn(n1, APPS) !== "" && taskFacts(n1, APPS)[0] === "healthy", { timeoutMs: 60_000, intervalMs: 500 });
+    expect(statusJson().code).toBe(0);
+}, 240_000);
 
 test("the watch reads the swarm through the manager: a service scaled to 0 (notified once, cleared once), a task swarm stops as unhealthy in a loop, an error line, memory over the limit; the disk of the data node's volumes", () => {
     expect(jobEnv.watch).toMatchObject({
@@ -335,11 +362,18 @@ test("the watch reads the swarm through the manager: a service scaled to 0 (noti
     expect(loop).toMatch(new RegExp(`^\\[homeiq-watch\\] down:${APPS}: NOTIFIED: ${APPS} runs 0 of 1 replicas; its last task ended unhealthy \\(swarm stopped it: failed: .*unhealthy container\\) \\(\\d+ task failures in the last 15 minutes\\)$`, "m"));
     expect(notices().slice(seen).map((n) => n.notification_id)).toEqual([idOf(`down:${APPS}`)]);
     seen = notices().length;
+    // npm run status says the same: down (10), its failed tasks counted, how the last one ended (swarm's words, read through the manager).
+    const looping = statusJson();
+    const apps = looping.s.services.find((x) => x.name === APPS)!;
+    expect({ code: looping.code, ids: looping.s.findings.map((f) => f.id) }).toEqual({ code: 10, ids: [`down:${APPS}`] });
+    expect(apps.failedRecently).toBeGreaterThanOrEqual(3);
+    expect(apps.lastError).toMatch(/^unhealthy \(swarm stopped it: failed: .*unhealthy container\)$/);
 
     // Healthy again (the file gone): its task runs, but after that many failures it counts as a restart
     // loop until 15 minutes pass without one: still the one problem, no second notice.
     swarm.docker(n1, ["run", "--rm", "-v", `${STACK}-apps-flag:/flag`, IMAGES.busybox, "rm", "-f", "/flag/sick"]);
     waitFor(`${APPS} running again`, () => on(n1, ["service", "ls", "--filter", `name=${APPS}`, "--format", "{{.Replicas}}"]).startsWith("1/1 "), { timeoutMs: 60_000, intervalMs: 500 });
+    expect(statusJson().s.findings.map((f) => f.message)).toEqual([expect.stringMatching(new RegExp(`^${APPS} is restarting in a loop: \\d+ of its tasks failed in the last 15 minutes; the last ended unhealthy`))]);
     expect(tick()).toMatch(new RegExp(`^\\[homeiq-watch\\] down:${APPS}: ${APPS} is restarting in a loop: \\d+ of its tasks failed in the last 15 minutes; the last ended unhealthy \\(swarm stopped it: failed: .*unhealthy container\\) \\(notified; still so\\)$`, "m"));
     expect(notices().length).toBe(seen);
 
@@ -363,6 +397,74 @@ test("the watch reads the swarm through the manager: a service scaled to 0 (noti
     expect(notices().slice(seen).map((n) => n.title)).toEqual([expect.stringMatching(new RegExp(`^HomeIQ ${STACK}: resolved: ${APPS} uses [\\d.]+% of its memory limit`))]);
     for (const q of rec.requests()) expect(q.body).not.toContain(HA_TOKEN);
 }, 300_000);
+
+test("the scheduled backup, started by cron from the installed entry, backs up the tasks on the data node; the copy follows; the drill restores it there", async () => {
+    // The program's own job: the data node's engine, the manager, the swarm wrapper's service names.
+    expect(jobEnv.backup).toMatchObject({
+        DOCKER_HOST: n2.dockerHost,
+        HOMEIQ_SWARM_MANAGER: n1.dockerHost,
+        HOMEIQ_SCHEDULE_COMMAND: "backup/scheduled.sh",
+        HOMEIQ_SCHEDULE_WHEN: "every 1",
+        HOMEIQ_INFLUX_CONTAINER: INFLUX,
+        HOMEIQ_SQLITE_DBS: `data-api=${DATA_API}:/app/data/metadata.db`,
+    });
+    const dir = backupDir;
+    expect(crontab()).toContain(`* * * * * HOMEIQ_SCHEDULE_DIR=${dir} /bin/bash ${dir}/scripts/schedule/tick.sh >>${dir}/tick.log 2>&1 # homeiq-schedule ${dir}`);
+    expect(crontab()).not.toContain(TOKEN);
+
+    // Up to a minute after the install for cron's tick (most of it passed during the watch test), then the backup and the copy.
+    const runResult = await waitForAsync("the scheduled backup run by cron", async () => lastRun(dir), { timeoutMs: 180_000, intervalMs: 500 });
+    const runLog = fs.readFileSync(runResult.log, "utf8");
+    expect({ result: runResult.result, exitCode: runResult.exitCode, log: runResult.exitCode === 0 ? "" : runLog }).toEqual({ result: "ok", exitCode: 0, log: "" });
+    expect(fs.readFileSync(path.join(dir, "tick.log"), "utf8")).toContain(`backup of stack '${STACK}': running the run due at`);
+    expect(runLog).not.toContain(TOKEN);
+    // "every 1" ran once a minute meanwhile: the schedule goes now, as `pulumi destroy` removes it
+    // (remove.sh waits for a run in progress); every run it recorded succeeded.
+    const runs = fs.readFileSync(path.join(dir, "runs.log"), "utf8").trim().split("\n");
+    expect(runRepoScript("schedule/remove.sh", { HOMEIQ_SCHEDULE_DIR: dir }).code).toBe(0);
+    expect(crontab()).not.toContain(dir);
+    expect(runs.filter((l) => !/ backup due=\S+ result=ok exit=0 /.test(l))).toEqual([]);
+
+    const folders = fs.readdirSync(path.join(backupRoot, STACK)).filter((n) => /^\d{8}T\d{6}Z$/.test(n)).sort();
+    expect(folders.length).toBeGreaterThanOrEqual(runs.length);
+    const backup = path.join(backupRoot, STACK, folders[folders.length - 1]!);
+    const manifest = JSON.parse(fs.readFileSync(path.join(backup, "manifest.json"), "utf8"));
+    expect({ reason: manifest.reason, influx: manifest.influxdb.status, sqlite: manifest.sqlite.map((e: { service: string; status: string }) => [e.service, e.status]) }).toEqual({
+        reason: "scheduled",
+        influx: "backed-up",
+        sqlite: [["data-api", "backed-up"]],
+    });
+    // The task containers it read are node 2's, found through its engine (the manager runs neither).
+    expect(on(n1, ["ps", "-q", "--filter", `label=com.docker.swarm.service.name=${INFLUX}`])).toBe("");
+    // Verified as a restore verifies it (every file's size and sha256), and the SQLite file holds the task's row.
+    const verify = run("bash", [path.join(REPO_ROOT, "scripts/backup/restore.sh")], {
+        env: { HOMEIQ_RESTORE_DIR: backup, HOMEIQ_STACK: STACK, HOMEIQ_RESTORE_VERIFY_ONLY: "1" },
+        allowFail: true,
+    });
+    expect({ code: verify.code, stderr: verify.stderr }).toEqual({ code: 0, stderr: "" });
+    const rows = run("python3", ["-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select n from events').fetchall())", path.join(backup, "sqlite/data-api/metadata.db")]);
+    expect(rows.stdout.trim()).toBe("[(7,)]");
+    // The off-host copy of the scheduled job: each backup folder is one snapshot in the restic repository.
+    const snapshots = run("restic", ["-r", copyRepo, "snapshots", "--json"], { env: { RESTIC_PASSWORD: COPY_PASSPHRASE } });
+    const tags = (JSON.parse(snapshots.stdout) as Array<{ tags: string[] }>).map((t) => t.tags.find((x) => x.startsWith("folder="))).sort();
+    expect(tags).toEqual(folders.map((f) => `folder=${f}`));
+
+    // The drill job (monthly), made due as after a missed month, runs on its tick against node 2's engine.
+    expect(jobEnv.drill).toMatchObject({ DOCKER_HOST: n2.dockerHost, HOMEIQ_SCHEDULE_COMMAND: "backup/drill.sh" });
+    const drillDir = install(jobEnv.drill);
+    fs.writeFileSync(path.join(drillDir, "state"), "last_slot=0\nlast_failure=0\n");
+    runRepoScript("schedule/tick.sh", { HOMEIQ_SCHEDULE_DIR: drillDir, TZ: "UTC" });
+    // cron may have taken that tick first (one at a time: tick.lock): wait for the run either way.
+    const drill = waitFor("the drill's run", () => lastRun(drillDir), { timeoutMs: 120_000, intervalMs: 500 });
+    const drillLog = fs.readFileSync(drill.log, "utf8");
+    expect({ result: drill.result, log: drill.result === "ok" ? "" : drillLog }).toEqual({ result: "ok", log: "" });
+    expect(drillLog).toMatch(/local: sqlite data-api: integrity_check ok, rows: events=1/);
+    for (const source of ["local", "copy"]) {
+        expect(drillLog).toContain(`${source}: influxdb: restored, answers with the stack's token, bucket home_assistant_events of org homeiq present`);
+    }
+    // Its scratch containers ran on node 2 and are gone.
+    expect(on(n2, ["ps", "-aq", "--filter", "label=com.homeiq.scratch"])).toBe("");
+}, 360_000);
 
 test("install.sh takes a schedule whose job reaches a remote data node from a local manager, and refuses one whose manager is remote too, naming both", () => {
     const dir = path.join(res.tmpDir("i18c-op-remote"), "backup");

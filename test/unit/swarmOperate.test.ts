@@ -3,7 +3,7 @@
  * backup, copy and drill run from this machine's crontab against the data node's engine (as the
  * deploy-time backups do), the watch reads the swarm's services through the manager and the data
  * node's volumes, and neither is silently dropped: with a remote manager both are off and said so,
- * naming the keys. `npm run status` on a swarm stack says what to run instead.
+ * naming the keys. `npm run status` reads a swarm stack through its manager (test/unit/swarmStatus.test.ts).
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -13,7 +13,7 @@ import { parseStackConfig } from "../../config/schema";
 import { statusCommand } from "../../operate/statusCli";
 import { resolvePlatform } from "../../plan/resolve";
 import { SERVICE_TYPE } from "../../policy/policies";
-import { COMMAND, ofType, synthOf } from "./helpers";
+import { COMMAND, ofType, synthOf, synthStack } from "./helpers";
 import { requiredValuesWithout } from "./synthCases";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -127,18 +127,26 @@ describe("scheduled backups and the watch on swarm: the program under mocks", ()
     });
 });
 
+describe("the host target's watch is unchanged", () => {
+    it("reads containers, not swarm services: no swarm variable in its environment", async () => {
+        const env = ofType(await synthStack("prod"), COMMAND).find((c) => c.name === "homeiq-watch")!.inputs.environment as Record<string, string>;
+        expect(Object.keys(env).filter((k) => k.startsWith("HOMEIQ_WATCH_SWARM_"))).toEqual([]);
+        expect(env.HOMEIQ_WATCH_CONTAINERS.split(" ")).toContain("prod-influxdb");
+    });
+});
+
 describe("npm run status on a swarm stack", () => {
-    it("exits 2 saying it does not read a swarm, and what shows its services instead", async () => {
+    it("reads the swarm through the manager: a manager that does not answer is exit 3, naming it, not a refusal", async () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "homeiq-swarm-status-"));
         try {
             fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
             const prod = fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8");
-            fs.writeFileSync(path.join(dir, "Pulumi.prod.yaml"), `${prod.trimEnd()}\n  homeiq:target: swarm\n  homeiq:swarmNodes:\n    - nas=data\n    - minipc=apps\n`);
+            const socket = path.join(dir, "no-engine.sock");
+            expect(prod).not.toMatch(/homeiq:dockerHost:/);
+            fs.writeFileSync(path.join(dir, "Pulumi.prod.yaml"), `${prod.trimEnd()}\n  homeiq:target: swarm\n  homeiq:dockerHost: unix://${socket}\n  homeiq:swarmNodes:\n    - nas=data\n    - minipc=apps\n`);
             const r = await statusCommand(["prod"], dir);
-            expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: "" });
-            expect(r.stderr).toContain("stack prod runs on swarm (homeiq:target swarm)");
-            expect(r.stderr).toContain(`DOCKER_HOST=${MANAGER} docker service ls --filter label=com.homeiq.stack=prod`);
-            expect(r.stderr).toContain("the watch checks them every 5 minutes");
+            expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 3, stdout: "" });
+            expect(r.stderr).toContain(`status: the swarm manager at unix://${socket} does not answer`);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
