@@ -35,7 +35,8 @@ let first: ApplyResult;
 
 const onNode = (args: string[], allowFail = false) => swarm.docker(swarm.manager, args, allowFail);
 const service = `${project.stack}-influxdb`;
-const taskContainer = () => onNode(["ps", "-q", "--filter", `label=com.docker.swarm.service.name=${service}`]).stdout.trim().split("\n")[0];
+/** The running task's container, waited for (a task just created or replaced may not have one yet). */
+const taskContainer = () => swarm.taskContainer(swarm.manager, service);
 /** The task's enforced PIDs limit: cgroup v2's pids.max, else cgroup v1's (as test/engine/cis-section5.ts reads it). */
 const pidsMaxIn = (ctr: string): string => {
     const v2 = onNode(["exec", ctr, "cat", "/sys/fs/cgroup/pids.max"], true);
