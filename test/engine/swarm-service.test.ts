@@ -86,6 +86,9 @@ test("a health check that fails at create: the provider deletes the service and 
 test("an update whose health check fails is rolled back by swarm: the step fails, the old task serves", async () => {
     const first = await serviceDriver.create(ctx, "rollback", webService("i18-rollback", "old"));
     const broken = webService("i18-rollback", "new", "test -f /nonexistent");
+    // Time for swarm's own steps under load (new task, failed checks, the update's monitor, the rollback's task):
+    // the provider waits this long for the update's end state; 40 s was once too little on a loaded 2-core machine.
+    (broken.convergeConfig as Props).timeout = "180s";
     await expect(serviceDriver.update!(ctx, "rollback", broken, { id: first.id, state: first.state })).rejects.toThrow(/service rollback completed/);
     const id = containerOf("i18-rollback");
     expect(swarm.docker(swarm.manager, ["exec", id, "sh", "-c", "echo $MARKER"]).stdout.trim()).toBe("old");
