@@ -10,6 +10,7 @@ import { containerPlan, type ChangeKind, type ContainerInspect, type ContainerPl
 import { DockerApiError, dockerApi, type DockerApi } from "./dockerApi";
 import { containerReadBack, containerStateAfterUpdate } from "./plan";
 import { runProcess } from "./process";
+import { refuseUnmapped } from "./unmappedInputs";
 import { secretDriver, serviceDriver } from "./swarmResources";
 
 export type Props = Record<string, unknown>;
@@ -73,10 +74,7 @@ const labelsMap = (v: unknown): Record<string, string> =>
     Object.fromEntries((Array.isArray(v) ? v : []).map((l) => [String(asRecord(l).label), String(asRecord(l).value)]));
 
 function refuseUnknown(type: string, name: string, inputs: Props, known: readonly string[]): void {
-    const unknown = Object.keys(inputs).filter((k) => !known.includes(k));
-    if (unknown.length > 0) {
-        throw new Error(`${type} ${name}: the engine applier does not map input(s) ${unknown.join(", ")} (engine/apply/liveResources.ts)`);
-    }
+    refuseUnmapped(`${type} ${name}`, inputs, known, "engine/apply/liveResources.ts");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@
  */
 import { DockerApiError, type DockerApi } from "./dockerApi";
 import { runProcess } from "./process";
+import { refuseUnmapped } from "./unmappedInputs";
 import type { ChangeKind } from "./containerInputs";
 import type { DriverContext, Outputs, Props, ResourceDriver } from "./liveResources";
 import type { InputChange } from "./plan";
@@ -82,8 +83,7 @@ const TASK_INPUTS = ["containerSpec", "resources", "restartPolicy", "placement",
 const CONTAINER_SPEC_INPUTS = ["image", "labels", "commands", "args", "env", "user", "groups", "readOnly", "mounts", "stopGracePeriod", "healthcheck", "secrets", "capAdds", "capDrops", "init", "sysctl"];
 
 function refuse(what: string, given: Props, known: readonly string[]): void {
-    const unknown = Object.keys(given).filter((k) => !known.includes(k));
-    if (unknown.length > 0) throw new Error(`${what}: the engine applier does not map input(s) ${unknown.join(", ")} (engine/apply/swarmResources.ts)`);
+    refuseUnmapped(what, given, known, "engine/apply/swarmResources.ts");
 }
 
 function updateOrRollbackConfig(v: unknown): Props | undefined {
