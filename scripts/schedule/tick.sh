@@ -62,9 +62,12 @@ fi
 mv -f "$DIR/state.new" "$DIR/state"
 
 json_esc() { local s=$1; s=${s//\\/\\\\}; s=${s//\"/\\\"}; printf '%s' "$s"; }
-printf '{"job": "%s", "stack": "%s", "due": "%s", "started": "%s", "finished": "%s", "result": "%s", "exitCode": %d, "log": "%s"}\n' \
-  "$JOB" "$(json_esc "$STACK")" "$(iso "$slot")" "$(iso "$start")" "$(iso "$end")" "$result" "$rc" "$(json_esc "$run_log")" >"$DIR/last-run.json"
 printf '%s %s due=%s result=%s exit=%d seconds=%d log=%s\n' "$(iso "$start")" "$JOB" "$(iso "$slot")" "$result" "$rc" $((end - start)) "$run_log" >>"$DIR/runs.log"
+# Written whole and renamed, after runs.log: whoever sees last-run.json sees the run's whole record. The
+# notification below comes after it; the tick is over when tick.lock is free.
+printf '{"job": "%s", "stack": "%s", "due": "%s", "started": "%s", "finished": "%s", "result": "%s", "exitCode": %d, "log": "%s"}\n' \
+  "$JOB" "$(json_esc "$STACK")" "$(iso "$slot")" "$(iso "$start")" "$(iso "$end")" "$result" "$rc" "$(json_esc "$run_log")" >"$DIR/last-run.json.new"
+mv -f "$DIR/last-run.json.new" "$DIR/last-run.json"
 # The newest 30 run logs are kept.
 mapfile -t old_logs < <(find "$DIR/runs" -maxdepth 1 -name '*.log' -printf '%f\n' | LC_ALL=C sort | head -n -30)
 for f in "${old_logs[@]}"; do rm -f "$DIR/runs/$f"; done

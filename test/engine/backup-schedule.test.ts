@@ -12,7 +12,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { backupEnv, createStack, docker, IMAGES, listFiles, Resources, Stack, uniqueName, waitFor, waitForAsync } from "./helpers";
-import { crontab, ensureCron, Recorder, runRepoScript, runRepoScriptAsync, startRecorder } from "./notify-helpers";
+import { crontab, ensureCron, Recorder, runRepoScript, runRepoScriptAsync, startRecorder, tickIdle } from "./notify-helpers";
 
 const TOKEN = "i17-influx-token-schedule-7c1e";
 const HA_TOKEN = "i17-ha-token-schedule-5b2d9e";
@@ -104,6 +104,9 @@ describe("scheduled backups", () => {
     // Up to a minute for cron's next tick, then the backup itself.
     const done = (d: string) => waitForAsync(`a scheduled run in ${d}`, async () => lastRun(d), { timeoutMs: 150_000, intervalMs: 500 });
     const [nearRun, missedRun] = await Promise.all([done(near.dir), done(missed.dir)]);
+    // The run is recorded before its notification is sent: wait for the missed run's tick to end (its lock
+    // free; it is due no more, so no later tick runs a job). The near one ("every 1") is checked after remove.sh.
+    await waitForAsync(`the tick in ${missed.dir} to end`, async () => tickIdle(missed.dir), { timeoutMs: 60_000, intervalMs: 200 });
     for (const [run, where] of [[nearRun, near], [missedRun, missed]] as const) {
       expect({ result: run.result, exitCode: run.exitCode }).toEqual({ result: "ok", exitCode: 0 });
       // Started by cron: only the crontab line writes tick.log.
@@ -120,7 +123,6 @@ describe("scheduled backups", () => {
     expect(late).toHaveLength(1);
     expect(JSON.parse(late[0]!.body).title).toBe(`HomeIQ backup of stack '${s.stack}' ran late`);
     expect(late[0]!.headers["authorization"]).toBe(`Bearer ${HA_TOKEN}`);
-    expect(rec.requests().filter((q) => q.path.startsWith("/i17-near"))).toEqual([]);
     // A later tick within the same time does nothing more.
     const again = runRepoScript("schedule/tick.sh", { HOMEIQ_SCHEDULE_DIR: missed.dir, TZ: "UTC" });
     expect({ code: again.code, stdout: again.stdout }).toEqual({ code: 0, stdout: "" });
@@ -133,6 +135,8 @@ describe("scheduled backups", () => {
     expect(crontab()).toContain(missed.dir);
     expect(fs.existsSync(near.dir)).toBe(false);
     expect(backupsOf(near.root, s.stack)).toHaveLength(1);
+    // remove.sh waited for any tick of it to end: the run on time notified nobody.
+    expect(rec.requests().filter((q) => q.path.startsWith("/i17-near"))).toEqual([]);
   }, 300_000);
 
   it("a failed run is recorded and reported to Home Assistant and the webhook, then retried only after retry_minutes (controlled clock)", () => {

@@ -12,6 +12,7 @@ describe("the InfluxDB stand-in's HTTP API", () => {
 
     beforeAll(() => {
         s = stackNames(res, "httpapi", TOKEN);
+        res.volume(s.influx.volume); // removed with the container by res.cleanup()
         startInflux(s);
     }, 120_000);
     afterAll(() => res.cleanup());

@@ -72,3 +72,11 @@ export function crontab(): string {
 export function ensureCron(): void {
   run("bash", [path.join(REPO_ROOT, "engine", "start-cron.sh")]);
 }
+
+/**
+ * True once no tick of the schedule in dir runs: tick.sh holds tick.lock from its start to its last
+ * notification, and last-run.json is written before that notification is sent.
+ */
+export function tickIdle(dir: string): boolean {
+  return run("flock", ["-n", path.join(dir, "tick.lock"), "true"], { allowFail: true }).code === 0;
+}
