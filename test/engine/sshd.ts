@@ -37,8 +37,8 @@ export interface SshServer {
     readonly port: number;
     /** `ssh://root@127.0.0.1:<port>`: a DOCKER_HOST (or homeiq:dockerHost, a homeiq:swarmNodes engine). */
     readonly dockerHost: string;
-    /** Merge into a process's environment: PATH with the client-options `ssh` first. */
-    readonly env: { readonly PATH: string };
+    /** Merge into a process's environment: PATH with the client-options `ssh` first (and SSH_AUTH_SOCK with keyInAgent). */
+    readonly env: { readonly PATH: string; readonly SSH_AUTH_SOCK?: string };
     /** sshd's own log. */
     log(): string;
     /** Logins sshd accepted so far (its "Accepted publickey for root" lines). */
@@ -48,11 +48,18 @@ export interface SshServer {
     stop(): void;
 }
 
-/**
- * Starts sshd on 127.0.0.1:`port` (a port of the caller's range) and waits until it listens.
- * `remoteDockerHost`: the DOCKER_HOST its sessions get (unset: the docker CLI's default socket).
- */
-export function startSshd(tag: string, port: number, remoteDockerHost?: string): SshServer {
+export interface SshdOptions {
+    /** The DOCKER_HOST its sessions get (unset: the docker CLI's default socket). */
+    readonly remoteDockerHost?: string;
+    /**
+     * The client key only in an ssh-agent (env.SSH_AUTH_SOCK), not on disk, as a passphrase-protected key
+     * unlocked once in a desktop session: a login works with the agent and fails without it (as from cron).
+     */
+    readonly keyInAgent?: boolean;
+}
+
+/** Starts sshd on 127.0.0.1:`port` (a port of the caller's range) and waits until it listens. */
+export function startSshd(tag: string, port: number, { remoteDockerHost, keyInAgent = false }: SshdOptions = {}): SshServer {
     if (!fs.existsSync(SSHD)) throw new Error(`${SSHD} not found: run engine/install.sh (it installs Debian's openssh-server)`);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `homeiq-sshd-${tag}-`));
     const file = (name: string): string => path.join(dir, name);
@@ -93,7 +100,7 @@ export function startSshd(tag: string, port: number, remoteDockerHost?: string):
         file("ssh_config"),
         [
             "Host *",
-            `  IdentityFile ${file("client_key")}`,
+            `  IdentityFile ${file(keyInAgent ? "client_key.pub" : "client_key")}`,
             "  IdentitiesOnly yes",
             `  UserKnownHostsFile ${file("known_hosts")}`,
             "  GlobalKnownHostsFile /dev/null",
@@ -102,6 +109,14 @@ export function startSshd(tag: string, port: number, remoteDockerHost?: string):
             "",
         ].join("\n"),
     );
+    let agent: ChildProcess | undefined;
+    if (keyInAgent) {
+        agent = spawn("ssh-agent", ["-D", "-a", file("agent.sock")], { stdio: "ignore" });
+        waitFor("ssh-agent's socket", () => fs.existsSync(file("agent.sock")), { timeoutMs: 10_000, intervalMs: 50 });
+        run("ssh-add", ["-q", file("client_key")], { env: { SSH_AUTH_SOCK: file("agent.sock") } });
+        // ssh offers the agent's key that matches the public key named as IdentityFile.
+        fs.rmSync(file("client_key"));
+    }
     fs.mkdirSync(file("bin"));
     fs.writeFileSync(file("bin/ssh"), `#!/bin/sh\nexec ${SSH} -F '${file("ssh_config")}' "$@"\n`, { mode: 0o755 });
     // sshd's privilege-separation folder (its systemd unit would create it).
@@ -120,7 +135,7 @@ export function startSshd(tag: string, port: number, remoteDockerHost?: string):
     return {
         port,
         dockerHost: `ssh://root@127.0.0.1:${port}`,
-        env: { PATH: `${file("bin")}:${process.env.PATH ?? ""}` },
+        env: { PATH: `${file("bin")}:${process.env.PATH ?? ""}`, ...(agent ? { SSH_AUTH_SOCK: file("agent.sock") } : {}) },
         log,
         logins: () => (log().match(/^.*Accepted publickey for root from 127\.0\.0\.1 port \d+ ssh2/gm) ?? []).length,
         sessions: () =>
@@ -130,6 +145,7 @@ export function startSshd(tag: string, port: number, remoteDockerHost?: string):
                 .map((l) => ({ from: l.split("\t")[0]!, command: l.slice(l.indexOf("\t") + 1) })),
         stop: () => {
             if (!exited) child.kill("SIGTERM");
+            agent?.kill("SIGTERM");
             fs.rmSync(dir, { recursive: true, force: true });
         },
     };

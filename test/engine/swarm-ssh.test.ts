@@ -19,7 +19,8 @@ import type { DriverContext, Props } from "../../engine/apply/liveResources";
 import { serviceDriver } from "../../engine/apply/swarmResources";
 import { synthesize } from "../../synth/synthesize";
 import { DIGEST_PY, IMAGES, influxChecksumOfBackup, REPO_ROOT, run, waitFor, type DbDigest, type RunResult } from "./helpers";
-import { sqliteDigestOfFile, testOverrides, testProject, TEST_SECRET_KEYS } from "./stack-helpers";
+import { crontab, ensureCron, runRepoScript, tickIdle } from "./notify-helpers";
+import { sqliteDigestOfFile, testOverrides, testProject, TEST_HA_TOKEN, TEST_SECRET_KEYS } from "./stack-helpers";
 import { startSshd, type SshServer } from "./sshd";
 import { startSwarm, type Swarm, type SwarmNode } from "./swarm-nodes";
 import type { ServiceKey } from "../../catalog/services";
@@ -28,6 +29,8 @@ import { SERVICE_KEYS } from "../../catalog/services";
 const NAME = "i18g-ssh";
 /** The data node's sshd (18g's port range). */
 const SSH_PORT = 43253;
+/** An sshd whose client key is only in an ssh-agent. */
+const AGENT_SSH_PORT = 43254;
 const TOKEN = "i18g-influx-token-swarm-ssh-5c2e";
 const project = testProject("prod", NAME);
 const STACK = project.stack;
@@ -38,6 +41,7 @@ const DB = "/app/data/metadata.db";
 let swarm: Swarm;
 let n1: SwarmNode, n2: SwarmNode;
 let sshd: SshServer;
+const installed: string[] = [];
 let overrides: Record<string, string | undefined>;
 
 const on = (node: SwarmNode, args: string[]) => swarm.docker(node, args).stdout.trim();
@@ -53,7 +57,7 @@ async function commandOf(name: string, extra: Record<string, string> = {}): Prom
     });
     const command = result.resources.find((r) => r.type === "command:local:Command" && r.name === name);
     if (!command) throw new Error(`the program registers no ${name}`);
-    const secrets: Record<string, string> = { HOMEIQ_INFLUX_TOKEN: TOKEN };
+    const secrets: Record<string, string> = { HOMEIQ_INFLUX_TOKEN: TOKEN, HOMEIQ_HA_TOKEN: TEST_HA_TOKEN };
     const env = Object.fromEntries(
         Object.entries(command.inputs.environment as Record<string, string>).map(([k, v]) => {
             if (v !== "[secret]") return [k, v];
@@ -103,7 +107,7 @@ beforeAll(async () => {
     swarm = startSwarm(NAME, 2, "10.242.70", [IMAGES.busybox]);
     [n1, n2] = swarm.nodes as [SwarmNode, SwarmNode];
     swarm.load(n2, [IMAGES.python, IMAGES.influxStandin]);
-    sshd = startSshd(NAME, SSH_PORT, n2.dockerHost);
+    sshd = startSshd(NAME, SSH_PORT, { remoteDockerHost: n2.dockerHost });
 
     const keep: readonly ServiceKey[] = ["influxdb", "data-api"];
     const disabled = new Map(SERVICE_KEYS.filter((k) => !keep.includes(k)).map((k) => [k, "not needed by the swarm ssh test"] as [ServiceKey, string]));
@@ -113,8 +117,11 @@ beforeAll(async () => {
         // node 2's engine: through ssh only.
         "homeiq:swarmNodes": JSON.stringify([`${n1.hostname}=apps@${n1.dockerHost}`, `${n2.hostname}=data@${sshd.dockerHost}`]),
         "homeiq:swarmSubnet": "10.244.70.0/24",
-        "homeiq:backupSchedule": "off",
+        // Monthly: cron never runs it in the minute it is installed; the test makes it due.
+        "homeiq:backupSchedule": "monthly 1 03:00",
         "homeiq:backupDrillSchedule": "off",
+        // A closed port: a late run's notice fails at once, without a name lookup.
+        "homeiq:homeAssistantUrl": "http://127.0.0.1:9",
         // Only the disabled services read these.
         "homeiq:dashboardBindAddress": undefined,
         "homeiq:dockerApiProxyBaseImage": undefined,
@@ -166,6 +173,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(() => {
+    for (const dir of installed) runRepoScript("schedule/remove.sh", { HOMEIQ_SCHEDULE_DIR: dir });
     sshd?.stop();
     swarm?.down();
     fs.rmSync(project.projectDir, { recursive: true, force: true });
@@ -223,4 +231,70 @@ test("the on-demand backup and a restore through homeiq:restoreFrom reach the da
     waitFor(`${DATA_API}'s task running again on ${n2.hostname}`, () => taskOn2(DATA_API) !== "", { timeoutMs: 60_000, intervalMs: 250 });
     const restored = dbDigest();
     expect({ integrity: restored.integrity, tables: restored.tables }).toEqual({ integrity: "ok", tables: before.db.tables });
+}, 300_000);
+
+test("the scheduled backup reaches the data node through ssh from its crontab job; a login that needs the ssh agent is refused at install, as cron has none", async () => {
+    ensureCron();
+    const job = await commandOf("homeiq-backup-schedule-backup");
+    expect({ create: job.create, DOCKER_HOST: job.env.DOCKER_HOST, HOMEIQ_SWARM_MANAGER: job.env.HOMEIQ_SWARM_MANAGER, command: job.env.HOMEIQ_SCHEDULE_COMMAND }).toEqual({
+        create: "bash scripts/schedule/install.sh",
+        DOCKER_HOST: sshd.dockerHost,
+        HOMEIQ_SWARM_MANAGER: n1.dockerHost,
+        command: "backup/scheduled.sh",
+    });
+    const dir = job.env.HOMEIQ_SCHEDULE_DIR!;
+
+    // The same data node behind an sshd whose key is only in this session's ssh-agent: the docker CLI gets in
+    // (as `pulumi up` does from a desktop session), but cron would not, so install.sh refuses, changing nothing.
+    const agentOnly = startSshd(`${NAME}-agent`, AGENT_SSH_PORT, { remoteDockerHost: n2.dockerHost, keyInAgent: true });
+    try {
+        const viaAgent = run("docker", ["-H", agentOnly.dockerHost, "info", "--format", "{{.Name}}"], { env: agentOnly.env, allowFail: true });
+        expect({ code: viaAgent.code, name: viaAgent.stdout.trim() }).toEqual({ code: 0, name: n2.hostname });
+        const refused = runRepoScript("schedule/install.sh", { ...job.env, DOCKER_HOST: agentOnly.dockerHost, ...agentOnly.env, TZ: "UTC" });
+        expect(refused.code).toBe(3);
+        expect(refused.stderr).toContain(`the backup job reaches the engine ${agentOnly.dockerHost} through ssh from cron, which has no ssh agent and no terminal, and that way the engine does not answer: `);
+        expect(refused.stderr).toContain("Permission denied (publickey)");
+        expect(refused.stderr).toContain("nothing was changed");
+        expect(fs.existsSync(dir)).toBe(false);
+        expect(crontab()).not.toContain(dir);
+        // The watch's job too: from the manager's socket, it reads the data node's engine through that login.
+        const watchDir = path.join(project.projectDir, "watch-schedule");
+        const watch = runRepoScript("schedule/install.sh", {
+            HOMEIQ_SCHEDULE_DIR: watchDir, HOMEIQ_SCHEDULE_JOB: "watch", HOMEIQ_SCHEDULE_STACK: STACK, HOMEIQ_SCHEDULE_WHEN: "every 5", HOMEIQ_SCHEDULE_COMMAND: "watch/watch.sh",
+            DOCKER_HOST: n1.dockerHost, HOMEIQ_WATCH_SWARM_DATA_HOST: agentOnly.dockerHost, HOMEIQ_WATCH_SWARM_NODES: `${n1.hostname}=${n1.dockerHost} ${n2.hostname}=${agentOnly.dockerHost}`,
+            ...agentOnly.env, TZ: "UTC",
+        });
+        expect({ code: watch.code, stderr: watch.stderr }).toEqual({ code: 3, stderr: expect.stringContaining(`the watch job reaches the engine ${agentOnly.dockerHost} through ssh from cron`) });
+        expect(fs.existsSync(watchDir)).toBe(false);
+    } finally {
+        agentOnly.stop();
+    }
+
+    // Through the sshd with the key on disk (as ~/.ssh/config names it): installed, then a run made due.
+    const sessionsBefore = sshd.sessions().length;
+    const taken = runRepoScript("schedule/install.sh", { ...job.env, ...sshd.env, TZ: "UTC" });
+    expect({ code: taken.code, stderr: taken.stderr }).toEqual({ code: 0, stderr: "" });
+    installed.push(dir);
+    expect(fs.readFileSync(path.join(dir, "env"), "utf8")).toContain(`export DOCKER_HOST=${sshd.dockerHost}`);
+    expect(crontab()).toContain(`# homeiq-schedule ${dir}`);
+    fs.writeFileSync(path.join(dir, "state"), "last_slot=0\nlast_failure=0\n");
+    runRepoScript("schedule/tick.sh", { HOMEIQ_SCHEDULE_DIR: dir, TZ: "UTC" });
+    // cron may have taken that tick first (one at a time: tick.lock): the run's record either way, once its tick is done.
+    const lastRun = waitFor("the scheduled backup's run", () => {
+        const f = path.join(dir, "last-run.json");
+        return fs.existsSync(f) && tickIdle(dir) ? (JSON.parse(fs.readFileSync(f, "utf8")) as { result: string; log: string }) : undefined;
+    }, { timeoutMs: 180_000, intervalMs: 250 });
+    const runLog = fs.readFileSync(lastRun.log, "utf8");
+    expect({ result: lastRun.result, log: lastRun.result === "ok" ? "" : runLog }).toEqual({ result: "ok", log: "" });
+    const folder = /^HOMEIQ_BACKUP_DIR=(.+)$/m.exec(runLog)![1]!;
+    const manifest = JSON.parse(fs.readFileSync(path.join(folder, "manifest.json"), "utf8"));
+    expect({ reason: manifest.reason, influx: manifest.influxdb.status, sqlite: manifest.sqlite.map((e: { status: string }) => e.status) }).toEqual({ reason: "scheduled", influx: "backed-up", sqlite: ["backed-up"] });
+    const db = sqliteDigestOfFile(path.join(folder, "sqlite", "data-api", "metadata.db"));
+    expect({ integrity: db.integrity, tables: db.tables }).toEqual({ integrity: "ok", tables: dbDigest().tables });
+    // The install's check and the job both went through the sshd.
+    const sessions = sshd.sessions().slice(sessionsBefore);
+    expect(sessions.length).toBeGreaterThan(1);
+    expect(sessions.filter((x) => x.command !== "docker system dial-stdio")).toEqual([]);
+    expect(runRepoScript("schedule/remove.sh", { HOMEIQ_SCHEDULE_DIR: dir }).code).toBe(0);
+    expect(crontab()).not.toContain(dir);
 }, 300_000);
