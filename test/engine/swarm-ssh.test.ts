@@ -119,7 +119,7 @@ beforeAll(async () => {
         "homeiq:swarmSubnet": "10.244.70.0/24",
         // Monthly: cron never runs it in the minute it is installed; the test makes it due.
         "homeiq:backupSchedule": "monthly 1 03:00",
-        "homeiq:backupDrillSchedule": "off",
+        "homeiq:backupDrillSchedule": "monthly 1 04:00",
         // A closed port: a late run's notice fails at once, without a name lookup.
         "homeiq:homeAssistantUrl": "http://127.0.0.1:9",
         // Only the disabled services read these.
@@ -277,13 +277,7 @@ test("the scheduled backup reaches the data node through ssh from its crontab jo
     installed.push(dir);
     expect(fs.readFileSync(path.join(dir, "env"), "utf8")).toContain(`export DOCKER_HOST=${sshd.dockerHost}`);
     expect(crontab()).toContain(`# homeiq-schedule ${dir}`);
-    fs.writeFileSync(path.join(dir, "state"), "last_slot=0\nlast_failure=0\n");
-    runRepoScript("schedule/tick.sh", { HOMEIQ_SCHEDULE_DIR: dir, TZ: "UTC" });
-    // cron may have taken that tick first (one at a time: tick.lock): the run's record either way, once its tick is done.
-    const lastRun = waitFor("the scheduled backup's run", () => {
-        const f = path.join(dir, "last-run.json");
-        return fs.existsSync(f) && tickIdle(dir) ? (JSON.parse(fs.readFileSync(f, "utf8")) as { result: string; log: string }) : undefined;
-    }, { timeoutMs: 180_000, intervalMs: 250 });
+    const lastRun = runDue(dir, "the scheduled backup");
     const runLog = fs.readFileSync(lastRun.log, "utf8");
     expect({ result: lastRun.result, log: lastRun.result === "ok" ? "" : runLog }).toEqual({ result: "ok", log: "" });
     const folder = /^HOMEIQ_BACKUP_DIR=(.+)$/m.exec(runLog)![1]!;
@@ -297,4 +291,33 @@ test("the scheduled backup reaches the data node through ssh from its crontab jo
     expect(sessions.filter((x) => x.command !== "docker system dial-stdio")).toEqual([]);
     expect(runRepoScript("schedule/remove.sh", { HOMEIQ_SCHEDULE_DIR: dir }).code).toBe(0);
     expect(crontab()).not.toContain(dir);
+
+    // The drill job restores the newest backup into scratch containers on the data node, through ssh.
+    const drillJob = await commandOf("homeiq-backup-schedule-drill");
+    expect({ DOCKER_HOST: drillJob.env.DOCKER_HOST, command: drillJob.env.HOMEIQ_SCHEDULE_COMMAND }).toEqual({ DOCKER_HOST: sshd.dockerHost, command: "backup/drill.sh" });
+    const drillDir = drillJob.env.HOMEIQ_SCHEDULE_DIR!;
+    const drillInstall = runRepoScript("schedule/install.sh", { ...drillJob.env, ...sshd.env, TZ: "UTC" });
+    expect({ code: drillInstall.code, stderr: drillInstall.stderr }).toEqual({ code: 0, stderr: "" });
+    installed.push(drillDir);
+    const beforeDrill = sshd.sessions().length;
+    const drill = runDue(drillDir, "the drill");
+    const drillLog = fs.readFileSync(drill.log, "utf8");
+    expect({ result: drill.result, log: drill.result === "ok" ? "" : drillLog }).toEqual({ result: "ok", log: "" });
+    expect(drillLog).toMatch(/local: sqlite data-api: integrity_check ok, rows: events=500/);
+    expect(drillLog).toContain("local: influxdb: restored, answers with the stack's token, bucket home_assistant_events of org homeiq present");
+    expect(sshd.sessions().length).toBeGreaterThan(beforeDrill);
+    // Its scratch containers ran on node 2 and are gone.
+    expect(on(n2, ["ps", "-aq", "--filter", "label=com.homeiq.scratch"])).toBe("");
+    expect(runRepoScript("schedule/remove.sh", { HOMEIQ_SCHEDULE_DIR: drillDir }).code).toBe(0);
 }, 300_000);
+
+/** Makes the installed job in `dir` due (as after a missed month) and runs its tick; its run's record once the tick is done. */
+function runDue(dir: string, what: string): { result: string; log: string } {
+    fs.writeFileSync(path.join(dir, "state"), "last_slot=0\nlast_failure=0\n");
+    runRepoScript("schedule/tick.sh", { HOMEIQ_SCHEDULE_DIR: dir, TZ: "UTC" });
+    // cron may have taken that tick first (one at a time: tick.lock): the run's record either way, once its tick is done.
+    return waitFor(`${what}'s run`, () => {
+        const f = path.join(dir, "last-run.json");
+        return fs.existsSync(f) && tickIdle(dir) ? (JSON.parse(fs.readFileSync(f, "utf8")) as { result: string; log: string }) : undefined;
+    }, { timeoutMs: 180_000, intervalMs: 250 });
+}
