@@ -6,11 +6,17 @@
  * The stateful services run on node 2 (hand-written stand-ins, named and placed as the program places
  * them: the program's own service specs are exercised by stack.swarm.test.ts). Proven, with the
  * environment the synthesized program gives its Commands for this stack (secrets filled in as Pulumi would):
+ * - the preflight reads node 2's no-new-privileges through ssh; the volume hand-over chowns data-api's volume
+ *   on node 2 through ssh; the retention step sets InfluxDB's bucket retention in its task through ssh;
  * - the on-demand backup (scripts/swarm/backup.sh) reaches InfluxDB's and data-api's tasks through ssh
  *   only, and what it wrote is byte for byte what the tasks hold;
  * - the restore through homeiq:restoreFrom (scripts/swarm/restore.sh) verifies, scales data-api to 0
  *   through the manager, waits for its task to be gone from node 2 (asked through ssh), and puts both
- *   databases back byte for byte, through ssh.
+ *   databases back byte for byte, through ssh;
+ * - the backup schedule's job (installed by scripts/schedule/install.sh, run by tick.sh) backs up through ssh,
+ *   and the drill job restores into scratch containers on node 2 through ssh; a login that works only through
+ *   an ssh-agent (cron has none) is refused at install, for the backup job and for the watch job.
+ * The InfluxDB token never appears in an ssh command line (sshd's record of every session's command).
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -43,6 +49,8 @@ let n1: SwarmNode, n2: SwarmNode;
 let sshd: SshServer;
 const installed: string[] = [];
 let overrides: Record<string, string | undefined>;
+/** What the deploy-time steps printed, and the sessions the sshd had before the backup. */
+const setup = { preflight: "", handover: "", retention: "", sessions: 0 };
 
 const on = (node: SwarmNode, args: string[]) => swarm.docker(node, args).stdout.trim();
 
@@ -122,6 +130,7 @@ beforeAll(async () => {
         "homeiq:backupDrillSchedule": "monthly 1 04:00",
         // A closed port: a late run's notice fails at once, without a name lookup.
         "homeiq:homeAssistantUrl": "http://127.0.0.1:9",
+        "homeiq:influxdbRetentionDays": "400",
         // Only the disabled services read these.
         "homeiq:dashboardBindAddress": undefined,
         "homeiq:dockerApiProxyBaseImage": undefined,
@@ -131,9 +140,16 @@ beforeAll(async () => {
     const images = JSON.parse((await commandOf("homeiq-pre-change-backup")).env.HOMEIQ_IMAGES_JSON!) as Record<string, string>;
     on(n2, ["tag", IMAGES.python, images["data-api"]!]);
     on(n2, ["tag", IMAGES.python, images["data-api"]!.replace(/:local$/, "-non-root:local")]);
-    // data-api's volume as the real image leaves it (its /app/data owned by the service user).
+    // The deploy-time steps before the services, as the program orders them: the preflight (through the
+    // manager, each node's daemon options on its own engine), then the hand-over of the SQLite volume on node 2.
+    const step = async (name: string): Promise<string> => {
+        const r = runCommand(await commandOf(name));
+        if (r.code !== 0) throw new Error(`${name} failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+        return r.stdout;
+    };
+    setup.preflight = await step("homeiq-swarm-preflight");
     on(n2, ["volume", "create", `${STACK}-sqlite-data`]);
-    on(n2, ["run", "--rm", "-v", `${STACK}-sqlite-data:/d`, IMAGES.busybox, "chown", "1001:1001", "/d"]);
+    setup.handover = await step("homeiq-volume-handover");
     const ctx: DriverContext = { api: dockerApi(n1.dockerHost), dockerHost: n1.dockerHost, cwd: REPO_ROOT, log: () => undefined };
     await Promise.all([
         serviceDriver.create(ctx, "influxdb", service(INFLUX, {
@@ -170,6 +186,8 @@ beforeAll(async () => {
     ]);
     addRows(500);
     writeInflux(Array.from({ length: 300 }, (_, i) => `ha,e=t${i % 7} v=${i} ${1700000000 + i}`).join("\n") + "\n");
+    setup.retention = runCommand(await commandOf("homeiq-influxdb-retention")).stdout;
+    setup.sessions = sshd.sessions().length;
 }, 300_000);
 
 afterAll(() => {
@@ -177,6 +195,20 @@ afterAll(() => {
     sshd?.stop();
     swarm?.down();
     fs.rmSync(project.projectDir, { recursive: true, force: true });
+});
+
+test("the deploy-time steps reach node 2 through ssh: the preflight reads its daemon's options, the hand-over chowns its volume, the retention is set in InfluxDB's task", () => {
+    expect(setup.preflight).toContain("swarm ready: 2 nodes");
+    // data-api's volume on node 2 as the hand-over left it: the service user's.
+    expect(on(n2, ["run", "--rm", "-v", `${STACK}-sqlite-data:/d`, IMAGES.busybox, "stat", "-c", "%u:%g", "/d"])).toBe("1001:1001");
+    expect(setup.retention).toContain("wanted 400d (9600h0m0s)");
+    const bucket = on(n2, ["exec", "-e", `INFLUX_TOKEN=${TOKEN}`, taskOn2(INFLUX), "influx", "bucket", "list", "--org", "homeiq", "--name", "home_assistant_events", "--hide-headers"]);
+    expect(bucket).toMatch(/9600h0m0s/);
+    // Each reached node 2 through the sshd (the preflight once, for its docker info), never with the token in a command line.
+    const sessions = sshd.sessions().slice(0, setup.sessions);
+    expect(sessions.length).toBeGreaterThanOrEqual(3);
+    expect(sessions.filter((x) => x.command !== "docker system dial-stdio")).toEqual([]);
+    expect(sshd.logins()).toBeGreaterThanOrEqual(setup.sessions);
 });
 
 test("the on-demand backup and a restore through homeiq:restoreFrom reach the data node's tasks through ssh only, byte for byte", async () => {
@@ -309,6 +341,8 @@ test("the scheduled backup reaches the data node through ssh from its crontab jo
     // Its scratch containers ran on node 2 and are gone.
     expect(on(n2, ["ps", "-aq", "--filter", "label=com.homeiq.scratch"])).toBe("");
     expect(runRepoScript("schedule/remove.sh", { HOMEIQ_SCHEDULE_DIR: drillDir }).code).toBe(0);
+    // No secret travelled in an ssh command line: every command sshd ran, none with the token.
+    expect(sshd.sessions().filter((x) => x.command.includes(TOKEN))).toEqual([]);
 }, 300_000);
 
 /** Makes the installed job in `dir` due (as after a missed month) and runs its tick; its run's record once the tick is done. */
