@@ -26,7 +26,7 @@ import type { SwarmStackStatus } from "../../operate/swarm";
 import { synthesize } from "../../synth/synthesize";
 import { IMAGES, REPO_ROOT, Resources, run, runAsync, waitFor, waitForAsync } from "./helpers";
 import { crontab, ensureCron, runRepoScript, startRecorder, type Recorder } from "./notify-helpers";
-import { STANDIN_CHECKOUT } from "./stack-helpers";
+import { engineMaxOpenFiles, STANDIN_CHECKOUT } from "./stack-helpers";
 import { startSwarm, type Swarm, type SwarmNode } from "./swarm-nodes";
 
 const NAME = "i18c-op";
@@ -174,6 +174,8 @@ beforeAll(async () => {
         "homeiq:swarmSubnet": "10.244.40.0/24",
         "homeiq:homeiqCheckoutPath": STANDIN_CHECKOUT,
         "homeiq:influxdbImage": IMAGES.influxStandin,
+        // InfluxDB's open-files limit as this machine's engines can give it (stack-helpers.ts).
+        "homeiq:maxOpenFiles": engineMaxOpenFiles(),
         "homeiq:dashboardBindAddress": undefined,
         "homeiq:disabledServices": disabled.map((s) => `${s}=not needed by the swarm operate test`),
         "homeiq:backupRoot": backupRoot,
@@ -279,10 +281,16 @@ afterAll(() => {
 });
 
 /** `npm run status` of the swarm stack, as a user runs it (the project folder given as the tests give it). */
-function status(json: boolean, options: readonly string[] = []): { code: number; stdout: string; stderr: string } {
+/**
+ * The stand-in InfluxDB answers HTTP through socat and a bash per request: on a loaded 2-core machine its p95
+ * passes 100 ms now and then, so the status runs with a latency criterion of 2 s unless a test says otherwise
+ * (as test/engine/status.test.ts does for the other criteria).
+ */
+const LAX = ["--latency-ms", "2000"];
+function status(json: boolean, options: readonly string[] = LAX): { code: number; stdout: string; stderr: string } {
     return run("npm", ["--prefix", REPO_ROOT, "run", "-s", "status", "--", STACK, ...(json ? ["--json"] : []), ...options], { env: { HOMEIQ_PROJECT_DIR: projectDir }, allowFail: true, timeoutMs: 120_000 });
 }
-const statusJson = (options: readonly string[] = []): { code: number; s: SwarmStackStatus } => {
+const statusJson = (options: readonly string[] = LAX): { code: number; s: SwarmStackStatus } => {
     const r = status(true, options);
     expect(r.stderr).toBe("");
     return { code: r.code, s: JSON.parse(r.stdout) as SwarmStackStatus };
@@ -314,6 +322,9 @@ test("npm run status reads the swarm: every service's replicas, node, task healt
     const apps = s.services.find((x) => x.name === APPS)!;
     expect({ limit: apps.memory?.limitBytes, cpus: apps.cpu?.limitCpus }).toEqual({ limit: 64 * 1024 * 1024, cpus: 0.5 });
     expect(apps.memory!.usedBytes).toBeGreaterThan(1024 * 1024);
+    // The review's 100 ms and a criterion of 1 ms: InfluxDB's stand-in (a bash per request) never answers within 1 ms.
+    const strict = statusJson(["--latency-ms", "1"]);
+    expect({ code: strict.code, slow: strict.s.findings.some((f) => f.id === `slow:${INFLUX} endpoint` && f.message.startsWith("http://influxdb:8086/ready (in ")) }).toEqual({ code: 12, slow: true });
     const human = status(false);
     expect(human.code).toBe(0);
     expect(human.stdout).toContain(`stack ${STACK} on swarm, manager ${n1.dockerHost}`);
@@ -333,7 +344,7 @@ test("npm run status reads the swarm: every service's replicas, node, task healt
         );
         expect(drift.s.findings[1]!.message).toBe(`${APPS}: labels differ from the stack's: service com.homeiq.rebuild-generation="99" (the stack's: "${generation}")`);
     } finally {
-        on(n1, ["tag", IMAGES.busybox, image]);
+        on(n1, ["tag", APPUSER, image]);
         on(n1, ["service", "update", "--detach", "--label-add", `com.homeiq.rebuild-generation=${generation}`, APPS]);
     }
     expect(statusJson().code).toBe(0);
