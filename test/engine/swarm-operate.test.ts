@@ -258,7 +258,7 @@ beforeAll(async () => {
                     "exec python3 -m http.server 8002 -d /www",
             ],
             healthcheck: health("test ! -e /flag/sick && curl -fsS -o /dev/null http://127.0.0.1:8002/health"),
-        }, { resources: { limits: { memoryBytes: 64 * 1024 * 1024, nanoCpus: 500_000_000 } } })),
+        }, { resources: { limits: { memoryBytes: 96 * 1024 * 1024, nanoCpus: 500_000_000 } } })),
     ]);
     // Their PIDs limit (and InfluxDB's open files) as the program's limits Commands give them after each service.
     await Promise.all(
@@ -318,9 +318,9 @@ test("npm run status reads the swarm: every service's replicas, node, task healt
         });
         expect({ name: x.name, errorLines: x.errorLines?.count, limits: x.missingLimits?.missing }).toEqual({ name: x.name, errorLines: 0, limits: [] });
     }
-    // Memory and CPU against the limits of the task's container on node 1 (64 MiB, half a CPU), as its engine gives them.
+    // Memory and CPU against the limits of the task's container on node 1 (96 MiB, half a CPU), as its engine gives them.
     const apps = s.services.find((x) => x.name === APPS)!;
-    expect({ limit: apps.memory?.limitBytes, cpus: apps.cpu?.limitCpus }).toEqual({ limit: 64 * 1024 * 1024, cpus: 0.5 });
+    expect({ limit: apps.memory?.limitBytes, cpus: apps.cpu?.limitCpus }).toEqual({ limit: 96 * 1024 * 1024, cpus: 0.5 });
     expect(apps.memory!.usedBytes).toBeGreaterThan(1024 * 1024);
     // The review's 100 ms and a criterion of 1 ms: InfluxDB's stand-in (a bash per request) never answers within 1 ms.
     const strict = statusJson(["--latency-ms", "1"]);
@@ -349,25 +349,27 @@ test("npm run status reads the swarm: every service's replicas, node, task healt
     }
     expect(statusJson().code).toBe(0);
 
-    // The task's own use, read on node 1's engine. The latency criterion is lifted: a busy task under a CPU quota answers late.
-    const busy = ["--latency-ms", "60000"];
+    // The task's own use, read on node 1's engine, one problem more at each step (the scaling below ends them all).
+    // The latency criterion is lifted (a busy task under a CPU quota answers late); the CPU criterion is low, so
+    // that a loaded machine still gives the busy loop that much.
+    const busy = ["--latency-ms", "60000", "--cpu-percent", "10"];
     const task = taskOn(n1, APPS);
-    // A busy loop: CPU over 10 % of its half-CPU limit (a low criterion, so that a loaded machine still gives it that much).
+    // A busy loop: CPU over 10 % of its half-CPU limit.
     swarm.docker(n1, ["exec", "-d", task, "sh", "-c", "while :; do :; done"]);
-    const cpu = statusJson([...busy, "--cpu-percent", "10"]);
+    const cpu = statusJson(busy);
     expect({ code: cpu.code, ids: cpu.s.findings.map((f) => f.id) }).toEqual({ code: 15, ids: [`cpu:${APPS}`] });
     expect(cpu.s.findings[0]!.message).toMatch(new RegExp(`^${APPS}: its task on ${n1.hostname} uses CPU [\\d.]+ % of its 0.5 CPU limit \\(criterion: under 10 %\\)$`));
-    // Memory: a dd holding a 52 MiB buffer in the 64 MiB limit.
-    swarm.docker(n1, ["exec", "-d", task, "sh", "-c", "dd if=/dev/zero bs=52M count=1 | sleep 600"]);
+    // Memory: a dd holding a 64 MiB buffer in the 96 MiB limit (beside the stand-in's python, 10-25 MiB).
+    swarm.docker(n1, ["exec", "-d", task, "sh", "-c", "dd if=/dev/zero bs=64M count=1 | sleep 600"]);
     waitFor("the task over 70 % of its memory limit", () => Number(swarm.docker(n1, ["stats", "--no-stream", "--format", "{{.MemPerc}}", task]).stdout.trim().replace("%", "")) >= 70, { timeoutMs: 30_000, intervalMs: 500 });
     const memory = statusJson(busy);
-    expect({ code: memory.code, ids: memory.s.findings.map((f) => f.id) }).toEqual({ code: 14, ids: [`memory:${APPS}`] });
+    expect({ code: memory.code, ids: memory.s.findings.map((f) => f.id) }).toEqual({ code: 14, ids: [`memory:${APPS}`, `cpu:${APPS}`] });
     expect(memory.s.services.find((x) => x.name === APPS)!.memory!.percent).toBeGreaterThanOrEqual(70);
     // An error line in its log since its task started.
     swarm.docker(n1, ["exec", task, "touch", "/flag/err"]);
     waitFor("the error line in the task's log", () => swarm.docker(n1, ["logs", task]).stdout.includes("ERROR: stand-in failure"), { timeoutMs: 30_000, intervalMs: 500 });
     const errors = statusJson(busy);
-    expect({ code: errors.code, ids: errors.s.findings.map((f) => f.id) }).toEqual({ code: 13, ids: [`errors:${APPS}`, `memory:${APPS}`] });
+    expect({ code: errors.code, ids: errors.s.findings.map((f) => f.id) }).toEqual({ code: 13, ids: [`errors:${APPS}`, `memory:${APPS}`, `cpu:${APPS}`] });
     expect(errors.s.findings[0]!.message).toMatch(new RegExp(`^${APPS}: 1 error line\\(s\\) in its task's log since it started at \\S+ \\(see: docker service logs --since \\S+ ${APPS}, on the manager\\)$`));
 
     // Scaled to 0 through the manager: down, exit 10; back to one healthy task for the watch test.
@@ -486,9 +488,9 @@ test("the watch reads the swarm through the manager: a service scaled to 0 (noti
     expect(notices().slice(seen).map((n) => n.notification_id)).toEqual([idOf(`errors:${APPS}`)]);
     seen = notices().length;
 
-    // Memory of its task, read on node 1's engine against the service's limit (64 MiB): a dd holding a 52 MiB buffer.
+    // Memory of its task, read on node 1's engine against the service's limit (96 MiB): a dd holding a 64 MiB buffer.
     const task = taskOn(n1, APPS);
-    swarm.docker(n1, ["exec", "-d", task, "sh", "-c", "dd if=/dev/zero bs=52M count=1 | sleep 600"]);
+    swarm.docker(n1, ["exec", "-d", task, "sh", "-c", "dd if=/dev/zero bs=64M count=1 | sleep 600"]);
     waitFor("the task over 70 % of its memory limit", () => Number(swarm.docker(n1, ["stats", "--no-stream", "--format", "{{.MemPerc}}", task]).stdout.trim().replace("%", "")) >= 70, { timeoutMs: 30_000, intervalMs: 500 });
     expect(tick()).toMatch(new RegExp(`^\\[homeiq-watch\\] memory:${APPS}: NOTIFIED: ${APPS} uses [\\d.]+% of its memory limit \\(criterion: under 70 %\\)$`, "m"));
     expect(notices().slice(seen).map((n) => n.notification_id)).toEqual([idOf(`memory:${APPS}`)]);
