@@ -9,7 +9,8 @@
 # From Debian 12 (bookworm) itself, with apt: runc (trixie's needs a newer libc), iptables,
 # busybox-static and debootstrap (the stand-in images), curl (engine/start.sh pings with it; the notifier
 # posts with it), cron (scheduled backups run from the user's crontab; engine/start-cron.sh starts the
-# daemon), restic and openssh-client (off-host copies of backups).
+# daemon), restic and openssh-client (off-host copies of backups), openssh-server (the tests of ssh://
+# Docker hosts run their own sshd, with its own config and keys: test/engine/sshd.ts).
 #
 # Also links the buildx and compose plugins into /usr/local/lib/docker/cli-plugins (so any docker
 # CLI on PATH has `docker buildx` and `docker compose`), and links the docker CLI into /usr/local/bin
@@ -30,7 +31,7 @@ source "$HERE/engine-env.sh"
 log() { printf '[engine/install] %s\n' "$*"; }
 die() { printf '[engine/install] ERROR: %s\n' "$*" >&2; exit 1; }
 
-BOOKWORM_PACKAGES=(runc iptables busybox-static debootstrap curl ca-certificates cron restic openssh-client)
+BOOKWORM_PACKAGES=(runc iptables busybox-static debootstrap curl ca-certificates cron restic openssh-client openssh-server)
 TRIXIE_PACKAGES=(docker.io docker-cli docker-buildx docker-compose containerd tini)
 
 SUDO=()

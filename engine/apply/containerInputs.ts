@@ -506,7 +506,7 @@ export const CONTAINER_INPUTS: readonly InputMapping[] = [
     {
         input: "destroyGraceSeconds",
         documented: "If defined will attempt to stop the container before destroying. Container will be destroyed after `n` seconds or on successful stop.",
-        engine: "not sent: POST /containers/<id>/stop?t=<n> on delete, then DELETE /containers/<id>?force=true",
+        engine: "not sent: POST /containers/<id>/stop?t=<n> on delete, then DELETE /containers/<id>?force=true&v=true (remove_volumes, default true: container.go:256-261, funcs.go:1100-1103)",
         readBack: { kind: "kept", source: `${TF} funcs.go:931 ("destroy_grace_seconds" can't be imported)` },
         change: { kind: "state", source: `${TF} container.go:827-831 (not ForceNew; used on delete, funcs.go:1084-1088)` },
         apply: (p, v) => (p.stopGraceSeconds = Number(v)),

@@ -336,9 +336,12 @@ async function describe(ctx: DriverContext, id: string, info: Inspect): Promise<
     );
 }
 
+// resourceDockerContainerDelete (funcs.go:1084-1103): stop with the grace period, then remove with force and
+// RemoveVolumes = remove_volumes, which defaults to true (container.go:256-261) and the program never sets: the
+// container's anonymous volumes go with it (a named volume never does).
 async function removeContainer(ctx: DriverContext, id: string, graceSeconds: number): Promise<void> {
     await ignoreMissing(ctx.api.request("POST", `/containers/${id}/stop?t=${graceSeconds}`));
-    await ignoreMissing(ctx.api.request("DELETE", `/containers/${id}?force=true`));
+    await ignoreMissing(ctx.api.request("DELETE", `/containers/${id}?force=true&v=true`));
 }
 
 const containerDriver: ResourceDriver = {

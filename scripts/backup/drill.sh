@@ -74,10 +74,10 @@ drill_one() {
       -e DOCKER_INFLUXDB_INIT_MODE=setup -e DOCKER_INFLUXDB_INIT_USERNAME=drill -e DOCKER_INFLUXDB_INIT_PASSWORD \
       -e DOCKER_INFLUXDB_INIT_ORG=drill -e DOCKER_INFLUXDB_INIT_BUCKET=drill -e DOCKER_INFLUXDB_INIT_ADMIN_TOKEN \
       "$influx_image" >/dev/null 2>"$WORK/err" || { warn "$source: cannot start a scratch InfluxDB: $(tail -n 2 "$WORK/err")"; return 1; }
-    local t
-    for t in $(seq 1 240); do
-      docker exec "$influx_ctr" influx ping >/dev/null 2>&1 && break
-      ((t < 240)) || { warn "$source: the scratch InfluxDB did not answer within 120 s"; return 1; }
+    # Bounded by the clock, not a count: through an ssh:// engine each docker call is a login of its own.
+    local deadline=$((SECONDS + 120))
+    until docker exec "$influx_ctr" influx ping >/dev/null 2>&1; do
+      ((SECONDS < deadline)) || { warn "$source: the scratch InfluxDB did not answer within 120 s"; return 1; }
       sleep 0.5
     done
   fi

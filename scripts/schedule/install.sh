@@ -52,6 +52,19 @@ case ${DOCKER_HOST:-} in
       die "$EXIT_USAGE" "a schedule runs on the machine that runs 'pulumi up'; with DOCKER_HOST=${DOCKER_HOST%%://*}://... that is not the Docker host${HOMEIQ_SWARM_MANAGER:+ nor the swarm manager}. Run pulumi on the Docker host${HOMEIQ_SWARM_MANAGER:+ (on swarm: the manager)}, or turn the schedule off"
     ;;
 esac
+# Every ssh:// engine the job reaches: its DOCKER_HOST, and on swarm the watch's data node and nodes.
+ssh_engines=()
+for engine in "${DOCKER_HOST:-}" "${HOMEIQ_WATCH_SWARM_DATA_HOST:-}" ${HOMEIQ_WATCH_SWARM_NODES:-}; do
+  engine=${engine#*=} # a HOMEIQ_WATCH_SWARM_NODES entry is hostname=engine
+  if [[ $engine == ssh://* && " ${ssh_engines[*]} " != *" $engine "* ]]; then ssh_engines+=("$engine"); fi
+done
+for engine in "${ssh_engines[@]}"; do
+  # cron runs the job with no ssh agent and no terminal: a login that works here through the agent (or
+  # by asking for a passphrase) would fail at every run. Tried now as cron will try it, before anything changes.
+  if ! err=$(env -u SSH_AUTH_SOCK -u SSH_ASKPASS -u DISPLAY DOCKER_HOST="$engine" setsid -w timeout 60 docker version --format '{{.Server.Version}}' </dev/null 2>&1 >/dev/null); then
+    die "$EXIT_HOST" "the $JOB job reaches the engine $engine through ssh from cron, which has no ssh agent and no terminal, and that way the engine does not answer: ${err##*$'\n'}. Fix: give this user a key for that login that needs neither (IdentityFile in ~/.ssh/config, the host's key in ~/.ssh/known_hosts; check with: env -u SSH_AUTH_SOCK setsid -w ssh -o BatchMode=yes $engine true), or turn the schedule off; nothing was changed"
+  fi
+done
 command -v crontab >/dev/null ||
   die "$EXIT_HOST" "crontab is not on PATH: scheduled jobs run from the user's crontab (Debian/Ubuntu: sudo apt-get install cron); nothing was changed"
 command -v flock >/dev/null || die "$EXIT_HOST" "flock (util-linux) is not on PATH; nothing was changed"

@@ -23,7 +23,9 @@ for svc in ${HOMEIQ_STOP_SERVICES:-}; do
   if DOCKER_HOST=$HOMEIQ_SWARM_MANAGER docker service inspect "$svc" >/dev/null 2>&1; then
     echo "[homeiq-restore] scaling ${svc} to 0 so its database can be replaced"
     DOCKER_HOST=$HOMEIQ_SWARM_MANAGER docker service scale --detach "$svc=0" >/dev/null
-    for _ in $(seq 1 600); do
+    # Bounded by the clock, not a count: through an ssh:// engine each docker call is a login of its own.
+    deadline=$((SECONDS + 60))
+    while ((SECONDS < deadline)); do
       [ -z "$(docker ps -q --filter "label=com.docker.swarm.service.name=$svc")" ] && break
       sleep 0.1
     done

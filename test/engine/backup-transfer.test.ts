@@ -7,10 +7,13 @@ import * as fs from "fs";
 import * as path from "path";
 import {
   backupDirOf, backupEnv, createStack, DIGEST_PY, docker, dockerShim, IMAGES, listFiles, pythonInContainer, pythonWithFiles, Resources, restoreEnv,
-  runScript, SERVICE_UID, Stack, uniqueName,
+  runScript, SERVICE_UID, sqliteDigestOnVolume, Stack, uniqueName, type DbDigest,
 } from "./helpers";
+import { startSshd } from "./sshd";
 
 const TOKEN = "homeiq-test-token-transfer-77aa";
+/** The sshd of the ssh:// test (18g's port range). */
+const TRANSFER_SSH_PORT = 43252;
 
 interface Manifest {
   influxdb: { transfer: string };
@@ -62,19 +65,43 @@ describe("transfer choice", () => {
     expect(fs.readdirSync(path.join(root, s.stack))).toEqual([]);
   }, 300_000);
 
-  it("DOCKER_HOST=ssh://…: streams without trying a bind mount; forcing direct there is refused (exit 2)", () => {
+  it("DOCKER_HOST=ssh://… (a real sshd): streams through ssh without trying a bind mount, byte for byte; forcing direct there is refused (exit 2)", () => {
     const root = res.tmpDir("transfer-ssh-root");
-    // The shim drops DOCKER_HOST, so this local engine stands in for the named remote one.
-    const shim = dockerShim(res, { ignoreDockerHost: true });
-    const remote = { ...shim.env, DOCKER_HOST: "ssh://homeiq@backup-host.invalid" };
-    const r = runScript("backup.sh", backupEnv(s, root, remote));
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain("transfer stream");
-    expect(transfers(manifestOf(backupDirOf(r)))).toEqual(["stream", "stream", "stream"]);
-    expect(fs.readFileSync(shim.argvLog, "utf8")).not.toContain("--mount");
-    const forced = runScript("backup.sh", backupEnv(s, root, { ...remote, HOMEIQ_BACKUP_TRANSFER: "direct" }));
-    expect(forced.code).toBe(2);
-    expect(forced.stderr).toContain("HOMEIQ_BACKUP_TRANSFER=direct needs a local engine");
+    // The remote Docker host is this machine, reached through a real OpenSSH server (test/engine/sshd.ts);
+    // the shim only records the docker CLI's arguments and passes DOCKER_HOST on.
+    const sshd = startSshd("transfer", TRANSFER_SSH_PORT);
+    try {
+      const shim = dockerShim(res);
+      const remote = { PATH: `${path.dirname(shim.argvLog)}:${sshd.env.PATH}`, DOCKER_HOST: sshd.dockerHost };
+      const r = runScript("backup.sh", backupEnv(s, root, remote));
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(r.stdout).toContain("transfer stream");
+      const dir = backupDirOf(r);
+      expect(transfers(manifestOf(dir))).toEqual(["stream", "stream", "stream"]);
+      expect(fs.readFileSync(shim.argvLog, "utf8")).not.toContain("--mount");
+      // Every docker call went through the sshd: one login per session, each the docker CLI's dial-stdio.
+      const sessions = sshd.sessions();
+      expect(sessions.length).toBeGreaterThan(0);
+      expect(sessions.filter((x) => x.command !== "docker system dial-stdio")).toEqual([]);
+      expect(sshd.logins()).toBe(sessions.length);
+      // What came back through ssh is each live database, row for row.
+      for (const svc of [s.dataApi, s.sportsData]) {
+        const key = svc === s.dataApi ? "data-api" : "sports-data";
+        const inBackup = JSON.parse(pythonWithFiles({ "db.sqlite": path.join(dir, "sqlite", key, svc.db) }, DIGEST_PY, ["/tmp/db.sqlite"])) as DbDigest;
+        expect({ key, tables: inBackup.tables, integrity: inBackup.integrity }).toEqual({ key, tables: sqliteDigestOnVolume(svc.volume, svc.db).tables, integrity: "ok" });
+      }
+      // And restore.sh verifies it through the same ssh engine.
+      const before = sessions.length;
+      const verify = runScript("restore.sh", restoreEnv(s, dir, { ...remote, HOMEIQ_RESTORE_VERIFY_ONLY: "1" }));
+      expect({ code: verify.code, stderr: verify.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(sshd.sessions().length).toBeGreaterThan(before);
+
+      const forced = runScript("backup.sh", backupEnv(s, root, { ...remote, HOMEIQ_BACKUP_TRANSFER: "direct" }));
+      expect(forced.code).toBe(2);
+      expect(forced.stderr).toContain("HOMEIQ_BACKUP_TRANSFER=direct needs a local engine");
+    } finally {
+      sshd.stop();
+    }
   }, 300_000);
 
   it("rejects an unknown HOMEIQ_BACKUP_TRANSFER with exit 2, naming it and what is allowed", () => {

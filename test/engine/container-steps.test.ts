@@ -104,6 +104,24 @@ describe("container steps on a real engine, as engine/apply plans them", () => {
         current = replaced;
     }, 60_000);
 
+    it("a delete removes the container with its anonymous volumes, as the provider's remove_volumes default does, and never a named volume", async () => {
+        // An image that declares a VOLUME gets an anonymous volume per container (as influxdb:2.7 declares two).
+        const withVolume = `${image}-anon`;
+        docker(["build", "-q", "-t", withVolume, "-"], { input: `FROM ${IMAGES.busybox}\nVOLUME /anon\nCMD ["sleep", "3600"]\n` });
+        const named = res.volume(uniqueName("steps-named"));
+        const inputs = inputsWith(uniqueName("steps-anon"), { image: withVolume, volumes: [{ volumeName: named, containerPath: "/named" }] });
+        const created = await CONTAINER.create(ctx, String(inputs.name), inputs);
+        const mounts = (JSON.parse(docker(["inspect", String(inputs.name)]).stdout)[0].Mounts as Array<{ Name: string; Destination: string }>).map((m) => [m.Destination, m.Name] as const);
+        const anonymous = mounts.find(([dest]) => dest === "/anon")?.[1];
+        expect(mounts.find(([dest]) => dest === "/named")?.[1]).toBe(named);
+        expect(anonymous).toMatch(/^[0-9a-f]{64}$/);
+        await CONTAINER.delete(ctx, String(inputs.name), { ...created, retainOnDelete: false });
+        const volumeExists = (v: string): boolean => run("docker", ["volume", "inspect", v], { allowFail: true }).code === 0;
+        expect(run("docker", ["inspect", String(inputs.name)], { allowFail: true }).code).not.toBe(0);
+        expect({ anonymous: volumeExists(anonymous!), named: volumeExists(named) }).toEqual({ anonymous: false, named: true });
+        docker(["image", "rm", withVolume]);
+    }, 60_000);
+
     it("capabilities written without CAP_ read back with it on the engine: a replacement every time", async () => {
         const inputs = inputsWith(uniqueName("steps-caps"), { capabilities: { drops: ["ALL"], adds: ["CHOWN"] } });
         const created = await CONTAINER.create(ctx, String(inputs.name), inputs);

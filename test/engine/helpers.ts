@@ -177,11 +177,11 @@ export interface HostUser {
  * A `docker` first on PATH that appends each command line it gets to `argvLog` and then runs the
  * real docker CLI, optionally: with `from` replaced by `to` in every argument; with the source of
  * every `--mount type=bind,...` replaced by `bindSource` (an engine that has another folder at that
- * path); without DOCKER_HOST (to stand a named remote engine in for this local one).
+ * path). (A remote engine is a real one behind a real sshd: test/engine/sshd.ts.)
  */
 export function dockerShim(
   res: Resources,
-  opts: { readonly replace?: readonly [string, string]; readonly bindSource?: string; readonly ignoreDockerHost?: boolean } = {},
+  opts: { readonly replace?: readonly [string, string]; readonly bindSource?: string } = {},
 ): { readonly env: Record<string, string>; readonly argvLog: string } {
   const dir = res.tmpDir("docker-shim");
   const argvLog = path.join(dir, "argv.log");
@@ -192,7 +192,6 @@ export function dockerShim(
     [
       "#!/usr/bin/env bash",
       `printf '%s\\n' "$*" >>'${argvLog}'`,
-      opts.ignoreDockerHost ? "unset DOCKER_HOST" : "",
       from ? `args=(); for a in "$@"; do args+=("\${a//'${from}'/'${to}'}"); done; set -- "\${args[@]}"` : "",
       opts.bindSource
         ? `args=(); for a in "$@"; do [[ $a == type=bind,src=* ]] && a="type=bind,src=${opts.bindSource},dst=\${a#*,dst=}"; args+=("$a"); done; set -- "\${args[@]}"`

@@ -4,15 +4,15 @@
  * kind made on purpose (a stopped process that turns unhealthy, a process over data-api's memory
  * share, error lines written to a service's log, a retagged image, a config change not deployed,
  * a latency criterion no endpoint meets) and the exit code and finding that name it; and the same
- * status through an ssh:// engine (an `ssh` on PATH that runs the remote command here and logs it).
+ * status through an ssh:// engine (a real sshd on this machine, test/engine/sshd.ts, whose sessions are counted).
  * Then the watch (scripts/watch/watch.sh) against the same stack, notifying a stand-in Home Assistant
  * and webhook that record every request: one notice per problem once it lasted its grace, none while
  * it stays, one when it clears.
  */
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { docker, REPO_ROOT, Resources, run, waitFor, type RunResult } from "./helpers";
+import { startSshd } from "./sshd";
 import { runRepoScript, startRecorder, type Recorder, type RecordedRequest } from "./notify-helpers";
 import { applyOperateStack, holdOperateLock, OPERATE_DATA_API_MEMORY_MIB, OPERATE_PORTS, OPERATE_STACK, type OperateStack } from "./operate-stack";
 import type { StackStatus } from "../../operate/status";
@@ -25,6 +25,8 @@ import { watchEnvironment } from "../../components/stackWatch";
  * (RELAXED); the latency test sets its own.
  */
 const RELAXED = ["--latency-ms", "2000"];
+/** The sshd of the ssh:// test (18g's port range). */
+const OPERATE_SSH_PORT = 43251;
 
 function status(stack: OperateStack, args: string[] = RELAXED, env: Record<string, string> = {}): RunResult {
     return run("npm", ["--prefix", REPO_ROOT, "run", "-s", "status", "--", OPERATE_STACK, ...args], {
@@ -204,41 +206,24 @@ describe("operating a running stand-in stack: npm run status and the watch", () 
         expect({ code: after.r.code, findings: after.s.findings }).toEqual({ code: 0, findings: [] });
     }, 300_000);
 
-    it("works through an ssh:// engine: the docker CLI and the endpoint probes both go through ssh to the Docker host", async () => {
-        const bin = fs.mkdtempSync(path.join(os.tmpdir(), "homeiq-i19-ssh-"));
-        const sshLog = path.join(bin, "ssh.log");
-        // An ssh that "logs in" here: options dropped, the destination logged, the remote command run by sh.
-        fs.writeFileSync(path.join(bin, "ssh"), `#!/bin/sh
-user= port=22
-while [ $# -gt 0 ]; do
-  case "$1" in
-    -l) user=$2; shift 2 ;;
-    -p) port=$2; shift 2 ;;
-    -o|-F|-i) shift 2 ;;
-    --) shift; break ;;
-    -*) shift ;;
-    *) break ;;
-  esac
-done
-dest=$1; shift
-case "$dest" in *@*) ;; *) dest="$user@$dest" ;; esac
-printf '%s:%s %s\\n' "$dest" "$port" "$*" >>"${sshLog}"
-unset DOCKER_HOST
-exec sh -c "$*"
-`, { mode: 0o755 });
+    it("works through an ssh:// engine: the docker CLI and the endpoint probes both go through a real sshd to the Docker host", async () => {
+        // A real OpenSSH server on this machine (test/engine/sshd.ts): the Docker host is this machine, reached by ssh.
+        const sshd = startSshd("i19-operate", OPERATE_SSH_PORT);
         try {
-            await stack.withConfig({ "homeiq:dockerHost": "ssh://i19@i19-fake-host:2222", "homeiq:postDeployValidation": false }, async () => {
-                const { r, s } = statusJson(stack, [...RELAXED, "--requests", "3"], { PATH: `${bin}:${process.env.PATH ?? ""}` });
-                expect({ code: r.code, findings: s.findings, dockerHost: s.dockerHost }).toEqual({ code: 0, findings: [], dockerHost: "ssh://i19@i19-fake-host:2222" });
+            await stack.withConfig({ "homeiq:dockerHost": sshd.dockerHost, "homeiq:postDeployValidation": false }, async () => {
+                const { r, s } = statusJson(stack, [...RELAXED, "--requests", "3"], sshd.env);
+                expect({ code: r.code, findings: s.findings, dockerHost: s.dockerHost }).toEqual({ code: 0, findings: [], dockerHost: sshd.dockerHost });
                 expect(s.containers.every((c) => c.health === "healthy" && c.endpoint!.requests === 3)).toBe(true);
             });
-            const lines = fs.readFileSync(sshLog, "utf8").split("\n").filter(Boolean);
-            // Every call logged in as i19 on port 2222 of the stack's host: the docker CLI's and the probes'.
-            expect(lines.filter((l) => !l.startsWith("i19@i19-fake-host:2222 "))).toEqual([]);
-            expect(lines.filter((l) => / docker system dial-stdio$/.test(l)).length).toBeGreaterThan(0);
-            expect(lines.filter((l) => /^i19@i19-fake-host:2222 curl /.test(l))).toHaveLength(Object.keys(OPERATE_PORTS).length);
+            const sessions = sshd.sessions();
+            // Every call was a session of this sshd, logged in with the test key: the docker CLI's (its API over
+            // `docker system dial-stdio`) and one curl per endpoint (the probes run on the Docker host), nothing else.
+            expect(sessions.filter((x) => x.command !== "docker system dial-stdio" && !/^curl /.test(x.command))).toEqual([]);
+            expect(sessions.filter((x) => x.command === "docker system dial-stdio").length).toBeGreaterThan(0);
+            expect(sessions.filter((x) => /^curl /.test(x.command))).toHaveLength(Object.keys(OPERATE_PORTS).length);
+            expect(sshd.logins()).toBe(sessions.length);
         } finally {
-            fs.rmSync(bin, { recursive: true, force: true });
+            sshd.stop();
         }
     }, 180_000);
 
