@@ -11,8 +11,11 @@
  * - the watch reads the swarm through the manager and notifies a stand-in Home Assistant and webhook: a
  *   service scaled to 0, then a task that swarm stops as unhealthy, again and again (a restart loop), each
  *   one notice and one when it clears; the disk of node 2's volumes, measured in its InfluxDB task.
- * - `npm run status` reads the swarm through the manager and each task on its node's engine: all well,
- *   then drift (a label changed by hand, an image rebuilt and not deployed) and a service scaled to 0.
+ * - `npm run status` reads the swarm through the manager and each task on its node's engine: all well
+ *   (each endpoint answered over the overlay from inside its task, memory and CPU against the task's limits),
+ *   then drift (a label changed by hand, an image rebuilt and not deployed, the limits a rollback by hand took
+ *   away, and the command it gives that sets them again), a slow endpoint, CPU, memory, an error line, and a
+ *   service scaled to 0.
  * The services are hand-written stand-ins named, labelled and tagged as the program names, labels and tags
  * them (the program's own service specs are exercised by stack.swarm.test.ts). No IPVS needed. Wall time here: see docs/swarm.md.
  */
