@@ -385,9 +385,8 @@ test("npm run status reads the swarm: every service's replicas, node, task healt
     expect(down.s.services.find((x) => x.name === APPS)).toMatchObject({ desired: 0, running: 0, health: "-" });
     on(n1, ["service", "scale", `${APPS}=1`]);
     waitFor(`${APPS} healthy again`, () => taskOn(n1, APPS) !== "" && taskFacts(n1, APPS)[0] === "healthy", { timeoutMs: 60_000, intervalMs: 500 });
-    expect(statusJson().code).toBe(0);
 
-    // A rollback by hand restores the spec the provider wrote, without the limits the limits Command set: drift,
+    // A rollback by hand (the status below also says that the new task of the apps service has none of the problems above) restores the spec the provider wrote, without the limits the limits Command set: drift,
     // with the command that sets them again (a plain `pulumi up` sees no change: the provider reads neither back).
     on(n1, ["service", "rollback", "--detach", INFLUX]);
     waitFor(`${INFLUX}'s task without its PIDs limit, healthy`, () => {
