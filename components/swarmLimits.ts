@@ -22,18 +22,11 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { ServicePlan } from "../plan/plan";
+import { ulimitsWords } from "../plan/swarm";
 import { scriptCommand, SCRIPTS } from "./scriptCommand";
 
 /** How long the limits' update may take: the task's health wait, the update's monitor (10 s) and the provider-like margin. */
 export const limitsTimeoutSeconds = (sp: ServicePlan): number => sp.healthWaitSeconds + 30;
-
-/** HOMEIQ_ULIMITS: `name=soft:hard` words, sorted by name (the form scripts/swarm/limits.sh compares). */
-export function ulimitsWords(sp: ServicePlan): string {
-    return sp.hardening.ulimits
-        .map((u) => `${u.name}=${u.soft}:${u.hard}`)
-        .sort()
-        .join(" ");
-}
 
 export interface SwarmLimitsArgs {
     readonly dockerHost: string;

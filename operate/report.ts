@@ -15,9 +15,12 @@ function table(rows: string[][]): string {
     return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ").trimEnd()).join("\n");
 }
 
+const endpointCell = (e: ContainerStatus["endpoint"]): string => (!e ? "-" : e.failed > 0 ? `${e.failure ?? "failed"}` : `${e.p95Ms} ms`);
+const memoryCell = (m: ContainerStatus["memory"]): string => (m ? `${m.percent.toFixed(1)}% of ${mib(m.limitBytes)}` : "-");
+const cpuCell = (c: ContainerStatus["cpu"]): string => (c ? `${c.percentOfLimit.toFixed(1)}% of ${c.limitCpus}` : "-");
+
 function row(c: ContainerStatus): string[] {
-    const e = c.endpoint;
-    const endpoint = !e ? "-" : e.failed > 0 ? `${e.failure ?? "failed"}` : `${e.p95Ms} ms`;
+    const endpoint = endpointCell(c.endpoint);
     const drift = c.state === "missing" ? "-" : c.image.expectedId !== c.image.runningId || c.labelDiffs.length > 0 ? "DIFFERS" : "ok";
     return [
         c.container,
@@ -26,8 +29,8 @@ function row(c: ContainerStatus): string[] {
         String(c.restarts),
         duration(c.uptimeSeconds),
         endpoint,
-        c.memory ? `${c.memory.percent.toFixed(1)}% of ${mib(c.memory.limitBytes)}` : "-",
-        c.cpu ? `${c.cpu.percentOfLimit.toFixed(1)}% of ${c.cpu.limitCpus}` : "-",
+        memoryCell(c.memory),
+        cpuCell(c.cpu),
         c.errorLines ? String(c.errorLines.count) : "-",
         drift,
     ];
@@ -83,6 +86,10 @@ function swarmRow(s: SwarmServiceStatus, findings: readonly Finding[]): string[]
         s.health,
         String(s.failedRecently),
         duration(s.uptimeSeconds),
+        endpointCell(s.endpoint),
+        memoryCell(s.memory),
+        cpuCell(s.cpu),
+        s.errorLines ? String(s.errorLines.count) : "-",
         drift,
         s.lastError ?? "-",
     ];
@@ -90,15 +97,16 @@ function swarmRow(s: SwarmServiceStatus, findings: readonly Finding[]): string[]
 
 /** A swarm stack's status for a person: one table of the services, what swarm does not run, the backups, then what is wrong. */
 export function swarmReport(s: SwarmStackStatus): string {
+    const k = s.criteria;
     const lines: string[] = [];
     lines.push(`stack ${s.stack} on swarm, manager ${s.dockerHost || "the default Docker engine"}, ${s.checkedAt}`);
     lines.push("");
-    lines.push(table([["SERVICE", "REPLICAS", "NODE", "HEALTH", "FAILED (15m)", "UP", "IMAGE/LABELS", "LAST ERROR"], ...s.services.map((x) => swarmRow(x, s.findings))]));
+    lines.push(table([["SERVICE", "REPLICAS", "NODE", "HEALTH", "FAILED (15m)", "UP", `P95 (<${k.latencyP95Ms}ms)`, `MEMORY (<${k.memoryPercent}%)`, `CPU (<${k.cpuPercent}%)`, "ERRORS", "IMAGE/LABELS", "LAST ERROR"], ...s.services.map((x) => swarmRow(x, s.findings))]));
     lines.push("");
     for (const n of s.notOnSwarm) lines.push(`not on swarm: ${n.service}: ${n.reason}`);
     lines.push(...backupLines(s.disk, s.criteria.diskPercent));
     lines.push("");
-    if (s.findings.length === 0) lines.push(`all well: ${s.services.length} services run every replica they ask for, healthy, as the stack deploys them`);
+    if (s.findings.length === 0) lines.push(`all well: ${s.services.length} services run every replica they ask for, healthy, as the stack deploys them, and meet every criterion`);
     else {
         lines.push(`${s.findings.length} problem(s):`);
         for (const f of s.findings) lines.push(`  [${f.kind}] ${f.message}`);

@@ -299,38 +299,48 @@ export async function inParallel<T, R>(items: readonly T[], limit: number, fn: (
 
 const CURL_FAILURES: Record<number, string> = { 28: "timeout", 7: "connection refused", 6: "host not resolved", 52: "empty reply", 56: "connection reset" };
 
-/** `requests` GETs of one URL by one curl on the Docker host: each request's status and time. */
-async function probe(host: DockerHost, url: string, requests: number, timeoutSeconds: number): Promise<NonNullable<ContainerStatus["endpoint"]>> {
+/** curl's arguments for `requests` GETs of one URL, each request's status and time on a line of its own (`200 0.004`). */
+export function curlProbeArgs(url: string, requests: number, timeoutSeconds: number): string[] {
     const args = ["curl", "-q", "-sS", "--fail-early", "--max-time", String(timeoutSeconds), "-H", "Connection: close", "-w", "%{http_code} %{time_total}\\n"];
     for (let i = 0; i < requests; i++) args.push("-o", "/dev/null", url);
-    const r = await host.onHost(args, (requests * timeoutSeconds + 30) * 1000);
-    if (r.code === 127 || r.code === 255) {
-        return { url, requests, failed: requests, failure: `cannot run curl on the Docker host: ${r.stderr.trim().split("\n").pop() ?? ""}` };
-    }
-    const lines = r.stdout.split("\n").filter((l) => /^\d{3} [0-9.]+$/.test(l));
+    return args;
+}
+
+/** The endpoint's figures from the probe's lines (`<http code> <seconds>`, `000` for a transfer error) and its exit code (curl's). */
+export function probeOutcome(url: string, requests: number, stdout: string, code: number, tool = "curl"): NonNullable<ContainerStatus["endpoint"]> {
+    const lines = stdout.split("\n").filter((l) => /^\d{3} [0-9.]+$/.test(l));
     const times: number[] = [];
     let failed = 0;
     let failure: string | undefined;
     for (const line of lines) {
-        const [code, secs] = line.split(" ");
+        const [status, secs] = line.split(" ");
         const ms = Math.round(Number(secs) * 1000);
-        if (code === "200") times.push(ms);
+        if (status === "200") times.push(ms);
         else {
             failed += 1;
-            failure = code === "000" ? (CURL_FAILURES[r.code] ?? `curl error ${r.code}`) : `HTTP ${code}`;
+            failure = status === "000" ? (CURL_FAILURES[code] ?? `${tool} error ${code}`) : `HTTP ${status}`;
         }
     }
     // --fail-early stops at a transfer error: the requests never made count as failed too.
     const missing = requests - lines.length;
     if (missing > 0) {
         failed += missing;
-        failure ??= CURL_FAILURES[r.code] ?? `curl error ${r.code}`;
+        failure ??= CURL_FAILURES[code] ?? `${tool} error ${code}`;
     }
     const all = lines.map((l) => Math.round(Number(l.split(" ")[1]) * 1000));
     return { url, requests, failed, failure, p95Ms: all.length ? percentile(all, 95) : undefined, maxMs: all.length ? Math.max(...all) : undefined };
 }
 
-async function countErrorLines(host: DockerHost, container: string, since: string): Promise<number | undefined> {
+/** `requests` GETs of one URL by one curl on the Docker host: each request's status and time. */
+async function probe(host: DockerHost, url: string, requests: number, timeoutSeconds: number): Promise<NonNullable<ContainerStatus["endpoint"]>> {
+    const r = await host.onHost(curlProbeArgs(url, requests, timeoutSeconds), (requests * timeoutSeconds + 30) * 1000);
+    if (r.code === 127 || r.code === 255) {
+        return { url, requests, failed: requests, failure: `cannot run curl on the Docker host: ${r.stderr.trim().split("\n").pop() ?? ""}` };
+    }
+    return probeOutcome(url, requests, r.stdout, r.code);
+}
+
+export async function countErrorLines(host: DockerHost, container: string, since: string): Promise<number | undefined> {
     const r = await host.docker(["logs", "--since", since, container], 120_000);
     if (r.code !== 0) return undefined;
     let n = 0;
@@ -338,8 +348,10 @@ async function countErrorLines(host: DockerHost, container: string, since: strin
     return n;
 }
 
-interface StatsRow {
+export interface StatsRow {
     Name: string;
+    /** The container as the command line named it. */
+    Container: string;
     CPUPerc: string;
     MemUsage: string;
     MemPerc: string;

@@ -5,7 +5,7 @@
  * stopped or unhealthy, or an endpoint failing; 11 a container's image or labels differ from what the
  * stack deploys; 12 an endpoint's p95 latency over the criterion; 13 error lines in a log; 14 memory;
  * 15 CPU; 16 disk; 2 bad arguments or invalid stack config; 3 the engine does not answer.
- * On a swarm stack the same codes for its services (operate/swarm.ts): 10 down, 11 drift, 16 disk.
+ * On a swarm stack the same codes for its services and their running tasks (operate/swarm.ts).
  */
 import { REVIEW_CRITERIA } from "../catalog/criteria";
 import { ConfigValidationError } from "../config/loadConfig";
@@ -69,8 +69,8 @@ export async function statusCommand(argv: readonly string[], projectDir: string)
     try {
         const { plan } = loadStackPlan(projectDir, args.stack);
         if (plan.swarm) {
-            // Through the manager and the nodes' engines (operate/swarm.ts); the endpoints, memory, CPU and logs are the watch's on swarm.
-            const status = await collectSwarmStatus(plan, { criteria: args.criteria, backupFolder: backupFolderOf(plan) });
+            // Through the manager and the nodes' engines (operate/swarm.ts).
+            const status = await collectSwarmStatus(plan, { requests: args.requests, requestTimeoutSeconds: 2, criteria: args.criteria, backupFolder: backupFolderOf(plan) });
             return { code: status.exitCode, stdout: args.json ? `${JSON.stringify(status, null, 2)}\n` : swarmReport(status), stderr: "", status };
         }
         const status = await collectStatus(plan, { requests: args.requests, requestTimeoutSeconds: 2, criteria: args.criteria, backupFolder: backupFolderOf(plan) });

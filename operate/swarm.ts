@@ -7,15 +7,21 @@
  * SWARM_LOOP_FAILURES failed tasks within SWARM_LOOP_MINUTES (a restart loop). Drift on swarm: the
  * service's labels and its task's (components/swarmPlatform.ts serviceArgs), the image ids its task is
  * labelled with against the ids of the stack's image on each of its nodes now (a rebuild not deployed),
- * and the image its running task runs. Same findings, ids and exit codes as on a host (operate/status.ts).
+ * and the image its running task runs, and the PIDs limit and ulimits its running task lacks (the spec lost
+ * what scripts/swarm/limits.sh set: a `docker service rollback`). Each running task's endpoint, memory,
+ * CPU and error lines as on a host (see probeInTask for where the endpoint is asked from). Same
+ * findings, ids and exit codes as on a host (operate/status.ts).
  *
  * collectSwarmStatus gathers the facts, evaluateSwarm (pure) judges them.
  */
 import type { PlatformPlan, ServicePlan } from "../plan/plan";
 import { LABEL_IMAGE_IDS, LABEL_NODE_NO_NEW_PRIVILEGES, LABEL_PIDS_LIMIT } from "../plan/naming";
-import type { SwarmPlan, SwarmServicePlan } from "../plan/swarm";
-import { DockerHost } from "./host";
-import { backupStatus, EngineUnreachable, evaluate, exitCodeOf, inParallel, type Criteria, type DiskStatus, type Finding, type FindingKind } from "./status";
+import { ulimitsWords, type SwarmPlan, type SwarmServicePlan } from "../plan/swarm";
+import { DockerHost, shQuote } from "./host";
+import {
+    backupStatus, countErrorLines, curlProbeArgs, EngineUnreachable, evaluate, exitCodeOf, inParallel, mib, parsePercent, parseSize, probeOutcome,
+    type ContainerStatus, type Criteria, type DiskStatus, type Finding, type FindingKind, type StatsRow,
+} from "./status";
 
 /** The watch's restart-loop rule (scripts/watch/swarm.sh SWARM_LOOP_FAILURES, SWARM_LOOP_MINUTES; a unit test checks they agree). */
 export const SWARM_LOOP_FAILURES = 3;
@@ -55,6 +61,18 @@ export interface SwarmServiceStatus {
         readonly runningId?: string;
     };
     readonly labelDiffs: readonly LabelDiff[];
+    /** Its running task's endpoint, asked from inside that task's container (probeInTask). */
+    readonly endpoint?: ContainerStatus["endpoint"];
+    /** Its running task's memory and CPU against the limits of its container (docker stats on its node's engine). */
+    readonly memory?: ContainerStatus["memory"];
+    readonly cpu?: ContainerStatus["cpu"];
+    /** Error lines in its running task's log since its container started (docker logs on its node's engine). */
+    readonly errorLines?: ContainerStatus["errorLines"];
+    /**
+     * The limits scripts/swarm/limits.sh gives the service that its running task lacks (empty: none), and the
+     * command that sets them again. Unset when no task runs.
+     */
+    readonly missingLimits?: { readonly missing: readonly string[]; readonly fix: string };
 }
 
 export interface SwarmStackStatus {
@@ -100,7 +118,7 @@ export function labelDiffs(want: Readonly<Record<string, string>>, actual: Reado
 const short = (id: string | undefined): string => (id ? id.replace(/^sha256:/, "").slice(0, 12) : "(none)");
 
 /** The findings of a swarm status, in the order of the exit codes (pure). */
-export function evaluateSwarm(services: readonly SwarmServiceStatus[]): Finding[] {
+export function evaluateSwarm(services: readonly SwarmServiceStatus[], criteria: Criteria): Finding[] {
     const findings: Finding[] = [];
     const add = (kind: FindingKind, subject: string, message: string): void => {
         findings.push({ kind, id: `${kind}:${subject}`, subject, message });
@@ -112,6 +130,8 @@ export function evaluateSwarm(services: readonly SwarmServiceStatus[]): Finding[
         else if (s.running < s.desired) add("down", s.name, `${s.name} runs ${s.running} of ${s.desired} replicas${s.lastError ? `; its last task ended ${s.lastError}` : ""}${loop}`);
         else if (s.health !== "healthy") add("down", s.name, `${s.name}'s task on ${s.node ?? "?"} is running but ${s.health === "none" ? "has no health check" : s.health === "-" ? "its node's engine did not say how it is" : s.health}`);
         else if (s.failedRecently >= SWARM_LOOP_FAILURES) add("down", s.name, `${s.name} is restarting in a loop: ${s.failedRecently} of its tasks failed in the last ${SWARM_LOOP_MINUTES} minutes; the last ended ${s.lastError ?? "(no error given)"}`);
+        // Only a running task is probed: a service with none has its finding above.
+        if (s.endpoint && s.endpoint.failed > 0) add("down", `${s.name} endpoint`, `${s.endpoint.url} (in ${s.name}'s task on ${s.node ?? "?"}): ${s.endpoint.failed} of ${s.endpoint.requests} requests failed (${s.endpoint.failure ?? "failed"})`);
     }
     for (const s of services) {
         if (s.desired === null) continue;
@@ -127,6 +147,31 @@ export function evaluateSwarm(services: readonly SwarmServiceStatus[]): Finding[
         if (s.labelDiffs.length > 0) {
             const what = s.labelDiffs.map((d) => `${d.label}=${d.actual === null ? "(none)" : JSON.stringify(d.actual)} (the stack's: ${JSON.stringify(d.expected)})`);
             add("drift", `${s.name} labels`, `${s.name}: labels differ from the stack's: ${what.join(", ")}`);
+        }
+        if (s.missingLimits && s.missingLimits.missing.length > 0) {
+            // A plain `pulumi up` does not set them again: the provider reads no such fields back, so it sees no change and the limits Command does not run (components/swarmLimits.ts).
+            add("drift", `${s.name} limits`, `${s.name}'s task on ${s.node ?? "?"} runs without ${s.missingLimits.missing.join(", ")}, which the stack sets (its spec lost them, e.g. by docker service rollback); set them again: ${s.missingLimits.fix}`);
+        }
+    }
+    for (const s of services) {
+        const p95 = s.endpoint?.p95Ms;
+        if (p95 !== undefined && s.endpoint!.failed === 0 && p95 >= criteria.latencyP95Ms) {
+            add("slow", `${s.name} endpoint`, `${s.endpoint!.url} (in ${s.name}'s task): p95 ${p95} ms over ${s.endpoint!.requests} requests (criterion: under ${criteria.latencyP95Ms} ms)`);
+        }
+    }
+    for (const s of services) {
+        if (s.errorLines && s.errorLines.count > criteria.errorLines) {
+            add("errors", s.name, `${s.name}: ${s.errorLines.count} error line(s) in its task's log since it started at ${s.errorLines.since} (see: docker service logs --since ${s.errorLines.since} ${s.name}, on the manager)`);
+        }
+    }
+    for (const s of services) {
+        if (s.memory && s.memory.limitBytes > 0 && s.memory.percent >= criteria.memoryPercent) {
+            add("memory", s.name, `${s.name}: its task on ${s.node ?? "?"} uses memory ${s.memory.percent.toFixed(1)} % of its ${mib(s.memory.limitBytes)} limit (criterion: under ${criteria.memoryPercent} %)`);
+        }
+    }
+    for (const s of services) {
+        if (s.cpu && s.cpu.limitCpus > 0 && s.cpu.percentOfLimit >= criteria.cpuPercent) {
+            add("cpu", s.name, `${s.name}: its task on ${s.node ?? "?"} uses CPU ${s.cpu.percentOfLimit.toFixed(1)} % of its ${s.cpu.limitCpus} CPU limit (criterion: under ${criteria.cpuPercent} %)`);
         }
     }
     return findings;
@@ -155,6 +200,7 @@ interface InspectedTask {
 interface InspectedContainer {
     Image: string;
     State: { StartedAt: string; Health?: { Status: string } };
+    HostConfig: { Memory: number; NanoCpus: number; PidsLimit?: number | null; Ulimits?: Array<{ Name: string; Soft: number; Hard: number }> | null };
 }
 
 function parseJson<T>(text: string, what: string): T {
@@ -165,7 +211,79 @@ function parseJson<T>(text: string, what: string): T {
     }
 }
 
+/**
+ * The python form of the curl probe (operate/status.ts curlProbeArgs), for an image with python and no curl:
+ * the same lines (`<http code> <seconds>`, `000` on a transfer error, then it stops as --fail-early does)
+ * and curl's exit codes for a timeout (28), a refused connection (7), a name not resolved (6), a reset (56).
+ */
+export const PYTHON_PROBE = [
+    "import socket,sys,time,urllib.error,urllib.request",
+    "url,n,t=sys.argv[1],int(sys.argv[2]),float(sys.argv[3])",
+    "for _ in range(n):",
+    "    s=time.monotonic()",
+    "    try:",
+    "        with urllib.request.urlopen(urllib.request.Request(url,headers={'Connection':'close'}),timeout=t) as r: r.read(); code=r.status",
+    "    except urllib.error.HTTPError as e: code=e.code",
+    "    except Exception as e:",
+    "        why=getattr(e,'reason',e)",
+    "        print('000 %.6f'%(time.monotonic()-s))",
+    "        sys.exit(28 if isinstance(why,TimeoutError) else 7 if isinstance(why,ConnectionRefusedError) else 6 if isinstance(why,socket.gaierror) else 56 if isinstance(why,ConnectionResetError) else 1)",
+    "    print('%03d %.6f'%(code,time.monotonic()-s))",
+].join("\n");
+
+/** The URL a service's peers ask it at on the stack's overlay: its key (a network alias of its task), its container port, the path the host's probe asks. */
+export function overlayUrlOf(sp: ServicePlan): string {
+    const u = new URL(sp.validation.url);
+    return `http://${sp.key}:${sp.port.internal}${u.pathname}${u.search}`;
+}
+
+/**
+ * A running task's endpoint: `requests` GETs from inside the task's own container (docker exec on its
+ * node's engine) of the URL its peers use on the overlay (overlayUrlOf: the name resolved by swarm's DNS
+ * to the task's overlay address). Why there: on swarm only the dashboard is published, the rest answer
+ * only on the overlay, which no node's own shell is on; and the task's image is the one image sure to be
+ * on its node with an HTTP client: the one its health check runs (the catalog's: curl, or python in the
+ * images without curl). A probe container of our own would need an image with curl on every node and
+ * would add a container to the user's swarm at every status. What it does not measure: a hop between
+ * two nodes (the host's probe crosses no network either).
+ */
+async function probeInTask(engine: DockerHost, cid: string, sp: ServicePlan, requests: number, timeoutSeconds: number): Promise<NonNullable<SwarmServiceStatus["endpoint"]>> {
+    const url = overlayUrlOf(sp);
+    const [form, tool] = sp.healthCheck.tests;
+    if (form !== "CMD" || (tool !== "curl" && tool !== "python" && tool !== "python3")) {
+        return { url, requests, failed: requests, failure: `cannot probe in the task: its health check runs ${JSON.stringify(sp.healthCheck.tests.slice(0, 2).join(" "))}, neither curl nor python` };
+    }
+    const argv = tool === "curl" ? curlProbeArgs(url, requests, timeoutSeconds) : [tool, "-c", PYTHON_PROBE, url, String(requests), String(timeoutSeconds)];
+    const r = await engine.docker(["exec", cid, ...argv], (requests * timeoutSeconds + 30) * 1000);
+    const daemon = /Error response from daemon: .*/.exec(r.stderr)?.[0];
+    if (daemon || r.code === 126 || r.code === 127) {
+        return { url, requests, failed: requests, failure: `cannot run ${tool} in the task's container: ${daemon ?? r.stderr.trim().split("\n").pop() ?? ""}` };
+    }
+    return probeOutcome(url, requests, r.stdout, r.code, tool);
+}
+
+/** The limits scripts/swarm/limits.sh sets that the container lacks, as `PIDs limit 256 (it has none)`. */
+export function missingLimits(sp: ServicePlan, host: InspectedContainer["HostConfig"]): string[] {
+    const out: string[] = [];
+    const pids = host.PidsLimit ?? 0;
+    if (pids !== sp.hardening.pidsLimit) out.push(`the PIDs limit ${sp.hardening.pidsLimit} (it has ${pids > 0 ? pids : "none"})`);
+    for (const u of sp.hardening.ulimits) {
+        const has = (host.Ulimits ?? []).find((x) => x.Name === u.name);
+        if (!has || has.Soft !== u.soft || has.Hard !== u.hard) out.push(`the ulimit ${u.name}=${u.soft}:${u.hard} (it has ${has ? `${has.Soft}:${has.Hard}` : "none"})`);
+    }
+    return out;
+}
+
+/** The command that gives the service its limits again, as the limits Command runs it (from the project folder). */
+export function limitsFixCommand(manager: string, serviceName: string, sp: ServicePlan): string {
+    const env = { DOCKER_HOST: manager || "unix:///var/run/docker.sock", HOMEIQ_SERVICE: serviceName, HOMEIQ_PIDS_LIMIT: String(sp.hardening.pidsLimit), HOMEIQ_ULIMITS: ulimitsWords(sp) };
+    return `${Object.entries(env).map(([k, v]) => `${k}=${shQuote(v)}`).join(" ")} bash scripts/swarm/limits.sh`;
+}
+
 export interface SwarmCollectOptions {
+    /** HTTP requests per endpoint (the p95 is over these). */
+    readonly requests: number;
+    readonly requestTimeoutSeconds: number;
     readonly criteria: Criteria;
     readonly backupFolder?: string;
     readonly now?: () => Date;
@@ -193,6 +311,26 @@ export async function collectSwarmStatus(plan: PlatformPlan, options: SwarmColle
     const ids = found.length ? (await manager.docker(["service", "ps", "-q", "--no-trunc", ...found])).stdout.split("\n").filter(Boolean) : [];
     const tasks = ids.length ? parseJson<InspectedTask[]>((await manager.docker(["inspect", "--type", "task", ...new Set(ids)])).stdout, "docker inspect --type task") : [];
     const at = now();
+    const newestFirst = (a: InspectedTask, b: InspectedTask): number => Date.parse(b.Status.Timestamp) - Date.parse(a.Status.Timestamp);
+    const runningOf = (svc: InspectedService): InspectedTask[] => tasks.filter((t) => t.ServiceID === svc.ID && t.Status.State === "running" && t.DesiredState === "running").sort(newestFirst);
+
+    // Memory and CPU of every running task at once per node (docker stats samples for a second or two), on that node's engine.
+    const cidsOn = new Map<string, string[]>();
+    for (const svc of inspected) {
+        const t = runningOf(svc)[0];
+        const node = t?.NodeID ? hostnameOf.get(t.NodeID) : undefined;
+        const cid = t?.Status.ContainerStatus?.ContainerID;
+        if (node && cid) cidsOn.set(node, [...(cidsOn.get(node) ?? []), cid]);
+    }
+    const statsOn = new Map(
+        [...cidsOn].map(([node, cids]) => [
+            node,
+            (engineOf.get(node) ?? manager).docker(["stats", "--no-stream", "--no-trunc", "--format", "{{json .}}", ...cids], 120_000).then((r) => {
+                const rows = r.stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as StatsRow);
+                return new Map(rows.map((row) => [row.Container, row]));
+            }),
+        ]),
+    );
 
     const services = await inParallel(swarm.services, 4, async (s: SwarmServicePlan): Promise<SwarmServiceStatus> => {
         const sp = plan.services.find((p) => p.key === s.key)!;
@@ -205,8 +343,8 @@ export async function collectSwarmStatus(plan: PlatformPlan, options: SwarmColle
         );
         const svc = byName.get(s.name);
         if (!svc) return { service: s.key, name: s.name, desired: null, running: 0, health: "-", failedRecently: 0, image: { expected, labelled: [], onNodes }, labelDiffs: [] };
-        const mine = tasks.filter((t) => t.ServiceID === svc.ID).sort((a, b) => Date.parse(b.Status.Timestamp) - Date.parse(a.Status.Timestamp));
-        const running = mine.filter((t) => t.Status.State === "running" && t.DesiredState === "running");
+        const mine = tasks.filter((t) => t.ServiceID === svc.ID).sort(newestFirst);
+        const running = runningOf(svc);
         const ended = mine.filter((t) => t.Status.State === "failed" || t.Status.State === "rejected");
         const failedRecently = ended.filter((t) => at.getTime() - Date.parse(t.Status.Timestamp) <= SWARM_LOOP_MINUTES * 60_000).length;
         const lastEnded = ended[0];
@@ -218,14 +356,33 @@ export async function collectSwarmStatus(plan: PlatformPlan, options: SwarmColle
         let health = "-";
         let runningId: string | undefined;
         let startedAt: string | undefined;
+        let measured: Pick<SwarmServiceStatus, "endpoint" | "memory" | "cpu" | "errorLines" | "missingLimits"> = {};
         const cid = task?.Status.ContainerStatus?.ContainerID;
         if (cid && node) {
-            const r = await (engineOf.get(node) ?? manager).docker(["inspect", "--type", "container", cid]);
+            const engine = engineOf.get(node) ?? manager;
+            const r = await engine.docker(["inspect", "--type", "container", cid]);
             const c = r.code === 0 ? parseJson<InspectedContainer[]>(r.stdout, "docker inspect")[0] : undefined;
             if (c) {
                 health = c.State.Health?.Status ?? "none";
                 runningId = c.Image;
                 startedAt = c.State.StartedAt;
+                const [endpoint, count, stats] = await Promise.all([
+                    probeInTask(engine, cid, sp, options.requests, options.requestTimeoutSeconds),
+                    countErrorLines(engine, cid, c.State.StartedAt),
+                    statsOn.get(node)?.then((rows) => rows.get(cid)),
+                ]);
+                // As on a host: docker stats gives CPU in % of one CPU, memory in % of the container's limit.
+                const usedBytes = stats ? parseSize(stats.MemUsage.split("/")[0] ?? "") : null;
+                const memPct = stats ? parsePercent(stats.MemPerc) : null;
+                const cpuPct = stats ? parsePercent(stats.CPUPerc) : null;
+                const limitCpus = c.HostConfig.NanoCpus / 1e9;
+                measured = {
+                    endpoint,
+                    errorLines: count === undefined ? undefined : { count, since: c.State.StartedAt },
+                    memory: usedBytes !== null && memPct !== null ? { usedBytes, limitBytes: c.HostConfig.Memory, percent: memPct } : undefined,
+                    cpu: cpuPct !== null ? { percentOfOneCpu: cpuPct, limitCpus, percentOfLimit: limitCpus > 0 ? cpuPct / limitCpus : cpuPct } : undefined,
+                    missingLimits: { missing: missingLimits(sp, c.HostConfig), fix: limitsFixCommand(plan.dockerHost, s.name, sp) },
+                };
             }
         }
         const want = expectedSwarmLabels(sp, swarm);
@@ -244,11 +401,12 @@ export async function collectSwarmStatus(plan: PlatformPlan, options: SwarmColle
             lastError,
             image: { expected, labelled: (taskLabels[LABEL_IMAGE_IDS] ?? "").split(",").filter(Boolean), onNodes, runningId },
             labelDiffs: [...labelDiffs(want.service, svc.Spec.Labels ?? {}, "service "), ...labelDiffs(want.task, taskLabels, "task ", [LABEL_IMAGE_IDS])],
+            ...measured,
         };
     });
     const notOnSwarm = swarm.notOnSwarm.map((line) => ({ service: line.slice(0, line.indexOf(":")), reason: line.slice(line.indexOf(":") + 1).trim() }));
     const disk: DiskStatus = { volumes: [], backup: options.backupFolder ? await backupStatus(options.backupFolder, at) : undefined };
     // The backup folder's filesystem, judged as on a host (evaluate with no containers judges the disk alone).
-    const findings = [...evaluateSwarm(services), ...evaluate([], disk, options.criteria)];
+    const findings = [...evaluateSwarm(services, options.criteria), ...evaluate([], disk, options.criteria)];
     return { stack: plan.stack, target: "swarm", dockerHost: plan.dockerHost, checkedAt: at.toISOString(), criteria: options.criteria, services, notOnSwarm, disk, findings, exitCode: exitCodeOf(findings) };
 }

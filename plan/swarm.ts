@@ -30,6 +30,14 @@ export interface SwarmTargetConfig {
     readonly requireNoNewPrivileges: boolean;
 }
 
+/** HOMEIQ_ULIMITS of scripts/swarm/limits.sh (components/swarmLimits.ts, and the fix npm run status gives): `name=soft:hard` words, sorted by name (the form scripts/swarm/limits.sh compares). */
+export function ulimitsWords(sp: ServicePlan): string {
+    return sp.hardening.ulimits
+        .map((u) => `${u.name}=${u.soft}:${u.hard}`)
+        .sort()
+        .join(" ");
+}
+
 /** The label the preflight puts on each node for each of its roles (`homeiq.role.apps=true`). */
 export const roleLabel = (role: SwarmRole): string => `homeiq.role.${role}`;
 
