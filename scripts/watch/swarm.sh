@@ -15,6 +15,8 @@
 #                            stateful task that mounts one (every local volume of a node is on that filesystem)
 # On the engine of the node that runs each running task (HOMEIQ_WATCH_SWARM_NODES):
 #   memory:<service>, cpu:<service>   its task's use against the service's limits (docker stats), as on one host
+#   down:engine of <node>   that engine (or the data node's) does not answer, e.g. its ssh:// login fails:
+#                           what is read there (memory, CPU, the volumes' disk) is not measured, so it is said
 #
 # Variables (watch.sh checks them): HOMEIQ_WATCH_SWARM_SERVICES, HOMEIQ_WATCH_SWARM_DATA_NODE,
 # HOMEIQ_WATCH_SWARM_DATA_HOST, HOMEIQ_WATCH_SWARM_VOLUME_MOUNTS (`service:/path ...`),
@@ -41,6 +43,17 @@ measure_swarm() {
   # Each running task's container, by the engine of its node: their memory and CPU are read there.
   declare -A HOST_OF_NODE=() ENGINE_OF=() TASKS_ON=() SERVICE_OF=() NANO_OF=()
   for entry in "${SWARM_NODES[@]}"; do ENGINE_OF[${entry%%=*}]=${entry#*=}; done
+  # Each node's own engine (other than the manager's, which answered): one that does not is a problem of its
+  # own, never a silent gap in the measures read there.
+  local -A ASKED=(["e:${DOCKER_HOST:-}"]=1)
+  for entry in "${SWARM_NODES[@]}" "$SWARM_DATA_NODE=$SWARM_DATA_HOST"; do
+    name=${entry%%=*} engine=${entry#*=}
+    [[ -z ${ASKED["e:$engine"]:-} ]] || continue
+    ASKED["e:$engine"]=1
+    if ! m=$(DOCKER_HOST=$engine timeout 60 docker version --format '{{.Server.Version}}' 2>&1 </dev/null); then
+      problem down "engine of $name" "the Docker engine of node $name at $engine does not answer: ${m##*$'\n'} (its tasks' memory and CPU, and the volumes' disk if it is the data node, are not measured)"
+    fi
+  done
   while read -r node name; do
     [[ -n ${name:-} ]] && HOST_OF_NODE[$node]=$name
   done < <(docker node ls --format '{{.ID}} {{.Hostname}}' 2>/dev/null)

@@ -1,16 +1,21 @@
 /**
  * The container health gate (scripts/validate/containers-healthy.sh) against real containers: it
  * passes only when every named container is running and `healthy` in Docker's own state, waits for
- * one still `starting`, and names each one that is not (unhealthy, no health check, stopped, missing).
+ * one still `starting`, and names each one that is not (unhealthy, no health check, stopped, missing);
+ * the same through an ssh:// engine behind a real sshd (test/engine/sshd.ts).
  */
 import * as path from "path";
 import { docker, IMAGES, REPO_ROOT, Resources, run, uniqueName, waitFor, type RunResult } from "./helpers";
+import { startSshd } from "./sshd";
 
 const SCRIPT = path.join(REPO_ROOT, "scripts", "validate", "containers-healthy.sh");
 
-function gate(containers: readonly string[], waitSeconds = 0): RunResult {
+/** The sshd of the ssh:// test (18g's port range). */
+const GATE_SSH_PORT = 43255;
+
+function gate(containers: readonly string[], waitSeconds = 0, env: Record<string, string> = {}): RunResult {
     return run("bash", [SCRIPT], {
-        env: { HOMEIQ_HEALTH_CONTAINERS: containers.join(" "), HOMEIQ_HEALTH_WAIT_SECONDS: String(waitSeconds) },
+        env: { HOMEIQ_HEALTH_CONTAINERS: containers.join(" "), HOMEIQ_HEALTH_WAIT_SECONDS: String(waitSeconds), ...env },
         allowFail: true,
         timeoutMs: 60_000,
     });
@@ -65,6 +70,23 @@ describe("containers-healthy.sh (the container health gate) on a real engine", (
         });
         expect(r.stdout).toContain("health gate failed: 4 of 5 containers not healthy");
         expect(r.stderr).toContain(`${names.unhealthy} (running, health unhealthy)`);
+    });
+
+    it("through an ssh:// engine (a real sshd): the same verdict and rows, every docker call a session of that sshd", () => {
+        const sshd = startSshd("i18g-gate", GATE_SSH_PORT);
+        try {
+            const all = [names.healthy, names.unhealthy, names.none, names.missing];
+            const local = gate(all);
+            const remote = gate(all, 0, { ...sshd.env, DOCKER_HOST: sshd.dockerHost });
+            expect({ code: remote.code, rows: rows(remote) }).toEqual({ code: local.code, rows: rows(local) });
+            expect(remote.code).toBe(1);
+            const sessions = sshd.sessions();
+            expect(sessions.length).toBeGreaterThan(0);
+            expect(sessions.filter((x) => x.command !== "docker system dial-stdio")).toEqual([]);
+            expect(sshd.logins()).toBe(sessions.length);
+        } finally {
+            sshd.stop();
+        }
     });
 
     it("waits for a container still starting, within HOMEIQ_HEALTH_WAIT_SECONDS", () => {

@@ -61,8 +61,22 @@ export interface SshdOptions {
 /** Starts sshd on 127.0.0.1:`port` (a port of the caller's range) and waits until it listens. */
 export function startSshd(tag: string, port: number, { remoteDockerHost, keyInAgent = false }: SshdOptions = {}): SshServer {
     if (!fs.existsSync(SSHD)) throw new Error(`${SSHD} not found: run engine/install.sh (it installs Debian's openssh-server)`);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `homeiq-sshd-${tag}-`));
+    // One folder per tag: a server left running by an interrupted run (its jest worker killed) holds the
+    // port; it is stopped first, by the pids it wrote there (checked to be that server's), as the swarm
+    // tests take down a leftover swarm of their name.
+    const dir = path.join(os.tmpdir(), `homeiq-sshd-${tag}`);
     const file = (name: string): string => path.join(dir, name);
+    for (const pidFile of ["sshd.pid", "agent.pid"]) {
+        const pid = fs.existsSync(file(pidFile)) ? Number(fs.readFileSync(file(pidFile), "utf8").trim()) : 0;
+        const cmdline = pid > 0 && fs.existsSync(`/proc/${pid}/cmdline`) ? fs.readFileSync(`/proc/${pid}/cmdline`, "utf8") : "";
+        if (!cmdline.includes(dir)) continue;
+        process.kill(pid, "SIGTERM");
+        // Gone, or a zombie (a child of this process, not reaped yet: its port is free).
+        const gone = (): boolean => !fs.existsSync(`/proc/${pid}/stat`) || / Z /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
+        waitFor(`the leftover ${pidFile.replace(".pid", "")} ${pid} gone`, gone, { timeoutMs: 10_000, intervalMs: 50 });
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { mode: 0o700 });
     run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `${tag}-host`, "-f", file("host_key")]);
     run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `${tag}-client`, "-f", file("client_key")]);
     fs.copyFileSync(file("client_key.pub"), file("authorized_keys"));
@@ -112,6 +126,7 @@ export function startSshd(tag: string, port: number, { remoteDockerHost, keyInAg
     let agent: ChildProcess | undefined;
     if (keyInAgent) {
         agent = spawn("ssh-agent", ["-D", "-a", file("agent.sock")], { stdio: "ignore" });
+        fs.writeFileSync(file("agent.pid"), String(agent.pid));
         waitFor("ssh-agent's socket", () => fs.existsSync(file("agent.sock")), { timeoutMs: 10_000, intervalMs: 50 });
         run("ssh-add", ["-q", file("client_key")], { env: { SSH_AUTH_SOCK: file("agent.sock") } });
         // ssh offers the agent's key that matches the public key named as IdentityFile.
