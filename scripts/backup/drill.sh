@@ -66,11 +66,15 @@ drill_one() {
     }
     influx_ctr=$scratch-influxdb
     docker volume create "${SCRATCH_LABEL_ARGS[@]}" "$influx_ctr" >/dev/null
+    # /etc/influxdb2 on a scratch volume too: the image declares it a VOLUME, and the setup writes the
+    # stack's token into its influx-configs; an anonymous volume there would outlive the drill (the scratch
+    # cleanup removes containers without -v), leaving the token on disk after every drill.
+    docker volume create "${SCRATCH_LABEL_ARGS[@]}" "$influx_ctr-config" >/dev/null
     # A fresh server on no network, set up as the influxdb:2.7 entrypoint does; its operator token is the
     # stack's (by environment), so `influx restore --full` may replace everything.
     # The password and the token are in the docker CLI's environment, named by -e, never in its argv.
     DOCKER_INFLUXDB_INIT_ADMIN_TOKEN=$HOMEIQ_INFLUX_TOKEN DOCKER_INFLUXDB_INIT_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '/+=') \
-      docker run -d --name "$influx_ctr" "${SCRATCH_LABEL_ARGS[@]}" --network none -v "$influx_ctr:/var/lib/influxdb2" \
+      docker run -d --name "$influx_ctr" "${SCRATCH_LABEL_ARGS[@]}" --network none -v "$influx_ctr:/var/lib/influxdb2" -v "$influx_ctr-config:/etc/influxdb2" \
       -e DOCKER_INFLUXDB_INIT_MODE=setup -e DOCKER_INFLUXDB_INIT_USERNAME=drill -e DOCKER_INFLUXDB_INIT_PASSWORD \
       -e DOCKER_INFLUXDB_INIT_ORG=drill -e DOCKER_INFLUXDB_INIT_BUCKET=drill -e DOCKER_INFLUXDB_INIT_ADMIN_TOKEN \
       "$influx_image" >/dev/null 2>"$WORK/err" || { warn "$source: cannot start a scratch InfluxDB: $(tail -n 2 "$WORK/err")"; return 1; }

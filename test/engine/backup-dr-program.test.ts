@@ -36,7 +36,7 @@ function removeStack(): void {
     const ids = (args: string[]): string[] => docker(args).stdout.split("\n").filter((l) => l.trim());
     const label = `label=com.homeiq.stack=${STACK}`;
     const containers = ids(["ps", "-aq", "--filter", label]);
-    if (containers.length) docker(["rm", "-f", ...containers]);
+    if (containers.length) docker(["rm", "-f", "-v", ...containers]); // -v: their anonymous volumes (named ones stay)
     const networks = ids(["network", "ls", "-q", "--filter", label]);
     if (networks.length) docker(["network", "rm", ...networks]);
     const volumes = [...new Set([...ids(["volume", "ls", "-q", "--filter", label]), ...ids(["volume", "ls", "-q", "--filter", `name=^${STACK}-`])])];

@@ -8,7 +8,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { backupDirOf, backupEnv, createStack, docker, influxChecksum, Resources, runScript, Stack, volumeChecksums } from "./helpers";
+import { backupDirOf, backupEnv, createStack, docker, influxChecksum, Resources, run, runScript, Stack, volumeChecksums } from "./helpers";
 import { Recorder, runRepoScript, startRecorder } from "./notify-helpers";
 
 const TOKEN = "i17-influx-token-drill-51ab";
@@ -21,6 +21,25 @@ const drillScratch = (): string[] =>
     ...docker(["ps", "-a", "--filter", "label=com.homeiq.scratch=homeiq-drill", "--format", "{{.Names}}"]).stdout.split("\n"),
     ...docker(["volume", "ls", "--filter", "label=com.homeiq.scratch=homeiq-drill", "--format", "{{.Name}}"]).stdout.split("\n"),
   ].filter(Boolean);
+
+/**
+ * The volumes the engine mounted into the drill's scratch containers since `since` (epoch seconds), from
+ * its own event log: [destination, volume name] per mount. Anonymous ones included, which no label finds.
+ */
+const drillMounts = (since: number): Array<[string, string]> => {
+  const until = String(Math.ceil(Date.now() / 1000) + 1);
+  const drillContainers = new Set(
+    docker(["events", "--since", String(since), "--until", until, "--filter", "type=container", "--filter", "event=create", "--filter", "label=com.homeiq.scratch=homeiq-drill", "--format", "{{.Actor.ID}}"])
+      .stdout.split("\n")
+      .filter(Boolean),
+  );
+  return docker(["events", "--since", String(since), "--until", until, "--filter", "type=volume", "--filter", "event=mount", "--format", "{{json .Actor}}"])
+    .stdout.split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { ID: string; Attributes: { container: string; destination: string } })
+    .filter((a) => drillContainers.has(a.Attributes.container))
+    .map((a) => [a.Attributes.destination, a.ID]);
+};
 
 describe("restore drill", () => {
   const res = new Resources();
@@ -55,6 +74,7 @@ describe("restore drill", () => {
   it("restores the newest local backup and the newest copy into scratch containers off the network, checks them, records it, and leaves the live stack alone", () => {
     const before = live();
     const scratchBefore = drillScratch();
+    const since = Math.floor(Date.now() / 1000) - 1;
     const r = runRepoScript("backup/drill.sh", drillEnv());
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
     for (const source of ["local", "copy"]) {
@@ -69,6 +89,12 @@ describe("restore drill", () => {
     expect(log.map((l) => l.split(" ").slice(1).join(" "))).toEqual([`local ${path.basename(newest)} ok`, `copy ${path.basename(newest)} ok`]);
     expect(live()).toEqual(before);
     expect(drillScratch()).toEqual(scratchBefore);
+    // Not one volume of its scratch InfluxDB outlives it, anonymous ones included: its /etc/influxdb2
+    // (a VOLUME of the image) holds influx-configs with the stack's token.
+    const mounts = drillMounts(since);
+    expect(mounts.map(([dest]) => dest)).toEqual(expect.arrayContaining(["/var/lib/influxdb2", "/etc/influxdb2"]));
+    const left = mounts.filter(([, vol]) => run("docker", ["volume", "inspect", vol], { allowFail: true }).code === 0);
+    expect(left).toEqual([]);
   }, 300_000);
 
   it("a damaged local backup and a damaged repository fail the scheduled drill, which is reported to Home Assistant", () => {

@@ -41,13 +41,13 @@ describe.each([IMAGES.influxStandin, "homeiq-standin/influxdb:test"])("the stand
       expect(waited.stdout).not.toContain("backing up");
       expect(lockExists()).toBe(true);
     } finally {
-      docker(["rm", "-f", holder]);
+      docker(["rm", "-f", "-v", holder]);
     }
   }, 60_000);
 
   it("a holder killed outright (docker rm -f, as backup.sh's cleanup does) leaves it, and the next backup removes it and runs", () => {
     const holder = holdLock();
-    docker(["rm", "-f", holder]);
+    docker(["rm", "-f", "-v", holder]);
     // Nothing of the holder ran at its death: the lock is left.
     expect(lockExists()).toBe(true);
     const started = Date.now();

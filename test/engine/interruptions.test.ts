@@ -209,7 +209,7 @@ describe("backup.sh and restore.sh on a running stack, interrupted at each of th
         expect(scratchOf(run.pid)).toEqual([]);
         expect(partialsUnder(root)).toEqual([]);
       } finally {
-        docker(["rm", "-f", holder], { allowFail: true });
+        docker(["rm", "-f", "-v", holder], { allowFail: true });
       }
     },
     60_000,

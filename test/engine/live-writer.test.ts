@@ -147,7 +147,7 @@ describe.each([
       onlineFiles.push({ db: path.join(backupDirOf(r), "sqlite", "data-api", db) });
     }
     const endRows = rowsNow(container, db);
-    docker(["rm", "-f", container]);
+    docker(["rm", "-f", "-v", container]);
 
     const prefixes = prefixesOfFiles([...onlineFiles, ...naiveCopies.map((n) => n.copy)]);
     const online = prefixes.slice(0, onlineFiles.length);
