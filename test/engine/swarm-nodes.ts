@@ -4,7 +4,7 @@
  * /var/run/docker.sock only lends its images (`docker save`); it never enters swarm mode.
  */
 import * as path from "path";
-import { REPO_ROOT, run, waitFor } from "./helpers";
+import { IMAGES, REPO_ROOT, run, waitFor } from "./helpers";
 
 const SCRIPT = path.join(REPO_ROOT, "engine", "swarm-nodes.sh");
 
@@ -83,5 +83,28 @@ export function startSwarm(name: string, count: number, subnet24: string, images
         down: () => {
             run("bash", [SCRIPT, "down", name], { allowFail: true, timeoutMs: 120_000 });
         },
+    };
+}
+
+/**
+ * The InfluxDB stand-in's container spec as a swarm task of `stack` runs it: first setup from the
+ * environment (org homeiq, bucket home_assistant_events, the given operator token) on the stack's two
+ * InfluxDB volumes, as components/swarmPlatform.ts mounts them. The caller adds the health check.
+ */
+export function influxStandinTaskSpec(stack: string, token: string, password: string): { image: string; env: Record<string, string>; mounts: Array<Record<string, string>> } {
+    return {
+        image: IMAGES.influxStandin,
+        env: {
+            DOCKER_INFLUXDB_INIT_MODE: "setup",
+            DOCKER_INFLUXDB_INIT_USERNAME: "admin",
+            DOCKER_INFLUXDB_INIT_PASSWORD: password,
+            DOCKER_INFLUXDB_INIT_ORG: "homeiq",
+            DOCKER_INFLUXDB_INIT_BUCKET: "home_assistant_events",
+            DOCKER_INFLUXDB_INIT_ADMIN_TOKEN: token,
+        },
+        mounts: [
+            { type: "volume", source: `${stack}-influxdb-data`, target: "/var/lib/influxdb2" },
+            { type: "volume", source: `${stack}-influxdb-config`, target: "/etc/influxdb2" },
+        ],
     };
 }

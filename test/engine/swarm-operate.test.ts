@@ -30,7 +30,7 @@ import { synthesize } from "../../synth/synthesize";
 import { IMAGES, REPO_ROOT, Resources, run, runAsync, waitFor, waitForAsync } from "./helpers";
 import { crontab, ensureCron, runRepoScript, startRecorder, type Recorder } from "./notify-helpers";
 import { engineMaxOpenFiles, STANDIN_CHECKOUT } from "./stack-helpers";
-import { startSwarm, type Swarm, type SwarmNode } from "./swarm-nodes";
+import { influxStandinTaskSpec, startSwarm, type Swarm, type SwarmNode } from "./swarm-nodes";
 
 const NAME = "i18c-op";
 const STACK = "i18c-op";
@@ -216,19 +216,7 @@ beforeAll(async () => {
     on(n2, ["run", "--rm", "-v", `${STACK}-sqlite-data:/d`, IMAGES.busybox, "chown", "1001:1001", "/d"]);
     await Promise.all([
         serviceDriver.create(ctx, "influxdb", service(INFLUX, n2, {
-            image: IMAGES.influxStandin,
-            env: {
-                DOCKER_INFLUXDB_INIT_MODE: "setup",
-                DOCKER_INFLUXDB_INIT_USERNAME: "admin",
-                DOCKER_INFLUXDB_INIT_PASSWORD: "i18c-influx-password",
-                DOCKER_INFLUXDB_INIT_ORG: "homeiq",
-                DOCKER_INFLUXDB_INIT_BUCKET: "home_assistant_events",
-                DOCKER_INFLUXDB_INIT_ADMIN_TOKEN: TOKEN,
-            },
-            mounts: [
-                { type: "volume", source: `${STACK}-influxdb-data`, target: "/var/lib/influxdb2" },
-                { type: "volume", source: `${STACK}-influxdb-config`, target: "/etc/influxdb2" },
-            ],
+            ...influxStandinTaskSpec(STACK, TOKEN, "i18c-influx-password"),
             healthcheck: health("influx ping", "30s"),
         })),
         // python, no curl, as data-api's image (catalog: its health check runs python).

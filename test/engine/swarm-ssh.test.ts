@@ -29,7 +29,7 @@ import { DIGEST_PY, IMAGES, influxChecksumOfBackup, REPO_ROOT, run, waitFor, typ
 import { crontab, ensureCron, runRepoScript, tickIdle } from "./notify-helpers";
 import { sqliteDigestOfFile, testOverrides, testProject, TEST_HA_TOKEN, TEST_SECRET_KEYS } from "./stack-helpers";
 import { startSshd, type SshServer } from "./sshd";
-import { startSwarm, type Swarm, type SwarmNode } from "./swarm-nodes";
+import { influxStandinTaskSpec, startSwarm, type Swarm, type SwarmNode } from "./swarm-nodes";
 import type { ServiceKey } from "../../catalog/services";
 import { SERVICE_KEYS } from "../../catalog/services";
 
@@ -162,19 +162,7 @@ beforeAll(async () => {
     const ctx: DriverContext = { api: dockerApi(n1.dockerHost), dockerHost: n1.dockerHost, cwd: REPO_ROOT, log: () => undefined };
     await Promise.all([
         serviceDriver.create(ctx, "influxdb", service(INFLUX, {
-            image: IMAGES.influxStandin,
-            env: {
-                DOCKER_INFLUXDB_INIT_MODE: "setup",
-                DOCKER_INFLUXDB_INIT_USERNAME: "admin",
-                DOCKER_INFLUXDB_INIT_PASSWORD: "i18g-influx-password",
-                DOCKER_INFLUXDB_INIT_ORG: "homeiq",
-                DOCKER_INFLUXDB_INIT_BUCKET: "home_assistant_events",
-                DOCKER_INFLUXDB_INIT_ADMIN_TOKEN: TOKEN,
-            },
-            mounts: [
-                { type: "volume", source: `${STACK}-influxdb-data`, target: "/var/lib/influxdb2" },
-                { type: "volume", source: `${STACK}-influxdb-config`, target: "/etc/influxdb2" },
-            ],
+            ...influxStandinTaskSpec(STACK, TOKEN, "i18g-influx-password"),
             healthcheck: health("influx ping"),
         })),
         serviceDriver.create(ctx, "data-api", service(DATA_API, {
