@@ -348,6 +348,21 @@ export async function countErrorLines(host: DockerHost, container: string, since
     return n;
 }
 
+/**
+ * A container's memory and CPU from its `docker stats` row against its own limits: docker stats gives CPU
+ * in % of one CPU and memory in % of the container's limit. Both undefined without a row.
+ */
+export function usageOf(stats: StatsRow | undefined, limits: { readonly Memory: number; readonly NanoCpus: number }): Pick<ContainerStatus, "memory" | "cpu"> {
+    const usedBytes = stats ? parseSize(stats.MemUsage.split("/")[0] ?? "") : null;
+    const memPct = stats ? parsePercent(stats.MemPerc) : null;
+    const cpuPct = stats ? parsePercent(stats.CPUPerc) : null;
+    const limitCpus = limits.NanoCpus / 1e9;
+    return {
+        memory: usedBytes !== null && memPct !== null ? { usedBytes, limitBytes: limits.Memory, percent: memPct } : undefined,
+        cpu: cpuPct !== null ? { percentOfOneCpu: cpuPct, limitCpus, percentOfLimit: limitCpus > 0 ? cpuPct / limitCpus : cpuPct } : undefined,
+    };
+}
+
 export interface StatsRow {
     Name: string;
     /** The container as the command line named it. */
@@ -459,11 +474,7 @@ export async function collectStatus(plan: PlatformPlan, options: CollectOptions)
         for (const [k, v] of Object.entries(labels)) {
             if (k.startsWith("com.homeiq.") && !(k in want) && !k.startsWith("com.homeiq.standin")) labelDiffs.push({ label: k, expected: "(none)", actual: v });
         }
-        const s = statsOf.get(e.container);
-        const usedBytes = s ? parseSize(s.MemUsage.split("/")[0] ?? "") : null;
-        const memPct = s ? parsePercent(s.MemPerc) : null;
-        const cpuPct = s ? parsePercent(s.CPUPerc) : null;
-        const limitCpus = i.HostConfig.NanoCpus / 1e9;
+        const usage = usageOf(statsOf.get(e.container), i.HostConfig);
         const started = i.State.Status === "running" ? Date.parse(i.State.StartedAt) : NaN;
         const count = errorCounts[idx];
         return {
@@ -476,8 +487,7 @@ export async function collectStatus(plan: PlatformPlan, options: CollectOptions)
             uptimeSeconds: Number.isNaN(started) ? undefined : Math.max(0, Math.round((at.getTime() - started) / 1000)),
             image: { expected: e.image, expectedId: imageId.get(e.image), runningId: i.Image },
             labelDiffs,
-            memory: usedBytes !== null && memPct !== null ? { usedBytes, limitBytes: i.HostConfig.Memory, percent: memPct } : undefined,
-            cpu: cpuPct !== null ? { percentOfOneCpu: cpuPct, limitCpus, percentOfLimit: limitCpus > 0 ? cpuPct / limitCpus : cpuPct } : undefined,
+            ...usage,
             endpoint: endpoints[idx],
             errorLines: count === undefined ? undefined : { count, since: i.State.StartedAt },
         };

@@ -19,7 +19,7 @@ import { LABEL_IMAGE_IDS, LABEL_NODE_NO_NEW_PRIVILEGES, LABEL_PIDS_LIMIT } from 
 import { ulimitsWords, type SwarmPlan, type SwarmServicePlan } from "../plan/swarm";
 import { DockerHost, shQuote } from "./host";
 import {
-    backupStatus, countErrorLines, curlProbeArgs, EngineUnreachable, evaluate, exitCodeOf, inParallel, mib, parsePercent, parseSize, probeOutcome,
+    backupStatus, countErrorLines, curlProbeArgs, EngineUnreachable, evaluate, exitCodeOf, inParallel, mib, probeOutcome, usageOf,
     type ContainerStatus, type Criteria, type DiskStatus, type Finding, type FindingKind, type StatsRow,
 } from "./status";
 
@@ -371,16 +371,10 @@ export async function collectSwarmStatus(plan: PlatformPlan, options: SwarmColle
                     countErrorLines(engine, cid, c.State.StartedAt),
                     statsOn.get(node)?.then((rows) => rows.get(cid)),
                 ]);
-                // As on a host: docker stats gives CPU in % of one CPU, memory in % of the container's limit.
-                const usedBytes = stats ? parseSize(stats.MemUsage.split("/")[0] ?? "") : null;
-                const memPct = stats ? parsePercent(stats.MemPerc) : null;
-                const cpuPct = stats ? parsePercent(stats.CPUPerc) : null;
-                const limitCpus = c.HostConfig.NanoCpus / 1e9;
                 measured = {
                     endpoint,
                     errorLines: count === undefined ? undefined : { count, since: c.State.StartedAt },
-                    memory: usedBytes !== null && memPct !== null ? { usedBytes, limitBytes: c.HostConfig.Memory, percent: memPct } : undefined,
-                    cpu: cpuPct !== null ? { percentOfOneCpu: cpuPct, limitCpus, percentOfLimit: limitCpus > 0 ? cpuPct / limitCpus : cpuPct } : undefined,
+                    ...usageOf(stats, c.HostConfig),
                     missingLimits: { missing: missingLimits(sp, c.HostConfig), fix: limitsFixCommand(plan.dockerHost, s.name, sp) },
                 };
             }
